@@ -1,0 +1,185 @@
+"""Auth service contracts: registration, login, tokens, invitations, Telegram linking."""
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import EmailStr, Field, StringConstraints
+
+from .base import EventData, Request, View
+from .identity import Identity, Role
+
+Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Token = Annotated[str, StringConstraints(min_length=16, max_length=512)]
+
+
+# --- requests -----------------------------------------------------------------------------
+
+
+class RegisterUser(Request):
+    """Create an organization with the registering user as its admin."""
+
+    email: EmailStr = Field(description="Login e-mail; unique across Rivet.")
+    password: Password = Field(description="8-128 characters.")
+    full_name: Name = Field(description="Shown on work orders and in the bot.")
+    organization_name: Name | None = Field(
+        default=None, description="Defaults to the user's name followed by 'workspace'."
+    )
+
+
+class LogIn(Request):
+    """Exchange credentials for a token pair."""
+
+    email: str = Field(max_length=320, description="The account's e-mail (OAuth2 `username`).")
+    password: str = Field(max_length=128, description="The account's password.")
+    device_token: str | None = Field(
+        default=None,
+        max_length=512,
+        description="A device token from an earlier successful login on this device: "
+        "throttling of other sources does not lock this device out.",
+    )
+    client_ip: str | None = Field(default=None, max_length=64, description="Set by the gateway.")
+
+
+class RefreshTokens(Request):
+    """Rotate a refresh token: the old one is spent, a new pair is returned."""
+
+    refresh_token: Token = Field(description="The refresh token from the last login or refresh.")
+
+
+class LogOut(Request):
+    """End a session: the refresh token's whole family is revoked."""
+
+    refresh_token: Token = Field(description="The session's current refresh token.")
+
+
+class GetMe(Request):
+    """The caller's own profile."""
+
+
+class ListUsers(Request):
+    """The users of the caller's organization."""
+
+
+class InviteUser(Request):
+    """Invite someone to the caller's organization with a role (admins only)."""
+
+    email: EmailStr = Field(description="Who is invited.")
+    role: Role = Field(default=Role.TECHNICIAN, description="The role they get on joining.")
+
+
+class AcceptInvitation(Request):
+    """Join an organization with an invitation token and choose a password."""
+
+    token: Token = Field(description="The one-time invitation token.")
+    password: Password = Field(description="8-128 characters.")
+    full_name: Name = Field(description="The new user's name.")
+
+
+class CreateTelegramLink(Request):
+    """Create a one-time code that links a Telegram account to the caller."""
+
+
+class RedeemTelegramLink(Request):
+    """Sent by the Telegram service when a user opens the bot with a link code."""
+
+    code: Token = Field(description="The code from `/start <code>`.")
+    telegram_user_id: int = Field(gt=0, description="Telegram's id of the user.")
+    telegram_username: str | None = Field(default=None, max_length=64)
+
+
+class GetTelegramIdentity(Request):
+    """Sent by the Telegram service: who is this Telegram user in Rivet?"""
+
+    telegram_user_id: int = Field(gt=0, description="Telegram's id of the user.")
+
+
+# --- replies ------------------------------------------------------------------------------
+
+
+class TokenPair(View):
+    """The answer to login and refresh (OAuth2 token response plus Rivet's extras)."""
+
+    access_token: str = Field(description="Short-lived EdDSA-signed JWT for `Authorization`.")
+    refresh_token: str = Field(description="Opaque, single-use; exchange it at /refresh.")
+    token_type: str = Field(default="bearer", description="Always `bearer`.")
+    expires_in: int = Field(description="Access token lifetime in seconds.")
+    refresh_expires_in: int = Field(description="Refresh token lifetime in seconds.")
+    device_token: str | None = Field(
+        default=None, description="Keep it and send it with later logins from this device."
+    )
+
+
+class UserView(View):
+    """A user as others may see it (never the password hash)."""
+
+    id: UUID
+    org_id: UUID
+    organization_name: str
+    email: str
+    full_name: str
+    role: Role
+    telegram_linked: bool = False
+    created_at: datetime
+
+
+class UserList(View):
+    items: list[UserView]
+
+
+class InvitationView(View):
+    """A pending invitation. ``token`` is shown only once, to the admin who invited."""
+
+    id: UUID
+    email: str
+    role: Role
+    expires_at: datetime
+    token: str | None = Field(default=None, description="One-time token for the invitee.")
+
+
+class TelegramLinkCode(View):
+    code: str = Field(description="One-time code, valid for 10 minutes.")
+    link: str | None = Field(description="`https://t.me/<bot>?start=<code>` when a bot is set.")
+    expires_at: datetime
+
+
+class TelegramIdentity(View):
+    """Who a Telegram user is in Rivet, for the bot to act as them."""
+
+    identity: Identity
+    user: UserView
+
+
+# --- events -------------------------------------------------------------------------------
+
+
+class UserRegistered(EventData):
+    user_id: UUID
+    org_id: UUID
+    organization_name: str
+    email: str
+    full_name: str
+    role: Role
+
+
+class UserInvited(EventData):
+    invitation_id: UUID
+    org_id: UUID
+    email: str
+    role: Role
+    invited_by: UUID
+
+
+class UserJoined(EventData):
+    user_id: UUID
+    org_id: UUID
+    email: str
+    full_name: str
+    role: Role
+
+
+class UserTelegramLinked(EventData):
+    user_id: UUID
+    org_id: UUID
+    telegram_user_id: int

@@ -1,0 +1,49 @@
+"""Every NATS subject Rivet uses, in one place.
+
+Event subjects equal event types and live on JetStream streams (see ``streams``). Request
+subjects (``rpc.<service>.<action>``) are plain NATS request-reply, served by a queue group per
+service. A deployment may put every subject under a namespace prefix (``NATS_NAMESPACE``); the
+runtime adds it, so these constants never carry it.
+"""
+
+from typing import Final
+
+
+class Events:
+    """Domain events (past tense), published through each service's outbox."""
+
+    USER_REGISTERED: Final = "user.registered"
+    USER_INVITED: Final = "user.invited"
+    USER_JOINED: Final = "user.joined"
+    USER_TELEGRAM_LINKED: Final = "user.telegram_linked"
+
+    EQUIPMENT_CREATED: Final = "equipment.created"
+    EQUIPMENT_UPDATED: Final = "equipment.updated"
+    EQUIPMENT_MATCHED: Final = "equipment.matched"
+
+    WO_CREATED: Final = "wo.created"
+    WO_STATUS_CHANGED: Final = "wo.status_changed"
+    WO_ASSIGNED: Final = "wo.assigned"
+    WO_COMMENTED: Final = "wo.commented"
+
+    NAMEPLATE_UPLOADED: Final = "nameplate.uploaded"
+    NAMEPLATE_SCANNED: Final = "nameplate.scanned"
+
+    DEAD_LETTER: Final = "deadletter"
+    """Prefix: a message that failed too often is republished as ``deadletter.<consumer>``."""
+
+
+class Rpc:
+    """Request-reply subjects (imperative), one per action."""
+
+    AUTH_REGISTER: Final = "rpc.auth.register"
+    AUTH_LOGIN: Final = "rpc.auth.login"
+    AUTH_REFRESH: Final = "rpc.auth.refresh"
+    AUTH_LOGOUT: Final = "rpc.auth.logout"
+    AUTH_ME: Final = "rpc.auth.me"
+    AUTH_LIST_USERS: Final = "rpc.auth.list_users"
+    AUTH_INVITE: Final = "rpc.auth.invite"
+    AUTH_ACCEPT_INVITATION: Final = "rpc.auth.accept_invitation"
+    AUTH_CREATE_TELEGRAM_LINK: Final = "rpc.auth.create_telegram_link"
+    AUTH_REDEEM_TELEGRAM_LINK: Final = "rpc.auth.redeem_telegram_link"
+    AUTH_TELEGRAM_IDENTITY: Final = "rpc.auth.telegram_identity"

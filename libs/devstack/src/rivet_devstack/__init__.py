@@ -1,0 +1,1 @@
+"""Developer tooling: embedded servers, run-all and test launchers."""

@@ -1,0 +1,152 @@
+"""``rivet-dev``: run the whole system, or its checks and tests, on one machine.
+
+    rivet-dev run     start NATS/PostgreSQL if needed, every service, print where the API is
+    rivet-dev test    the same servers, then ruff, mypy and pytest (arguments go to pytest)
+    rivet-dev env     print the NATS_URL / DATABASE_URL a run would use
+"""
+
+import argparse
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from .keys import ensure_keys
+from .servers import Servers, ensure_database, resolve, with_database
+from .services import SERVICES, missing_requirements
+
+ROOT = Path(os.environ.get("RIVET_ROOT", Path.cwd()))
+STATE = ROOT / ".rivet"
+DATABASE = "rivet"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="rivet-dev", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="run every service")
+    test = sub.add_parser("test", help="lint, type-check and test")
+    test.add_argument("pytest_args", nargs=argparse.REMAINDER)
+    sub.add_parser("env", help="print the servers a run would use")
+    args = parser.parse_args()
+    if args.command == "run":
+        sys.exit(run())
+    if args.command == "test":
+        sys.exit(test_command(args.pytest_args))
+    servers = resolve(STATE)
+    print(f"NATS_URL={servers.nats_url}\nDATABASE_URL={servers.postgres_url}")
+    servers.stop()
+
+
+def _say(message: str) -> None:
+    print(f"rivet: {message}", flush=True)
+
+
+def test_command(pytest_args: list[str]) -> int:
+    servers = resolve(STATE / "test")
+    _say(f"tests use {servers.describe()}")
+    env = os.environ | {"NATS_URL": servers.nats_url, "DATABASE_URL": servers.postgres_url}
+    steps = [
+        ["ruff", "check", "."],
+        ["ruff", "format", "--check", "."],
+        ["mypy"],
+        ["pytest", *pytest_args],
+    ]
+    try:
+        for step in steps:
+            _say("$ " + " ".join(step))
+            code = subprocess.call(step, env=env, cwd=ROOT)
+            if code != 0:
+                _say(f"{step[0]} failed (exit {code})")
+                return code
+    finally:
+        servers.stop()
+    return 0
+
+
+def run() -> int:
+    servers = resolve(STATE)
+    try:
+        return _run_services(servers)
+    finally:
+        servers.stop()
+
+
+def _run_services(servers: Servers) -> int:
+    database_url = with_database(servers.postgres_url, DATABASE)
+    asyncio.run(ensure_database(servers.postgres_url, DATABASE))
+    private_key, public_key = ensure_keys(STATE / "keys")
+    logs = STATE / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    base_env = os.environ | {
+        "NATS_URL": servers.nats_url,
+        "DATABASE_URL": database_url,
+        "JWT_PRIVATE_KEY_FILE": str(private_key),
+        "JWT_PUBLIC_KEY_FILE": str(public_key),
+        "LOG_JSON": os.environ.get("LOG_JSON", "false"),
+    }
+    bin_dir = Path(sys.executable).parent
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    _say(f"using {servers.describe()}")
+    for spec in SERVICES:
+        missing = missing_requirements(spec)
+        if missing:
+            _say(f"{spec.name} not started: set {', '.join(missing)} to run it")
+            continue
+        env = base_env | {"HTTP_PORT": str(spec.port)}
+        procs[spec.name] = subprocess.Popen([str(bin_dir / spec.command)], env=env)
+    gateway = next(s for s in SERVICES if s.name == "gateway")
+    api = f"http://127.0.0.1:{gateway.port}"
+    if _wait_ready(f"{api}/ready", procs, timeout=60):
+        _say(f"API ready at {api}  (docs: {api}/docs, redoc: {api}/redoc)")
+        _say("press Ctrl-C to stop")
+    else:
+        _say("the gateway did not become ready within 60 s; see the logs above")
+    return _supervise(procs)
+
+
+def _wait_ready(url: str, procs: dict[str, subprocess.Popen[bytes]], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(p.poll() is not None for p in procs.values()):
+            return False
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - local URL
+                if response.status == 200:
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.3)
+    return False
+
+
+def _supervise(procs: dict[str, subprocess.Popen[bytes]]) -> int:
+    stopping = False
+
+    def on_signal(_signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    code = 0
+    while not stopping:
+        for name, proc in procs.items():
+            if proc.poll() is not None:
+                _say(f"{name} exited with code {proc.returncode}; stopping everything")
+                stopping, code = True, 1
+        time.sleep(0.2)
+    _say("stopping services ...")
+    for proc in procs.values():
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    for proc in procs.values():
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    _say("stopped")
+    return code

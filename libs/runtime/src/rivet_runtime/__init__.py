@@ -1,0 +1,22 @@
+"""Rivet's shared service runtime.
+
+A service builds a ``ServiceRuntime`` from its settings, adds ``RpcRouter``s and
+``EventRouter``s, and hands it to ``cli.run_service``. Everything that makes messaging reliable
+(outbox, inbox, redelivery, dead letters, reconnects, readiness) lives here, once.
+"""
+
+from .consumer import EventRouter
+from .context import EventContext, RequestContext, UnitOfWork
+from .rpc import RpcRouter
+from .service import ServiceRuntime
+from .settings import ServiceSettings
+
+__all__ = [
+    "EventContext",
+    "EventRouter",
+    "RequestContext",
+    "RpcRouter",
+    "ServiceRuntime",
+    "ServiceSettings",
+    "UnitOfWork",
+]

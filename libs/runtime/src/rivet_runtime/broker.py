@@ -1,0 +1,66 @@
+"""The NATS connection, set up so that it never gives up and readiness tells the truth.
+
+nats-py stops reconnecting after ~2 minutes by default and the process then looks alive but
+idle; here it reconnects forever, and ``Health`` turns red while it is disconnected.
+"""
+
+import asyncio
+import logging
+
+from faststream.nats import NatsBroker
+
+from .health import Health
+from .metrics import NATS_CONNECTED
+from .settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+
+def create_broker(settings: ServiceSettings, health: Health) -> NatsBroker:
+    service = settings.service_name
+
+    async def disconnected() -> None:
+        health.nats_connected = False
+        NATS_CONNECTED.labels(service).set(0)
+        log.warning("disconnected from NATS")
+
+    async def reconnected() -> None:
+        health.nats_connected = True
+        NATS_CONNECTED.labels(service).set(1)
+        log.info("reconnected to NATS")
+
+    async def closed() -> None:
+        health.nats_connected = False
+        NATS_CONNECTED.labels(service).set(0)
+
+    return NatsBroker(
+        servers=[s.strip() for s in settings.nats_url.split(",") if s.strip()],
+        name=service,
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=1,
+        connect_timeout=2,
+        ping_interval=5,
+        max_outstanding_pings=2,
+        disconnected_cb=disconnected,
+        reconnected_cb=reconnected,
+        closed_cb=closed,
+        logger=logging.getLogger("faststream"),
+        log_level=logging.DEBUG,
+        graceful_timeout=settings.shutdown_grace,
+    )
+
+
+async def connect_forever(broker: NatsBroker, health: Health, service: str) -> None:
+    """First connection: retry until NATS answers (the client only reconnects after one)."""
+    delay = 0.2
+    while True:
+        try:
+            await broker.connect()
+        except Exception as exc:
+            log.warning("NATS not reachable yet (%s); retrying in %.1fs", exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+            continue
+        health.nats_connected = True
+        NATS_CONNECTED.labels(service).set(1)
+        return

@@ -1,0 +1,203 @@
+"""Idempotent event consumers with bounded redelivery and dead letters.
+
+Each subscription is a durable JetStream pull consumer. For every message the processor opens
+one transaction, records the event id in the ``inbox`` (a second delivery finds it there and
+changes nothing), runs the handler, commits, then acknowledges. A handler that raises gets the
+message redelivered after a growing delay; after ``CONSUMER_MAX_DELIVERIES`` attempts (or at once
+for a message that cannot be parsed) the message is written to ``dead_letters``, announced as
+``deadletter.<consumer>`` and acknowledged, so it never blocks the stream.
+"""
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cache
+from typing import Any, Generic, TypeVar
+from uuid import UUID
+
+from pydantic import ValidationError
+from sqlalchemy import text
+
+from rivet_contracts import EventEnvelope, Events, Headers
+from rivet_contracts.base import DeadLettered
+from rivet_contracts.catalog import EVENTS
+
+from .context import EventContext
+from .db import Database
+from .logging import correlation_id as correlation_var
+from .metrics import DEAD_LETTERS, EVENT_HANDLING, EVENTS_CONSUMED, EVENTS_FAILED
+from .outbox import write_event
+from .settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+StateT = TypeVar("StateT")
+EventHandler = Callable[[EventEnvelope[Any], EventContext[Any]], Awaitable[None]]
+
+_CLAIM = text(
+    "INSERT INTO inbox (consumer, event_id) VALUES (:consumer, :event_id) ON CONFLICT DO NOTHING"
+)
+_DEAD = text(
+    "INSERT INTO dead_letters (consumer, subject, event_id, payload, error, deliveries) "
+    "VALUES (:consumer, :subject, :event_id, :payload, :error, :deliveries)"
+)
+
+
+class Outcome(StrEnum):
+    OK = "ok"
+    DUPLICATE = "duplicate"
+    RETRY = "retry"
+    DEAD_LETTER = "dead_letter"
+
+
+@dataclass(frozen=True)
+class Subscription:
+    subject: str
+    consumer: str
+    """Durable consumer name: unique per service and purpose, e.g. ``workorders-equipment``."""
+    handler: EventHandler
+    workers: int | None = None
+    """Concurrent messages; 1 keeps stream order. Defaults to ``CONSUMER_WORKERS``."""
+
+
+class EventRouter(Generic[StateT]):
+    """A set of event handlers."""
+
+    def __init__(self) -> None:
+        self.subscriptions: list[Subscription] = []
+
+    def on(
+        self, subject: str, *, consumer: str, workers: int | None = None
+    ) -> Callable[[EventHandler], EventHandler]:
+        if subject not in EVENTS:
+            raise KeyError(f"{subject!r} is not in the contract catalogue")
+
+        def register(func: EventHandler) -> EventHandler:
+            self.subscriptions.append(Subscription(subject, consumer, func, workers))
+            return func
+
+        return register
+
+
+class EventProcessor(Generic[StateT]):
+    """Applies one delivery of one message; decides ack, retry or dead letter."""
+
+    def __init__(self, settings: ServiceSettings, db: Database, state: StateT) -> None:
+        self.settings = settings
+        self.db = db
+        self.state = state
+
+    def retry_delay(self, deliveries: int) -> float:
+        return float(min(self.settings.consumer_retry_delay * 2 ** (deliveries - 1), 60.0))
+
+    async def process(
+        self, sub: Subscription, body: bytes, headers: Mapping[str, str], deliveries: int
+    ) -> Outcome:
+        service = self.settings.service_name
+        started = time.perf_counter()
+        try:
+            envelope = self._parse(sub.subject, body)
+        except ValidationError as exc:
+            await self._dead_letter(sub, body, headers, deliveries, f"unparseable: {exc}")
+            return Outcome.DEAD_LETTER
+        token = correlation_var.set(envelope.correlation_id)
+        try:
+            outcome = await self._apply(sub, envelope)
+        except Exception as exc:
+            EVENTS_FAILED.labels(service, sub.consumer).inc()
+            if deliveries < self.settings.consumer_max_deliveries:
+                log.warning(
+                    "consumer %s failed on %s (delivery %d): %r",
+                    sub.consumer,
+                    envelope.event_id,
+                    deliveries,
+                    exc,
+                )
+                outcome = Outcome.RETRY
+            else:
+                log.exception("consumer %s gives up on %s", sub.consumer, envelope.event_id)
+                await self._dead_letter(sub, body, headers, deliveries, repr(exc))
+                outcome = Outcome.DEAD_LETTER
+        finally:
+            correlation_var.reset(token)
+        EVENTS_CONSUMED.labels(service, sub.consumer, sub.subject, outcome.value).inc()
+        EVENT_HANDLING.labels(service, sub.consumer).observe(time.perf_counter() - started)
+        return outcome
+
+    @staticmethod
+    def _parse(subject: str, body: bytes) -> EventEnvelope[Any]:
+        envelope: EventEnvelope[Any] = envelope_model(subject).model_validate_json(body)
+        return envelope
+
+    async def _apply(self, sub: Subscription, envelope: EventEnvelope[Any]) -> Outcome:
+        async with self.db.transaction() as conn:
+            claimed = await conn.execute(
+                _CLAIM, {"consumer": sub.consumer, "event_id": envelope.event_id}
+            )
+            if claimed.rowcount == 0:
+                return Outcome.DUPLICATE
+            ctx = EventContext(
+                conn=conn,
+                schema=self.db.schema,
+                state=self.state,
+                correlation_id=envelope.correlation_id,
+                channel=envelope.actor.channel
+                if envelope.actor and envelope.actor.channel
+                else "event",
+                event=envelope,
+            )
+            await sub.handler(envelope, ctx)
+        return Outcome.OK
+
+    async def _dead_letter(
+        self,
+        sub: Subscription,
+        body: bytes,
+        headers: Mapping[str, str],
+        deliveries: int,
+        error: str,
+    ) -> None:
+        DEAD_LETTERS.labels(self.settings.service_name, sub.consumer).inc()
+        event_id = headers.get(Headers.MSG_ID)
+        payload = body.decode("utf-8", errors="replace")
+        record = DeadLettered(
+            consumer=sub.consumer,
+            subject=sub.subject,
+            event_id=event_id,
+            error=error[:2000],
+            deliveries=deliveries,
+            payload=payload,
+        )
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                _DEAD, record.model_dump(exclude={"event_id"}) | {"event_id": event_id}
+            )
+            await write_event(
+                conn,
+                self.db.schema,
+                EventEnvelope(
+                    type=f"{Events.DEAD_LETTER}.{sub.consumer}",
+                    org_id=None,
+                    correlation_id=_uuid_or_none(event_id),
+                    data=record,
+                ),
+            )
+
+
+@cache
+def envelope_model(subject: str) -> type[EventEnvelope[Any]]:
+    """The envelope type of ``subject`` with its typed ``data`` (built once per subject)."""
+    data_model: Any = EVENTS[subject].data
+    model: type[EventEnvelope[Any]] = EventEnvelope[data_model]
+    return model
+
+
+def _uuid_or_none(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return str(UUID(value))
+    except ValueError:
+        return None

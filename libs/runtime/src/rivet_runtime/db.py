@@ -1,0 +1,52 @@
+"""Database access: one async engine per process, one transaction per request or message."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+
+def async_url(url: str) -> str:
+    """``postgresql://...`` (what people and tools write) as SQLAlchemy's asyncpg URL."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres", "postgresql+asyncpg"):
+        parsed = parsed.set(drivername="postgresql+asyncpg")
+    return parsed.render_as_string(hide_password=False)
+
+
+class Database:
+    """A service's connection pool, pinned to the service's own schema."""
+
+    def __init__(self, url: str, schema: str, *, pool_size: int = 10, app_name: str = "rivet"):
+        self.schema = schema
+        self.engine: AsyncEngine = create_async_engine(
+            async_url(url),
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_pre_ping=True,  # survive a PostgreSQL restart
+            pool_recycle=1800,
+            connect_args={
+                "server_settings": {"search_path": schema, "application_name": app_name},
+                "timeout": 5,
+                "command_timeout": 30,
+            },
+        )
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A connection inside one transaction: committed on success, rolled back on error."""
+        async with self.engine.begin() as conn:
+            yield conn
+
+    async def ping(self) -> bool:
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception:
+            return False
+        return True
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,55 @@
+"""Prometheus metrics every service exposes on ``/metrics`` (RED + outbox + dead letters)."""
+
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+HTTP_REQUESTS = Histogram(
+    "rivet_http_request_duration_seconds",
+    "HTTP request latency by route and status class.",
+    ["service", "method", "route", "status"],
+    buckets=_LATENCY_BUCKETS,
+)
+RPC_REQUESTS = Histogram(
+    "rivet_rpc_duration_seconds",
+    "Request-reply handling latency by subject and outcome (ok or error code).",
+    ["service", "subject", "outcome"],
+    buckets=_LATENCY_BUCKETS,
+)
+EVENTS_PUBLISHED = Counter(
+    "rivet_events_published_total", "Events the outbox relay published.", ["service", "subject"]
+)
+EVENTS_CONSUMED = Counter(
+    "rivet_events_consumed_total",
+    "Events handled by a consumer, by outcome (ok, duplicate, retry, dead_letter).",
+    ["service", "consumer", "subject", "outcome"],
+)
+EVENT_HANDLING = Histogram(
+    "rivet_event_handling_duration_seconds",
+    "Event handler latency.",
+    ["service", "consumer"],
+    buckets=_LATENCY_BUCKETS,
+)
+EVENTS_FAILED = Counter(
+    "rivet_events_failed_total",
+    "Event handler failures (each redelivery counts).",
+    ["service", "consumer"],
+)
+DEAD_LETTERS = Counter(
+    "rivet_dead_letters_total",
+    "Messages given up on after the bounded number of deliveries.",
+    ["service", "consumer"],
+)
+OUTBOX_BACKLOG = Gauge("rivet_outbox_backlog", "Events written but not yet published.", ["service"])
+OUTBOX_OLDEST_AGE = Gauge(
+    "rivet_outbox_oldest_age_seconds", "Age of the oldest unpublished event.", ["service"]
+)
+OUTBOX_PUBLISH_FAILURES = Counter(
+    "rivet_outbox_publish_failures_total", "Relay passes that failed to publish.", ["service"]
+)
+NATS_CONNECTED = Gauge("rivet_nats_connected", "1 while connected to NATS.", ["service"])
+
+
+def render() -> tuple[bytes, str]:
+    """The exposition text and its content type."""
+    return generate_latest(), CONTENT_TYPE_LATEST

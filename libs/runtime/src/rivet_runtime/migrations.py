@@ -1,0 +1,77 @@
+"""Alembic migrations: one history per service, in the service's own schema.
+
+``migrate`` takes a PostgreSQL advisory lock keyed by the schema, so replicas starting together
+apply each migration once; alembic's version table (in the schema) makes a second run a no-op.
+Each service's ``migrations/env.py`` calls ``run_env``.
+"""
+
+import hashlib
+import logging
+from pathlib import Path
+
+from alembic import command, context
+from alembic.config import Config
+from sqlalchemy import MetaData, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+
+from .db import async_url
+
+log = logging.getLogger(__name__)
+
+
+def lock_key(schema: str) -> int:
+    """A stable 63-bit advisory-lock key for ``schema``."""
+    return int.from_bytes(hashlib.sha256(f"rivet-migrate:{schema}".encode()).digest()[:8]) >> 1
+
+
+def alembic_config(script_location: Path, schema: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(script_location))
+    cfg.attributes["schema"] = schema
+    return cfg
+
+
+async def migrate(database_url: str, schema: str, script_location: Path) -> None:
+    """Apply pending migrations of ``schema``; safe to run concurrently and repeatedly."""
+    engine = create_async_engine(async_url(database_url), poolclass=NullPool)
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": lock_key(schema)})
+            await conn.commit()
+            try:
+                exists = await conn.scalar(
+                    text("SELECT 1 FROM pg_namespace WHERE nspname = :s"), {"s": schema}
+                )
+                if not exists:
+                    await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+                await conn.run_sync(_upgrade, alembic_config(script_location, schema))
+                await conn.commit()
+            finally:
+                await conn.rollback()  # leave any failed transaction before unlocking
+                await conn.execute(
+                    text("SELECT pg_advisory_unlock(:key)"), {"key": lock_key(schema)}
+                )
+                await conn.commit()
+    finally:
+        await engine.dispose()
+
+
+def _upgrade(connection: Connection, cfg: Config) -> None:
+    cfg.attributes["connection"] = connection
+    command.upgrade(cfg, "head")
+
+
+def run_env(metadata: MetaData) -> None:
+    """Body of every service's ``env.py``: run migrations on the given connection."""
+    connection: Connection = context.config.attributes["connection"]
+    schema: str = context.config.attributes["schema"]
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        version_table_schema=schema,
+        include_schemas=False,
+    )
+    with context.begin_transaction():
+        context.run_migrations()

@@ -1,0 +1,179 @@
+"""Transactional outbox: events are rows written with the change, published after commit.
+
+Writers call ``write_event`` inside their transaction; the row and a ``NOTIFY`` commit together.
+The ``OutboxRelay`` wakes on that notification (or a slow safety poll), claims rows with
+``FOR UPDATE SKIP LOCKED`` so several replicas can relay side by side, publishes each to
+JetStream with ``Nats-Msg-Id`` = event id, and deletes the rows JetStream acknowledged. If the
+process dies between publish and delete, the next pass publishes again and JetStream's duplicate
+window drops the copy; consumers' inboxes catch anything older.
+"""
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+from nats.js import JetStreamContext
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from rivet_contracts import EventEnvelope, Headers
+
+from .db import Database
+from .metrics import (
+    EVENTS_PUBLISHED,
+    OUTBOX_BACKLOG,
+    OUTBOX_OLDEST_AGE,
+    OUTBOX_PUBLISH_FAILURES,
+)
+from .settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+_INSERT = text(
+    "INSERT INTO outbox (event_id, subject, payload) "
+    "VALUES (:event_id, :subject, CAST(:payload AS jsonb))"
+)
+_NOTIFY = text("SELECT pg_notify(:channel, '')")
+_CLAIM = text(
+    "SELECT seq, event_id, subject, payload::text AS payload FROM outbox "
+    "ORDER BY seq LIMIT :limit FOR UPDATE SKIP LOCKED"
+)
+_DELETE = text("DELETE FROM outbox WHERE seq = ANY(:seqs)")
+_BACKLOG = text(
+    "SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0) FROM outbox"
+)
+
+
+def notify_channel(schema: str) -> str:
+    return f"{schema}_outbox"
+
+
+async def write_event(conn: AsyncConnection, schema: str, envelope: EventEnvelope[Any]) -> None:
+    """Add ``envelope`` to the outbox in the caller's transaction."""
+    await conn.execute(
+        _INSERT,
+        {
+            "event_id": envelope.event_id,
+            "subject": envelope.type,
+            "payload": envelope.model_dump_json(),
+        },
+    )
+    await conn.execute(_NOTIFY, {"channel": notify_channel(schema)})
+
+
+class OutboxRelay:
+    """Publishes committed outbox rows to JetStream, in commit order per relay pass."""
+
+    def __init__(self, settings: ServiceSettings, db: Database, js: JetStreamContext) -> None:
+        self.settings = settings
+        self.db = db
+        self.js = js
+        self.channel = notify_channel(db.schema)
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._listener: asyncpg.Connection | None = None
+        self._stopping = False
+        self._last_gauge = 0.0
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"outbox-relay-{self.db.schema}")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(self._task, timeout=self.settings.shutdown_grace)
+            except TimeoutError:
+                self._task.cancel()
+        await self._close_listener()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def _run(self) -> None:
+        backoff = 0.1
+        while not self._stopping:
+            await self._ensure_listener()
+            try:
+                published = await self.relay_once()
+                backoff = 0.1
+            except Exception as exc:
+                OUTBOX_PUBLISH_FAILURES.labels(self.settings.service_name).inc()
+                log.warning("outbox relay pass failed: %s", exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            if published:
+                continue  # more may be waiting
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.settings.outbox_safety_poll)
+            self._wake.clear()
+
+    async def relay_once(self) -> int:
+        """Publish one batch; returns how many events went out."""
+        async with self.db.transaction() as conn:
+            rows = (await conn.execute(_CLAIM, {"limit": self.settings.outbox_batch_size})).all()
+            if rows:
+                done = await self._publish(rows)
+                if done:
+                    await conn.execute(_DELETE, {"seqs": done})
+            await self._update_gauges(conn, force=not rows)
+        if rows and len(done) < len(rows):
+            raise RuntimeError(f"published {len(done)} of {len(rows)} events")
+        return len(rows)
+
+    async def _publish(self, rows: Sequence[Any]) -> list[int]:
+        subject = self.settings.subject
+
+        async def one(row: Any) -> int:
+            await self.js.publish(
+                subject(row.subject),
+                row.payload.encode(),
+                timeout=2.0,
+                headers={Headers.MSG_ID: str(row.event_id)},
+            )
+            EVENTS_PUBLISHED.labels(self.settings.service_name, row.subject).inc()
+            return int(row.seq)
+
+        results = await asyncio.gather(*(one(r) for r in rows), return_exceptions=True)
+        done = [r for r in results if isinstance(r, int)]
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if errors:
+            log.warning("outbox: %d of %d publishes failed: %r", len(errors), len(rows), errors[0])
+        return done
+
+    async def _update_gauges(self, conn: AsyncConnection, *, force: bool) -> None:
+        now = time.monotonic()
+        if not force and now - self._last_gauge < 1.0:
+            return
+        self._last_gauge = now
+        count, age = (await conn.execute(_BACKLOG)).one()
+        OUTBOX_BACKLOG.labels(self.settings.service_name).set(count)
+        OUTBOX_OLDEST_AGE.labels(self.settings.service_name).set(float(age))
+
+    async def _ensure_listener(self) -> None:
+        """LISTEN for commit notifications on a dedicated connection; reconnect when lost."""
+        if self._listener is not None and not self._listener.is_closed():
+            return
+        await self._close_listener()
+        try:
+            raw = await self.db.engine.raw_connection()
+        except Exception:
+            return  # the safety poll carries on; next pass tries again
+        conn: asyncpg.Connection = raw.driver_connection
+        # Detach from the pool: this connection lives as long as the relay.
+        raw.detach()
+        await conn.add_listener(self.channel, lambda *_: self._wake.set())
+        conn.add_termination_listener(lambda *_: self._wake.set())
+        self._listener = conn
+
+    async def _close_listener(self) -> None:
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                await self._listener.close(timeout=2)
+            self._listener = None

@@ -1,0 +1,179 @@
+"""Request-reply: services answer requests on ``rpc.<service>.<action>`` subjects.
+
+``RpcRouter`` collects handlers; ``RpcServer`` runs one: it reads the caller from headers,
+validates the body against the subject's request model, checks the caller's role, runs the
+handler in one transaction and turns the outcome into a reply. A handler returns its reply
+model, raises ``ServiceError`` (the transaction rolls back), or returns ``ErrorInfo`` to fail
+while keeping what it wrote (a failed login still counts against the throttle).
+"""
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Generic, TypeVar
+from uuid import UUID
+
+from pydantic import BaseModel, ValidationError
+
+from rivet_contracts import ErrorCode, ErrorInfo, Headers, Identity, Role, ServiceError
+from rivet_contracts.catalog import RPCS, RpcSpec
+
+from .context import RequestContext
+from .db import Database
+from .logging import correlation_id as correlation_var
+from .metrics import RPC_REQUESTS
+
+log = logging.getLogger(__name__)
+
+StateT = TypeVar("StateT")
+Handler = Callable[[Any, RequestContext[Any]], Awaitable[BaseModel | ErrorInfo]]
+Reply = tuple[bytes, dict[str, str]]
+
+
+class RpcRouter(Generic[StateT]):
+    """A set of request handlers, one per subject of the catalogue."""
+
+    def __init__(self) -> None:
+        self.handlers: dict[str, Handler] = {}
+
+    def handler(self, subject: str) -> Callable[[Handler], Handler]:
+        if subject not in RPCS:
+            raise KeyError(f"{subject!r} is not in the contract catalogue")
+
+        def register(func: Handler) -> Handler:
+            if subject in self.handlers:
+                raise ValueError(f"two handlers for {subject!r}")
+            self.handlers[subject] = func
+            return func
+
+        return register
+
+
+def identity_from_headers(headers: Mapping[str, str]) -> Identity | None:
+    """The caller named in a request's headers, or None for an anonymous request."""
+    user_id = headers.get(Headers.USER_ID)
+    if not user_id:
+        return None
+    try:
+        return Identity(
+            user_id=UUID(user_id),
+            org_id=UUID(headers.get(Headers.ORG_ID, "")),
+            role=Role(headers.get(Headers.ROLE, "")),
+        )
+    except ValueError as exc:
+        raise ServiceError(ErrorCode.UNAUTHORIZED, "malformed caller identity") from exc
+
+
+def identity_headers(identity: Identity | None) -> dict[str, str]:
+    if identity is None:
+        return {}
+    return {
+        Headers.USER_ID: str(identity.user_id),
+        Headers.ORG_ID: str(identity.org_id),
+        Headers.ROLE: identity.role.value,
+    }
+
+
+def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
+    """Pydantic's errors without the offending input (it may be a password)."""
+    return [
+        {"loc": [str(p) for p in err["loc"]], "msg": err["msg"], "type": err["type"]}
+        for err in exc.errors(include_url=False, include_input=False, include_context=False)
+    ]
+
+
+def error_reply(info: ErrorInfo) -> Reply:
+    return info.model_dump_json(exclude_none=True).encode(), {Headers.ERROR: info.code.value}
+
+
+class RpcServer(Generic[StateT]):
+    """Runs request handlers for one service."""
+
+    def __init__(self, service: str, db: Database | None, state: StateT) -> None:
+        self.service = service
+        self.db = db
+        self.state = state
+        self.handlers: dict[str, Handler] = {}
+
+    def include(self, router: RpcRouter[StateT]) -> None:
+        for subject, handler in router.handlers.items():
+            if subject in self.handlers:
+                raise ValueError(f"two handlers for {subject!r}")
+            self.handlers[subject] = handler
+
+    async def handle(self, subject: str, body: bytes, headers: Mapping[str, str]) -> Reply:
+        """Answer one request; never raises."""
+        started = time.perf_counter()
+        token = correlation_var.set(headers.get(Headers.CORRELATION_ID))
+        outcome = "ok"
+        try:
+            reply = await self._handle(RPCS[subject], self.handlers[subject], body, headers)
+            if Headers.ERROR in reply[1]:
+                outcome = reply[1][Headers.ERROR]
+            return reply
+        finally:
+            RPC_REQUESTS.labels(self.service, subject, outcome).observe(
+                time.perf_counter() - started
+            )
+            correlation_var.reset(token)
+
+    async def _handle(
+        self, spec: RpcSpec, handler: Handler, body: bytes, headers: Mapping[str, str]
+    ) -> Reply:
+        try:
+            identity = identity_from_headers(headers)
+            authorize(spec, identity)
+            request = spec.request.model_validate_json(body or b"{}")
+            result = await self._run(spec, handler, request, identity, headers)
+        except ServiceError as exc:
+            return error_reply(exc.info)
+        except ValidationError as exc:
+            return error_reply(
+                ErrorInfo(
+                    code=ErrorCode.VALIDATION,
+                    message="the request is not valid",
+                    details=validation_details(exc),
+                )
+            )
+        except Exception:
+            log.exception("request %s failed", spec.subject)
+            return error_reply(
+                ErrorInfo(code=ErrorCode.INTERNAL, message="internal error; it has been logged")
+            )
+        if isinstance(result, ErrorInfo):
+            return error_reply(result)
+        return result.model_dump_json().encode(), {}
+
+    async def _run(
+        self,
+        spec: RpcSpec,
+        handler: Handler,
+        request: BaseModel,
+        identity: Identity | None,
+        headers: Mapping[str, str],
+    ) -> BaseModel | ErrorInfo:
+        if self.db is None:
+            raise RuntimeError(f"{spec.subject} needs a database, and this service has none")
+        async with self.db.transaction() as conn:
+            ctx = RequestContext(
+                conn=conn,
+                schema=self.db.schema,
+                state=self.state,
+                correlation_id=headers.get(Headers.CORRELATION_ID),
+                channel=headers.get(Headers.CHANNEL, "api"),
+                identity=identity,
+            )
+            return await handler(request, ctx)
+
+
+def authorize(spec: RpcSpec, identity: Identity | None) -> None:
+    """Refuse a caller whose role is below what the subject requires."""
+    if spec.min_role is None:
+        return
+    if identity is None:
+        raise ServiceError(ErrorCode.UNAUTHORIZED, "authentication required")
+    if not identity.role.at_least(spec.min_role):
+        raise ServiceError(
+            ErrorCode.FORBIDDEN,
+            f"this action needs the {spec.min_role.value} role; you are {identity.role.value}",
+        )

@@ -1,0 +1,245 @@
+"""``ServiceRuntime``: what every Rivet service process is made of.
+
+It owns the database pool, the NATS broker, the request and event handlers, the outbox relay,
+health and metrics. ``start`` migrates (under an advisory lock), connects (retrying forever),
+declares the streams, starts the subscribers and the relay; ``stop`` drains in reverse order so a
+SIGTERM finishes work in hand instead of dropping it.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from faststream import AckPolicy
+from faststream.nats import ConsumerConfig, JStream, NatsBroker, NatsMessage, NatsResponse, PullSub
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from rivet_contracts.streams import StreamSpec, stream_for
+
+from . import metrics
+from .broker import connect_forever, create_broker
+from .consumer import EventProcessor, EventRouter, Outcome, Subscription
+from .db import Database
+from .health import Health
+from .migrations import migrate
+from .outbox import OutboxRelay
+from .rpc import RpcRouter, RpcServer
+from .settings import ServiceSettings
+from .streams import ensure_streams
+
+log = logging.getLogger(__name__)
+
+StateT = TypeVar("StateT")
+
+
+class ServiceRuntime(Generic[StateT]):
+    """One service process. ``schema`` is None for services without a database (gateway)."""
+
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        state: StateT,
+        *,
+        schema: str | None = None,
+        migrations: Path | None = None,
+        publishes: tuple[StreamSpec, ...] = (),
+    ) -> None:
+        self.settings = settings
+        self.state = state
+        self.schema = schema
+        self.migrations = migrations
+        self.publishes = publishes
+        self.health = Health()
+        self.db = (
+            Database(
+                settings.database_url,
+                schema,
+                pool_size=settings.db_pool_size,
+                app_name=settings.service_name,
+            )
+            if schema
+            else None
+        )
+        if self.db is not None:
+            self.health.checks["database"] = self.db.ping
+        self.broker: NatsBroker = create_broker(settings, self.health)
+        self.rpc: RpcServer[StateT] = RpcServer(settings.service_name, self.db, state)
+        self.subscriptions: list[Subscription] = []
+        self.relay: OutboxRelay | None = None
+        self.on_started: list[Callable[[], Any]] = []
+        self.on_stopping: list[Callable[[], Any]] = []
+        self._subscribed = False
+        self._start_task: asyncio.Task[None] | None = None
+
+    # --- composition ------------------------------------------------------------------
+
+    def include_rpc(self, router: RpcRouter[StateT]) -> None:
+        self.rpc.include(router)
+
+    def include_events(self, router: EventRouter[StateT]) -> None:
+        self.subscriptions.extend(router.subscriptions)
+
+    def streams(self) -> tuple[StreamSpec, ...]:
+        """Streams this service publishes to or consumes from (it declares all of them)."""
+        specs = list(self.publishes)
+        specs += [stream_for(sub.subject) for sub in self.subscriptions]
+        if self.db is not None:
+            specs.append(stream_for("deadletter.x"))
+        return tuple(dict.fromkeys(specs))
+
+    def _subscribe(self) -> None:
+        """Register request and event subscribers with the broker (before it starts)."""
+        if self._subscribed:
+            return
+        self._subscribed = True
+        settings = self.settings
+        for subject in self.rpc.handlers:
+            self.broker.subscriber(
+                settings.subject(subject),
+                queue=settings.service_name,
+                max_workers=settings.rpc_workers,
+            )(self._rpc_endpoint(subject))
+        if not self.subscriptions:
+            return
+        if self.db is None:
+            raise RuntimeError("event consumers need a database for their inbox")
+        processor = EventProcessor(settings, self.db, self.state)
+        for sub in self.subscriptions:
+            self.broker.subscriber(
+                settings.subject(sub.subject),
+                stream=JStream(settings.stream_name(stream_for(sub.subject).name), declare=False),
+                durable=sub.consumer,
+                pull_sub=PullSub(batch_size=1, timeout=5.0),
+                max_workers=sub.workers or settings.consumer_workers,
+                ack_policy=AckPolicy.MANUAL,
+                config=ConsumerConfig(
+                    # JetStream's own limit is a safety net above ours: we dead-letter first.
+                    max_deliver=settings.consumer_max_deliveries + 3,
+                    ack_wait=60,
+                ),
+            )(self._event_endpoint(processor, sub))
+
+    def _rpc_endpoint(self, subject: str) -> Callable[..., Any]:
+        rpc = self.rpc
+
+        async def endpoint(msg: NatsMessage) -> NatsResponse:
+            body, headers = await rpc.handle(subject, msg.body, msg.headers)
+            return NatsResponse(body, headers=headers)
+
+        endpoint.__name__ = "rpc_" + subject.replace(".", "_")
+        return endpoint
+
+    @staticmethod
+    def _event_endpoint(processor: EventProcessor[StateT], sub: Subscription) -> Callable[..., Any]:
+        async def endpoint(msg: NatsMessage) -> None:
+            deliveries = msg.raw_message.metadata.num_delivered or 1
+            outcome = await processor.process(sub, msg.body, msg.headers, deliveries)
+            if outcome is Outcome.RETRY:
+                await msg.nack(delay=processor.retry_delay(deliveries))
+            else:
+                await msg.ack()
+
+        endpoint.__name__ = "on_" + sub.consumer.replace("-", "_")
+        return endpoint
+
+    # --- lifecycle --------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Migrate, connect, declare streams, start subscribers and the relay."""
+        settings = self.settings
+        self._subscribe()
+        if self.db is not None and self.migrations is not None and settings.migrate_on_start:
+            await self._retry("migrations", self.run_migrations)
+        await connect_forever(self.broker, self.health, settings.service_name)
+        js = self.broker.connection.jetstream()
+        await self._retry("streams", lambda: ensure_streams(js, self.streams(), settings))
+        await self.broker.start()
+        if self.db is not None:
+            self.relay = OutboxRelay(settings, self.db, js)
+            await self.relay.start()
+        for hook in self.on_started:
+            await _maybe_await(hook())
+        self.health.started = True
+        log.info("%s started", settings.service_name)
+
+    async def run_migrations(self) -> None:
+        if self.db is None or self.migrations is None:
+            return
+        await migrate(self.settings.database_url, self.db.schema, self.migrations)
+
+    async def stop(self) -> None:
+        """Stop taking work, finish what is in hand, close connections."""
+        self.health.stopping = True
+        if self._start_task is not None and not self._start_task.done():
+            self._start_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._start_task
+        for hook in self.on_stopping:
+            with contextlib.suppress(Exception):
+                await _maybe_await(hook())
+        with contextlib.suppress(Exception):
+            await self.broker.stop()  # drains subscriptions, waits for running handlers
+        if self.relay is not None:
+            await self.relay.stop()
+        if self.db is not None:
+            await self.db.dispose()
+        log.info("%s stopped", self.settings.service_name)
+
+    async def _retry(self, what: str, step: Callable[[], Any]) -> None:
+        delay = 0.5
+        while True:
+            try:
+                await step()
+                return
+            except Exception as exc:
+                log.warning("%s failed (%s); retrying in %.1fs", what, exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, _app: object = None) -> AsyncIterator[None]:
+        """ASGI lifespan: start in the background so /health answers at once."""
+        self._start_task = asyncio.create_task(self.start(), name="service-start")
+        try:
+            yield
+        finally:
+            await self.stop()
+
+    # --- HTTP ---------------------------------------------------------------------------
+
+    def ops_routes(self) -> list[BaseRoute]:
+        return [
+            Route("/health", self._health, methods=["GET"]),
+            Route("/ready", self._ready, methods=["GET"]),
+            Route("/metrics", self._metrics, methods=["GET"]),
+        ]
+
+    def ops_app(self) -> Starlette:
+        """/health, /ready and /metrics for services without an API of their own."""
+        return Starlette(routes=self.ops_routes(), lifespan=self.lifespan)
+
+    async def _health(self, _request: Request) -> Response:
+        return JSONResponse({"status": "ok", "service": self.settings.service_name})
+
+    async def _ready(self, _request: Request) -> Response:
+        ready, checks = await self.health.readiness()
+        return JSONResponse(
+            {"status": "ready" if ready else "not ready", "checks": checks},
+            status_code=200 if ready else 503,
+        )
+
+    async def _metrics(self, _request: Request) -> Response:
+        body, content_type = metrics.render()
+        return Response(body, media_type=content_type)
+
+
+async def _maybe_await(value: Any) -> Any:
+    if asyncio.iscoroutine(value):
+        return await value
+    return value

@@ -1,0 +1,63 @@
+"""Settings shared by every service, read from the environment (pydantic-settings).
+
+Each service subclasses ``ServiceSettings`` with its own fields. Names are the environment
+variables in upper case (``NATS_URL``, ``DATABASE_URL``, ...); README lists them all.
+"""
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """What every Rivet service needs to run."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
+
+    service_name: str = Field(default="rivet", description="Name in logs, metrics and NATS.")
+    nats_url: str = Field(
+        default="nats://127.0.0.1:4222",
+        description="NATS server(s), comma separated; the service's user and password go in the "
+        "URL (nats://user:password@host:4222).",
+    )
+    nats_namespace: str = Field(
+        default="",
+        pattern=r"^([a-z][a-z0-9_]{0,30})?$",
+        description="Optional prefix for every subject and stream, to share one NATS between "
+        "environments (tests use a fresh one per run).",
+    )
+    database_url: str = Field(
+        default="postgresql://postgres@127.0.0.1:5432/rivet",
+        description="PostgreSQL URL; the service uses only its own schema.",
+    )
+    db_pool_size: int = Field(default=10, ge=1, le=200, description="Connections per process.")
+    http_host: str = Field(default="0.0.0.0", description="Bind address of the HTTP endpoint.")
+    http_port: int = Field(default=8000, ge=0, le=65535, description="Port of /health, /metrics.")
+    log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
+    log_json: bool = Field(default=True, description="JSON log lines (false: plain text).")
+    migrate_on_start: bool = Field(
+        default=True, description="Apply pending migrations at start (under an advisory lock)."
+    )
+    stream_replicas: int = Field(default=1, ge=1, le=5, description="JetStream stream replicas.")
+    rpc_workers: int = Field(default=16, ge=1, le=256, description="Concurrent requests.")
+    consumer_workers: int = Field(default=4, ge=1, le=64, description="Concurrent events.")
+    consumer_max_deliveries: int = Field(
+        default=6, ge=1, le=100, description="Deliveries before a message is dead-lettered."
+    )
+    consumer_retry_delay: float = Field(
+        default=0.5, gt=0, description="First redelivery delay in seconds; doubles each time."
+    )
+    outbox_batch_size: int = Field(default=200, ge=1, le=5000, description="Rows per relay pass.")
+    outbox_safety_poll: float = Field(
+        default=5.0,
+        gt=0,
+        description="Seconds between relay passes when no commit notification arrives.",
+    )
+    shutdown_grace: float = Field(default=10.0, ge=0, description="Seconds to finish work.")
+
+    def subject(self, name: str) -> str:
+        """``name`` under this deployment's namespace."""
+        return f"{self.nats_namespace}.{name}" if self.nats_namespace else name
+
+    def stream_name(self, name: str) -> str:
+        """A stream name under this deployment's namespace."""
+        return f"{self.nats_namespace.upper()}_{name}" if self.nats_namespace else name

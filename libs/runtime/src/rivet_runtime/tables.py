@@ -1,0 +1,54 @@
+"""Tables every service keeps in its own schema for reliable messaging.
+
+- ``outbox``: events written in the business transaction, published later by the relay.
+- ``inbox``: ids of events a consumer has applied, so a redelivery changes nothing.
+- ``dead_letters``: messages a consumer gave up on, for people to inspect and replay.
+"""
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Identity,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+
+
+def add_messaging_tables(metadata: MetaData) -> tuple[Table, Table, Table]:
+    """Declare outbox, inbox and dead_letters in ``metadata`` (the service's schema)."""
+    outbox = Table(
+        "outbox",
+        metadata,
+        Column("seq", BigInteger, Identity(always=True), primary_key=True),
+        Column("event_id", UUID(as_uuid=True), nullable=False, unique=True),
+        Column("subject", Text, nullable=False),
+        Column("payload", JSONB, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+    inbox = Table(
+        "inbox",
+        metadata,
+        Column("consumer", Text, nullable=False),
+        Column("event_id", UUID(as_uuid=True), nullable=False),
+        Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        PrimaryKeyConstraint("consumer", "event_id"),
+    )
+    dead_letters = Table(
+        "dead_letters",
+        metadata,
+        Column("id", BigInteger, Identity(always=True), primary_key=True),
+        Column("consumer", Text, nullable=False),
+        Column("subject", Text, nullable=False),
+        Column("event_id", Text),
+        Column("payload", Text, nullable=False),
+        Column("error", Text, nullable=False),
+        Column("deliveries", Integer, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+    return outbox, inbox, dead_letters

@@ -1,0 +1,1 @@
+"""Rivet auth service: organizations, users, sessions and Telegram linking (schema ``auth``)."""

@@ -1,0 +1,100 @@
+"""Queries on organizations, users and invitations."""
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..tables import invitations, organizations, users
+
+_USER_VIEW = (
+    users.c.id,
+    users.c.org_id,
+    organizations.c.name.label("organization_name"),
+    users.c.email,
+    users.c.full_name,
+    users.c.role,
+    (users.c.telegram_user_id.is_not(None)).label("telegram_linked"),
+    users.c.created_at,
+)
+_USER_JOIN = users.join(organizations, users.c.org_id == organizations.c.id)
+
+
+class EmailTaken(Exception):
+    pass
+
+
+async def insert_organization(conn: AsyncConnection, org_id: UUID, name: str) -> None:
+    await conn.execute(insert(organizations).values(id=org_id, name=name))
+
+
+async def insert_user(conn: AsyncConnection, **values: Any) -> None:
+    try:
+        async with conn.begin_nested():
+            await conn.execute(insert(users).values(**values))
+    except IntegrityError as exc:
+        if "users_email_key" in str(exc.orig):
+            raise EmailTaken from exc
+        raise
+
+
+async def user_view(conn: AsyncConnection, user_id: UUID) -> RowMapping | None:
+    query = select(*_USER_VIEW).select_from(_USER_JOIN).where(users.c.id == user_id)
+    return (await conn.execute(query)).mappings().first()
+
+
+async def user_views_in_org(conn: AsyncConnection, org_id: UUID) -> list[RowMapping]:
+    query = (
+        select(*_USER_VIEW)
+        .select_from(_USER_JOIN)
+        .where(users.c.org_id == org_id, users.c.is_active)
+        .order_by(users.c.full_name, users.c.id)
+    )
+    return list((await conn.execute(query)).mappings().all())
+
+
+async def user_for_login(conn: AsyncConnection, email: str) -> RowMapping | None:
+    query = select(
+        users.c.id, users.c.org_id, users.c.role, users.c.password_hash, users.c.is_active
+    ).where(users.c.email == email)
+    return (await conn.execute(query)).mappings().first()
+
+
+async def active_user(conn: AsyncConnection, user_id: UUID) -> RowMapping | None:
+    query = select(users.c.id, users.c.org_id, users.c.role).where(
+        users.c.id == user_id, users.c.is_active
+    )
+    return (await conn.execute(query)).mappings().first()
+
+
+async def set_password_hash(conn: AsyncConnection, user_id: UUID, password_hash: str) -> None:
+    await conn.execute(
+        update(users)
+        .where(users.c.id == user_id)
+        .values(password_hash=password_hash, updated_at=func.now())
+    )
+
+
+async def insert_invitation(conn: AsyncConnection, **values: Any) -> None:
+    await conn.execute(insert(invitations).values(**values))
+
+
+async def take_invitation(
+    conn: AsyncConnection, token_hash: bytes, now: datetime
+) -> RowMapping | None:
+    """Mark a live invitation accepted and return it (single use, race-free)."""
+    query = (
+        update(invitations)
+        .where(
+            invitations.c.token_hash == token_hash,
+            invitations.c.accepted_at.is_(None),
+            invitations.c.expires_at > now,
+        )
+        .values(accepted_at=now)
+        .returning(invitations.c.id, invitations.c.org_id, invitations.c.email, invitations.c.role)
+    )
+    return (await conn.execute(query)).mappings().first()

@@ -1,0 +1,130 @@
+"""Rules for organizations, users and invitations. Never commits: the runtime does."""
+
+from datetime import UTC, datetime, timedelta
+from uuid import UUID, uuid4
+
+from rivet_contracts import ErrorCode, Events, Role, ServiceError
+from rivet_contracts import auth as contract
+from rivet_runtime import RequestContext
+
+from ..security import secrets
+from ..state import AuthState
+from . import repository as repo
+
+Ctx = RequestContext[AuthState]
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+async def register(ctx: Ctx, req: contract.RegisterUser) -> contract.UserView:
+    email = normalize_email(req.email)
+    org_id, user_id = uuid4(), uuid4()
+    org_name = req.organization_name or f"{req.full_name}'s workspace"
+    password_hash = await ctx.state.passwords.hash(req.password)
+    await repo.insert_organization(ctx.conn, org_id, org_name)
+    try:
+        await repo.insert_user(
+            ctx.conn,
+            id=user_id,
+            org_id=org_id,
+            email=email,
+            password_hash=password_hash,
+            full_name=req.full_name,
+            role=Role.ADMIN.value,
+        )
+    except repo.EmailTaken:
+        raise ServiceError(
+            ErrorCode.CONFLICT, "an account with this e-mail already exists"
+        ) from None
+    await ctx.emit(
+        Events.USER_REGISTERED,
+        contract.UserRegistered(
+            user_id=user_id,
+            org_id=org_id,
+            organization_name=org_name,
+            email=email,
+            full_name=req.full_name,
+            role=Role.ADMIN,
+        ),
+        org_id=org_id,
+    )
+    return await get_user(ctx, user_id)
+
+
+async def get_user(ctx: Ctx, user_id: UUID) -> contract.UserView:
+    row = await repo.user_view(ctx.conn, user_id)
+    if row is None:
+        raise ServiceError(ErrorCode.NOT_FOUND, "user not found")
+    return contract.UserView.model_validate(dict(row))
+
+
+async def list_users(ctx: Ctx) -> contract.UserList:
+    rows = await repo.user_views_in_org(ctx.conn, ctx.caller.org_id)
+    return contract.UserList(items=[contract.UserView.model_validate(dict(r)) for r in rows])
+
+
+async def invite(ctx: Ctx, req: contract.InviteUser) -> contract.InvitationView:
+    caller = ctx.caller
+    token = secrets.new_secret()
+    invitation_id = uuid4()
+    expires_at = datetime.now(UTC) + timedelta(seconds=ctx.state.settings.invitation_ttl)
+    email = normalize_email(req.email)
+    await repo.insert_invitation(
+        ctx.conn,
+        id=invitation_id,
+        org_id=caller.org_id,
+        email=email,
+        role=req.role.value,
+        token_hash=secrets.digest(token),
+        invited_by=caller.user_id,
+        expires_at=expires_at,
+    )
+    await ctx.emit(
+        Events.USER_INVITED,
+        contract.UserInvited(
+            invitation_id=invitation_id,
+            org_id=caller.org_id,
+            email=email,
+            role=req.role,
+            invited_by=caller.user_id,
+        ),
+        org_id=caller.org_id,
+    )
+    return contract.InvitationView(
+        id=invitation_id, email=email, role=req.role, expires_at=expires_at, token=token
+    )
+
+
+async def accept_invitation(ctx: Ctx, req: contract.AcceptInvitation) -> contract.UserView:
+    invitation = await repo.take_invitation(ctx.conn, secrets.digest(req.token), datetime.now(UTC))
+    if invitation is None:
+        raise ServiceError(ErrorCode.NOT_FOUND, "invitation not found, used or expired")
+    user_id = uuid4()
+    try:
+        await repo.insert_user(
+            ctx.conn,
+            id=user_id,
+            org_id=invitation["org_id"],
+            email=invitation["email"],
+            password_hash=await ctx.state.passwords.hash(req.password),
+            full_name=req.full_name,
+            role=invitation["role"],
+        )
+    except repo.EmailTaken:
+        raise ServiceError(
+            ErrorCode.CONFLICT, "an account with this e-mail already exists"
+        ) from None
+    await ctx.emit(
+        Events.USER_JOINED,
+        contract.UserJoined(
+            user_id=user_id,
+            org_id=invitation["org_id"],
+            email=invitation["email"],
+            full_name=req.full_name,
+            role=Role(invitation["role"]),
+        ),
+        org_id=invitation["org_id"],
+    )
+    return await get_user(ctx, user_id)

@@ -1,0 +1,40 @@
+"""Access tokens: short-lived JWTs signed with Ed25519 (EdDSA). Only auth holds the private key;
+the gateway verifies with the public key."""
+
+import time
+from uuid import UUID, uuid4
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+from rivet_contracts import Role
+from rivet_runtime.keys import key_id
+
+
+class TokenSigner:
+    def __init__(self, private_key_pem: str, *, issuer: str, audience: str, ttl: int) -> None:
+        key = load_pem_private_key(private_key_pem.encode(), password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ValueError("JWT_PRIVATE_KEY must be an Ed25519 private key (PEM)")
+        self._key = key
+        self.kid = key_id(key.public_key())
+        self.issuer = issuer
+        self.audience = audience
+        self.ttl = ttl
+
+    def access_token(self, *, user_id: UUID, org_id: UUID, role: Role) -> str:
+        now = int(time.time())
+        claims = {
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": str(user_id),
+            "org": str(org_id),
+            "role": role.value,
+            "typ": "access",
+            "iat": now,
+            "nbf": now,
+            "exp": now + self.ttl,
+            "jti": uuid4().hex,
+        }
+        return jwt.encode(claims, self._key, algorithm="EdDSA", headers={"kid": self.kid})

@@ -1,0 +1,1 @@
+"""Login, refresh-token rotation with reuse detection, logout and login throttling."""

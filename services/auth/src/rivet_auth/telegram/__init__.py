@@ -1,0 +1,1 @@
+"""Linking Telegram accounts to users, and resolving them for the bot."""

@@ -1,0 +1,60 @@
+"""One-time link codes: created by a logged-in user, redeemed by the Telegram service."""
+
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+from rivet_contracts import ErrorCode, Events, Identity, ServiceError
+from rivet_contracts import auth as contract
+from rivet_runtime import RequestContext
+
+from ..accounts.service import get_user
+from ..security import secrets
+from ..state import AuthState
+from . import repository as repo
+
+Ctx = RequestContext[AuthState]
+
+
+async def create_link(ctx: Ctx) -> contract.TelegramLinkCode:
+    settings = ctx.state.settings
+    code = secrets.new_secret()
+    expires_at = datetime.now(UTC) + timedelta(seconds=settings.telegram_link_ttl)
+    await repo.insert_code(ctx.conn, secrets.digest(code), ctx.caller.user_id, expires_at)
+    bot = settings.telegram_bot_username
+    return contract.TelegramLinkCode(
+        code=code,
+        link=f"https://t.me/{bot}?start={code}" if bot else None,
+        expires_at=expires_at,
+    )
+
+
+async def redeem_link(ctx: Ctx, req: contract.RedeemTelegramLink) -> contract.TelegramIdentity:
+    user_id = await repo.take_code(ctx.conn, secrets.digest(req.code), datetime.now(UTC))
+    if user_id is None:
+        raise ServiceError(ErrorCode.NOT_FOUND, "link code not found, used or expired")
+    await repo.link(ctx.conn, user_id, req.telegram_user_id)
+    identity = await _identity(ctx, user_id)
+    await ctx.emit(
+        Events.USER_TELEGRAM_LINKED,
+        contract.UserTelegramLinked(
+            user_id=user_id,
+            org_id=identity.identity.org_id,
+            telegram_user_id=req.telegram_user_id,
+        ),
+        org_id=identity.identity.org_id,
+    )
+    return identity
+
+
+async def identity_for(ctx: Ctx, req: contract.GetTelegramIdentity) -> contract.TelegramIdentity:
+    user_id = await repo.user_by_telegram(ctx.conn, req.telegram_user_id)
+    if user_id is None:
+        raise ServiceError(ErrorCode.NOT_FOUND, "this Telegram account is not linked")
+    return await _identity(ctx, user_id)
+
+
+async def _identity(ctx: Ctx, user_id: UUID) -> contract.TelegramIdentity:
+    user = await get_user(ctx, user_id)
+    return contract.TelegramIdentity(
+        identity=Identity(user_id=user.id, org_id=user.org_id, role=user.role), user=user
+    )

@@ -1,0 +1,1 @@
+"""Rivet API gateway: HTTP in, NATS request-reply out."""

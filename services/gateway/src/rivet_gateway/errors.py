@@ -1,0 +1,70 @@
+"""One error shape for every failure: ``{"error": {"code", "message", "details"?}}``."""
+
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException
+
+from rivet_contracts import HTTP_STATUS, ErrorCode, ErrorInfo
+
+_BY_STATUS = {
+    400: ErrorCode.BAD_REQUEST,
+    401: ErrorCode.UNAUTHORIZED,
+    403: ErrorCode.FORBIDDEN,
+    404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.BAD_REQUEST,
+    409: ErrorCode.CONFLICT,
+    413: ErrorCode.PAYLOAD_TOO_LARGE,
+    415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+    422: ErrorCode.VALIDATION,
+    429: ErrorCode.RATE_LIMITED,
+    503: ErrorCode.UNAVAILABLE,
+    504: ErrorCode.TIMEOUT,
+}
+
+
+class ErrorBody(ErrorInfo):
+    """Documented in OpenAPI as the body of every 4xx/5xx."""
+
+
+def error_response(
+    code: ErrorCode,
+    message: str,
+    *,
+    details: Any = None,
+    status: int | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    info = ErrorInfo(code=code, message=message, details=details)
+    return JSONResponse(
+        {"error": info.model_dump(mode="json", exclude_none=True)},
+        status_code=status or HTTP_STATUS[code],
+        headers=headers,
+    )
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(HTTPException)
+    async def http_error(_request: Request, exc: HTTPException) -> Response:
+        code = _BY_STATUS.get(exc.status_code, ErrorCode.BAD_REQUEST)
+        message = exc.detail if isinstance(exc.detail, str) else code.value.replace("_", " ")
+        return error_response(code, message, status=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, exc: RequestValidationError) -> Response:
+        details = [
+            {
+                "loc": [str(p) for p in err.get("loc", ())],
+                "msg": err.get("msg"),
+                "type": err.get("type"),
+            }
+            for err in exc.errors()
+        ]
+        return error_response(ErrorCode.VALIDATION, "the request is not valid", details=details)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_request: Request, _exc: Exception) -> Response:
+        return error_response(ErrorCode.INTERNAL, "internal error; it has been logged")

@@ -1,0 +1,96 @@
+"""``/api/auth``: registration, login, tokens, invitations, Telegram linking."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi.security import OAuth2PasswordRequestForm
+
+from rivet_contracts import Rpc
+from rivet_contracts import auth as contract
+from rivet_contracts.base import Done
+
+from ..deps import Anonymous, Caller, Fwd
+from .docs import errors
+
+router = APIRouter(prefix="/api/auth", tags=["auth"])
+LoginForm = Annotated[OAuth2PasswordRequestForm, Depends()]
+DeviceToken = Annotated[str | None, Header(alias="X-Device-Token", max_length=512)]
+
+
+@router.post(
+    "/register", status_code=201, response_model=contract.UserView, responses=errors(409, 422)
+)
+async def register(body: contract.RegisterUser, fwd: Fwd, meta: Anonymous) -> Response:
+    """Create an account and a new organization with you as its admin."""
+    return await fwd.call(Rpc.AUTH_REGISTER, body, meta, status=201)
+
+
+@router.post("/login", response_model=contract.TokenPair, responses=errors(401, 422, 429))
+async def login(
+    form: LoginForm, request: Request, fwd: Fwd, meta: Anonymous, device: DeviceToken = None
+) -> Response:
+    """OAuth2 password flow (form-encoded; `username` is the e-mail). Keep the returned
+    `device_token` and send it as `X-Device-Token` next time: throttling caused by others'
+    failed attempts then does not lock you out."""
+    body = contract.LogIn(
+        email=form.username,
+        password=form.password,
+        device_token=device,
+        client_ip=request.client.host if request.client else None,
+    )
+    return await fwd.call(Rpc.AUTH_LOGIN, body, meta)
+
+
+@router.post("/refresh", response_model=contract.TokenPair, responses=errors(401, 422))
+async def refresh(body: contract.RefreshTokens, fwd: Fwd, meta: Anonymous) -> Response:
+    """Exchange a refresh token for a new pair. Each refresh token works once; presenting a
+    spent one revokes the whole session."""
+    return await fwd.call(Rpc.AUTH_REFRESH, body, meta)
+
+
+@router.post("/logout", response_model=Done, responses=errors(422))
+async def logout(body: contract.LogOut, fwd: Fwd, meta: Anonymous) -> Response:
+    """End the session the refresh token belongs to. Access tokens already issued expire on
+    their own (15 minutes)."""
+    return await fwd.call(Rpc.AUTH_LOGOUT, body, meta)
+
+
+@router.get("/me", response_model=contract.UserView, responses=errors(401))
+async def me(fwd: Fwd, meta: Caller) -> Response:
+    """Your profile."""
+    return await fwd.call(Rpc.AUTH_ME, contract.GetMe(), meta)
+
+
+@router.get("/users", response_model=contract.UserList, responses=errors(401))
+async def users(fwd: Fwd, meta: Caller) -> Response:
+    """The users of your organization."""
+    return await fwd.call(Rpc.AUTH_LIST_USERS, contract.ListUsers(), meta)
+
+
+@router.post(
+    "/invitations",
+    status_code=201,
+    response_model=contract.InvitationView,
+    responses=errors(401, 403, 422),
+)
+async def invite(body: contract.InviteUser, fwd: Fwd, meta: Caller) -> Response:
+    """Invite someone to your organization (admins). Pass the returned one-time `token` to
+    them; it is not shown again."""
+    return await fwd.call(Rpc.AUTH_INVITE, body, meta, status=201)
+
+
+@router.post(
+    "/invitations/accept",
+    status_code=201,
+    response_model=contract.UserView,
+    responses=errors(404, 409, 422),
+)
+async def accept_invitation(body: contract.AcceptInvitation, fwd: Fwd, meta: Anonymous) -> Response:
+    """Join the organization that invited you, choosing your password."""
+    return await fwd.call(Rpc.AUTH_ACCEPT_INVITATION, body, meta, status=201)
+
+
+@router.post("/link-telegram", response_model=contract.TelegramLinkCode, responses=errors(401))
+async def link_telegram(fwd: Fwd, meta: Caller) -> Response:
+    """A one-time code (10 minutes) and a `t.me` link that connect your Telegram account."""
+    return await fwd.call(Rpc.AUTH_CREATE_TELEGRAM_LINK, contract.CreateTelegramLink(), meta)

@@ -1,0 +1,1 @@
+"""Rivet OCR service: nameplate photos become structured fields."""
