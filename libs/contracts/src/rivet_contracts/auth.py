@@ -86,7 +86,9 @@ class RedeemTelegramLink(Request):
 
     code: Token = Field(description="The code from `/start <code>`.")
     telegram_user_id: int = Field(gt=0, description="Telegram's id of the user.")
-    telegram_username: str | None = Field(default=None, max_length=64)
+    telegram_username: str | None = Field(
+        default=None, max_length=64, description="Telegram @username, if the user has one."
+    )
 
 
 class GetTelegramIdentity(Request):

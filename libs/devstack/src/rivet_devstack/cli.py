@@ -1,8 +1,8 @@
 """``rivet-dev``: run the whole system, or its checks and tests, on one machine.
 
-    rivet-dev run     start NATS/PostgreSQL if needed, every service, print where the API is
-    rivet-dev test    the same servers, then ruff, mypy and pytest (arguments go to pytest)
-    rivet-dev env     print the NATS_URL / DATABASE_URL a run would use
+rivet-dev run     start NATS/PostgreSQL if needed, every service, print where the API is
+rivet-dev test    the same servers, then ruff, mypy and pytest (arguments go to pytest)
+rivet-dev env     print the NATS_URL / DATABASE_URL a run would use
 """
 
 import argparse

@@ -250,8 +250,8 @@ def resolve(state_dir: Path) -> Servers:
             embedded.append(pg)
             pg_url = pg.url
     except BaseException:
-        for server in embedded:
-            server.stop()
+        for started in embedded:
+            started.stop()
         raise
     return Servers(nats_url=nats_url, postgres_url=pg_url, embedded=embedded)
 

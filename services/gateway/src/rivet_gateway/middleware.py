@@ -78,21 +78,33 @@ class GatewayMiddleware:
             return
 
         received = 0
+        overflow = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, overflow
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
+                    # Frameworks turn a failing read into their own 400; remember the real
+                    # cause and answer 413 in its place (see send_with_headers).
+                    overflow = True
                     raise BodyTooLarge
             return message
 
         extra = [*API_HEADERS, _DOCS_CSP if _is_docs(path) else _API_CSP]
         if path.startswith("/api/auth"):
             extra.append(_NO_STORE)
+        replaced = False
 
         async def send_with_headers(message: Message) -> None:
+            nonlocal replaced
+            if overflow:
+                if not replaced:
+                    replaced = True
+                    status["code"] = 413
+                    await _too_large(send, limit, request_id)
+                return
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
                 message["headers"] = [
@@ -105,7 +117,8 @@ class GatewayMiddleware:
         try:
             await self.app(scope, limited_receive, send_with_headers)
         except BodyTooLarge:
-            await _too_large(send, limit, request_id)
+            if not replaced:
+                await _too_large(send, limit, request_id)
             status["code"] = 413
         finally:
             self._observe(scope, status["code"], started)

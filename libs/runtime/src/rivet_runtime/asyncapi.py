@@ -1,0 +1,80 @@
+"""Generate Rivet's AsyncAPI document from the contract catalogue.
+
+    uv run python -m rivet_runtime.asyncapi > docs/asyncapi.json
+
+A test regenerates it and fails when the checked-in copy is stale.
+"""
+
+import json
+import sys
+from typing import Any
+
+from faststream.nats import NatsBroker
+from faststream.specification import AsyncAPI
+from pydantic import BaseModel
+
+from rivet_contracts import EventEnvelope, Events
+from rivet_contracts.base import DeadLettered
+from rivet_contracts.catalog import EVENTS, RPCS
+
+DESCRIPTION = """Rivet's messaging contract.
+
+Domain events are published on JetStream with `Nats-Msg-Id` = `event_id` (streams: USERS,
+EQUIPMENT, WORKORDERS, NAMEPLATES, DEADLETTERS). Requests are NATS request-reply on
+`rpc.<service>.<action>`: the body is the request model, the caller travels in the headers
+`Rivet-User-Id`, `Rivet-Org-Id`, `Rivet-Role`, `Rivet-Correlation-Id`, `Rivet-Channel`; a reply
+carrying the header `Rivet-Error` has an `ErrorInfo` body. A deployment may prefix every subject
+with a namespace (`NATS_NAMESPACE`)."""
+
+
+def _typed(model: type[BaseModel], name: str) -> Any:
+    """A handler whose signature carries ``model`` (FastStream reads schemas from it)."""
+
+    async def handler(body: model) -> None:  # type: ignore[valid-type]
+        return None
+
+    handler.__name__ = name
+    return handler
+
+
+def build() -> dict[str, Any]:
+    broker = NatsBroker(specification_url="nats://nats:4222", description="Rivet's NATS")
+    for subject, spec in sorted(RPCS.items()):
+        reply = broker.publisher(
+            f"{subject}.reply",
+            title=f"{subject}:reply",
+            description=f"Reply to {subject} ({spec.reply.__name__}, or ErrorInfo when the "
+            "Rivet-Error header is set). Replies go to the requester's inbox; this channel "
+            "only documents their schema.",
+            schema=spec.reply,
+            include_in_schema=True,
+        )
+        broker.subscriber(
+            subject,
+            title=f"{subject}:request",
+            description=spec.summary
+            + (f" Requires role {spec.min_role.value}." if spec.min_role else " No caller needed."),
+        )(reply(_typed(spec.request, spec.request.__name__)))
+    for subject, event in sorted(EVENTS.items()):
+        envelope: Any = EventEnvelope[event.data]  # type: ignore[name-defined]
+        broker.publisher(subject, title=subject, description=event.summary, schema=envelope)
+    dead: Any = EventEnvelope[DeadLettered]
+    broker.publisher(
+        f"{Events.DEAD_LETTER}.{{consumer}}",
+        title="deadletter",
+        description="A message a consumer gave up on after its bounded redeliveries.",
+        schema=dead,
+    )
+    asyncapi = AsyncAPI(
+        broker, title="Rivet events and requests", version="1", description=DESCRIPTION
+    )
+    document: dict[str, Any] = json.loads(asyncapi.to_specification().to_json())
+    return document
+
+
+def render() -> str:
+    return json.dumps(build(), indent=2, sort_keys=True) + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(render())

@@ -1,0 +1,167 @@
+"""Consumers apply each event once, retry failures with a delay, and dead-letter poison."""
+
+import asyncio
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+import nats
+from sqlalchemy import MetaData
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from rivet_contracts import EventEnvelope, Events
+from rivet_contracts.auth import UserRegistered
+from rivet_contracts.identity import Role
+from rivet_contracts.streams import USERS
+from rivet_devstack.testing.env import TestEnv
+from rivet_runtime import EventContext, EventRouter, ServiceRuntime, ServiceSettings
+from rivet_runtime.db import async_url
+from rivet_runtime.metrics import DEAD_LETTERS
+from rivet_runtime.outbox import write_event
+from rivet_runtime.tables import add_messaging_tables
+
+SCHEMA = "consumer_test"
+
+
+@dataclass
+class Recorder:
+    applied: Counter[str] = field(default_factory=Counter)
+    attempts: Counter[str] = field(default_factory=Counter)
+    fail_times: dict[str, int] = field(default_factory=dict)
+
+
+async def _create_schema(url: str) -> None:
+    metadata = MetaData(schema=SCHEMA)
+    add_messaging_tables(metadata)
+    engine = create_async_engine(async_url(url))
+    async with engine.begin() as conn:
+        await conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+        await conn.run_sync(metadata.create_all)
+    await engine.dispose()
+
+
+def _event(name: str) -> EventEnvelope[Any]:
+    return EventEnvelope(
+        type=Events.USER_REGISTERED,
+        org_id=uuid.uuid4(),
+        data=UserRegistered(
+            user_id=uuid.uuid4(),
+            org_id=uuid.uuid4(),
+            organization_name="Org",
+            email=f"{name}@example.com",
+            full_name=name,
+            role=Role.ADMIN,
+        ),
+    )
+
+
+async def _start(
+    env: TestEnv, url: str, namespace: str
+) -> tuple[ServiceRuntime[Recorder], Recorder]:
+    await _create_schema(url)
+    recorder = Recorder()
+    router: EventRouter[Recorder] = EventRouter()
+
+    @router.on(Events.USER_REGISTERED, consumer="test-users")
+    async def on_registered(event: EventEnvelope[Any], ctx: EventContext[Recorder]) -> None:
+        name = event.data.full_name
+        ctx.state.attempts[name] += 1
+        if ctx.state.attempts[name] <= ctx.state.fail_times.get(name, 0):
+            raise RuntimeError(f"{name} failed on purpose")
+        ctx.state.applied[name] += 1
+
+    settings = ServiceSettings(
+        **env.common()
+        | {
+            "service_name": "consumer-test",
+            "database_url": url,
+            "nats_namespace": namespace,
+            "consumer_max_deliveries": 3,
+        }
+    )
+    runtime = ServiceRuntime(settings, recorder, schema=SCHEMA, publishes=(USERS,))
+    runtime.include_events(router)
+    await runtime.start()
+    return runtime, recorder
+
+
+async def _publish(runtime: ServiceRuntime[Any], envelope: EventEnvelope[Any]) -> None:
+    assert runtime.db is not None
+    async with runtime.db.transaction() as conn:
+        await write_event(conn, SCHEMA, envelope)
+
+
+async def _until(check, timeout: float = 15) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+
+
+async def test_duplicates_retries_and_dead_letters(
+    test_env: TestEnv, isolated_database: str, namespace: str
+) -> None:
+    runtime, seen = await _start(test_env, isolated_database, namespace)
+    try:
+        # 1. A transient failure is retried and the event applied once.
+        seen.fail_times["flaky"] = 2
+        await _publish(runtime, _event("flaky"))
+        await _until(lambda: seen.applied["flaky"] == 1)
+        assert seen.attempts["flaky"] == 3
+
+        # 2. The same event delivered twice (published under two message ids, so JetStream's
+        #    own de-duplication cannot help) changes state once: the inbox holds.
+        twice = _event("twice")
+        await _publish(runtime, twice)
+        nc = await nats.connect(test_env.nats_url)
+        await nc.jetstream().publish(
+            runtime.settings.subject(Events.USER_REGISTERED),
+            twice.model_dump_json().encode(),
+            headers={"Nats-Msg-Id": "another-id"},
+        )
+        await _until(lambda: seen.attempts["twice"] >= 1)
+        await asyncio.sleep(0.5)
+        assert seen.applied["twice"] == 1
+        assert seen.attempts["twice"] == 1  # the duplicate never reached the handler
+
+        # 3. A poison message ends in the dead-letter table after 3 deliveries and does not
+        #    hold up the stream: an event behind it is applied.
+        dead_before = DEAD_LETTERS.labels("consumer-test", "test-users")._value.get()
+        seen.fail_times["poison"] = 1000
+        await _publish(runtime, _event("poison"))
+        await _publish(runtime, _event("after"))
+        await _until(lambda: seen.applied["after"] == 1)
+        await _until(lambda: seen.attempts["poison"] == 3)
+
+        # 4. A message that is not an event at all is dead-lettered at once.
+        await nc.jetstream().publish(
+            runtime.settings.subject(Events.USER_REGISTERED), b"\xff not json"
+        )
+        db = await asyncpg.connect(isolated_database)
+        try:
+            deadline = time.monotonic() + 15
+            while await db.fetchval(f"SELECT count(*) FROM {SCHEMA}.dead_letters") < 2:
+                assert time.monotonic() < deadline
+                await asyncio.sleep(0.1)
+            rows = await db.fetch(
+                f"SELECT deliveries, error, payload FROM {SCHEMA}.dead_letters ORDER BY id"
+            )
+        finally:
+            await db.close()
+        assert rows[0]["deliveries"] == 3
+        assert "poison failed on purpose" in rows[0]["error"]
+        assert rows[1]["error"].startswith("unparseable")
+        assert DEAD_LETTERS.labels("consumer-test", "test-users")._value.get() == dead_before + 2
+        await asyncio.sleep(0.5)
+        assert seen.attempts["poison"] == 3  # acknowledged: not delivered again
+
+        # The dead letters are announced on the DEADLETTERS stream.
+        js = nc.jetstream()
+        info = await js.stream_info(runtime.settings.stream_name("DEADLETTERS"))
+        assert info.state.messages == 2
+        await nc.close()
+    finally:
+        await runtime.stop()

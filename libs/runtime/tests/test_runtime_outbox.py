@@ -1,0 +1,133 @@
+"""The outbox: an event committed while NATS is down is published once NATS is back - once."""
+
+import asyncio
+import json
+import time
+import uuid
+
+import asyncpg
+import nats
+from nats.js.api import ConsumerConfig
+
+from rivet_auth.main import build as build_auth
+from rivet_contracts import Events, Rpc
+from rivet_devstack.servers import EmbeddedNats
+from rivet_devstack.testing.services import ServiceSet
+
+
+async def _stream_messages(url: str, stream: str) -> list[dict[str, object]]:
+    nc = await nats.connect(url)
+    try:
+        js = nc.jetstream()
+        info = await js.stream_info(stream)
+        count = info.state.messages
+        if not count:
+            return []
+        sub = await js.pull_subscribe(
+            "", stream=stream, config=ConsumerConfig(ack_policy="none", durable_name=None)
+        )
+        msgs = await sub.fetch(count, timeout=5)
+        return [json.loads(m.data) for m in msgs]
+    finally:
+        await nc.close()
+
+
+async def _wait(predicate, timeout: float) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await predicate():
+            return True
+        await asyncio.sleep(0.1)
+    return False
+
+
+async def test_user_registered_reaches_jetstream_once_after_nats_comes_back(
+    services: ServiceSet, private_nats: EmbeddedNats, isolated_database: str, namespace: str
+) -> None:
+    auth = build_auth(
+        services.auth_settings(
+            nats_url=private_nats.url, nats_namespace=namespace, database_url=isolated_database
+        )
+    )
+    await auth.start()
+    stream = auth.settings.stream_name("USERS")
+    try:
+        private_nats.kill()
+        await asyncio.sleep(0.2)
+        assert not auth.health.nats_connected
+        # The request reaches the service while NATS is down (its handler runs in-process here);
+        # the registration commits and its event waits in the outbox.
+        body = json.dumps(
+            {"email": f"{uuid.uuid4().hex}@example.com", "password": "p" * 10, "full_name": "X"}
+        ).encode()
+        payload, headers = await auth.rpc.handle(Rpc.AUTH_REGISTER, body, {})
+        assert headers == {}, payload
+        user_id = json.loads(payload)["id"]
+
+        db = await asyncpg.connect(isolated_database)
+        try:
+            await asyncio.sleep(1.0)
+            assert await db.fetchval("SELECT count(*) FROM auth.outbox") == 1
+
+            restarted = EmbeddedNats(private_nats.store, port=private_nats.port).start()
+            private_nats.proc = restarted.proc  # the fixture stops it at the end
+
+            async def outbox_empty() -> bool:
+                return await db.fetchval("SELECT count(*) FROM auth.outbox") == 0
+
+            assert await _wait(outbox_empty, 20), "the relay did not publish after reconnect"
+        finally:
+            await db.close()
+        await asyncio.sleep(1.5)  # further relay passes must not publish it again
+        events = await _stream_messages(private_nats.url, stream)
+        registered = [e for e in events if e["type"] == Events.USER_REGISTERED]
+        assert len(registered) == 1
+        assert registered[0]["data"]["user_id"] == user_id  # type: ignore[index]
+    finally:
+        await auth.stop()
+
+
+async def test_a_republished_event_is_dropped_by_jetstream(
+    services: ServiceSet, private_nats: EmbeddedNats, isolated_database: str, namespace: str
+) -> None:
+    """A relay that dies after publishing but before deleting the row publishes it again on the
+    next pass; the event id as Nats-Msg-Id makes JetStream keep one copy."""
+    auth = build_auth(
+        services.auth_settings(
+            nats_url=private_nats.url, nats_namespace=namespace, database_url=isolated_database
+        )
+    )
+    await auth.start()
+    stream = auth.settings.stream_name("USERS")
+    try:
+        body = json.dumps(
+            {"email": f"{uuid.uuid4().hex}@example.com", "password": "p" * 10, "full_name": "Y"}
+        ).encode()
+        await auth.rpc.handle(Rpc.AUTH_REGISTER, body, {})
+        nc = await nats.connect(private_nats.url)
+        js = nc.jetstream()
+
+        async def published() -> bool:
+            return (await js.stream_info(stream)).state.messages == 1
+
+        assert await _wait(published, 10)
+        event = (await _stream_messages(private_nats.url, stream))[0]
+        # Put the same event back in the outbox, as if the delete had been lost.
+        db = await asyncpg.connect(isolated_database)
+        await db.execute(
+            "INSERT INTO auth.outbox (event_id, subject, payload) VALUES ($1, $2, $3::jsonb)",
+            uuid.UUID(str(event["event_id"])),
+            event["type"],
+            json.dumps(event),
+        )
+        await db.execute("NOTIFY auth_outbox")
+
+        async def drained() -> bool:
+            return await db.fetchval("SELECT count(*) FROM auth.outbox") == 0
+
+        assert await _wait(drained, 10)
+        await db.close()
+        assert (await js.stream_info(stream)).state.messages == 1
+        await nc.close()
+    finally:
+        await auth.stop()
