@@ -31,9 +31,6 @@ class GatewaySettings(ServiceSettings):
     cors_origins: list[str] = Field(
         default_factory=list, description="Origins allowed by CORS (JSON list), e.g. web client."
     )
-    public_url: str = Field(
-        default="http://127.0.0.1:8000", description="Where clients reach the gateway."
-    )
 
     @model_validator(mode="after")
     def _load_key(self) -> "GatewaySettings":
