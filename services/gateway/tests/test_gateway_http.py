@@ -57,12 +57,15 @@ async def test_unknown_route_and_method(api: httpx.AsyncClient) -> None:
 
 async def test_health_ready_metrics_and_docs(api: httpx.AsyncClient) -> None:
     assert (await api.get("/health")).json()["status"] == "ok"
+    await api.get("/health")
     ready = await api.get("/ready")
     assert ready.status_code == 200
     assert ready.json()["checks"]["nats"] is True
     await api.get("/api/auth/me")
     metrics = (await api.get("/metrics")).text
     assert 'rivet_http_request_duration_seconds_count{method="GET",route="/api/auth/me"' in metrics
+    assert 'route="/health"' in metrics
+    assert "_created" not in metrics
     schema = (await api.get("/openapi.json")).json()
     assert "OAuth2PasswordBearer" in schema["components"]["securitySchemes"]
     assert "/api/auth/link-telegram" in schema["paths"]

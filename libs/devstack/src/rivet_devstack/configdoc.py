@@ -52,9 +52,8 @@ def rows() -> list[str]:
             if key in seen:
                 continue
             seen.add(key)
-            lines.append(
-                f"| `{name.upper()}` | {_default(field.get_default(call_default_factory=True))} | {owner} | {description} |"
-            )
+            default = _default(field.get_default(call_default_factory=True))
+            lines.append(f"| `{name.upper()}` | {default} | {owner} | {description} |")
     for name, default, owner, description in DEVELOPMENT:
         lines.append(f"| `{name}` | {default} | {owner} | {description} |")
     return lines

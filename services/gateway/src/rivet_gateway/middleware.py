@@ -32,6 +32,9 @@ _DOCS_CSP = (
 _NO_STORE = (b"cache-control", b"no-store")
 
 
+_PLAIN_ROUTES = frozenset({"/health", "/ready", "/metrics", "/docs", "/redoc", "/openapi.json"})
+
+
 class BodyTooLarge(Exception):
     pass
 
@@ -126,7 +129,10 @@ class GatewayMiddleware:
 
     def _observe(self, scope: Scope, status: int, started: float) -> None:
         route = scope.get("route")
-        template = getattr(route, "path", None) or "unmatched"
+        template = getattr(route, "path", None)
+        if template is None:
+            path = scope["path"]
+            template = path if path in _PLAIN_ROUTES else "unmatched"
         HTTP_REQUESTS.labels(self.service, scope["method"], template, f"{status // 100}xx").observe(
             time.perf_counter() - started
         )
