@@ -131,3 +131,34 @@ async def test_a_republished_event_is_dropped_by_jetstream(
         await nc.close()
     finally:
         await auth.stop()
+
+
+async def test_relay_wakes_on_commit_not_on_its_poll(
+    services: ServiceSet, isolated_database: str, namespace: str
+) -> None:
+    """With the safety poll at 60 s, an event still leaves within a fraction of a second."""
+    auth = build_auth(
+        services.auth_settings(
+            database_url=isolated_database, nats_namespace=namespace, outbox_safety_poll=60.0
+        )
+    )
+    await auth.start()
+    nc = await nats.connect(services.env.nats_url)
+    try:
+        js = nc.jetstream()
+        stream = auth.settings.stream_name("USERS")
+        await asyncio.sleep(0.3)  # the relay's first pass is done; it now sleeps on LISTEN
+        body = json.dumps(
+            {"email": f"{uuid.uuid4().hex}@example.com", "password": "p" * 10, "full_name": "Z"}
+        ).encode()
+        started = time.monotonic()
+        await auth.rpc.handle(Rpc.AUTH_REGISTER, body, {})
+
+        async def published() -> bool:
+            return (await js.stream_info(stream)).state.messages == 1
+
+        assert await _wait(published, 5)
+        assert time.monotonic() - started < 1.0
+    finally:
+        await nc.close()
+        await auth.stop()
