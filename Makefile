@@ -38,7 +38,7 @@ asyncapi: .venv/.synced  ## regenerate docs/asyncapi.json from the contracts
 	$(RUN) python -m rivet_runtime.asyncapi > docs/asyncapi.json
 
 migrate: .venv/.synced  ## apply every service's migrations (DATABASE_URL)
-	$(RUN) rivet-auth migrate
+	$(RUN) rivet-dev migrate
 
 clean:  ## remove the environment and local data (.venv, .tools, .rivet)
 	rm -rf .venv .tools .rivet

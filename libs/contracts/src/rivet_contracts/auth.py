@@ -6,8 +6,10 @@ from uuid import UUID
 
 from pydantic import EmailStr, Field, StringConstraints
 
-from .base import EventData, Request, View
+from .base import Done, EventData, Request, View
 from .identity import Identity, Role
+from .spec import EventSpec, RpcSpec
+from .subjects import Events, Rpc
 
 Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -185,3 +187,75 @@ class UserTelegramLinked(EventData):
     user_id: UUID
     org_id: UUID
     telegram_user_id: int
+
+
+# --- catalogue ----------------------------------------------------------------------------
+
+RPCS: tuple[RpcSpec, ...] = (
+    RpcSpec(
+        Rpc.AUTH_REGISTER,
+        RegisterUser,
+        UserView,
+        "Register a user and a new organization.",
+        None,
+    ),
+    RpcSpec(Rpc.AUTH_LOGIN, LogIn, TokenPair, "Log in with e-mail and password.", None),
+    RpcSpec(Rpc.AUTH_REFRESH, RefreshTokens, TokenPair, "Rotate a refresh token.", None),
+    RpcSpec(Rpc.AUTH_LOGOUT, LogOut, Done, "Revoke a session's refresh tokens.", None),
+    RpcSpec(Rpc.AUTH_ME, GetMe, UserView, "The caller's profile."),
+    RpcSpec(
+        Rpc.AUTH_LIST_USERS,
+        ListUsers,
+        UserList,
+        "Users of the caller's organization.",
+    ),
+    RpcSpec(
+        Rpc.AUTH_INVITE,
+        InviteUser,
+        InvitationView,
+        "Invite a user to the organization.",
+        Role.ADMIN,
+    ),
+    RpcSpec(
+        Rpc.AUTH_ACCEPT_INVITATION,
+        AcceptInvitation,
+        UserView,
+        "Join an organization with an invitation.",
+        None,
+    ),
+    RpcSpec(
+        Rpc.AUTH_CREATE_TELEGRAM_LINK,
+        CreateTelegramLink,
+        TelegramLinkCode,
+        "Create a one-time Telegram link code.",
+    ),
+    RpcSpec(
+        Rpc.AUTH_REDEEM_TELEGRAM_LINK,
+        RedeemTelegramLink,
+        TelegramIdentity,
+        "Redeem a Telegram link code (Telegram service).",
+        None,
+    ),
+    RpcSpec(
+        Rpc.AUTH_TELEGRAM_IDENTITY,
+        GetTelegramIdentity,
+        TelegramIdentity,
+        "Resolve a Telegram user to a Rivet identity (Telegram service).",
+        None,
+    ),
+)
+
+EVENTS: tuple[EventSpec, ...] = (
+    EventSpec(
+        Events.USER_REGISTERED,
+        UserRegistered,
+        "A user registered and created an organization.",
+    ),
+    EventSpec(Events.USER_INVITED, UserInvited, "An admin invited a user."),
+    EventSpec(Events.USER_JOINED, UserJoined, "An invited user joined."),
+    EventSpec(
+        Events.USER_TELEGRAM_LINKED,
+        UserTelegramLinked,
+        "A user linked their Telegram account.",
+    ),
+)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .keys import ensure_keys
 from .servers import Servers, ensure_database, resolve, with_database
-from .services import SERVICES, missing_requirements
+from .services import SERVICES, installed, missing_requirements, spec
 
 ROOT = Path(os.environ.get("RIVET_ROOT", Path.cwd()))
 STATE = ROOT / ".rivet"
@@ -31,11 +31,14 @@ def main() -> None:
     test = sub.add_parser("test", help="lint, type-check and test")
     test.add_argument("pytest_args", nargs=argparse.REMAINDER)
     sub.add_parser("env", help="print the servers a run would use")
+    sub.add_parser("migrate", help="apply every service's migrations to DATABASE_URL")
     args = parser.parse_args()
     if args.command == "run":
         sys.exit(run())
     if args.command == "test":
         sys.exit(test_command(args.pytest_args))
+    if args.command == "migrate":
+        sys.exit(migrate_all())
     servers = resolve(STATE)
     print(f"NATS_URL={servers.nats_url}\nDATABASE_URL={servers.postgres_url}")
     servers.stop()
@@ -43,6 +46,19 @@ def main() -> None:
 
 def _say(message: str) -> None:
     print(f"rivet: {message}", flush=True)
+
+
+def migrate_all() -> int:
+    """``<service> migrate`` for every installed service with a database."""
+    bin_dir = Path(sys.executable).parent
+    for service in installed():
+        if service.build is None:
+            continue
+        _say(f"migrating {service.name}")
+        code = subprocess.call([str(bin_dir / service.command), "migrate"])
+        if code != 0:
+            return code
+    return 0
 
 
 def test_command(pytest_args: list[str]) -> int:
@@ -91,14 +107,16 @@ def _run_services(servers: Servers) -> int:
     bin_dir = Path(sys.executable).parent
     procs: dict[str, subprocess.Popen[bytes]] = {}
     _say(f"using {servers.describe()}")
-    for spec in SERVICES:
-        missing = missing_requirements(spec)
-        if missing:
-            _say(f"{spec.name} not started: set {', '.join(missing)} to run it")
+    for service in SERVICES:
+        missing = missing_requirements(service)
+        if not service.installed():
             continue
-        env = base_env | {"HTTP_PORT": str(spec.port)}
-        procs[spec.name] = subprocess.Popen([str(bin_dir / spec.command)], env=env)
-    gateway = next(s for s in SERVICES if s.name == "gateway")
+        if missing:
+            _say(f"{service.name} not started: set {', '.join(missing)} to run it")
+            continue
+        env = base_env | {"HTTP_PORT": str(service.port)}
+        procs[service.name] = subprocess.Popen([str(bin_dir / service.command)], env=env)
+    gateway = spec("gateway")
     api = f"http://127.0.0.1:{gateway.port}"
     if _wait_ready(f"{api}/ready", procs, timeout=60):
         _say(f"API ready at {api}  (docs: {api}/docs, redoc: {api}/redoc)")

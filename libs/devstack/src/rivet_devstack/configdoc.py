@@ -7,18 +7,18 @@ A test fails when the README's table differs from this output.
 
 from pydantic_settings import BaseSettings
 
-from rivet_auth.settings import AuthSettings
-from rivet_gateway.settings import GatewaySettings
 from rivet_runtime.settings import ServiceSettings
+
+from .services import installed
 
 BEGIN = "<!-- config:begin -->"
 END = "<!-- config:end -->"
 
-SERVICES: list[tuple[str, type[BaseSettings]]] = [
-    ("all services", ServiceSettings),
-    ("auth", AuthSettings),
-    ("gateway", GatewaySettings),
-]
+
+def _services() -> list[tuple[str, type[BaseSettings]]]:
+    own = [(s.name, s.load("settings")) for s in installed() if s.settings]
+    return [("all services", ServiceSettings), *own]
+
 
 DEVELOPMENT = [
     ("RIVET_EMBEDDED", "unset", "make run/test", "`1`: start embedded NATS and PostgreSQL "
@@ -40,7 +40,7 @@ def _default(value: object) -> str:
 def rows() -> list[str]:
     lines = ["| variable | default | used by | meaning |", "|---|---|---|---|"]
     seen: set[str] = set()
-    for owner, cls in SERVICES:
+    for owner, cls in _services():
         for name, field in cls.model_fields.items():
             if owner != "all services" and name in ServiceSettings.model_fields:
                 if field.default == ServiceSettings.model_fields[name].default:

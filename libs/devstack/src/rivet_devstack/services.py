@@ -1,7 +1,15 @@
-"""The services ``make run`` starts, and the ports they listen on."""
+"""Every Rivet service the developer tools know: how to start it, build it and configure it.
 
+``make run`` starts each one whose package is installed; the tests build the same runtimes in
+process; the README's configuration table is generated from the settings classes named here.
+A service still being written can be listed: it is skipped until its package exists.
+"""
+
+import importlib
+import importlib.util
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -10,15 +18,67 @@ class ServiceSpec:
     command: str
     """Console script installed by the service's package."""
     port: int
+    build: str | None = None
+    """``module:function`` making the ServiceRuntime from settings (None: the gateway)."""
+    settings: str | None = None
+    """``module:Class`` of the service's settings."""
     needs: tuple[str, ...] = ()
-    """Environment variables without which the service is not started."""
+    """Environment variables without which ``make run`` does not start the service."""
+    test_overrides: dict[str, Any] = field(default_factory=dict)
+    """Settings the test suite uses instead of the defaults."""
+
+    @property
+    def package(self) -> str:
+        return self.command.replace("-", "_")
+
+    def installed(self) -> bool:
+        return importlib.util.find_spec(self.package) is not None
+
+    def load(self, attribute: str) -> Any:
+        path = getattr(self, attribute)
+        module, _, name = path.partition(":")
+        return getattr(importlib.import_module(module), name)
 
 
 SERVICES: tuple[ServiceSpec, ...] = (
-    ServiceSpec("auth", "rivet-auth", 8101),
-    ServiceSpec("gateway", "rivet-gateway", 8000),
+    ServiceSpec(
+        "auth",
+        "rivet-auth",
+        8101,
+        "rivet_auth.main:build",
+        "rivet_auth.settings:AuthSettings",
+        # Fast hashing keeps tests quick; production uses the defaults (RFC 9106 low-memory).
+        test_overrides={
+            "argon2_time_cost": 1,
+            "argon2_memory_cost": 8192,
+            "telegram_bot_username": "rivet_test_bot",
+        },
+    ),
+    ServiceSpec(
+        "assets",
+        "rivet-assets",
+        8102,
+        "rivet_assets.main:build",
+        "rivet_assets.settings:AssetsSettings",
+    ),
+    ServiceSpec(
+        "workorders",
+        "rivet-workorders",
+        8103,
+        "rivet_workorders.main:build",
+        "rivet_workorders.settings:WorkordersSettings",
+    ),
+    ServiceSpec("gateway", "rivet-gateway", 8000, None, "rivet_gateway.settings:GatewaySettings"),
 )
 
 
-def missing_requirements(spec: ServiceSpec) -> list[str]:
-    return [name for name in spec.needs if not os.environ.get(name)]
+def spec(name: str) -> ServiceSpec:
+    return next(s for s in SERVICES if s.name == name)
+
+
+def installed() -> list[ServiceSpec]:
+    return [s for s in SERVICES if s.installed()]
+
+
+def missing_requirements(service: ServiceSpec) -> list[str]:
+    return [name for name in service.needs if not os.environ.get(name)]

@@ -32,6 +32,7 @@ from .outbox import OutboxRelay
 from .rpc import RpcRouter, RpcServer
 from .settings import ServiceSettings
 from .streams import ensure_streams
+from .uploads import UploadStore
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ class ServiceRuntime(Generic[StateT]):
         schema: str | None = None,
         migrations: Path | None = None,
         publishes: tuple[StreamSpec, ...] = (),
+        uses_uploads: bool = False,
     ) -> None:
         self.settings = settings
         self.state = state
@@ -72,6 +74,8 @@ class ServiceRuntime(Generic[StateT]):
         self.rpc: RpcServer[StateT] = RpcServer(settings.service_name, self.db, state)
         self.subscriptions: list[Subscription] = []
         self.relay: OutboxRelay | None = None
+        self.uses_uploads = uses_uploads
+        self.uploads: UploadStore | None = None
         self.on_started: list[Callable[[], Any]] = []
         self.on_stopping: list[Callable[[], Any]] = []
         self._subscribed = False
@@ -159,6 +163,9 @@ class ServiceRuntime(Generic[StateT]):
         await connect_forever(self.broker, self.health, settings.service_name)
         js = self.broker.connection.jetstream()
         await self._retry("streams", lambda: ensure_streams(js, self.streams(), settings))
+        if self.uses_uploads:
+            self.uploads = UploadStore(js, settings)
+            await self._retry("upload store", self.uploads.ensure)
         await self.broker.start()
         if self.db is not None:
             self.relay = OutboxRelay(settings, self.db, js)

@@ -8,7 +8,7 @@ from rivet_runtime.service import ServiceRuntime
 from . import errors
 from .forward import Forwarder
 from .middleware import GatewayMiddleware
-from .routes import auth
+from .routes import ROUTERS
 from .settings import GatewaySettings
 from .tokens import TokenVerifier
 
@@ -49,7 +49,8 @@ def create_app(runtime: ServiceRuntime[None]) -> FastAPI:
         leeway=settings.jwt_leeway,
     )
     errors.install(app)
-    app.include_router(auth.router)
+    for router in ROUTERS:
+        app.include_router(router)
     for route in runtime.ops_routes():
         app.router.routes.append(route)
     if settings.cors_origins:

@@ -34,9 +34,9 @@ async def _cleanup(env: TestEnv) -> None:
     with contextlib.suppress(Exception):
         nc = await nats.connect(env.nats_url, connect_timeout=2, max_reconnect_attempts=0)
         js = nc.jetstream()
-        prefix = env.namespace.upper()
+        prefix = env.namespace.upper()  # streams, and object stores (OBJ_<bucket>)
         for name in await js.streams_info():
-            if name.config.name and name.config.name.startswith(prefix):
+            if name.config.name and name.config.name.removeprefix("OBJ_").startswith(prefix):
                 await js.delete_stream(name.config.name)
         await nc.close()
 

@@ -1,18 +1,22 @@
-"""Start the services in the test process, the same way their entry points build them."""
+"""Start the services in the test process, the same way their entry points build them.
+
+The services come from ``rivet_devstack.services``; one whose package is not installed yet is
+skipped.
+"""
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
+from pydantic_settings import BaseSettings
 
-from rivet_auth.main import build as build_auth
-from rivet_auth.settings import AuthSettings
 from rivet_gateway.app import create_app
 from rivet_gateway.settings import GatewaySettings
 from rivet_runtime.service import ServiceRuntime
 
+from ..services import installed, spec
 from .env import TestEnv
 
 
@@ -23,25 +27,35 @@ class ServiceSet:
         self.runtimes: dict[str, ServiceRuntime[Any]] = {}
         self.app: FastAPI | None = None
 
-    def auth_settings(self, **overrides: Any) -> AuthSettings:
-        values = self.env.common() | {
-            "jwt_private_key": self.private_key,
-            # Fast hashing keeps tests quick; production defaults are checked elsewhere.
-            "argon2_time_cost": 1,
-            "argon2_memory_cost": 8192,
-            "telegram_bot_username": "rivet_test_bot",
-        }
-        return AuthSettings.model_validate(values | overrides)
+    def settings_for(self, name: str, **overrides: Any) -> Any:
+        entry = spec(name)
+        cls: type[BaseSettings] = entry.load("settings")
+        values = self.env.common() | {"jwt_private_key": self.private_key} | entry.test_overrides
+        return cls.model_validate(values | overrides)
+
+    def build(self, name: str, **overrides: Any) -> ServiceRuntime[Any]:
+        builder: Callable[[Any], ServiceRuntime[Any]] = spec(name).load("build")
+        return builder(self.settings_for(name, **overrides))
+
+    def auth_settings(self, **overrides: Any) -> Any:
+        return self.settings_for("auth", **overrides)
 
     def gateway_settings(self, **overrides: Any) -> GatewaySettings:
         values = self.env.common() | {"jwt_public_key": self.public_key, "rpc_timeout": 3.0}
         return GatewaySettings.model_validate(values | overrides)
 
+    def gateway(self, **overrides: Any) -> tuple[ServiceRuntime[None], FastAPI]:
+        runtime: ServiceRuntime[None] = ServiceRuntime(
+            self.gateway_settings(**overrides), None, uses_uploads=True
+        )
+        return runtime, create_app(runtime)
+
     async def start(self) -> None:
-        auth = build_auth(self.auth_settings())
-        gateway: ServiceRuntime[None] = ServiceRuntime(self.gateway_settings(), None)
-        self.app = create_app(gateway)
-        self.runtimes = {"auth": auth, "gateway": gateway}
+        for entry in installed():
+            if entry.build is not None:
+                self.runtimes[entry.name] = self.build(entry.name)
+        gateway, self.app = self.gateway()
+        self.runtimes["gateway"] = gateway
         for runtime in self.runtimes.values():
             await runtime.start()
 
@@ -53,12 +67,10 @@ class ServiceSet:
         """Stop a service and start a fresh instance of it (new process state, same data)."""
         await self.runtimes[name].stop()
         new: ServiceRuntime[Any]
-        if name == "auth":
-            new = build_auth(self.auth_settings())
+        if name == "gateway":
+            new, self.app = self.gateway()
         else:
-            gateway: ServiceRuntime[None] = ServiceRuntime(self.gateway_settings(), None)
-            self.app = create_app(gateway)
-            new = gateway
+            new = self.build(name)
         self.runtimes[name] = new
         await new.start()
 

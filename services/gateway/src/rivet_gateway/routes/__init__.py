@@ -1,1 +1,7 @@
-"""HTTP routes, one module per service."""
+"""HTTP routes, one module per service; ``ROUTERS`` is what the app mounts, in order."""
+
+from fastapi import APIRouter
+
+from . import auth
+
+ROUTERS: list[APIRouter] = [auth.router]

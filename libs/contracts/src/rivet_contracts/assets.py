@@ -1,0 +1,391 @@
+"""Assets service contracts: the equipment registry, create-or-match, search, CSV import."""
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Any
+from uuid import UUID
+
+from pydantic import Field, StringConstraints
+
+from .base import EventData, Request, View
+from .identity import Role
+from .spec import EventSpec, RpcSpec
+from .subjects import Events, Rpc
+
+Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Text100 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+EquipmentRef = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)
+]  # an id (UUID) or an equipment number (EQ-2026-000123)
+
+
+class Criticality(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+class EquipmentStatus(StrEnum):
+    IN_SERVICE = "in_service"
+    OUT_OF_SERVICE = "out_of_service"
+    RETIRED = "retired"
+
+
+class Source(StrEnum):
+    API = "api"
+    TELEGRAM = "telegram"
+    NAMEPLATE = "nameplate"
+    IMPORT = "import"
+
+
+class MatchOutcome(StrEnum):
+    CREATED = "created"
+    MATCHED = "matched"
+    POSSIBLE_DUPLICATES = "possible_duplicates"
+
+
+class Ratings(View):
+    """Nameplate ratings, kept as printed where units or dual values matter."""
+
+    voltage: str | None = Field(default=None, max_length=40, description="e.g. `230/460`.")
+    amps: str | None = Field(default=None, max_length=40, description="e.g. `117/58.5`.")
+    power: str | None = Field(default=None, max_length=20, description="Number, e.g. `40`.")
+    power_unit: str | None = Field(default=None, max_length=8, description="`HP` or `kW`.")
+    rpm: str | None = Field(default=None, max_length=20, description="Rated speed.")
+    phase: str | None = Field(default=None, max_length=4, description="`1` or `3`.")
+    hz: str | None = Field(default=None, max_length=10, description="`50`, `60`, `50/60`.")
+    frame: str | None = Field(default=None, max_length=20, description="NEMA/IEC frame.")
+    year: str | None = Field(default=None, max_length=10, description="Year of manufacture.")
+    enclosure: str | None = Field(default=None, max_length=20, description="TEFC, ODP, IP55...")
+    service_factor: str | None = Field(default=None, max_length=10, description="e.g. `1.15`.")
+    efficiency: str | None = Field(default=None, max_length=20, description="e.g. `IE3 93.6%`.")
+    insulation_class: str | None = Field(default=None, max_length=4, description="A/B/F/H.")
+    extra: dict[str, str] = Field(default_factory=dict, description="Other printed ratings.")
+
+
+class EquipmentFields(Request):
+    """What a caller may set on an asset. Identity, number, source and timestamps are the
+    service's to set."""
+
+    manufacturer: Text100 = Field(description="Brand; aliases become the canonical name.")
+    model: Text100 | None = Field(default=None, description="Model or catalog number.")
+    serial: Text100 | None = Field(default=None, description="Serial number as printed.")
+    name: Text200 | None = Field(default=None, description="Short name, e.g. `Feed pump 2`.")
+    equipment_type: Text100 | None = Field(default=None, description="motor, pump, VFD, ...")
+    location: Text200 | None = Field(default=None, description="e.g. `Plant 2 / Line 3`.")
+    department: Text100 | None = Field(default=None, description="Owning department.")
+    criticality: Criticality = Field(default=Criticality.MEDIUM, description="Business impact.")
+    status: EquipmentStatus = Field(default=EquipmentStatus.IN_SERVICE, description="Lifecycle.")
+    parent_id: UUID | None = Field(default=None, description="Parent asset (line -> machine).")
+    installed_on: date | None = Field(default=None, description="Installation date.")
+    ratings: Ratings = Field(default_factory=Ratings, description="Nameplate ratings.")
+    photo_ref: str | None = Field(default=None, max_length=200, description="Stored photo key.")
+
+
+class EquipmentPatch(Request):
+    """PATCH body: only the fields present change; ``null`` clears a field."""
+
+    manufacturer: Text100 | None = Field(default=None, description="Cannot be cleared.")
+    model: Text100 | None = Field(default=None, description="Model or catalog number.")
+    serial: Text100 | None = Field(default=None, description="Serial number as printed.")
+    name: Text200 | None = Field(default=None, description="Short name.")
+    equipment_type: Text100 | None = Field(default=None, description="motor, pump, VFD, ...")
+    location: Text200 | None = Field(default=None, description="Where it is.")
+    department: Text100 | None = Field(default=None, description="Owning department.")
+    criticality: Criticality | None = Field(default=None, description="Business impact.")
+    status: EquipmentStatus | None = Field(default=None, description="Lifecycle status.")
+    parent_id: UUID | None = Field(default=None, description="Parent asset.")
+    installed_on: date | None = Field(default=None, description="Installation date.")
+    ratings: Ratings | None = Field(default=None, description="Replaces the ratings.")
+    photo_ref: str | None = Field(default=None, max_length=200, description="Photo key.")
+
+
+class CreateEquipment(EquipmentFields):
+    """Create-or-match: the same rules for every entry path (API, bot, nameplate, import)."""
+
+    create_anyway: bool = Field(
+        default=False,
+        description="Create a new asset even when possible duplicates exist (after review).",
+    )
+    merge_into: UUID | None = Field(
+        default=None, description="The caller chose this existing asset: enrich it instead."
+    )
+    scan_id: UUID | None = Field(default=None, description="The nameplate scan behind this.")
+
+
+class GetEquipment(Request):
+    ref: EquipmentRef = Field(description="Asset id or equipment number (EQ-2026-000123).")
+
+
+class SortKey(StrEnum):
+    NUMBER = "number"
+    NUMBER_DESC = "-number"
+    CREATED = "created_at"
+    CREATED_DESC = "-created_at"
+    UPDATED_DESC = "-updated_at"
+    MANUFACTURER = "manufacturer"
+    CRITICALITY_DESC = "-criticality"
+    LOCATION = "location"
+
+
+class ListEquipment(Request):
+    limit: int = Field(default=50, ge=1, le=200, description="Page size (at most 200).")
+    offset: int = Field(default=0, ge=0, le=1_000_000, description="Rows to skip.")
+    manufacturer: Text100 | None = Field(default=None, description="Canonical or alias name.")
+    equipment_type: Text100 | None = Field(default=None, description="Exact type.")
+    location: Text200 | None = Field(default=None, description="Location starts with this.")
+    criticality: Criticality | None = Field(default=None, description="Exact criticality.")
+    status: EquipmentStatus | None = Field(default=None, description="Exact status.")
+    parent_id: UUID | None = Field(default=None, description="Children of this asset.")
+    sort: SortKey = Field(default=SortKey.NUMBER, description="Order of the page.")
+
+
+class UpdateEquipment(Request):
+    """Change an asset. PATCH sends ``patch`` (fields present change); PUT sends ``replace``
+    (every field; absent ones reset to their defaults)."""
+
+    ref: EquipmentRef = Field(description="Asset id or equipment number.")
+    patch: EquipmentPatch | None = Field(default=None, description="Partial change (PATCH).")
+    replace: EquipmentFields | None = Field(default=None, description="Full record (PUT).")
+    expected_version: int | None = Field(
+        default=None, ge=1, description="Refuse (409) if the asset changed since this version."
+    )
+
+
+class RetireEquipment(Request):
+    ref: EquipmentRef = Field(description="Asset id or equipment number.")
+    reason: Text200 = Field(description="Why the asset leaves service for good.")
+
+
+class SearchEquipment(Request):
+    query: Text200 = Field(description="Free text: number, brand, model, serial, location.")
+    limit: int = Field(default=10, ge=1, le=50, description="Results (at most 50).")
+
+
+class GetEquipmentHistory(Request):
+    ref: EquipmentRef = Field(description="Asset id or equipment number.")
+    limit: int = Field(default=100, ge=1, le=500, description="Newest entries first.")
+
+
+class StartImport(Request):
+    """Import a CSV export stored in the upload store."""
+
+    upload_key: str = Field(max_length=200, description="Key of the uploaded file.")
+    filename: str | None = Field(default=None, max_length=255, description="Original name.")
+
+
+class GetImport(Request):
+    import_id: UUID = Field(description="The job returned by the import call.")
+
+
+# --- replies ------------------------------------------------------------------------------
+
+
+class EquipmentView(View):
+    id: UUID
+    org_id: UUID
+    number: str = Field(description="EQ-<year>-<6 digits>, unique in the organization.")
+    manufacturer: str
+    model: str | None
+    serial: str | None
+    name: str | None
+    equipment_type: str | None
+    location: str | None
+    department: str | None
+    criticality: Criticality
+    status: EquipmentStatus
+    parent_id: UUID | None
+    installed_on: date | None
+    ratings: Ratings
+    photo_ref: str | None
+    source: Source
+    created_by: UUID | None
+    created_at: datetime
+    updated_at: datetime
+    version: int = Field(description="Increases with every change (optimistic locking).")
+
+
+class EquipmentPage(View):
+    items: list[EquipmentView]
+    total: int
+    limit: int
+    offset: int
+
+
+class Candidate(View):
+    equipment: EquipmentView
+    score: float = Field(description="0-100; how alike the two records are.")
+    reasons: list[str] = Field(description="What matched, e.g. `serial`, `model 96`.")
+
+
+class CreateOrMatchResult(View):
+    outcome: MatchOutcome
+    equipment: EquipmentView | None = Field(
+        default=None, description="The created or matched asset (none for possible duplicates)."
+    )
+    score: float | None = Field(default=None, description="Score of the match (0-100).")
+    candidates: list[Candidate] = Field(
+        default_factory=list, description="Possible duplicates, best first, for the caller."
+    )
+    enriched: list[str] = Field(
+        default_factory=list, description="Fields a match filled in on the existing record."
+    )
+
+
+class SearchHit(View):
+    equipment: EquipmentView
+    score: float = Field(description="0-100 relevance.")
+    matched_on: str = Field(description="Field that matched best.")
+
+
+class SearchResult(View):
+    items: list[SearchHit]
+
+
+class HistoryEntry(View):
+    at: datetime
+    actor_id: UUID | None
+    channel: str | None
+    action: str = Field(description="created, updated, matched, enriched, retired.")
+    changes: dict[str, Any] = Field(description="field -> [old, new].")
+
+
+class EquipmentHistory(View):
+    items: list[HistoryEntry]
+
+
+class ImportRowResult(View):
+    row: int = Field(description="Line number in the file (header = 1).")
+    outcome: str = Field(description="created, matched, possible_duplicates or rejected.")
+    equipment_number: str | None = None
+    reason: str | None = None
+
+
+class ImportStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class ImportView(View):
+    id: UUID
+    status: ImportStatus
+    filename: str | None
+    total_rows: int
+    processed_rows: int
+    created: int
+    matched: int
+    possible_duplicates: int
+    rejected: int
+    error: str | None = None
+    rows: list[ImportRowResult] = Field(
+        default_factory=list, description="Per-row outcomes (complete when `done`)."
+    )
+    created_at: datetime
+    finished_at: datetime | None = None
+
+
+# --- events -------------------------------------------------------------------------------
+
+
+class EquipmentSnapshot(EventData):
+    """What consumers need to show and find an asset without asking the assets service."""
+
+    equipment_id: UUID
+    number: str
+    manufacturer: str
+    model: str | None = None
+    serial: str | None = None
+    name: str | None = None
+    equipment_type: str | None = None
+    location: str | None = None
+    criticality: Criticality = Criticality.MEDIUM
+    status: EquipmentStatus = EquipmentStatus.IN_SERVICE
+    parent_id: UUID | None = None
+    version: int = 1
+
+
+class EquipmentCreated(EquipmentSnapshot):
+    source: Source
+    scan_id: UUID | None = None
+
+
+class EquipmentUpdated(EquipmentSnapshot):
+    changed: list[str] = Field(description="Names of the fields that changed.")
+
+
+class EquipmentMatched(EquipmentSnapshot):
+    """A create-or-match call found this existing asset (and maybe enriched it)."""
+
+    score: float
+    enriched: list[str] = Field(default_factory=list)
+    scan_id: UUID | None = None
+
+
+# --- catalogue ----------------------------------------------------------------------------
+
+RPCS: tuple[RpcSpec, ...] = (
+    RpcSpec(
+        Rpc.ASSETS_CREATE,
+        CreateEquipment,
+        CreateOrMatchResult,
+        "Create an asset, or match an existing one (create-or-match).",
+        Role.TECHNICIAN,
+    ),
+    RpcSpec(Rpc.ASSETS_GET, GetEquipment, EquipmentView, "One asset by id or equipment number."),
+    RpcSpec(Rpc.ASSETS_LIST, ListEquipment, EquipmentPage, "A filtered, sorted page of assets."),
+    RpcSpec(
+        Rpc.ASSETS_UPDATE,
+        UpdateEquipment,
+        EquipmentView,
+        "Change an asset (PATCH or PUT).",
+        Role.TECHNICIAN,
+    ),
+    RpcSpec(
+        Rpc.ASSETS_RETIRE,
+        RetireEquipment,
+        EquipmentView,
+        "Retire an asset (assets are never deleted).",
+        Role.ADMIN,
+    ),
+    RpcSpec(
+        Rpc.ASSETS_SEARCH,
+        SearchEquipment,
+        SearchResult,
+        "Typo-tolerant search over number, brand, model, serial, location.",
+    ),
+    RpcSpec(
+        Rpc.ASSETS_HISTORY,
+        GetEquipmentHistory,
+        EquipmentHistory,
+        "Who changed what on an asset, newest first.",
+    ),
+    RpcSpec(
+        Rpc.ASSETS_IMPORT_START,
+        StartImport,
+        ImportView,
+        "Start importing an uploaded CSV file.",
+        Role.ADMIN,
+    ),
+    RpcSpec(
+        Rpc.ASSETS_IMPORT_GET,
+        GetImport,
+        ImportView,
+        "Progress and per-row results of an import.",
+        Role.ADMIN,
+    ),
+)
+
+EVENTS: tuple[EventSpec, ...] = (
+    EventSpec(Events.EQUIPMENT_CREATED, EquipmentCreated, "A new asset entered the registry."),
+    EventSpec(
+        Events.EQUIPMENT_UPDATED, EquipmentUpdated, "An asset changed (including retirement)."
+    ),
+    EventSpec(
+        Events.EQUIPMENT_MATCHED,
+        EquipmentMatched,
+        "Create-or-match found an existing asset (possibly enriching it).",
+    ),
+)
