@@ -177,6 +177,8 @@ class StartImport(Request):
 
 class GetImport(Request):
     import_id: UUID = Field(description="The job returned by the import call.")
+    rows_offset: int = Field(default=0, ge=0, description="First per-row result to return.")
+    rows_limit: int = Field(default=1000, ge=0, le=5000, description="Per-row results to return.")
 
 
 # --- replies ------------------------------------------------------------------------------
@@ -280,8 +282,13 @@ class ImportView(View):
     possible_duplicates: int
     rejected: int
     error: str | None = None
+    columns: dict[str, str] = Field(
+        default_factory=dict, description="How the file's columns were read (column -> field)."
+    )
+    ignored_columns: list[str] = Field(default_factory=list, description="Columns not used.")
     rows: list[ImportRowResult] = Field(
-        default_factory=list, description="Per-row outcomes (complete when `done`)."
+        default_factory=list,
+        description="Per-row outcomes, in file order (a page: see rows_offset/rows_limit).",
     )
     created_at: datetime
     finished_at: datetime | None = None

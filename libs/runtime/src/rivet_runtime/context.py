@@ -1,5 +1,6 @@
 """What a handler gets: the open transaction, the caller, and a way to emit events."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 from uuid import UUID
@@ -36,6 +37,8 @@ class UnitOfWork(Generic[StateT]):
     correlation_id: str | None = None
     channel: str = "api"
     emitted: list[EventEnvelope[Any]] = field(default_factory=list)
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
+    """Side effects to run once the transaction has committed (never on rollback)."""
 
     def actor(self) -> Actor | None:
         return Actor(kind=ActorKind.SYSTEM, channel=self.channel)

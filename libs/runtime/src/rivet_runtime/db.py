@@ -28,7 +28,11 @@ class Database:
             pool_pre_ping=True,  # survive a PostgreSQL restart
             pool_recycle=1800,
             connect_args={
-                "server_settings": {"search_path": schema, "application_name": app_name},
+                # public: where extensions such as pg_trgm live
+                "server_settings": {
+                    "search_path": f"{schema}, public",
+                    "application_name": app_name,
+                },
                 "timeout": 5,
                 "command_timeout": 30,
             },

@@ -163,7 +163,10 @@ class RpcServer(Generic[StateT]):
                 channel=headers.get(Headers.CHANNEL, "api"),
                 identity=identity,
             )
-            return await handler(request, ctx)
+            result = await handler(request, ctx)
+        for callback in ctx.after_commit:
+            callback()
+        return result
 
 
 def authorize(spec: RpcSpec, identity: Identity | None) -> None:

@@ -9,6 +9,7 @@ from . import errors
 from .forward import Forwarder
 from .middleware import GatewayMiddleware
 from .routes import ROUTERS
+from .routes.assets import IMPORT_MAX_BYTES
 from .settings import GatewaySettings
 from .tokens import TokenVerifier
 
@@ -22,7 +23,7 @@ Log in with `POST /api/auth/login` (form-encoded, `username` = e-mail), then sen
 
 
 def build_runtime(settings: GatewaySettings | None = None) -> ServiceRuntime[None]:
-    return ServiceRuntime(settings or GatewaySettings(), None)
+    return ServiceRuntime(settings or GatewaySettings(), None, uses_uploads=True)
 
 
 def create_app(runtime: ServiceRuntime[None]) -> FastAPI:
@@ -42,6 +43,7 @@ def create_app(runtime: ServiceRuntime[None]) -> FastAPI:
         redoc_url="/redoc",
     )
     app.state.forwarder = Forwarder(runtime, settings.rpc_timeout)
+    app.state.uploads = lambda: runtime.uploads
     app.state.verifier = TokenVerifier(
         settings.jwt_public_key,
         issuer=settings.jwt_issuer,
@@ -63,6 +65,9 @@ def create_app(runtime: ServiceRuntime[None]) -> FastAPI:
             max_age=600,
         )
     app.add_middleware(
-        GatewayMiddleware, service=settings.service_name, max_body=settings.max_body_bytes
+        GatewayMiddleware,
+        service=settings.service_name,
+        max_body=settings.max_body_bytes,
+        body_limits={"/api/equipment/import": IMPORT_MAX_BYTES + 64 * 1024},
     )
     return app

@@ -2,6 +2,6 @@
 
 from fastapi import APIRouter
 
-from . import auth
+from . import assets, auth
 
-ROUTERS: list[APIRouter] = [auth.router]
+ROUTERS: list[APIRouter] = [auth.router, assets.router]

@@ -1,0 +1,1 @@
+"""Rivet assets service: the equipment registry (schema ``assets``)."""

@@ -1,0 +1,1 @@
+"""The equipment registry: create-or-match, reads, changes, retirement, history."""

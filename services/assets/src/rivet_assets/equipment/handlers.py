@@ -1,0 +1,59 @@
+"""Request handlers for the registry: turn the caller into a ``Who`` and hand over."""
+
+from rivet_contracts import ErrorCode, Rpc, ServiceError
+from rivet_contracts import assets as contract
+from rivet_contracts.assets import Source
+from rivet_runtime import RequestContext, RpcRouter
+
+from ..state import AssetsState
+from . import queries, service
+from .service import Who
+
+router: RpcRouter[AssetsState] = RpcRouter()
+Ctx = RequestContext[AssetsState]
+
+_SOURCES = {s.value: s for s in Source}
+
+
+def who(ctx: Ctx) -> Who:
+    caller = ctx.caller
+    return Who(caller.org_id, caller.user_id, _SOURCES.get(ctx.channel, Source.API))
+
+
+@router.handler(Rpc.ASSETS_CREATE)
+async def create(req: contract.CreateEquipment, ctx: Ctx) -> contract.CreateOrMatchResult:
+    return await service.create_or_match(ctx, who(ctx), req)
+
+
+@router.handler(Rpc.ASSETS_GET)
+async def get(req: contract.GetEquipment, ctx: Ctx) -> contract.EquipmentView:
+    return await service.get(ctx, ctx.caller.org_id, req.ref)
+
+
+@router.handler(Rpc.ASSETS_LIST)
+async def list_equipment(req: contract.ListEquipment, ctx: Ctx) -> contract.EquipmentPage:
+    return await queries.list_page(ctx, ctx.caller.org_id, req)
+
+
+@router.handler(Rpc.ASSETS_UPDATE)
+async def update(req: contract.UpdateEquipment, ctx: Ctx) -> contract.EquipmentView:
+    if (req.patch is None) == (req.replace is None):
+        raise ServiceError(ErrorCode.VALIDATION, "send exactly one of `patch` or `replace`")
+    changes = (
+        req.patch.model_dump(exclude_unset=True) if req.patch else req.replace.model_dump()  # type: ignore[union-attr]
+    )
+    if req.patch is not None and "manufacturer" in changes and changes["manufacturer"] is None:
+        raise ServiceError(ErrorCode.VALIDATION, "manufacturer cannot be cleared")
+    return await service.update(
+        ctx, who(ctx), req.ref, changes, expected_version=req.expected_version
+    )
+
+
+@router.handler(Rpc.ASSETS_RETIRE)
+async def retire(req: contract.RetireEquipment, ctx: Ctx) -> contract.EquipmentView:
+    return await service.retire(ctx, who(ctx), req.ref, req.reason)
+
+
+@router.handler(Rpc.ASSETS_HISTORY)
+async def history(req: contract.GetEquipmentHistory, ctx: Ctx) -> contract.EquipmentHistory:
+    return await queries.history(ctx, ctx.caller.org_id, req)

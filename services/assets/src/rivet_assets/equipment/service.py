@@ -1,0 +1,338 @@
+"""Rules of the registry. Never commits: the runtime does, once per request or message.
+
+Every entry path - API, Telegram, nameplate scans, CSV import - calls ``create_or_match``, so
+one rule set decides whether a record is new or an asset already registered.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.exc import IntegrityError
+
+from rivet_contracts import ErrorCode, Events, ServiceError
+from rivet_contracts.assets import (
+    Candidate,
+    CreateEquipment,
+    CreateOrMatchResult,
+    EquipmentCreated,
+    EquipmentFields,
+    EquipmentMatched,
+    EquipmentStatus,
+    EquipmentUpdated,
+    EquipmentView,
+    MatchOutcome,
+    Ratings,
+    Source,
+)
+from rivet_runtime import UnitOfWork
+
+from ..matching import normalize
+from ..matching.rules import Record, compare
+from ..state import AssetsState
+from . import repository as repo
+from .views import snapshot_fields, to_view
+
+Uow = UnitOfWork[AssetsState]
+ENRICHABLE = (
+    "model",
+    "serial",
+    "name",
+    "equipment_type",
+    "location",
+    "department",
+    "installed_on",
+    "photo_ref",
+    "parent_id",
+)
+
+
+@dataclass(frozen=True)
+class Who:
+    """On whose behalf: the organization every read and write is scoped to, and the actor."""
+
+    org_id: UUID
+    user_id: UUID | None
+    source: Source
+
+
+def normalized(fields: EquipmentFields) -> dict[str, Any]:
+    """Column values for ``fields``: canonical manufacturer and the normalized codes."""
+    manufacturer, manufacturer_key = normalize.manufacturer(fields.manufacturer)
+    values = fields.model_dump(exclude={"create_anyway", "merge_into", "scan_id"})
+    values.update(
+        manufacturer=manufacturer,
+        manufacturer_key=manufacturer_key,
+        model_norm=normalize.code(fields.model),
+        serial_norm=normalize.code(fields.serial),
+        criticality=fields.criticality.value,
+        status=fields.status.value,
+        ratings=fields.ratings.model_dump(exclude_none=True, exclude_defaults=True),
+    )
+    return values
+
+
+async def create_or_match(uow: Uow, who: Who, req: CreateEquipment) -> CreateOrMatchResult:
+    values = normalized(req)
+    settings = uow.state.settings
+    if req.parent_id is not None:
+        await _require(uow, who.org_id, req.parent_id, what="parent asset")
+    if req.merge_into is not None:
+        chosen = await _require(uow, who.org_id, req.merge_into, what="asset to merge into")
+        return await _matched(uow, who, chosen, values, 100.0, ["chosen by caller"], req.scan_id)
+
+    serial = values["serial_norm"]
+    await repo.lock_key(
+        uow.conn, who.org_id, serial or f"{values['manufacturer_key']}|{values['model_norm']}"
+    )
+    if serial:
+        same_serial = await repo.by_serial(uow.conn, who.org_id, serial)
+        if same_serial is not None:
+            return await _matched(uow, who, same_serial, values, 100.0, ["serial"], req.scan_id)
+
+    candidates: list[Candidate] = []
+    if values["model_norm"] and not req.create_anyway:
+        new = Record(
+            values["manufacturer_key"], values["model_norm"], serial, req.location, req.name
+        )
+        found = await repo.same_brand(
+            uow.conn, who.org_id, values["manufacturer_key"], values["model_norm"]
+        )
+        verdicts = [
+            (row, compare(new, _record(row), auto=settings.match_auto_threshold,
+                          review=settings.match_review_threshold))
+            for row in found
+        ]  # fmt: skip
+        verdicts = sorted(
+            (v for v in verdicts if v[1].candidate), key=lambda v: (-v[1].same, -v[1].score)
+        )
+        auto = [v for v in verdicts if v[1].same]
+        if len(auto) == 1:
+            row, verdict = auto[0]
+            return await _matched(
+                uow, who, row, values, verdict.score, verdict.reasons, req.scan_id
+            )
+        candidates = [
+            Candidate(equipment=to_view(row), score=v.score, reasons=v.reasons)
+            for row, v in verdicts[:10]
+        ]
+    if candidates:
+        return CreateOrMatchResult(
+            outcome=MatchOutcome.POSSIBLE_DUPLICATES,
+            score=candidates[0].score,
+            candidates=candidates,
+        )
+    created = await _create(uow, who, values)
+    await uow.emit(
+        Events.EQUIPMENT_CREATED,
+        EquipmentCreated(**snapshot_fields(created), source=who.source, scan_id=req.scan_id),
+        org_id=who.org_id,
+    )
+    return CreateOrMatchResult(outcome=MatchOutcome.CREATED, equipment=to_view(created))
+
+
+async def _create(uow: Uow, who: Who, values: dict[str, Any]) -> RowMapping:
+    year = datetime.now(UTC).year
+    number = await repo.next_number(uow.conn, who.org_id, year)
+    row_values = values | {
+        "id": uuid4(),
+        "org_id": who.org_id,
+        "number": f"EQ-{year}-{number:06d}",
+        "source": who.source.value,
+        "created_by": who.user_id,
+    }
+    try:
+        async with uow.conn.begin_nested():
+            row = await repo.insert_equipment(uow.conn, row_values)
+    except IntegrityError as exc:
+        if "equipment_org_serial_key" in str(exc.orig):
+            # Only reachable if a serial was added concurrently by an update.
+            raise ServiceError(
+                ErrorCode.CONFLICT, "an asset with this serial number already exists"
+            ) from None
+        raise
+    await _history(uow, who, row["id"], "created", {k: [None, _plain(v)] for k, v in values.items()
+                                                    if v not in (None, {}, "")})  # fmt: skip
+    return row
+
+
+async def _matched(
+    uow: Uow,
+    who: Who,
+    row: RowMapping,
+    values: dict[str, Any],
+    score: float,
+    reasons: list[str],
+    scan_id: UUID | None,
+) -> CreateOrMatchResult:
+    """Answer with an existing asset, filling in what it lacked from the new record."""
+    fill = {k: values[k] for k in ENRICHABLE if row[k] in (None, "") and values.get(k)}
+    if fill.get("serial"):
+        fill["serial_norm"] = values["serial_norm"]
+    ratings = {**values.get("ratings", {}), **(row["ratings"] or {})}
+    if ratings != (row["ratings"] or {}):
+        fill["ratings"] = ratings
+    if fill:
+        updated = await repo.update_equipment(uow.conn, who.org_id, row["id"], row["version"], fill)
+        if updated is None:
+            raise ServiceError(ErrorCode.CONFLICT, "the asset changed meanwhile; try again")
+        changes = {k: [_plain(row[k]), _plain(v)] for k, v in fill.items() if k != "serial_norm"}
+        await _history(uow, who, row["id"], "enriched", changes)
+        row = updated
+    enriched = sorted(k for k in fill if k != "serial_norm")
+    await uow.emit(
+        Events.EQUIPMENT_MATCHED,
+        EquipmentMatched(**snapshot_fields(row), score=score, enriched=enriched, scan_id=scan_id),
+        org_id=who.org_id,
+    )
+    return CreateOrMatchResult(
+        outcome=MatchOutcome.MATCHED, equipment=to_view(row), score=score, enriched=enriched
+    )
+
+
+async def get(uow: Uow, org_id: UUID, ref: str) -> EquipmentView:
+    return to_view(await find(uow, org_id, ref))
+
+
+async def find(uow: Uow, org_id: UUID, ref: str) -> RowMapping:
+    """An asset by id or equipment number; 404 for other organizations' assets too."""
+    row: RowMapping | None
+    if ref.upper().startswith("EQ-"):
+        row = await repo.by_number(uow.conn, org_id, ref.upper())
+    else:
+        try:
+            row = await repo.by_id(uow.conn, org_id, UUID(ref))
+        except ValueError:
+            raise ServiceError(
+                ErrorCode.VALIDATION, "give an asset id or an equipment number (EQ-2026-000123)"
+            ) from None
+    if row is None:
+        raise ServiceError(ErrorCode.NOT_FOUND, f"asset {ref} not found")
+    return row
+
+
+async def update(
+    uow: Uow,
+    who: Who,
+    ref: str,
+    changes: dict[str, Any],
+    *,
+    expected_version: int | None = None,
+    action: str = "updated",
+) -> EquipmentView:
+    """Apply ``changes`` (fields of ``EquipmentFields``, already validated)."""
+    row = await find(uow, who.org_id, ref)
+    if expected_version is not None and expected_version != row["version"]:
+        raise ServiceError(
+            ErrorCode.CONFLICT,
+            f"the asset is at version {row['version']}, not {expected_version}",
+            details={"version": row["version"]},
+        )
+    values = _column_values(changes)
+    if "parent_id" in values and values["parent_id"] is not None:
+        await _check_parent(uow, who.org_id, row["id"], values["parent_id"])
+    if values.get("serial_norm") and values["serial_norm"] != row["serial_norm"]:
+        other = await repo.by_serial(uow.conn, who.org_id, values["serial_norm"])
+        if other is not None:
+            raise ServiceError(
+                ErrorCode.CONFLICT,
+                f"{other['number']} already has this serial number",
+                details={"equipment_id": str(other["id"]), "number": other["number"]},
+            )
+    diff = {k: v for k, v in values.items() if _plain(row[k]) != _plain(v)}
+    if not diff:
+        return to_view(row)
+    updated = await repo.update_equipment(uow.conn, who.org_id, row["id"], row["version"], diff)
+    if updated is None:
+        raise ServiceError(ErrorCode.CONFLICT, "the asset changed meanwhile; reload and retry")
+    visible = {k: [_plain(row[k]), _plain(v)] for k, v in diff.items() if not k.endswith("_norm")
+               and k != "manufacturer_key"}  # fmt: skip
+    await _history(uow, who, row["id"], action, visible)
+    await uow.emit(
+        Events.EQUIPMENT_UPDATED,
+        EquipmentUpdated(**snapshot_fields(updated), changed=sorted(visible)),
+        org_id=who.org_id,
+    )
+    return to_view(updated)
+
+
+def _column_values(changes: dict[str, Any]) -> dict[str, Any]:
+    values = dict(changes)
+    if "manufacturer" in values:
+        if not values["manufacturer"]:
+            raise ServiceError(ErrorCode.VALIDATION, "manufacturer cannot be empty")
+        values["manufacturer"], values["manufacturer_key"] = normalize.manufacturer(
+            values["manufacturer"]
+        )
+    if "model" in values:
+        values["model_norm"] = normalize.code(values["model"])
+    if "serial" in values:
+        values["serial_norm"] = normalize.code(values["serial"])
+    if "ratings" in values:
+        ratings = values["ratings"]
+        if isinstance(ratings, Ratings):
+            ratings = ratings.model_dump(exclude_none=True, exclude_defaults=True)
+        values["ratings"] = ratings or {}
+    for key in ("criticality", "status"):
+        if key in values and values[key] is not None:
+            values[key] = getattr(values[key], "value", values[key])
+    return values
+
+
+async def _check_parent(uow: Uow, org_id: UUID, equipment_id: UUID, parent_id: UUID) -> None:
+    if parent_id == equipment_id:
+        raise ServiceError(ErrorCode.VALIDATION, "an asset cannot be its own parent")
+    await _require(uow, org_id, parent_id, what="parent asset")
+    if equipment_id in await repo.ancestor_ids(uow.conn, parent_id):
+        raise ServiceError(
+            ErrorCode.VALIDATION, "that parent is below this asset in the hierarchy (a cycle)"
+        )
+
+
+async def retire(uow: Uow, who: Who, ref: str, reason: str) -> EquipmentView:
+    row = await find(uow, who.org_id, ref)
+    if row["status"] == EquipmentStatus.RETIRED.value:
+        raise ServiceError(ErrorCode.CONFLICT, f"{row['number']} is already retired")
+    return await update(
+        uow,
+        who,
+        str(row["id"]),
+        {"status": EquipmentStatus.RETIRED, "retired_reason": reason},
+        action="retired",
+    )
+
+
+async def _require(uow: Uow, org_id: UUID, equipment_id: UUID, *, what: str) -> RowMapping:
+    row = await repo.by_id(uow.conn, org_id, equipment_id)
+    if row is None:
+        raise ServiceError(ErrorCode.NOT_FOUND, f"{what} {equipment_id} not found")
+    return row
+
+
+async def _history(
+    uow: Uow, who: Who, equipment_id: UUID, action: str, changes: dict[str, Any]
+) -> None:
+    await repo.add_history(
+        uow.conn,
+        equipment_id=equipment_id,
+        org_id=who.org_id,
+        actor_id=who.user_id,
+        channel=uow.channel,
+        action=action,
+        changes=changes,
+    )
+
+
+def _record(row: RowMapping) -> Record:
+    return Record(
+        row["manufacturer_key"], row["model_norm"], row["serial_norm"], row["location"], row["name"]
+    )
+
+
+def _plain(value: Any) -> Any:
+    """JSON-friendly value for history entries and comparisons."""
+    if isinstance(value, UUID | date):
+        return str(value) if isinstance(value, UUID) else value.isoformat()
+    return getattr(value, "value", value)

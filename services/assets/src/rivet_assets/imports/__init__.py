@@ -1,0 +1,1 @@
+"""CSV import: every row through create-or-match, every outcome recorded."""

@@ -1,0 +1,50 @@
+"""Assets service entry point: ``rivet-assets [serve|migrate]``."""
+
+from pathlib import Path
+
+from rivet_contracts.streams import EQUIPMENT
+from rivet_runtime import ServiceRuntime
+from rivet_runtime.cli import run_service
+
+from .equipment.handlers import router as equipment
+from .imports.handlers import router as imports
+from .imports.worker import ImportWorker
+from .search.handlers import router as search
+from .settings import AssetsSettings
+from .state import AssetsState
+from .tables import SCHEMA
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def build(settings: AssetsSettings | None = None) -> ServiceRuntime[AssetsState]:
+    settings = settings or AssetsSettings()
+    state = AssetsState(settings)
+    runtime = ServiceRuntime(
+        settings,
+        state,
+        schema=SCHEMA,
+        migrations=MIGRATIONS,
+        publishes=(EQUIPMENT,),
+        uses_uploads=True,
+    )
+    for router in (equipment, search, imports):
+        runtime.include_rpc(router)
+
+    def started() -> None:
+        assert runtime.db is not None
+        state.uploads = runtime.uploads
+        state.importer = ImportWorker(runtime.db, state)
+        state.importer.start()
+
+    async def stopping() -> None:
+        if state.importer is not None:
+            await state.importer.stop()
+
+    runtime.on_started.append(started)
+    runtime.on_stopping.append(stopping)
+    return runtime
+
+
+def cli() -> None:
+    run_service(build)

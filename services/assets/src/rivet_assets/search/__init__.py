@@ -1,0 +1,1 @@
+"""Typo-tolerant search over number, manufacturer, model, serial and location."""

@@ -1,0 +1,29 @@
+"""Assets service settings (environment variables; see README)."""
+
+from pydantic import Field
+
+from rivet_runtime import ServiceSettings
+
+
+class AssetsSettings(ServiceSettings):
+    service_name: str = "assets"
+    http_port: int = 8102
+
+    match_auto_threshold: float = Field(
+        default=95.0,
+        ge=50,
+        le=100,
+        description="Model score at or above which create-or-match "
+        "may merge into an existing asset (with agreeing location); see docs/assets.md.",
+    )
+    match_review_threshold: float = Field(
+        default=80.0,
+        ge=0,
+        le=100,
+        description="Score at or above which an asset is listed as a "
+        "possible duplicate for the caller to choose.",
+    )
+    import_max_rows: int = Field(default=50_000, ge=1, description="Rows accepted per CSV file.")
+    import_max_bytes: int = Field(
+        default=20 * 1024 * 1024, ge=1024, description="Largest CSV file accepted (bytes)."
+    )

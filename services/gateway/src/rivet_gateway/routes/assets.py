@@ -1,0 +1,184 @@
+"""``/api/equipment``: the asset registry."""
+
+import asyncio
+import json
+import time
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, File, Query, Request, Response, UploadFile
+
+from rivet_contracts import ErrorCode, Rpc
+from rivet_contracts import assets as contract
+
+from ..deps import Caller, Fwd
+from ..errors import error_response
+from .docs import errors
+
+router = APIRouter(prefix="/api/equipment", tags=["equipment"])
+
+Ref = Annotated[str, "asset id or equipment number (EQ-2026-000123)"]
+ListQuery = Annotated[contract.ListEquipment, Query()]
+IMPORT_MAX_BYTES = 20 * 1024 * 1024
+
+
+@router.get("", response_model=contract.EquipmentPage, responses=errors(401, 422))
+async def list_equipment(query: ListQuery, fwd: Fwd, meta: Caller) -> Response:
+    """Your organization's assets: filter, sort, page (`limit` at most 200)."""
+    return await fwd.call(Rpc.ASSETS_LIST, query, meta)
+
+
+@router.post("", response_model=contract.CreateOrMatchResult, responses=errors(401, 403, 404, 422))
+async def create(body: contract.CreateEquipment, fwd: Fwd, meta: Caller) -> Response:
+    """Create-or-match: 201 with `outcome: created` for a new asset; 200 with `matched` (the
+    existing asset, enriched with what it lacked) or `possible_duplicates` (candidates to choose
+    from: send again with `merge_into` or `create_anyway`)."""
+    response = await fwd.call(Rpc.ASSETS_CREATE, body, meta)
+    if response.status_code == 200 and json.loads(bytes(response.body))["outcome"] == "created":
+        response.status_code = 201
+    return response
+
+
+@router.get("/search/fuzzy", response_model=contract.SearchResult, responses=errors(401, 422))
+async def search(
+    fwd: Fwd,
+    meta: Caller,
+    query: Annotated[str, Query(min_length=1, max_length=200)],
+    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+) -> Response:
+    """Typo-tolerant search over number, manufacturer, model, serial and location, best first."""
+    return await fwd.call(
+        Rpc.ASSETS_SEARCH, contract.SearchEquipment(query=query, limit=limit), meta
+    )
+
+
+@router.post(
+    "/import",
+    response_model=contract.ImportView,
+    status_code=200,
+    responses=errors(401, 403, 413, 415, 422) | {202: {"model": contract.ImportView}},
+)
+async def import_csv(
+    request: Request,
+    fwd: Fwd,
+    meta: Caller,
+    file: Annotated[UploadFile, File(description="CSV (UTF-8) export")],
+    wait: Annotated[float, Query(ge=0, le=30)] = 5.0,
+) -> Response:
+    """Import a spreadsheet export (CSV, UTF-8; comma, semicolon or tab). Every row goes through
+    create-or-match. Answers 200 with the per-row report when done within `wait` seconds,
+    otherwise 202 with the job to poll at `GET /api/equipment/import/{id}`."""
+    data = await file.read(IMPORT_MAX_BYTES + 1)
+    if len(data) > IMPORT_MAX_BYTES:
+        return error_response(ErrorCode.PAYLOAD_TOO_LARGE, f"files up to {IMPORT_MAX_BYTES} bytes")
+    uploads = request.app.state.uploads()
+    if uploads is None:
+        return error_response(ErrorCode.UNAVAILABLE, "uploads are not available yet; try again")
+    key = await uploads.put(data, prefix="imports")
+    body = contract.StartImport(upload_key=key, filename=file.filename)
+    started = await fwd.call(Rpc.ASSETS_IMPORT_START, body, meta)
+    if started.status_code != 200:
+        return started
+    job = json.loads(bytes(started.body))
+    return await _wait_for_import(fwd, meta, UUID(job["id"]), wait)
+
+
+@router.get(
+    "/import/{import_id}",
+    response_model=contract.ImportView,
+    responses=errors(401, 403, 404) | {202: {"model": contract.ImportView}},
+)
+async def import_status(
+    import_id: UUID,
+    fwd: Fwd,
+    meta: Caller,
+    rows_offset: Annotated[int, Query(ge=0)] = 0,
+    rows_limit: Annotated[int, Query(ge=0, le=5000)] = 1000,
+) -> Response:
+    """Progress of an import and its per-row results (202 while it runs)."""
+    body = contract.GetImport(import_id=import_id, rows_offset=rows_offset, rows_limit=rows_limit)
+    response = await fwd.call(Rpc.ASSETS_IMPORT_GET, body, meta)
+    if response.status_code == 200 and json.loads(bytes(response.body))["status"] in (
+        "queued",
+        "running",
+    ):
+        response.status_code = 202
+    return response
+
+
+async def _wait_for_import(fwd: Fwd, meta: Caller, import_id: UUID, wait: float) -> Response:
+    deadline = time.monotonic() + wait
+    while True:
+        response = await import_status(import_id, fwd, meta)
+        if response.status_code != 202 or time.monotonic() >= deadline:
+            if response.status_code == 202:
+                response.headers["Location"] = f"/api/equipment/import/{import_id}"
+            return response
+        await asyncio.sleep(0.2)
+
+
+@router.get("/{ref}", response_model=contract.EquipmentView, responses=errors(401, 404, 422))
+async def get(ref: Ref, fwd: Fwd, meta: Caller) -> Response:
+    """One asset, by id or equipment number."""
+    return await fwd.call(Rpc.ASSETS_GET, contract.GetEquipment(ref=ref), meta)
+
+
+@router.put(
+    "/{ref}", response_model=contract.EquipmentView, responses=errors(401, 403, 404, 409, 422)
+)
+async def replace(
+    ref: Ref,
+    body: contract.EquipmentFields,
+    fwd: Fwd,
+    meta: Caller,
+    expected_version: Annotated[int | None, Query(ge=1)] = None,
+) -> Response:
+    """Replace every editable field (absent ones reset to their defaults)."""
+    request = contract.UpdateEquipment(ref=ref, replace=body, expected_version=expected_version)
+    return await fwd.call(Rpc.ASSETS_UPDATE, request, meta)
+
+
+@router.patch(
+    "/{ref}", response_model=contract.EquipmentView, responses=errors(401, 403, 404, 409, 422)
+)
+async def patch(
+    ref: Ref,
+    body: contract.EquipmentPatch,
+    fwd: Fwd,
+    meta: Caller,
+    expected_version: Annotated[int | None, Query(ge=1)] = None,
+) -> Response:
+    """Change the fields present in the body (`null` clears one). With `expected_version`,
+    a concurrent change gives 409 instead of being overwritten."""
+    request = contract.UpdateEquipment(ref=ref, patch=body, expected_version=expected_version)
+    return await fwd.call(Rpc.ASSETS_UPDATE, request, meta)
+
+
+@router.post(
+    "/{ref}/retire",
+    response_model=contract.EquipmentView,
+    responses=errors(401, 403, 404, 409, 422),
+)
+async def retire(ref: Ref, body: contract.RetireEquipment, fwd: Fwd, meta: Caller) -> Response:
+    """Take an asset out of service for good (admins). Its history and work stay."""
+    return await fwd.call(Rpc.ASSETS_RETIRE, body.model_copy(update={"ref": ref}), meta)
+
+
+@router.delete("/{ref}", status_code=405, responses=errors(405))
+async def delete(ref: Ref, meta: Caller) -> Response:
+    """Assets are never deleted: their history matters. Retire them instead."""
+    return error_response(
+        ErrorCode.BAD_REQUEST,
+        f"assets are retired, not deleted: POST /api/equipment/{ref}/retire with a reason",
+        status=405,
+    )
+
+
+@router.get("/{ref}/history", response_model=contract.EquipmentHistory, responses=errors(401, 404))
+async def history(
+    ref: Ref, fwd: Fwd, meta: Caller, limit: Annotated[int, Query(ge=1, le=500)] = 100
+) -> Response:
+    """Who changed what, newest first."""
+    return await fwd.call(
+        Rpc.ASSETS_HISTORY, contract.GetEquipmentHistory(ref=ref, limit=limit), meta
+    )
