@@ -165,3 +165,26 @@ async def test_duplicates_retries_and_dead_letters(
         await nc.close()
     finally:
         await runtime.stop()
+
+
+async def test_inbox_forgets_ids_older_than_the_streams_keep(
+    test_env: TestEnv, isolated_database: str
+) -> None:
+    from rivet_runtime.db import Database
+    from rivet_runtime.maintenance import prune_inbox
+
+    await _create_schema(isolated_database)
+    db = Database(isolated_database, SCHEMA)
+    try:
+        async with db.transaction() as conn:
+            await conn.exec_driver_sql(
+                f"INSERT INTO {SCHEMA}.inbox (consumer, event_id, processed_at) VALUES "
+                f"('c', '{uuid.uuid4()}', now() - interval '40 days'), "
+                f"('c', '{uuid.uuid4()}', now() - interval '1 day')"
+            )
+        assert await prune_inbox(db) == 1
+        async with db.transaction() as conn:
+            left = (await conn.exec_driver_sql(f"SELECT count(*) FROM {SCHEMA}.inbox")).scalar()
+        assert left == 1
+    finally:
+        await db.dispose()

@@ -356,3 +356,16 @@ async def test_events_carry_what_consumers_need(
     assert updated["changed"] == ["criticality"]
     assert updated["version"] == 3
     assert all(e["actor"]["user_id"] == admin.user["id"] for e in mine)
+
+
+async def test_enriched_model_is_matchable_and_searchable(api: httpx.AsyncClient) -> None:
+    admin = await register(api)
+    await _create(api, admin, manufacturer="Danfoss", serial="DF-5150")
+    enriched = await _create(api, admin, manufacturer="Danfoss", model="FC-302", serial="df5150")
+    assert enriched.json()["enriched"] == ["model"]
+    found = await api.get(
+        "/api/equipment/search/fuzzy", params={"query": "FC302"}, headers=admin.headers
+    )
+    assert [h["equipment"]["serial"] for h in found.json()["items"]][:1] == ["DF-5150"]
+    doubt = await _create(api, admin, manufacturer="Danfoss", model="FC 302")
+    assert doubt.json()["outcome"] == "possible_duplicates"

@@ -20,6 +20,7 @@ class Events:
     EQUIPMENT_CREATED: Final = "equipment.created"
     EQUIPMENT_UPDATED: Final = "equipment.updated"
     EQUIPMENT_MATCHED: Final = "equipment.matched"
+    EQUIPMENT_SCAN_RESOLVED: Final = "equipment.scan_resolved"
 
     WO_CREATED: Final = "wo.created"
     WO_STATUS_CHANGED: Final = "wo.status_changed"
@@ -69,3 +70,7 @@ class Rpc:
     STATS_TRENDS: Final = "rpc.workorders.stats_trends"
     STATS_SUMMARY: Final = "rpc.workorders.stats_summary"
     STATS_KPIS: Final = "rpc.workorders.stats_kpis"
+
+    OCR_SUBMIT: Final = "rpc.ocr.submit"
+    OCR_GET_SCAN: Final = "rpc.ocr.get_scan"
+    OCR_CONFIRM: Final = "rpc.ocr.confirm"

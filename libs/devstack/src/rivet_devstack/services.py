@@ -32,7 +32,12 @@ class ServiceSpec:
         return self.command.replace("-", "_")
 
     def installed(self) -> bool:
-        return importlib.util.find_spec(self.package) is not None
+        """The package and its entry module exist (a service being written may lack them)."""
+        module = self.build.partition(":")[0] if self.build else self.package
+        try:
+            return importlib.util.find_spec(module) is not None
+        except ModuleNotFoundError:
+            return False
 
     def load(self, attribute: str) -> Any:
         path = getattr(self, attribute)
@@ -67,6 +72,14 @@ SERVICES: tuple[ServiceSpec, ...] = (
         8103,
         "rivet_workorders.main:build",
         "rivet_workorders.settings:WorkordersSettings",
+    ),
+    ServiceSpec(
+        "ocr",
+        "rivet-ocr",
+        8104,
+        "rivet_ocr.main:build",
+        "rivet_ocr.settings:OcrSettings",
+        test_overrides={"consumer_workers": 2},
     ),
     ServiceSpec("gateway", "rivet-gateway", 8000, None, "rivet_gateway.settings:GatewaySettings"),
 )

@@ -118,12 +118,11 @@ class OutboxRelay:
         """Publish one batch; returns how many events went out."""
         async with self.db.transaction() as conn:
             rows = (await conn.execute(_CLAIM, {"limit": self.settings.outbox_batch_size})).all()
-            if rows:
-                done = await self._publish(rows)
-                if done:
-                    await conn.execute(_DELETE, {"seqs": done})
+            done = await self._publish(rows) if rows else []
+            if done:
+                await conn.execute(_DELETE, {"seqs": done})
             await self._update_gauges(conn, force=not rows)
-        if rows and len(done) < len(rows):
+        if len(done) < len(rows):
             raise RuntimeError(f"published {len(done)} of {len(rows)} events")
         return len(rows)
 

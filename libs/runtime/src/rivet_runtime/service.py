@@ -22,7 +22,7 @@ from starlette.routing import BaseRoute, Route
 
 from rivet_contracts.streams import StreamSpec, stream_for
 
-from . import metrics
+from . import maintenance, metrics
 from .broker import connect_forever, create_broker
 from .consumer import EventProcessor, EventRouter, Outcome, Subscription
 from .db import Database
@@ -80,6 +80,7 @@ class ServiceRuntime(Generic[StateT]):
         self.on_stopping: list[Callable[[], Any]] = []
         self._subscribed = False
         self._start_task: asyncio.Task[None] | None = None
+        self._housekeeping: asyncio.Task[None] | None = None
 
     # --- composition ------------------------------------------------------------------
 
@@ -170,6 +171,7 @@ class ServiceRuntime(Generic[StateT]):
         if self.db is not None:
             self.relay = OutboxRelay(settings, self.db, js)
             await self.relay.start()
+            self._housekeeping = asyncio.create_task(maintenance.run_forever(self.db))
         for hook in self.on_started:
             await _maybe_await(hook())
         self.health.started = True
@@ -190,6 +192,8 @@ class ServiceRuntime(Generic[StateT]):
         for hook in self.on_stopping:
             with contextlib.suppress(Exception):
                 await _maybe_await(hook())
+        if self._housekeeping is not None:
+            self._housekeeping.cancel()
         with contextlib.suppress(Exception):
             await self.broker.stop()  # drains subscriptions, waits for running handlers
         if self.relay is not None:

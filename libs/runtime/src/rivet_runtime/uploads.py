@@ -18,10 +18,23 @@ TTL = timedelta(days=7)
 
 
 class UploadStore:
-    def __init__(self, js: JetStreamContext, settings: ServiceSettings) -> None:
+    """A JetStream object store bucket (namespaced). Uploads expire after ``ttl``; other
+    buckets (nameplate photos) may keep their files for good (``ttl=None``)."""
+
+    def __init__(
+        self,
+        js: JetStreamContext,
+        settings: ServiceSettings,
+        *,
+        bucket: str = BUCKET,
+        ttl: timedelta | None = TTL,
+        description: str = "Uploaded files awaiting processing",
+    ) -> None:
         self.js = js
-        self.bucket = settings.stream_name(BUCKET)
+        self.bucket = settings.stream_name(bucket)
         self.replicas = settings.stream_replicas
+        self.ttl = ttl
+        self.description = description
 
     async def ensure(self) -> None:
         try:
@@ -31,16 +44,16 @@ class UploadStore:
                 self.bucket,
                 config=ObjectStoreConfig(
                     bucket=self.bucket,
-                    description="Uploaded files awaiting processing",
-                    ttl=TTL.total_seconds(),
+                    description=self.description,
+                    ttl=self.ttl.total_seconds() if self.ttl else None,
                     storage=StorageType.FILE,
                     replicas=self.replicas,
                 ),
             )
 
-    async def put(self, data: bytes, *, prefix: str) -> str:
-        """Store ``data``; returns its key (``<prefix>/<uuid>``)."""
-        key = f"{prefix}/{uuid.uuid4().hex}"
+    async def put(self, data: bytes, *, prefix: str, key: str | None = None) -> str:
+        """Store ``data``; returns its key (``key``, or ``<prefix>/<uuid>``)."""
+        key = key or f"{prefix}/{uuid.uuid4().hex}"
         store = await self.js.object_store(self.bucket)
         await store.put(key, data)
         return key

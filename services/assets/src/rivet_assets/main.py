@@ -9,6 +9,7 @@ from rivet_runtime.cli import run_service
 from .equipment.handlers import router as equipment
 from .imports.handlers import router as imports
 from .imports.worker import ImportWorker
+from .nameplates.handlers import router as nameplates
 from .search.handlers import router as search
 from .settings import AssetsSettings
 from .state import AssetsState
@@ -30,6 +31,7 @@ def build(settings: AssetsSettings | None = None) -> ServiceRuntime[AssetsState]
     )
     for router in (equipment, search, imports):
         runtime.include_rpc(router)
+    runtime.include_events(nameplates)
 
     def started() -> None:
         assert runtime.db is not None

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rivet_contracts.assets import SortKey
 
+from ..search import index as search_index
 from ..tables import equipment, equipment_history, equipment_numbers
 
 _CRITICALITY_RANK = case(
@@ -56,7 +57,9 @@ async def next_number(conn: AsyncConnection, org_id: UUID, year: int) -> int:
 
 async def insert_equipment(conn: AsyncConnection, values: dict[str, Any]) -> RowMapping:
     query = insert(equipment).values(**values).returning(*equipment.c)
-    return (await conn.execute(query)).mappings().one()
+    row = (await conn.execute(query)).mappings().one()
+    await search_index.add(conn, row)
+    return row
 
 
 async def by_id(conn: AsyncConnection, org_id: UUID, equipment_id: UUID) -> RowMapping | None:
@@ -98,6 +101,7 @@ async def update_equipment(
     conn: AsyncConnection, org_id: UUID, equipment_id: UUID, version: int, values: dict[str, Any]
 ) -> RowMapping | None:
     """Apply ``values`` if the row is still at ``version``; None when someone changed it."""
+    old_serial = await search_index.serial_before(conn, org_id, equipment_id, values)
     query = (
         update(equipment)
         .where(
@@ -108,7 +112,10 @@ async def update_equipment(
         .values(**values, version=equipment.c.version + 1, updated_at=func.now())
         .returning(*equipment.c)
     )
-    return (await conn.execute(query)).mappings().first()
+    row = (await conn.execute(query)).mappings().first()
+    if row is not None:
+        await search_index.update(conn, row, values, old_serial)
+    return row
 
 
 async def ancestor_ids(conn: AsyncConnection, equipment_id: UUID) -> list[UUID]:

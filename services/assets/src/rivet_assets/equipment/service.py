@@ -169,8 +169,9 @@ async def _matched(
 ) -> CreateOrMatchResult:
     """Answer with an existing asset, filling in what it lacked from the new record."""
     fill = {k: values[k] for k in ENRICHABLE if row[k] in (None, "") and values.get(k)}
-    if fill.get("serial"):
-        fill["serial_norm"] = values["serial_norm"]
+    for code in ("serial", "model"):
+        if fill.get(code):
+            fill[f"{code}_norm"] = values[f"{code}_norm"]
     ratings = {**values.get("ratings", {}), **(row["ratings"] or {})}
     if ratings != (row["ratings"] or {}):
         fill["ratings"] = ratings
@@ -178,10 +179,12 @@ async def _matched(
         updated = await repo.update_equipment(uow.conn, who.org_id, row["id"], row["version"], fill)
         if updated is None:
             raise ServiceError(ErrorCode.CONFLICT, "the asset changed meanwhile; try again")
-        changes = {k: [_plain(row[k]), _plain(v)] for k, v in fill.items() if k != "serial_norm"}
+        changes = {
+            k: [_plain(row[k]), _plain(v)] for k, v in fill.items() if not k.endswith("_norm")
+        }
         await _history(uow, who, row["id"], "enriched", changes)
         row = updated
-    enriched = sorted(k for k in fill if k != "serial_norm")
+    enriched = sorted(k for k in fill if not k.endswith("_norm"))
     await uow.emit(
         Events.EQUIPMENT_MATCHED,
         EquipmentMatched(**snapshot_fields(row), score=score, enriched=enriched, scan_id=scan_id),

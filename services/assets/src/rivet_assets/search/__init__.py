@@ -1,1 +1,2 @@
-"""Typo-tolerant search over number, manufacturer, model, serial and location."""
+"""Typo-tolerant search: pigeonhole keys of codes, a per-organization dictionary, coverage
+ranking (docs/search.md)."""

@@ -1,73 +1,58 @@
-"""Search: PostgreSQL finds candidates, rapidfuzz ranks them.
+"""Typo-tolerant search over equipment number, manufacturer, model, serial and location.
 
-Candidates come from trigram similarity (pg_trgm) on each searchable field; the ranking takes,
-per asset, the best field score (codes compared as normalized codes, free text with token
-ratios) so "siemens g120c", "G-120-C" and a serial with a typo all land on the right asset.
+PostgreSQL finds candidates through exact lookups only (pigeonhole keys of codes, the
+per-organization dictionary, the equipment number); Python ranks them (see ``ranking``).
+Design and measurements: docs/search.md.
 """
 
 from typing import Any
 from uuid import UUID
 
-from rapidfuzz import fuzz
-from sqlalchemy import text
-from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rivet_contracts.assets import SearchHit, SearchResult
 from rivet_runtime import UnitOfWork
 
 from ..equipment.views import to_view
-from ..matching import normalize
-from ..state import AssetsState
+from . import planner, ranking
+from . import repository as repo
 
-CANDIDATES = 200
+MIN_SCORE = 20.0
+"""Hits explaining less of the query than this (percent of its characters) are dropped."""
 
-_CANDIDATES = text(
-    """
-    SELECT * FROM equipment
-    WHERE org_id = :org AND (
-        number = :number OR serial_norm = :code OR model_norm = :code
-        OR similarity(coalesce(serial_norm, ''), :code) > 0.3
-        OR similarity(coalesce(model_norm, ''), :code) > 0.3
-        OR word_similarity(:words, lower(manufacturer || ' ' || coalesce(model, '') || ' '
-                           || coalesce(location, '') || ' ' || coalesce(name, ''))) > 0.4
+
+async def find(conn: AsyncConnection, org_id: UUID, query: str, limit: int) -> list[ranking.Ranked]:
+    """Ranked ids of the organization's assets for ``query``, best first."""
+    p = planner.plan(query)
+    if p is None:
+        return []
+    db = await repo.driver(conn)
+    cands: dict[UUID, Any] = {}
+    terms = await repo.terms(db, org_id, p.code_keys, p.code_probes)
+    if p.serial_keys:
+        for r in await repo.serials(db, org_id, p.serial_keys, p.serial_probes):
+            cands[r["id"]] = r
+    if p.numbers:
+        for r in await repo.numbers(db, org_id, p.numbers):
+            cands[r["id"]] = r
+    choice = planner.choose(p, terms)
+    if choice.models:
+        any_of, all_of = planner.location_patterns(choice.locations)
+        for r in await repo.model_rows(db, org_id, choice.models, any_of, all_of):
+            cands.setdefault(r["id"], r)
+    ranked = ranking.rank(query, list(cands.values()), limit)
+    return [r for r in ranked if r.score >= MIN_SCORE]
+
+
+async def search(uow: UnitOfWork[Any], org_id: UUID, query: str, limit: int = 10) -> SearchResult:
+    ranked = await find(uow.conn, org_id, query, limit)
+    if not ranked:
+        return SearchResult(items=[])
+    rows = {r["id"]: r for r in await repo.full_rows(uow.conn, org_id, [x.id for x in ranked])}
+    return SearchResult(
+        items=[
+            SearchHit(equipment=to_view(rows[x.id]), score=x.score, matched_on=x.matched_on)
+            for x in ranked
+            if x.id in rows
+        ]
     )
-    LIMIT :limit
-    """
-)
-
-
-def score(query: str, row: RowMapping) -> tuple[float, str]:
-    """Best field score (0-100) of ``row`` for ``query`` and the field it came from."""
-    code = normalize.code(query) or ""
-    words = normalize.words(query)
-    scores: dict[str, float] = {"number": 100.0 if query.strip().upper() == row["number"] else 0}
-    for field in ("serial_norm", "model_norm"):
-        if row[field] and code:
-            scores[field.removesuffix("_norm")] = float(fuzz.ratio(code, row[field]))
-    doc = normalize.words(
-        " ".join(str(row[f] or "") for f in ("manufacturer", "model", "name", "location"))
-    )
-    if words and doc:
-        scores["text"] = float(fuzz.token_set_ratio(words, doc)) * 0.98
-    field, best = max(scores.items(), key=lambda item: item[1])
-    return best, field
-
-
-async def search(
-    uow: UnitOfWork[AssetsState], org_id: UUID, query: str, limit: int
-) -> SearchResult:
-    params: dict[str, Any] = {
-        "org": org_id,
-        "number": query.strip().upper(),
-        "code": normalize.code(query) or "",
-        "words": normalize.words(query),
-        "limit": CANDIDATES,
-    }
-    rows = (await uow.conn.execute(_CANDIDATES, params)).mappings().all()
-    ranked = sorted(((score(query, r), r) for r in rows), key=lambda x: -x[0][0])
-    hits = [
-        SearchHit(equipment=to_view(row), score=round(s, 1), matched_on=field)
-        for (s, field), row in ranked[:limit]
-        if s >= 50
-    ]
-    return SearchResult(items=hits)

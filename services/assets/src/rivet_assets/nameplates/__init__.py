@@ -1,0 +1,1 @@
+"""Answering scanned nameplates with create-or-match."""
