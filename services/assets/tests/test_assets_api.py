@@ -225,20 +225,20 @@ async def test_retire_instead_of_delete(api: httpx.AsyncClient) -> None:
     assert "retire" in gone.json()["error"]["message"]
     denied = await api.post(
         f"/api/equipment/{asset['id']}/retire",
-        json={"ref": "x", "reason": "scrap"},
+        json={"reason": "scrap"},
         headers=tech.headers,
     )
     assert denied.status_code == 403
     retired = await api.post(
         f"/api/equipment/{asset['id']}/retire",
-        json={"ref": "x", "reason": "scrapped"},
+        json={"reason": "scrapped"},
         headers=admin.headers,
     )
     assert retired.status_code == 200, retired.text
     assert retired.json()["status"] == "retired"
     twice = await api.post(
         f"/api/equipment/{asset['id']}/retire",
-        json={"ref": "x", "reason": "again"},
+        json={"reason": "again"},
         headers=admin.headers,
     )
     assert twice.status_code == 409
@@ -274,9 +274,7 @@ async def test_other_organizations_get_404_on_every_route(api: httpx.AsyncClient
         ).status_code == 404
         assert (await api.get(f"/api/equipment/{ref}/history", headers=h)).status_code == 404
         assert (
-            await api.post(
-                f"/api/equipment/{ref}/retire", json={"ref": "x", "reason": "y"}, headers=h
-            )
+            await api.post(f"/api/equipment/{ref}/retire", json={"reason": "y"}, headers=h)
         ).status_code == 404
     assert (await api.get("/api/equipment", headers=h)).json()["total"] == 0
     hits = (await api.get("/api/equipment/search/fuzzy", params={"query": "W1"}, headers=h)).json()

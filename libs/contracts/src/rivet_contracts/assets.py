@@ -153,9 +153,14 @@ class UpdateEquipment(Request):
     )
 
 
-class RetireEquipment(Request):
-    ref: EquipmentRef = Field(description="Asset id or equipment number.")
+class Retirement(Request):
+    """Body of ``POST /api/equipment/{ref}/retire``."""
+
     reason: Text200 = Field(description="Why the asset leaves service for good.")
+
+
+class RetireEquipment(Retirement):
+    ref: EquipmentRef = Field(description="Asset id or equipment number.")
 
 
 class SearchEquipment(Request):

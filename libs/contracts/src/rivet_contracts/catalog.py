@@ -5,10 +5,10 @@ The runtime uses the catalogue to validate requests and enforce roles uniformly,
 document is generated from it, so a subject cannot exist without a typed contract.
 """
 
-from . import assets, auth, ocr
+from . import assets, auth, ocr, workorders
 from .spec import EventSpec, RpcSpec
 
-MODULES = (auth, assets, ocr)
+MODULES = (auth, assets, workorders, ocr)
 
 RPCS: dict[str, RpcSpec] = {spec.subject: spec for m in MODULES for spec in m.RPCS}
 EVENTS: dict[str, EventSpec] = {spec.subject: spec for m in MODULES for spec in m.EVENTS}

@@ -26,6 +26,8 @@ class Events:
     WO_STATUS_CHANGED: Final = "wo.status_changed"
     WO_ASSIGNED: Final = "wo.assigned"
     WO_COMMENTED: Final = "wo.commented"
+    WO_UPDATED: Final = "wo.updated"
+    """Priority, due date, estimate, labour, downtime, title or description changed."""
 
     NAMEPLATE_UPLOADED: Final = "nameplate.uploaded"
     NAMEPLATE_SCANNED: Final = "nameplate.scanned"

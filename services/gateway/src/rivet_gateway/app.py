@@ -10,6 +10,7 @@ from .forward import Forwarder
 from .middleware import GatewayMiddleware
 from .routes import ROUTERS
 from .routes.assets import IMPORT_MAX_BYTES
+from .routes.scans import PHOTO_MAX_BYTES
 from .settings import GatewaySettings
 from .tokens import TokenVerifier
 
@@ -68,6 +69,9 @@ def create_app(runtime: ServiceRuntime[None]) -> FastAPI:
         GatewayMiddleware,
         service=settings.service_name,
         max_body=settings.max_body_bytes,
-        body_limits={"/api/equipment/import": IMPORT_MAX_BYTES + 64 * 1024},
+        body_limits={
+            "/api/equipment/import": IMPORT_MAX_BYTES + 64 * 1024,
+            "/api/upload/nameplate": PHOTO_MAX_BYTES + 64 * 1024,
+        },
     )
     return app

@@ -2,6 +2,12 @@
 
 from fastapi import APIRouter
 
-from . import assets, auth
+from . import assets, auth, scans, stats, workorders
 
-ROUTERS: list[APIRouter] = [auth.router, assets.router]
+ROUTERS: list[APIRouter] = [
+    auth.router,
+    assets.router,
+    workorders.router,
+    stats.router,
+    scans.router,
+]

@@ -159,9 +159,10 @@ async def patch(
     response_model=contract.EquipmentView,
     responses=errors(401, 403, 404, 409, 422),
 )
-async def retire(ref: Ref, body: contract.RetireEquipment, fwd: Fwd, meta: Caller) -> Response:
+async def retire(ref: Ref, body: contract.Retirement, fwd: Fwd, meta: Caller) -> Response:
     """Take an asset out of service for good (admins). Its history and work stay."""
-    return await fwd.call(Rpc.ASSETS_RETIRE, body.model_copy(update={"ref": ref}), meta)
+    request = contract.RetireEquipment(ref=ref, reason=body.reason)
+    return await fwd.call(Rpc.ASSETS_RETIRE, request, meta)
 
 
 @router.delete("/{ref}", status_code=405, responses=errors(405))

@@ -1,0 +1,564 @@
+"""Work orders service contracts: the work order lifecycle, its timeline, stats and KPIs."""
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Final
+from uuid import UUID
+
+from pydantic import AwareDatetime, Field, StringConstraints, model_validator
+
+from .assets import CreateEquipment, Criticality, EquipmentRef
+from .base import EventData, Request, View
+from .identity import Role
+from .spec import EventSpec, RpcSpec
+from .subjects import Events, Rpc
+
+WO_UPDATED: Final = Events.WO_UPDATED
+"""Kept for imports; the subject lives in ``subjects.Events``."""
+
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=10_000)]
+Comment = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5_000)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=1_000)]
+Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+Symptom = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+WorkOrderRef = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)
+]  # an id (UUID) or a work order number (WO-2026-000123)
+Hours = Annotated[float, Field(ge=0, le=10_000)]
+
+
+class WorkOrderStatus(StrEnum):
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    ON_HOLD = "on_hold"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+OPEN_STATUSES: Final = frozenset(
+    {WorkOrderStatus.OPEN, WorkOrderStatus.IN_PROGRESS, WorkOrderStatus.ON_HOLD}
+)
+"""Statuses that count as backlog (not completed, not cancelled)."""
+
+
+class Priority(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+class WorkType(StrEnum):
+    """Corrective work repairs a failure (reactive); the others are planned."""
+
+    CORRECTIVE = "corrective"
+    PREVENTIVE = "preventive"
+    PREDICTIVE = "predictive"
+    INSPECTION = "inspection"
+
+
+class TimelineKind(StrEnum):
+    CREATED = "created"
+    STATUS_CHANGED = "status_changed"
+    ASSIGNED = "assigned"
+    COMMENT = "comment"
+    UPDATED = "updated"
+
+
+class WorkOrderSort(StrEnum):
+    NEWEST = "-created_at"
+    OLDEST = "created_at"
+    DUE = "due_at"
+
+
+# --- requests -----------------------------------------------------------------------------
+
+
+class CreateWorkOrder(Request):
+    """Open a work order against an asset: give ``equipment_id`` (an id or an EQ-number) or
+    ``equipment`` (manufacturer, model, serial, ...), which goes through the assets service's
+    create-or-match first."""
+
+    equipment_id: EquipmentRef | None = Field(
+        default=None, description="Existing asset: its id or equipment number (EQ-2026-000123)."
+    )
+    equipment: CreateEquipment | None = Field(
+        default=None,
+        description="The asset as seen (manufacturer, model, serial, ...): matched to a "
+        "registered asset or registered. Possible duplicates are answered with 409 and the "
+        "candidates; send again with `merge_into` or `create_anyway`, or use `equipment_id`.",
+    )
+    title: Title = Field(description="What is wrong or what to do, in a line.")
+    description: LongText | None = Field(default=None, description="Details.")
+    fault_codes: list[Code] = Field(
+        default_factory=list, max_length=20, description="Fault or alarm codes, e.g. `F0001`."
+    )
+    symptoms: list[Symptom] = Field(
+        default_factory=list, max_length=20, description="Observed symptoms, e.g. `noise`."
+    )
+    priority: Priority = Field(
+        default=Priority.MEDIUM, description="Sets the default due date (see docs)."
+    )
+    work_type: WorkType = Field(
+        default=WorkType.CORRECTIVE, description="Corrective (a failure) or planned work."
+    )
+    due_at: AwareDatetime | None = Field(
+        default=None, description="Deadline; defaults to creation time plus the priority's offset."
+    )
+    assignee_id: UUID | None = Field(
+        default=None, description="Who does the work (technicians may only name themselves)."
+    )
+    estimated_hours: Hours | None = Field(default=None, description="Planned labour, hours.")
+    downtime_start: AwareDatetime | None = Field(
+        default=None, description="When the equipment went down, if it is down."
+    )
+
+    @model_validator(mode="after")
+    def _one_equipment(self) -> "CreateWorkOrder":
+        if (self.equipment_id is None) == (self.equipment is None):
+            raise ValueError("give exactly one of `equipment_id` or `equipment`")
+        return self
+
+
+class GetWorkOrder(Request):
+    ref: WorkOrderRef = Field(description="Work order id or number (WO-2026-000123).")
+
+
+class ListWorkOrders(Request):
+    status: list[WorkOrderStatus] | None = Field(
+        default=None, max_length=5, description="Any of these statuses."
+    )
+    priority: list[Priority] | None = Field(
+        default=None, max_length=4, description="Any of these priorities."
+    )
+    work_type: WorkType | None = Field(default=None, description="Exact work type.")
+    assignee_id: UUID | None = Field(default=None, description="Assigned to this user.")
+    equipment_id: EquipmentRef | None = Field(
+        default=None, description="On this asset (id or equipment number)."
+    )
+    overdue: bool | None = Field(
+        default=None, description="true: open and past due; false: everything else."
+    )
+    sort: WorkOrderSort = Field(default=WorkOrderSort.NEWEST, description="Order of the page.")
+    limit: int = Field(default=50, ge=1, le=200, description="Page size (at most 200).")
+    offset: int = Field(default=0, ge=0, le=100_000, description="Rows to skip.")
+
+
+class ListEquipmentWorkOrders(Request):
+    equipment_id: EquipmentRef = Field(description="Asset id or equipment number.")
+    status: list[WorkOrderStatus] | None = Field(
+        default=None, max_length=5, description="Any of these statuses."
+    )
+    limit: int = Field(default=50, ge=1, le=200, description="Page size (at most 200).")
+    offset: int = Field(default=0, ge=0, le=100_000, description="Rows to skip.")
+
+
+class WorkOrderChanges(Request):
+    """PUT/PATCH body: only the fields present change; ``null`` clears a clearable field.
+
+    A status change to ``cancelled`` and a reopening (to ``open``) need a ``reason``. Planning
+    fields (priority, due date, title, description, work type) are for admins; technicians may
+    change status, add notes, take or drop an order themselves and record hours and downtime.
+    """
+
+    status: WorkOrderStatus | None = Field(default=None, description="New status (see docs).")
+    reason: Reason | None = Field(
+        default=None, description="Why (required to cancel or reopen; 3-1000 characters)."
+    )
+    note: Comment | None = Field(default=None, description="Adds a note to the timeline.")
+    assignee_id: UUID | None = Field(
+        default=None, description="Assign to this user; `null` unassigns."
+    )
+    priority: Priority | None = Field(default=None, description="New priority (admins).")
+    due_at: AwareDatetime | None = Field(default=None, description="New deadline (admins).")
+    title: Title | None = Field(default=None, description="New title (admins).")
+    description: LongText | None = Field(default=None, description="New description (admins).")
+    work_type: WorkType | None = Field(default=None, description="New work type (admins).")
+    estimated_hours: Hours | None = Field(default=None, description="Planned labour, hours.")
+    labour_hours: Hours | None = Field(default=None, description="Labour spent so far, hours.")
+    downtime_start: AwareDatetime | None = Field(default=None, description="Equipment down from.")
+    downtime_end: AwareDatetime | None = Field(default=None, description="Equipment back up at.")
+    expected_version: int | None = Field(
+        default=None, ge=1, description="Refuse (409) if the order changed since this version."
+    )
+
+
+class UpdateWorkOrder(Request):
+    ref: WorkOrderRef = Field(description="Work order id or number.")
+    changes: WorkOrderChanges = Field(description="What changes (fields present only).")
+
+
+class CommentOnWorkOrder(Request):
+    ref: WorkOrderRef = Field(description="Work order id or number.")
+    body: Comment = Field(description="The comment (1-5000 characters).")
+
+
+class NewComment(Request):
+    """Body of ``POST /api/work-orders/{ref}/comments``."""
+
+    body: Comment = Field(description="The comment (1-5000 characters).")
+
+
+# --- replies ------------------------------------------------------------------------------
+
+
+class EquipmentBrief(View):
+    id: UUID
+    number: str
+    name: str | None
+    manufacturer: str
+    model: str | None
+    serial: str | None
+    location: str | None
+    criticality: Criticality
+
+
+class TimelineEntry(View):
+    id: int
+    at: datetime
+    kind: TimelineKind
+    author_id: UUID | None
+    author_name: str | None
+    channel: str | None
+    from_status: WorkOrderStatus | None = None
+    to_status: WorkOrderStatus | None = None
+    body: str | None = Field(default=None, description="Comment text or transition reason.")
+    changes: dict[str, Any] = Field(default_factory=dict, description="field -> [old, new].")
+
+
+class WorkOrderView(View):
+    id: UUID
+    number: str = Field(description="WO-<year>-<6 digits>, unique in the organization.")
+    equipment: EquipmentBrief
+    title: str
+    description: str | None
+    fault_codes: list[str]
+    symptoms: list[str]
+    priority: Priority
+    status: WorkOrderStatus
+    work_type: WorkType
+    source: str = Field(description="Where it was reported: api, telegram, ...")
+    due_at: datetime
+    overdue: bool = Field(description="Open and past its due date, at the time of the answer.")
+    assignee_id: UUID | None
+    assignee_name: str | None
+    requester_id: UUID | None
+    requester_name: str | None
+    estimated_hours: float | None
+    labour_hours: float | None
+    downtime_start: datetime | None
+    downtime_end: datetime | None
+    downtime_hours: float | None = Field(description="Down time so far or in total, hours.")
+    created_at: datetime
+    updated_at: datetime
+    acknowledged_at: datetime | None = Field(description="First time work started.")
+    started_at: datetime | None = Field(description="Last time work (re)started.")
+    on_hold_at: datetime | None
+    completed_at: datetime | None
+    cancelled_at: datetime | None
+    reopened_at: datetime | None
+    status_changed_at: datetime
+    allowed_transitions: list[WorkOrderStatus] = Field(
+        description="Statuses reachable from the current one."
+    )
+    version: int = Field(description="Increases with every change (optimistic locking).")
+    timeline: list[TimelineEntry] | None = Field(
+        default=None, description="Oldest first; only on single-order answers."
+    )
+
+
+class WorkOrderPage(View):
+    items: list[WorkOrderView]
+    limit: int
+    offset: int
+    next_offset: int | None = Field(description="Offset of the next page; null on the last.")
+
+
+# --- stats --------------------------------------------------------------------------------
+
+
+class StatsOverviewQuery(Request):
+    """Counts for the caller's organization."""
+
+
+class EquipmentHealthQuery(Request):
+    limit: int = Field(default=20, ge=1, le=200, description="Assets to list, worst first.")
+    equipment_id: EquipmentRef | None = Field(
+        default=None, description="Only this asset (id or equipment number)."
+    )
+
+
+class TrendsQuery(Request):
+    days: int = Field(default=30, ge=1, le=365, description="Days back, including today (UTC).")
+
+
+class SummaryQuery(Request):
+    """The caller's own work."""
+
+    limit: int = Field(default=10, ge=1, le=50, description="Orders listed per section.")
+
+
+class KpiQuery(Request):
+    days: int = Field(default=90, ge=1, le=365, description="Window in days, including today.")
+
+
+class CountByName(View):
+    name: str
+    count: int
+
+
+class EquipmentTotals(View):
+    total: int
+    by_status: dict[str, int]
+
+
+class WorkOrderTotals(View):
+    total: int
+    open: int = Field(description="open + in_progress + on_hold.")
+    overdue: int = Field(description="Open and past due now.")
+    by_status: dict[WorkOrderStatus, int]
+    by_priority: dict[Priority, int] = Field(description="Open orders by priority.")
+
+
+class Overview(View):
+    as_of: datetime
+    equipment: EquipmentTotals
+    work_orders: WorkOrderTotals
+    top_manufacturers: list[CountByName] = Field(description="By number of assets.")
+    top_fault_codes: list[CountByName] = Field(description="By number of work orders.")
+
+
+class HealthParameters(View):
+    half_life_days: float
+    priority_weights: dict[Priority, float]
+    downtime_points_per_hour: float
+    open_order_points: float
+    overdue_order_points: float
+    criticality_factors: dict[Criticality, float]
+    bands: dict[str, str]
+
+
+class EquipmentHealth(View):
+    equipment_id: UUID
+    number: str
+    name: str | None
+    manufacturer: str
+    model: str | None
+    criticality: Criticality
+    score: int = Field(description="0 (needs attention) to 100 (no recent trouble).")
+    band: str
+    corrective_points: float = Field(description="Recent corrective work, decayed.")
+    downtime_points: float = Field(description="Recent downtime hours, decayed.")
+    open_orders: int
+    overdue_orders: int
+    criticality_factor: float
+    scored_at: datetime
+    explanation: str
+
+
+class HealthSummary(View):
+    assets: int
+    average_score: float | None
+    good: int
+    fair: int
+    poor: int
+
+
+class EquipmentHealthReport(View):
+    formula: str
+    parameters: HealthParameters
+    summary: HealthSummary
+    items: list[EquipmentHealth] = Field(description="Worst first.")
+
+
+class TrendDay(View):
+    day: date
+    created: int
+    completed: int = Field(description="Completions on that day (by completion time).")
+    cancelled: int
+    reopened: int
+    backlog: int = Field(description="Open orders at the end of the day (UTC).")
+
+
+class Trends(View):
+    days: int
+    since: date
+    until: date
+    items: list[TrendDay]
+
+
+class WorkOrderList(View):
+    count: int
+    items: list[WorkOrderView]
+
+
+class Summary(View):
+    as_of: datetime
+    assigned_open: WorkOrderList = Field(description="Assigned to you and open; soonest due.")
+    assigned_overdue: int
+    requested_open: WorkOrderList = Field(description="Reported by you and still open.")
+    completed_recently: WorkOrderList = Field(
+        description="Completed by you (as assignee) in the last 30 days; latest first."
+    )
+
+
+class Kpi(View):
+    value: float | None = Field(description="None when the formula's denominator is zero.")
+    unit: str
+    formula: str
+    inputs: dict[str, float]
+
+
+class Kpis(View):
+    days: int
+    since: datetime
+    until: datetime
+    mttr: Kpi
+    mtbf: Kpi
+    mtta: Kpi
+    backlog_hours: Kpi
+    planned_share: Kpi
+
+
+# --- events -------------------------------------------------------------------------------
+
+
+class WorkOrderSnapshot(EventData):
+    """The order as it is after the change: what notifiers show and what rollups count."""
+
+    work_order_id: UUID
+    number: str
+    title: str
+    status: WorkOrderStatus
+    priority: Priority
+    work_type: WorkType
+    equipment_id: UUID
+    equipment_number: str
+    equipment_name: str | None = None
+    assignee_id: UUID | None = None
+    requester_id: UUID | None = None
+    source: str = "api"
+    fault_codes: list[str] = Field(default_factory=list)
+    due_at: datetime
+    created_at: datetime
+    acknowledged_at: datetime | None = None
+    completed_at: datetime | None = None
+    estimated_hours: float | None = None
+    downtime_start: datetime | None = None
+    downtime_end: datetime | None = None
+    version: int = Field(description="The order's version; later snapshots have higher ones.")
+
+
+class WorkOrderCreated(WorkOrderSnapshot):
+    pass
+
+
+class WorkOrderStatusChanged(WorkOrderSnapshot):
+    from_status: WorkOrderStatus
+    to_status: WorkOrderStatus
+    actor_id: UUID | None
+    reason: str | None = None
+    changed_at: datetime
+
+
+class WorkOrderAssigned(WorkOrderSnapshot):
+    previous_assignee_id: UUID | None
+    actor_id: UUID | None
+
+
+class WorkOrderCommented(WorkOrderSnapshot):
+    comment_id: int
+    author_id: UUID | None
+    body: str
+
+
+class WorkOrderUpdated(WorkOrderSnapshot):
+    changed: list[str] = Field(description="Names of the fields that changed.")
+    actor_id: UUID | None
+
+
+# --- catalogue ----------------------------------------------------------------------------
+
+RPCS: tuple[RpcSpec, ...] = (
+    RpcSpec(
+        Rpc.WORKORDERS_CREATE,
+        CreateWorkOrder,
+        WorkOrderView,
+        "Open a work order (equipment-first: by asset, or by manufacturer/model/serial).",
+        Role.TECHNICIAN,
+    ),
+    RpcSpec(
+        Rpc.WORKORDERS_GET,
+        GetWorkOrder,
+        WorkOrderView,
+        "One work order with its timeline, by id or number.",
+    ),
+    RpcSpec(Rpc.WORKORDERS_LIST, ListWorkOrders, WorkOrderPage, "A filtered page of orders."),
+    RpcSpec(
+        Rpc.WORKORDERS_UPDATE,
+        UpdateWorkOrder,
+        WorkOrderView,
+        "Change status (with reason), assignment, planning fields, hours; add a note.",
+        Role.TECHNICIAN,
+    ),
+    RpcSpec(
+        Rpc.WORKORDERS_COMMENT,
+        CommentOnWorkOrder,
+        TimelineEntry,
+        "Add a comment to an order's timeline.",
+        Role.TECHNICIAN,
+    ),
+    RpcSpec(
+        Rpc.WORKORDERS_FOR_EQUIPMENT,
+        ListEquipmentWorkOrders,
+        WorkOrderPage,
+        "The work orders of one asset, newest first.",
+    ),
+    RpcSpec(
+        Rpc.STATS_OVERVIEW,
+        StatsOverviewQuery,
+        Overview,
+        "Counts: assets, orders by status and priority, overdue, top brands and fault codes.",
+    ),
+    RpcSpec(
+        Rpc.STATS_EQUIPMENT_HEALTH,
+        EquipmentHealthQuery,
+        EquipmentHealthReport,
+        "Health score (0-100) per asset, worst first, with the formula.",
+    ),
+    RpcSpec(
+        Rpc.STATS_TRENDS,
+        TrendsQuery,
+        Trends,
+        "Per day: created, completed, cancelled, reopened and open backlog.",
+    ),
+    RpcSpec(
+        Rpc.STATS_SUMMARY,
+        SummaryQuery,
+        Summary,
+        "The caller's own open, assigned and recently completed orders.",
+    ),
+    RpcSpec(
+        Rpc.STATS_KPIS,
+        KpiQuery,
+        Kpis,
+        "MTTR, MTBF, mean time to acknowledge, backlog hours, planned share.",
+    ),
+)
+
+EVENTS: tuple[EventSpec, ...] = (
+    EventSpec(Events.WO_CREATED, WorkOrderCreated, "A work order was opened."),
+    EventSpec(
+        Events.WO_STATUS_CHANGED,
+        WorkOrderStatusChanged,
+        "A work order moved to another status (with actor and reason).",
+    ),
+    EventSpec(Events.WO_ASSIGNED, WorkOrderAssigned, "A work order was assigned or unassigned."),
+    EventSpec(Events.WO_COMMENTED, WorkOrderCommented, "A comment or note was added."),
+    EventSpec(
+        WO_UPDATED,
+        WorkOrderUpdated,
+        "Planning fields, hours or downtime of a work order changed.",
+    ),
+)

@@ -1,0 +1,123 @@
+"""``/api/work-orders``: the work order lifecycle; also ``/api/equipment/{id}/work-orders``."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
+
+from rivet_contracts import Rpc
+from rivet_contracts import workorders as contract
+
+from ..deps import Caller, Fwd
+from .docs import errors
+
+router = APIRouter(tags=["work orders"])
+
+Ref = Annotated[str, Path(max_length=64, description="Work order id or number (WO-2026-000123).")]
+EquipmentRef = Annotated[
+    str, Path(max_length=64, description="Asset id or equipment number (EQ-2026-000123).")
+]
+ListQuery = Annotated[contract.ListWorkOrders, Query()]
+Statuses = Annotated[list[contract.WorkOrderStatus] | None, Query(max_length=5)]
+Limit = Annotated[int, Query(ge=1, le=200)]
+Offset = Annotated[int, Query(ge=0, le=100_000)]
+
+
+@router.get("/api/work-orders", response_model=contract.WorkOrderPage, responses=errors(401, 422))
+async def list_orders(query: ListQuery, fwd: Fwd, meta: Caller) -> Response:
+    """Your organization's work orders, newest first: filter by status and priority (repeat
+    the parameter for several), assignee, equipment, work type, overdue; `limit` at most 200."""
+    return await fwd.call(Rpc.WORKORDERS_LIST, query, meta)
+
+
+@router.post(
+    "/api/work-orders",
+    status_code=201,
+    response_model=contract.WorkOrderView,
+    responses=errors(401, 403, 409, 422),
+)
+async def create(body: contract.CreateWorkOrder, fwd: Fwd, meta: Caller) -> Response:
+    """Open a work order against an asset: `equipment_id` (id or EQ-number) or `equipment`
+    (manufacturer, model, serial, ...; matched or registered by the assets service). 409 with
+    `details.candidates` when the described asset may already exist: choose, then send again."""
+    return await fwd.call(Rpc.WORKORDERS_CREATE, body, meta, status=201)
+
+
+@router.get(
+    "/api/work-orders/equipment/{equipment_id}/work-orders",
+    response_model=contract.WorkOrderPage,
+    responses=errors(401, 404, 422),
+)
+async def for_equipment_legacy(
+    equipment_id: EquipmentRef,
+    fwd: Fwd,
+    meta: Caller,
+    status: Statuses = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Response:
+    """An asset's work orders, newest first (the older API's path; same as
+    `GET /api/equipment/{id}/work-orders`)."""
+    return await equipment_orders(equipment_id, fwd, meta, status, limit, offset)
+
+
+@router.get(
+    "/api/equipment/{equipment_id}/work-orders",
+    response_model=contract.WorkOrderPage,
+    responses=errors(401, 404, 422),
+)
+async def equipment_orders(
+    equipment_id: EquipmentRef,
+    fwd: Fwd,
+    meta: Caller,
+    status: Statuses = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Response:
+    """An asset's work orders, newest first."""
+    body = contract.ListEquipmentWorkOrders(
+        equipment_id=equipment_id, status=status, limit=limit, offset=offset
+    )
+    return await fwd.call(Rpc.WORKORDERS_FOR_EQUIPMENT, body, meta)
+
+
+@router.get(
+    "/api/work-orders/{ref}", response_model=contract.WorkOrderView, responses=errors(401, 404, 422)
+)
+async def get(ref: Ref, fwd: Fwd, meta: Caller) -> Response:
+    """One work order with its timeline, by id or number."""
+    return await fwd.call(Rpc.WORKORDERS_GET, contract.GetWorkOrder(ref=ref), meta)
+
+
+@router.patch(
+    "/api/work-orders/{ref}",
+    response_model=contract.WorkOrderView,
+    responses=errors(401, 403, 404, 409, 422),
+)
+async def patch(ref: Ref, body: contract.WorkOrderChanges, fwd: Fwd, meta: Caller) -> Response:
+    """Change what the body names: `status` (with `reason` to cancel or reopen; 409 lists the
+    allowed transitions), `note`, `assignee_id` (`null` unassigns), hours, downtime, and (admins)
+    priority, due date, title, description, work type."""
+    request = contract.UpdateWorkOrder(ref=ref, changes=body)
+    return await fwd.call(Rpc.WORKORDERS_UPDATE, request, meta)
+
+
+@router.put(
+    "/api/work-orders/{ref}",
+    response_model=contract.WorkOrderView,
+    responses=errors(401, 403, 404, 409, 422),
+)
+async def put(ref: Ref, body: contract.WorkOrderChanges, fwd: Fwd, meta: Caller) -> Response:
+    """Same as PATCH (kept for clients of the older API): only the fields sent change."""
+    return await patch(ref, body, fwd, meta)
+
+
+@router.post(
+    "/api/work-orders/{ref}/comments",
+    status_code=201,
+    response_model=contract.TimelineEntry,
+    responses=errors(401, 403, 404, 422),
+)
+async def comment(ref: Ref, body: contract.NewComment, fwd: Fwd, meta: Caller) -> Response:
+    """Add a comment to the timeline."""
+    request = contract.CommentOnWorkOrder(ref=ref, body=body.body)
+    return await fwd.call(Rpc.WORKORDERS_COMMENT, request, meta, status=201)

@@ -1,0 +1,48 @@
+"""Work orders service entry point: ``rivet-workorders [serve|migrate]``."""
+
+from pathlib import Path
+
+from rivet_contracts.streams import WORKORDERS
+from rivet_runtime import ServiceRuntime
+from rivet_runtime.cli import run_service
+
+from .orders.handlers import router as orders
+from .replicas.handlers import router as replicas
+from .rollups.consumer import router as rollups
+from .rollups.refresher import HealthRefresher
+from .settings import WorkordersSettings
+from .state import WorkordersState
+from .stats.handlers import router as stats
+from .tables import SCHEMA
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def build(settings: WorkordersSettings | None = None) -> ServiceRuntime[WorkordersState]:
+    settings = settings or WorkordersSettings()
+    state = WorkordersState(settings)
+    runtime = ServiceRuntime(
+        settings, state, schema=SCHEMA, migrations=MIGRATIONS, publishes=(WORKORDERS,)
+    )
+    for router in (orders, stats):
+        runtime.include_rpc(router)
+    for events in (replicas, rollups):
+        runtime.include_events(events)
+    state.peers.attach(runtime)
+
+    def started() -> None:
+        assert runtime.db is not None
+        state.refresher = HealthRefresher(runtime.db, state)
+        state.refresher.start()
+
+    async def stopping() -> None:
+        if state.refresher is not None:
+            await state.refresher.stop()
+
+    runtime.on_started.append(started)
+    runtime.on_stopping.append(stopping)
+    return runtime
+
+
+def cli() -> None:
+    run_service(build)

@@ -1,0 +1,1 @@
+"""Work orders: the lifecycle state machine, creation, changes, comments and listings."""

@@ -1,0 +1,159 @@
+"""Queries on work orders, their numbers and their timelines."""
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import ColumnElement, Select, and_, not_, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from rivet_contracts import ErrorCode, ServiceError
+from rivet_contracts.workorders import WorkOrderSort
+
+from ..tables import OPEN_ORDERS, counters, equipment, timeline, users, work_orders
+
+assignee = users.alias("assignee")
+requester = users.alias("requester")
+author = users.alias("author")
+
+VIEW_COLUMNS = (
+    *work_orders.c,
+    equipment.c.number.label("equipment_number"),
+    equipment.c.name.label("equipment_name"),
+    equipment.c.manufacturer.label("equipment_manufacturer"),
+    equipment.c.model.label("equipment_model"),
+    equipment.c.serial.label("equipment_serial"),
+    equipment.c.location.label("equipment_location"),
+    equipment.c.criticality.label("equipment_criticality"),
+    assignee.c.full_name.label("assignee_name"),
+    requester.c.full_name.label("requester_name"),
+)
+VIEW_FROM = (
+    work_orders.join(equipment, equipment.c.id == work_orders.c.equipment_id)
+    .outerjoin(assignee, assignee.c.id == work_orders.c.assignee_id)
+    .outerjoin(requester, requester.c.id == work_orders.c.requester_id)
+)
+
+
+def parse_ref(ref: str) -> ColumnElement[bool]:
+    """``id = ...`` or ``number = ...`` for a reference given by a caller."""
+    if ref.upper().startswith("WO-"):
+        return work_orders.c.number == ref.upper()
+    try:
+        return work_orders.c.id == UUID(ref)
+    except ValueError:
+        raise ServiceError(
+            ErrorCode.VALIDATION, "give a work order id or number (WO-2026-000123)"
+        ) from None
+
+
+async def next_number(conn: AsyncConnection, org_id: UUID, year: int) -> int:
+    """The organization's next number for ``year``: one row per org and year, incremented in
+    place, so concurrent creates queue on that row and never share a number."""
+    query = (
+        insert(counters)
+        .values(org_id=org_id, year=year, value=1)
+        .on_conflict_do_update(
+            index_elements=[counters.c.org_id, counters.c.year],
+            set_={"value": counters.c.value + 1},
+        )
+        .returning(counters.c.value)
+    )
+    return int((await conn.execute(query)).scalar_one())
+
+
+async def insert_order(conn: AsyncConnection, values: dict[str, Any]) -> None:
+    await conn.execute(insert(work_orders).values(**values))
+
+
+async def lock_order(conn: AsyncConnection, org_id: UUID, ref: str) -> RowMapping | None:
+    query = (
+        select(work_orders)
+        .where(work_orders.c.org_id == org_id, parse_ref(ref))
+        .with_for_update(key_share=True)
+    )
+    return (await conn.execute(query)).mappings().first()
+
+
+async def find_order(conn: AsyncConnection, org_id: UUID, ref: str) -> RowMapping | None:
+    query = select(work_orders).where(work_orders.c.org_id == org_id, parse_ref(ref))
+    return (await conn.execute(query)).mappings().first()
+
+
+async def update_order(conn: AsyncConnection, order_id: UUID, values: dict[str, Any]) -> None:
+    await conn.execute(update(work_orders).where(work_orders.c.id == order_id).values(**values))
+
+
+async def add_timeline(conn: AsyncConnection, **values: Any) -> int:
+    query = insert(timeline).values(**values).returning(timeline.c.id)
+    return int((await conn.execute(query)).scalar_one())
+
+
+async def view_row(conn: AsyncConnection, org_id: UUID, order_id: UUID) -> RowMapping | None:
+    query = (
+        select(*VIEW_COLUMNS)
+        .select_from(VIEW_FROM)
+        .where(work_orders.c.org_id == org_id, work_orders.c.id == order_id)
+    )
+    return (await conn.execute(query)).mappings().first()
+
+
+async def timeline_rows(conn: AsyncConnection, order_id: UUID) -> list[RowMapping]:
+    query = (
+        select(*timeline.c, author.c.full_name.label("author_name"))
+        .select_from(timeline.outerjoin(author, author.c.id == timeline.c.author_id))
+        .where(timeline.c.work_order_id == order_id)
+        .order_by(timeline.c.id)
+        .limit(1000)
+    )
+    return list((await conn.execute(query)).mappings().all())
+
+
+def overdue_clause(now: datetime) -> ColumnElement[bool]:
+    """Open and past due; written with the partial indexes' literal predicate."""
+    return and_(OPEN_ORDERS, work_orders.c.due_at < now)
+
+
+def page_query(
+    org_id: UUID,
+    *,
+    now: datetime,
+    statuses: list[str] | None = None,
+    priorities: list[str] | None = None,
+    work_type: str | None = None,
+    assignee_id: UUID | None = None,
+    equipment_id: UUID | None = None,
+    overdue: bool | None = None,
+    sort: WorkOrderSort = WorkOrderSort.NEWEST,
+) -> Select[Any]:
+    query = select(*VIEW_COLUMNS).select_from(VIEW_FROM).where(work_orders.c.org_id == org_id)
+    if statuses:
+        query = query.where(work_orders.c.status.in_(statuses))
+    if priorities:
+        query = query.where(work_orders.c.priority.in_(priorities))
+    if work_type:
+        query = query.where(work_orders.c.work_type == work_type)
+    if assignee_id:
+        query = query.where(work_orders.c.assignee_id == assignee_id)
+    if equipment_id:
+        query = query.where(work_orders.c.equipment_id == equipment_id)
+    if overdue is True:
+        query = query.where(overdue_clause(now))
+    elif overdue is False:
+        query = query.where(or_(not_(OPEN_ORDERS), work_orders.c.due_at >= now))
+    order = {
+        WorkOrderSort.NEWEST: (work_orders.c.created_at.desc(), work_orders.c.id.desc()),
+        WorkOrderSort.OLDEST: (work_orders.c.created_at, work_orders.c.id),
+        WorkOrderSort.DUE: (work_orders.c.due_at, work_orders.c.id),
+    }[sort]
+    return query.order_by(*order)
+
+
+async def page(
+    conn: AsyncConnection, query: Select[Any], limit: int, offset: int
+) -> list[RowMapping]:
+    """``limit + 1`` rows from ``offset`` (the extra row tells whether a next page exists)."""
+    result = await conn.execute(query.limit(limit + 1).offset(offset))
+    return list(result.mappings().all())

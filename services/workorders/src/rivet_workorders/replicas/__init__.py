@@ -1,0 +1,1 @@
+"""Replicas of equipment (assets service) and users (auth), fed by their events."""

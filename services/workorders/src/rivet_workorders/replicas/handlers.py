@@ -1,0 +1,43 @@
+"""Event consumers that keep the equipment and user replicas.
+
+Each is a durable consumer (one per subject: JetStream binds a durable to one filter). The
+inbox makes a redelivery a no-op; for equipment the version check also makes an older event
+arriving after a newer one (or after the create-or-match reply was stored) a no-op.
+"""
+
+import logging
+from typing import Any
+
+from rivet_contracts import EventEnvelope, Events
+from rivet_contracts.assets import EquipmentSnapshot
+from rivet_contracts.auth import UserJoined, UserRegistered
+from rivet_runtime import EventContext, EventRouter
+
+from ..state import WorkordersState
+from . import repository as repo
+
+log = logging.getLogger(__name__)
+
+router: EventRouter[WorkordersState] = EventRouter()
+Ctx = EventContext[WorkordersState]
+
+
+@router.on(Events.EQUIPMENT_CREATED, consumer="workorders-equipment-created")
+@router.on(Events.EQUIPMENT_UPDATED, consumer="workorders-equipment-updated")
+@router.on(Events.EQUIPMENT_MATCHED, consumer="workorders-equipment-matched")
+async def on_equipment(event: EventEnvelope[Any], ctx: Ctx) -> None:
+    data: EquipmentSnapshot = event.data
+    if event.org_id is None:
+        log.warning("%s %s has no organization; ignored", event.type, event.event_id)
+        return
+    record = repo.EquipmentRecord.of_event(data)
+    await repo.replicate_equipment(ctx.conn, event.org_id, record, ctx.state.clock.now())
+
+
+@router.on(Events.USER_REGISTERED, consumer="workorders-users-registered")
+@router.on(Events.USER_JOINED, consumer="workorders-users-joined")
+async def on_user(event: EventEnvelope[Any], ctx: Ctx) -> None:
+    data: UserRegistered | UserJoined = event.data
+    await repo.replicate_user(
+        ctx.conn, data.user_id, data.org_id, data.full_name, data.email, data.role.value
+    )

@@ -1,0 +1,173 @@
+"""Replicas of equipment (from the assets service) and users (from auth).
+
+The equipment replica also carries the asset counts per manufacturer and status, and every
+replicated asset has a health score (100 until its orders say otherwise).
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from rivet_contracts import ErrorCode, ServiceError
+from rivet_contracts.assets import EquipmentSnapshot, EquipmentView
+
+from ..rollups import scoring
+from ..tables import equipment, equipment_counts, users
+
+
+@dataclass(frozen=True)
+class EquipmentRecord:
+    """What the replica keeps of an asset, from an event or from an assets reply."""
+
+    id: UUID
+    number: str
+    name: str | None
+    manufacturer: str
+    model: str | None
+    serial: str | None
+    location: str | None
+    criticality: str
+    status: str
+    version: int
+
+    @classmethod
+    def of_event(cls, data: EquipmentSnapshot) -> "EquipmentRecord":
+        return cls(
+            data.equipment_id,
+            data.number,
+            data.name,
+            data.manufacturer,
+            data.model,
+            data.serial,
+            data.location,
+            data.criticality.value,
+            data.status.value,
+            data.version,
+        )
+
+    @classmethod
+    def of_view(cls, view: EquipmentView) -> "EquipmentRecord":
+        return cls(
+            view.id,
+            view.number,
+            view.name,
+            view.manufacturer,
+            view.model,
+            view.serial,
+            view.location,
+            view.criticality.value,
+            view.status.value,
+            view.version,
+        )
+
+    def columns(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "name": self.name,
+            "manufacturer": self.manufacturer,
+            "model": self.model,
+            "serial": self.serial,
+            "location": self.location,
+            "criticality": self.criticality,
+            "status": self.status,
+            "version": self.version,
+        }
+
+
+async def replicate_equipment(
+    conn: AsyncConnection, org_id: UUID, record: EquipmentRecord, now: datetime
+) -> bool:
+    """Insert the asset, or update it if ``record`` is newer; False when nothing changed.
+
+    Idempotent and order-safe: a repeated or older event (lower ``version``) changes nothing.
+    """
+    health = scoring.new_deltas()
+    inserted = await conn.execute(
+        insert(equipment)
+        .values(id=record.id, org_id=org_id, score=100, scored_at=now, **record.columns())
+        .on_conflict_do_nothing(index_elements=[equipment.c.id])
+        .returning(equipment.c.id)
+    )
+    if inserted.first() is not None:
+        await _count(conn, org_id, {(record.manufacturer, record.status): 1})
+        scoring.count_new_asset(health, org_id)
+        await scoring.apply_org_health(conn, health)
+        return True
+    old = (
+        (
+            await conn.execute(
+                select(equipment).where(equipment.c.id == record.id).with_for_update(key_share=True)
+            )
+        )
+        .mappings()
+        .one()
+    )
+    if old["org_id"] != org_id:
+        raise ServiceError(ErrorCode.CONFLICT, f"asset {record.id} belongs to another organization")
+    if old["version"] >= record.version:
+        return False
+    await conn.execute(
+        update(equipment)
+        .where(equipment.c.id == record.id)
+        .values(replicated_at=now, **record.columns())
+    )
+    if (old["manufacturer"], old["status"]) != (record.manufacturer, record.status):
+        await _count(
+            conn,
+            org_id,
+            {(old["manufacturer"], old["status"]): -1, (record.manufacturer, record.status): 1},
+        )
+    if old["criticality"] != record.criticality:
+        await scoring.rescore(conn, [record.id], now, health)
+        await scoring.apply_org_health(conn, health)
+    return True
+
+
+async def _count(conn: AsyncConnection, org_id: UUID, changes: dict[tuple[str, str], int]) -> None:
+    rows = [
+        {"org_id": org_id, "manufacturer": m, "status": s, "assets": n}
+        for (m, s), n in sorted(changes.items())
+    ]
+    query = insert(equipment_counts).values(rows)
+    await conn.execute(
+        query.on_conflict_do_update(
+            index_elements=[
+                equipment_counts.c.org_id,
+                equipment_counts.c.manufacturer,
+                equipment_counts.c.status,
+            ],
+            set_={"assets": equipment_counts.c.assets + query.excluded.assets},
+        )
+    )
+
+
+async def find_equipment(conn: AsyncConnection, org_id: UUID, ref: str) -> RowMapping | None:
+    """A replicated asset of ``org_id`` by id or EQ-number (None if unknown or malformed)."""
+    query = select(equipment).where(equipment.c.org_id == org_id)
+    if ref.upper().startswith("EQ-"):
+        query = query.where(equipment.c.number == ref.upper())
+    else:
+        try:
+            query = query.where(equipment.c.id == UUID(ref))
+        except ValueError:
+            return None
+    return (await conn.execute(query.limit(1))).mappings().first()
+
+
+async def replicate_user(
+    conn: AsyncConnection, user_id: UUID, org_id: UUID, full_name: str, email: str, role: str
+) -> None:
+    values = {"org_id": org_id, "full_name": full_name, "email": email, "role": role}
+    query = insert(users).values(id=user_id, **values)
+    await conn.execute(query.on_conflict_do_update(index_elements=[users.c.id], set_=values))
+
+
+async def find_user(conn: AsyncConnection, org_id: UUID, user_id: UUID) -> RowMapping | None:
+    query = select(users).where(users.c.id == user_id, users.c.org_id == org_id)
+    return (await conn.execute(query)).mappings().first()

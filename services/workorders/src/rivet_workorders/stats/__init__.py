@@ -1,0 +1,1 @@
+"""The stats endpoints: overview, equipment health, trends, summary and KPIs."""
