@@ -147,3 +147,22 @@ async def test_login_rehashes_when_argon2_parameters_change(
         assert headers == {}
     finally:
         await new.stop()
+
+
+async def test_telegram_user_can_create_a_workspace_with_one_tap(
+    api: httpx.AsyncClient, services: ServiceSet
+) -> None:
+    body = {"telegram_user_id": 880011, "full_name": "Tomás Field"}
+    status, made = await _bot_request(services, Rpc.AUTH_REGISTER_TELEGRAM, body)
+    assert status == 200
+    assert made["identity"]["role"] == "admin"
+    assert made["user"]["organization_name"] == "Tomás Field's workspace"
+    assert made["user"]["telegram_linked"] is True
+    # Tapping twice gives the same workspace, not a second one.
+    status, again = await _bot_request(services, Rpc.AUTH_REGISTER_TELEGRAM, body)
+    assert again["identity"] == made["identity"]
+    # The account has no password: nobody can log in to it with one.
+    email = made["user"]["email"]
+    assert (
+        await api.post("/api/auth/login", data={"username": email, "password": "!"})
+    ).status_code == 401

@@ -93,6 +93,18 @@ class RedeemTelegramLink(Request):
     )
 
 
+class RegisterTelegramUser(Request):
+    """Sent by the Telegram service when an unknown user taps "create my workspace": a new
+    organization with this Telegram user as its admin, linked at once. The account has no
+    password until the user sets one through an invitation or password reset."""
+
+    telegram_user_id: int = Field(gt=0, description="Telegram's id of the user.")
+    full_name: Name = Field(description="Name from the Telegram profile.")
+    telegram_username: str | None = Field(
+        default=None, max_length=64, description="Telegram @username, if the user has one."
+    )
+
+
 class GetTelegramIdentity(Request):
     """Sent by the Telegram service: who is this Telegram user in Rivet?"""
 
@@ -234,6 +246,13 @@ RPCS: tuple[RpcSpec, ...] = (
         RedeemTelegramLink,
         TelegramIdentity,
         "Redeem a Telegram link code (Telegram service).",
+        None,
+    ),
+    RpcSpec(
+        Rpc.AUTH_REGISTER_TELEGRAM,
+        RegisterTelegramUser,
+        TelegramIdentity,
+        "Create a workspace for a new Telegram user (Telegram service).",
         None,
     ),
     RpcSpec(

@@ -50,6 +50,7 @@ class Rpc:
     AUTH_CREATE_TELEGRAM_LINK: Final = "rpc.auth.create_telegram_link"
     AUTH_REDEEM_TELEGRAM_LINK: Final = "rpc.auth.redeem_telegram_link"
     AUTH_TELEGRAM_IDENTITY: Final = "rpc.auth.telegram_identity"
+    AUTH_REGISTER_TELEGRAM: Final = "rpc.auth.register_telegram"
 
     ASSETS_CREATE: Final = "rpc.assets.create"
     ASSETS_GET: Final = "rpc.assets.get"

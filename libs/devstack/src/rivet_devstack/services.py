@@ -81,6 +81,14 @@ SERVICES: tuple[ServiceSpec, ...] = (
         "rivet_ocr.settings:OcrSettings",
         test_overrides={"consumer_workers": 2},
     ),
+    ServiceSpec(
+        "telegram",
+        "rivet-telegram",
+        8105,
+        "rivet_telegram.main:build",
+        "rivet_telegram.settings:TelegramSettings",
+        needs=("TELEGRAM_BOT_TOKEN",),
+    ),
     ServiceSpec("gateway", "rivet-gateway", 8000, None, "rivet_gateway.settings:GatewaySettings"),
 )
 

@@ -24,3 +24,8 @@ async def redeem_link(req: contract.RedeemTelegramLink, ctx: Ctx) -> contract.Te
 @router.handler(Rpc.AUTH_TELEGRAM_IDENTITY)
 async def identity(req: contract.GetTelegramIdentity, ctx: Ctx) -> contract.TelegramIdentity:
     return await service.identity_for(ctx, req)
+
+
+@router.handler(Rpc.AUTH_REGISTER_TELEGRAM)
+async def register(req: contract.RegisterTelegramUser, ctx: Ctx) -> contract.TelegramIdentity:
+    return await service.register_user(ctx, req)

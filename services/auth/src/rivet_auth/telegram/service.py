@@ -1,18 +1,23 @@
 """One-time link codes: created by a logged-in user, redeemed by the Telegram service."""
 
 from datetime import UTC, datetime, timedelta
-from uuid import UUID
+from uuid import UUID, uuid4
 
-from rivet_contracts import ErrorCode, Events, Identity, ServiceError
+from rivet_contracts import ErrorCode, Events, Identity, Role, ServiceError
 from rivet_contracts import auth as contract
 from rivet_runtime import RequestContext
 
+from ..accounts import repository as accounts_repo
 from ..accounts.service import get_user
 from ..security import secrets
 from ..state import AuthState
 from . import repository as repo
 
 Ctx = RequestContext[AuthState]
+
+NO_PASSWORD = "!"  # noqa: S105 - a marker, not a password
+"""Not an argon2 hash: verification always fails, so the account cannot log in with a
+password until one is set."""
 
 
 async def create_link(ctx: Ctx) -> contract.TelegramLinkCode:
@@ -44,6 +49,47 @@ async def redeem_link(ctx: Ctx, req: contract.RedeemTelegramLink) -> contract.Te
         org_id=identity.identity.org_id,
     )
     return identity
+
+
+async def register_user(ctx: Ctx, req: contract.RegisterTelegramUser) -> contract.TelegramIdentity:
+    """A new organization whose admin is this Telegram user (no password yet)."""
+    existing = await repo.user_by_telegram(ctx.conn, req.telegram_user_id)
+    if existing is not None:
+        return await _identity(ctx, existing)  # tapped twice: the same workspace
+    org_id, user_id = uuid4(), uuid4()
+    org_name = f"{req.full_name}'s workspace"
+    await accounts_repo.insert_organization(ctx.conn, org_id, org_name)
+    email = f"telegram-{req.telegram_user_id}@users.telegram.invalid"
+    await accounts_repo.insert_user(
+        ctx.conn,
+        id=user_id,
+        org_id=org_id,
+        email=email,
+        password_hash=NO_PASSWORD,
+        full_name=req.full_name,
+        role=Role.ADMIN.value,
+        telegram_user_id=req.telegram_user_id,
+    )
+    await ctx.emit(
+        Events.USER_REGISTERED,
+        contract.UserRegistered(
+            user_id=user_id,
+            org_id=org_id,
+            organization_name=org_name,
+            email=email,
+            full_name=req.full_name,
+            role=Role.ADMIN,
+        ),
+        org_id=org_id,
+    )
+    await ctx.emit(
+        Events.USER_TELEGRAM_LINKED,
+        contract.UserTelegramLinked(
+            user_id=user_id, org_id=org_id, telegram_user_id=req.telegram_user_id
+        ),
+        org_id=org_id,
+    )
+    return await _identity(ctx, user_id)
 
 
 async def identity_for(ctx: Ctx, req: contract.GetTelegramIdentity) -> contract.TelegramIdentity:
