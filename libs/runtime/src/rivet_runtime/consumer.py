@@ -149,6 +149,8 @@ class EventProcessor(Generic[StateT]):
                 event=envelope,
             )
             await sub.handler(envelope, ctx)
+        for callback in ctx.after_commit:
+            callback()
         return Outcome.OK
 
     async def _dead_letter(

@@ -1,0 +1,1 @@
+"""Scans: a photo's way from upload to fields to an asset."""
