@@ -1,0 +1,1 @@
+"""Rivet Telegram bot."""

@@ -1,0 +1,1 @@
+"""The aiogram side: bot and dispatcher, middlewares, FSM storage, polling or webhook."""

@@ -1,0 +1,54 @@
+"""What inline buttons carry back (Telegram allows 64 bytes of ``callback_data``).
+
+Buttons name things by their short human numbers (``WO-2026-000123``, ``EQ-2026-000045``) and
+scans by their id in hex, never by anything the user could not see anyway: the handler still
+acts as the user who pressed, so a forwarded or forged button grants nothing.
+"""
+
+from aiogram.filters.callback_data import CallbackData
+
+
+class WoCb(CallbackData, prefix="wo"):
+    """A work order button: ``view`` or a status change checked against ``version``."""
+
+    action: str
+    number: str
+    version: int = 0
+
+
+class WoListCb(CallbackData, prefix="wl"):
+    scope: str
+    offset: int = 0
+
+
+class EqListCb(CallbackData, prefix="el"):
+    offset: int = 0
+
+
+class EqCb(CallbackData, prefix="eq"):
+    """``view`` an asset, or start ``new_wo`` (a work order on it)."""
+
+    action: str
+    number: str
+
+
+class ScanCb(CallbackData, prefix="sc"):
+    """A decision on a nameplate scan: ``ok``, ``fix``, ``new``, ``merge`` (``pick`` = index of
+    the candidate) or ``check`` (look again)."""
+
+    action: str
+    scan: str
+    pick: int = -1
+
+
+class CreateCb(CallbackData, prefix="cr"):
+    """A step of ``/wo create``: ``eq`` (choose an asset), ``prio`` (priority), ``stop``."""
+
+    action: str
+    value: str = ""
+
+
+class StartCb(CallbackData, prefix="st"):
+    """Onboarding: ``link`` (how to link an account) or ``workspace`` (create one)."""
+
+    action: str

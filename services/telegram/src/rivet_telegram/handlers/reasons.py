@@ -1,0 +1,81 @@
+"""Hold, cancel and reopen ask why: the next message is the reason (3-1000 characters).
+
+The pending change (order, target status, version, the card to refresh) is FSM data, so a
+restart between the button and the answer loses nothing.
+"""
+
+import contextlib
+
+from aiogram import Bot, F
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import Message
+
+from rivet_contracts.auth import TelegramIdentity
+from rivet_contracts.workorders import WorkOrderChanges, WorkOrderStatus
+
+from ..bot import keyboards
+from ..bot.callbacks import WoCb
+from ..bot.routing import Handlers
+from ..render.common import STATUS, esc
+from ..rivet import UserApi
+from .common import send_order
+
+router = Handlers("reasons")
+
+QUESTIONS = {
+    WorkOrderStatus.ON_HOLD: "⏸ Why is {number} on hold?",
+    WorkOrderStatus.CANCELLED: "✖️ Why cancel {number}?",
+    WorkOrderStatus.OPEN: "↩️ Why reopen {number}?",
+}
+
+
+class Reason(StatesGroup):
+    waiting = State()
+
+
+def prompt(number: str, target: WorkOrderStatus) -> str:
+    question = QUESTIONS.get(target, "Why?").format(number=number)
+    return f"{question}\nSend the reason in a message, or /cancel."
+
+
+async def ask(
+    state: FSMContext, button: WoCb, target: WorkOrderStatus, card_message_id: int | None
+) -> None:
+    await state.set_state(Reason.waiting)
+    await state.set_data(
+        {
+            "number": button.number,
+            "status": target.value,
+            "version": button.version,
+            "card": card_message_id,
+        }
+    )
+
+
+@router.message(Reason.waiting, F.text, ~F.text.startswith("/"))
+async def reason_given(
+    message: Message, bot: Bot, state: FSMContext, me: TelegramIdentity, api: UserApi
+) -> None:
+    reason = (message.text or "").strip()
+    if len(reason) < 3:
+        await message.answer("A few words, please (at least 3 characters), or /cancel.")
+        return
+    data = await state.get_data()
+    target = WorkOrderStatus(data["status"])
+    changes = WorkOrderChanges(
+        status=target, reason=reason[:1000], expected_version=data.get("version") or None
+    )
+    await state.clear()
+    order = await api.update_work_order(data["number"], changes)
+    await message.answer(f"Done: {esc(order.number)} is now {STATUS[order.status]}.")
+    await send_order(message, order, me)
+    card = data.get("card")
+    if card:
+        with contextlib.suppress(TelegramBadRequest):
+            await bot.edit_message_reply_markup(
+                chat_id=message.chat.id,
+                message_id=card,
+                reply_markup=keyboards.open_order(order.number),
+            )

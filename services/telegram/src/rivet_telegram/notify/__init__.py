@@ -1,0 +1,1 @@
+"""Notifications: who should hear about a work order change, and getting it to them."""

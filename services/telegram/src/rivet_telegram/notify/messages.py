@@ -1,0 +1,75 @@
+"""Who hears about a work order change, and what they read.
+
+The assignee and the requester are told, never the person who made the change (the event's
+actor): they already know. A reassignment also tells the previous assignee that the order left
+their list. Each recipient gets the text written for them ("assigned it to you" vs "assigned it
+to Tom").
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from uuid import UUID
+
+from rivet_contracts.workorders import (
+    WorkOrderAssigned,
+    WorkOrderCommented,
+    WorkOrderSnapshot,
+    WorkOrderStatusChanged,
+)
+
+from ..render.common import STATUS, esc
+
+Names = Callable[[UUID | None], str]
+"""A user's name for the text (escaped), "someone" when unknown."""
+
+
+@dataclass(frozen=True)
+class Note:
+    user_id: UUID
+    text: str
+
+
+def recipients(order: WorkOrderSnapshot, actor: UUID | None, *extra: UUID | None) -> list[UUID]:
+    found = [order.assignee_id, order.requester_id, *extra]
+    return list(dict.fromkeys(u for u in found if u is not None and u != actor))
+
+
+def _head(order: WorkOrderSnapshot) -> str:
+    equipment = esc(order.equipment_number) + (
+        f" · {esc(order.equipment_name, 80)}" if order.equipment_name else ""
+    )
+    return f"<b>{esc(order.number)}</b> · {esc(order.title, 150)}\n🏭 {equipment}"
+
+
+def status_changed(event: WorkOrderStatusChanged, actor: UUID | None, name: Names) -> list[Note]:
+    reason = f"\nReason: {esc(event.reason, 500)}" if event.reason else ""
+    text = (
+        f"🔔 {_head(event)}\n{name(actor)} moved it to <b>{STATUS[event.to_status]}</b> "
+        f"(was {STATUS[event.from_status]}).{reason}"
+    )
+    return [Note(user, text) for user in recipients(event, actor)]
+
+
+def assigned(event: WorkOrderAssigned, actor: UUID | None, name: Names) -> list[Note]:
+    notes = []
+    for user in recipients(event, actor, event.previous_assignee_id):
+        if user == event.assignee_id:
+            what = "assigned it to <b>you</b>"
+        elif user == event.previous_assignee_id:
+            what = "took it off your list" + (
+                f"; it is now {name(event.assignee_id)}'s" if event.assignee_id else ""
+            )
+        elif event.assignee_id is None:
+            what = "unassigned it"
+        else:
+            what = f"assigned it to {name(event.assignee_id)}"
+        notes.append(Note(user, f"👤 {_head(event)}\n{name(actor)} {what}."))
+    return notes
+
+
+def commented(event: WorkOrderCommented, actor: UUID | None, name: Names) -> list[Note]:
+    text = (
+        f"💬 {_head(event)}\n<b>{name(actor)}</b>: {esc(event.body, 1500)}\n\n"
+        "<i>Reply to this message to answer.</i>"
+    )
+    return [Note(user, text) for user in recipients(event, actor)]
