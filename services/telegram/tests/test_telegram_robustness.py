@@ -7,7 +7,12 @@ import json
 from typing import Any
 
 import httpx
+import nats
 
+from rivet_contracts.streams import USERS, WORKORDERS
+from rivet_devstack.testing.env import TestEnv
+from rivet_runtime.settings import ServiceSettings
+from rivet_runtime.streams import ensure_streams
 from rivet_telegram.main import create_app
 
 SECRET = "s3cret-token_for-tests"
@@ -95,8 +100,16 @@ async def test_webhook_refuses_requests_without_the_secret(bot: Any) -> None:
         assert (await client.post(url, content=b"[1, 2", headers=headers)).status_code == 400
 
 
-async def test_services_that_do_not_answer_get_a_polite_try_again(bot: Any, namespace: str) -> None:
-    await bot.start(nats_namespace=namespace, telegram_rpc_timeout=1.0)  # no services there
+async def test_services_that_do_not_answer_get_a_polite_try_again(
+    bot: Any, namespace: str, test_env: TestEnv
+) -> None:
+    # No service runs in this namespace; only the streams the bot reads exist, as if their
+    # publishers had declared them once and then gone down.
+    settings = ServiceSettings(nats_url=test_env.nats_url, nats_namespace=namespace)
+    nc = await nats.connect(test_env.nats_url)
+    await ensure_streams(nc.jetstream(), (USERS, WORKORDERS), settings)
+    await nc.close()
+    await bot.start(nats_namespace=namespace, telegram_rpc_timeout=1.0)
     person = bot.person()
     await person.say("/help")  # needs no service
     await person.read("/wo create")

@@ -16,6 +16,13 @@ from .settings import ServiceSettings
 log = logging.getLogger(__name__)
 
 
+def inbox_prefix(service: str, namespace: str = "") -> str:
+    """The service's own reply-inbox prefix, e.g. ``_INBOX_gateway``. NATS permissions then
+    let each service subscribe to its own replies only: with the shared ``_INBOX`` any service
+    could read every other's replies (login tokens included)."""
+    return f"_INBOX_{namespace}_{service}" if namespace else f"_INBOX_{service}"
+
+
 def create_broker(settings: ServiceSettings, health: Health) -> NatsBroker:
     service = settings.service_name
 
@@ -47,6 +54,7 @@ def create_broker(settings: ServiceSettings, health: Health) -> NatsBroker:
         logger=logging.getLogger("faststream"),
         log_level=logging.DEBUG,
         graceful_timeout=settings.shutdown_grace,
+        inbox_prefix=inbox_prefix(service, settings.nats_namespace),
     )
 
 

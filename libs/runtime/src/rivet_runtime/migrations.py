@@ -5,6 +5,7 @@ apply each migration once; alembic's version table (in the schema) makes a secon
 Each service's ``migrations/env.py`` calls ``run_env``.
 """
 
+import asyncio
 import hashlib
 import logging
 from pathlib import Path
@@ -33,8 +34,18 @@ def alembic_config(script_location: Path, schema: str) -> Config:
     return cfg
 
 
+_IN_PROCESS = asyncio.Lock()
+"""alembic keeps its environment in module globals: one migration at a time per process
+(services started together in one process, as the tests do, would otherwise mix them up)."""
+
+
 async def migrate(database_url: str, schema: str, script_location: Path) -> None:
     """Apply pending migrations of ``schema``; safe to run concurrently and repeatedly."""
+    async with _IN_PROCESS:
+        await _migrate(database_url, schema, script_location)
+
+
+async def _migrate(database_url: str, schema: str, script_location: Path) -> None:
     engine = create_async_engine(async_url(database_url), poolclass=NullPool)
     try:
         async with engine.connect() as conn:

@@ -23,7 +23,7 @@ from starlette.routing import BaseRoute, Route
 from rivet_contracts.streams import StreamSpec, stream_for
 
 from . import maintenance, metrics
-from .broker import connect_forever, create_broker
+from .broker import connect_forever, create_broker, inbox_prefix
 from .consumer import EventProcessor, EventRouter, Outcome, Subscription
 from .db import Database
 from .health import Health
@@ -91,12 +91,18 @@ class ServiceRuntime(Generic[StateT]):
         self.subscriptions.extend(router.subscriptions)
 
     def streams(self) -> tuple[StreamSpec, ...]:
-        """Streams this service publishes to or consumes from (it declares all of them)."""
+        """Streams this service declares (creates or updates): the ones it publishes to, and
+        the dead-letter stream if it consumes events. Only a stream's publisher may shape it."""
         specs = list(self.publishes)
-        specs += [stream_for(sub.subject) for sub in self.subscriptions]
-        if self.db is not None:
+        if self.db is not None and self.subscriptions:
             specs.append(stream_for("deadletter.x"))
         return tuple(dict.fromkeys(specs))
+
+    def consumed_streams(self) -> tuple[StreamSpec, ...]:
+        """Streams it only reads: it waits for their publisher to declare them."""
+        declared = set(self.streams())
+        consumed = (stream_for(sub.subject) for sub in self.subscriptions)
+        return tuple(spec for spec in dict.fromkeys(consumed) if spec not in declared)
 
     def _subscribe(self) -> None:
         """Register request and event subscribers with the broker (before it starts)."""
@@ -115,12 +121,14 @@ class ServiceRuntime(Generic[StateT]):
         if self.db is None:
             raise RuntimeError("event consumers need a database for their inbox")
         processor = EventProcessor(settings, self.db, self.state)
+        inbox = inbox_prefix(settings.service_name, settings.nats_namespace)
         for sub in self.subscriptions:
             self.broker.subscriber(
                 settings.subject(sub.subject),
                 stream=JStream(settings.stream_name(stream_for(sub.subject).name), declare=False),
                 durable=sub.consumer,
                 pull_sub=PullSub(batch_size=1, timeout=5.0),
+                inbox_prefix=f"{inbox}.".encode(),
                 max_workers=sub.workers or settings.consumer_workers,
                 ack_policy=AckPolicy.MANUAL,
                 config=ConsumerConfig(
@@ -164,6 +172,12 @@ class ServiceRuntime(Generic[StateT]):
         await connect_forever(self.broker, self.health, settings.service_name)
         js = self.broker.connection.jetstream()
         await self._retry("streams", lambda: ensure_streams(js, self.streams(), settings))
+        for spec in self.consumed_streams():
+            name = settings.stream_name(spec.name)
+            await self._retry(
+                f"stream {name} (declared by its publisher)",
+                lambda name=name: js.stream_info(name),  # type: ignore[misc]
+            )
         if self.uses_uploads:
             self.uploads = UploadStore(js, settings)
             await self._retry("upload store", self.uploads.ensure)

@@ -4,6 +4,7 @@ The services come from ``rivet_devstack.services``; one whose package is not ins
 skipped.
 """
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -58,8 +59,9 @@ class ServiceSet:
                 self.runtimes[entry.name] = self.build(entry.name)
         gateway, self.app = self.gateway()
         self.runtimes["gateway"] = gateway
-        for runtime in self.runtimes.values():
-            await runtime.start()
+        # Together, as in production: a service waits for the streams it reads to be declared
+        # by their publishers, whichever starts first.
+        await asyncio.gather(*(runtime.start() for runtime in self.runtimes.values()))
 
     async def stop(self) -> None:
         for runtime in reversed(self.runtimes.values()):

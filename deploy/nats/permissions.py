@@ -1,0 +1,378 @@
+"""NATS users and permissions for Rivet: one user per service, allowed only its own subjects.
+
+Generated from the contracts catalogue (every request subject and event subject) and from the
+services' runtimes as their entry points build them (the streams they declare, the durable
+consumers they own, whether they use the uploads bucket, whether they serve requests). What a
+runtime does not show is listed below: requests a service sends to other services (``CALLS``)
+and extra object-store buckets (``EXTRA_BUCKETS``). ``tests/deploy/test_deploy_nats.py`` fails
+when the committed files are stale, and checks ``CALLS``/``EXTRA_BUCKETS`` against the code.
+
+    uv run python deploy/nats/permissions.py                   # print the config
+    uv run python deploy/nats/permissions.py --write           # update the committed files
+    uv run python deploy/nats/permissions.py --namespace prod  # for NATS_NAMESPACE=prod
+
+Passwords are never in the output: each user's password is the NATS variable
+``$NATS_PASSWORD_<USER>``, which nats-server reads from its environment at start (a missing
+variable stops the server: it fails closed). nats-server parses the variable's value as a
+configuration value: passwords must be letters and digits starting with a letter (a leading digit
+makes it a number). With a namespace, users are ``<namespace>_<service>``
+so several environments can share one NATS, each with its own credentials.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rivet_contracts import Events, Rpc
+from rivet_contracts.catalog import EVENTS, RPCS
+from rivet_contracts.streams import StreamSpec, stream_for
+from rivet_runtime.broker import inbox_prefix
+from rivet_runtime.settings import ServiceSettings
+
+ROOT = Path(__file__).resolve().parents[2]
+CONF_FILE = ROOT / "deploy" / "nats" / "rivet-auth.conf"
+HELM_VALUES = ROOT / "k8s" / "nats" / "values.yaml"
+
+UPLOADS = "UPLOADS"
+
+# Services the registry may not list yet (still being written); generated from this fallback
+# until their package is installed, then from their runtime like the others.
+PLANNED: dict[str, dict[str, Any]] = {
+    "telegram": {"serves_rpc": False},
+}
+
+# Requests a service sends to other services, which its runtime cannot show.
+# "*" = every request subject in the catalogue (the API entry points).
+CALLS: dict[str, tuple[str, ...]] = {
+    "gateway": ("*",),
+    "telegram": ("*",),
+    "workorders": (Rpc.ASSETS_CREATE, Rpc.ASSETS_GET, Rpc.AUTH_LIST_USERS),
+}
+
+# Object-store buckets a service opens itself (besides UPLOADS, which the runtime declares).
+EXTRA_BUCKETS: dict[str, tuple[str, ...]] = {
+    "ocr": ("PHOTOS",),
+}
+
+ADMIN = "admin"
+"""An operator user with every permission (nats CLI, stream backups); keep it out of services."""
+
+
+@dataclass(frozen=True)
+class Consumer:
+    subject: str
+    durable: str
+
+    @property
+    def stream(self) -> StreamSpec:
+        return stream_for(self.subject)
+
+
+@dataclass
+class ServiceNeeds:
+    """What one service does on NATS, before any namespace."""
+
+    name: str
+    serves_rpc: bool = False
+    publishes: tuple[StreamSpec, ...] = ()
+    declares: tuple[StreamSpec, ...] = ()
+    consumers: tuple[Consumer, ...] = ()
+    dead_letters: bool = False
+    buckets: tuple[str, ...] = ()
+    calls: tuple[str, ...] = ()
+
+
+@dataclass
+class Permissions:
+    user: str
+    password_var: str
+    publish: list[str] = field(default_factory=list)
+    subscribe: list[str] = field(default_factory=list)
+    allow_responses: bool = False
+
+
+# --- what each service needs ------------------------------------------------------------------
+
+
+def _settings_for(spec: Any) -> Any:
+    from rivet_devstack.keys import generate
+
+    cls = spec.load("settings")
+    values: dict[str, Any] = {}
+    if "jwt_private_key" in cls.model_fields:
+        values["jwt_private_key"] = generate()[0]
+    if "jwt_public_key" in cls.model_fields:
+        values["jwt_public_key"] = generate()[1]
+    for variable in spec.needs:  # credentials a real start needs (the bot token): a stand-in
+        field = variable.lower()
+        if field in cls.model_fields:
+            values[field] = "0:introspection-only"
+    return cls.model_validate(values)
+
+
+def _runtime(spec: Any) -> Any:
+    if spec.build is None:  # the gateway: a runtime without a schema, built by its app module
+        from rivet_gateway.app import build_runtime
+
+        return build_runtime(_settings_for(spec))
+    return spec.load("build")(_settings_for(spec))
+
+
+def _calls(name: str) -> tuple[str, ...]:
+    wanted = CALLS.get(name, ())
+    if "*" in wanted:
+        return tuple(sorted(RPCS))
+    return tuple(sorted(wanted))
+
+
+def service_needs() -> list[ServiceNeeds]:
+    """Every service of the registry (and the planned ones), in registry order."""
+    from rivet_devstack.services import SERVICES
+
+    found: list[ServiceNeeds] = []
+    for spec in SERVICES:
+        if not spec.installed():
+            if spec.name not in PLANNED:
+                raise SystemExit(f"{spec.name} is not installed: run `uv sync --all-packages`")
+            continue
+        runtime = _runtime(spec)
+        consumers = tuple(Consumer(s.subject, s.consumer) for s in runtime.subscriptions)
+        buckets = ((UPLOADS,) if runtime.uses_uploads else ()) + EXTRA_BUCKETS.get(spec.name, ())
+        found.append(
+            ServiceNeeds(
+                name=spec.name,
+                serves_rpc=bool(runtime.rpc.handlers),
+                publishes=tuple(runtime.publishes),
+                declares=tuple(runtime.streams()),
+                consumers=consumers,
+                dead_letters=runtime.db is not None and bool(consumers),
+                buckets=tuple(dict.fromkeys(buckets)),
+                calls=_calls(spec.name),
+            )
+        )
+    known = {n.name for n in found}
+    for name, fallback in PLANNED.items():
+        if name not in known:
+            found.append(
+                ServiceNeeds(
+                    name=name,
+                    serves_rpc=fallback.get("serves_rpc", False),
+                    buckets=EXTRA_BUCKETS.get(name, ()),
+                    calls=_calls(name),
+                )
+            )
+    return found
+
+
+# --- permissions --------------------------------------------------------------------------------
+
+
+def _unique(items: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def user_name(service: str, namespace: str = "") -> str:
+    return f"{namespace}_{service}" if namespace else service
+
+
+def password_var(service: str, namespace: str = "") -> str:
+    return "NATS_PASSWORD_" + user_name(service, namespace).upper()
+
+
+def permissions(needs: ServiceNeeds, namespace: str = "") -> Permissions:
+    settings = ServiceSettings(nats_namespace=namespace)
+    subject, stream = settings.subject, settings.stream_name
+
+    def pub() -> Iterator[str]:
+        yield "$JS.API.INFO"
+        for spec in needs.declares:  # the runtime declares (creates / updates) these streams
+            for verb in ("INFO", "CREATE", "UPDATE"):
+                yield f"$JS.API.STREAM.{verb}.{stream(spec.name)}"
+        for c in needs.consumers:  # durable pull consumers it owns: create, inspect, fetch, ack
+            s = stream(c.stream.name)
+            yield f"$JS.API.STREAM.INFO.{s}"  # waits for the publisher to declare the stream
+            yield f"$JS.API.CONSUMER.CREATE.{s}.{c.durable}.{subject(c.subject)}"
+            yield f"$JS.API.CONSUMER.INFO.{s}.{c.durable}"
+            yield f"$JS.API.CONSUMER.MSG.NEXT.{s}.{c.durable}"
+            yield f"$JS.ACK.{s}.{c.durable}.>"
+        for spec in needs.publishes:  # its own events (through the outbox)
+            for event in sorted(EVENTS):
+                if stream_for(event) == spec:
+                    yield subject(event)
+        if needs.dead_letters:  # the messages its own consumers gave up on
+            for c in needs.consumers:
+                yield subject(f"{Events.DEAD_LETTER}.{c.durable}")
+        for bucket in needs.buckets:  # object stores: stream OBJ_<bucket>, subjects $O.<bucket>.>
+            b = stream(bucket)
+            for verb in ("INFO", "CREATE", "PURGE", "MSG.GET"):
+                yield f"$JS.API.STREAM.{verb}.OBJ_{b}"
+            yield f"$JS.API.DIRECT.GET.OBJ_{b}.>"
+            # reading: the client looks the stream up by subject, then reads with an ephemeral
+            # ordered consumer
+            yield "$JS.API.STREAM.NAMES"
+            yield f"$JS.API.CONSUMER.CREATE.OBJ_{b}"
+            yield f"$JS.API.CONSUMER.CREATE.OBJ_{b}.>"
+            yield f"$JS.API.CONSUMER.DELETE.OBJ_{b}.>"
+            yield f"$JS.FC.OBJ_{b}.>"  # flow-control replies of that consumer
+            yield f"$O.{b}.>"
+        for rpc in needs.calls:  # requests to other services
+            yield subject(rpc)
+
+    def sub() -> Iterator[str]:
+        # Replies to its requests, JetStream API answers, fetched messages: its own inbox
+        # prefix only (see rivet_runtime.broker.inbox_prefix), so no service reads another's.
+        yield f"{inbox_prefix(needs.name, namespace)}.>"
+        if needs.serves_rpc:
+            yield subject(f"rpc.{needs.name}.>")
+
+    return Permissions(
+        user=user_name(needs.name, namespace),
+        password_var=password_var(needs.name, namespace),
+        publish=_unique(pub()),
+        subscribe=_unique(sub()),
+        # Replies go only to the inbox of a request this user received, once.
+        allow_responses=needs.serves_rpc,
+    )
+
+
+def all_permissions(namespace: str = "") -> list[Permissions]:
+    return [permissions(n, namespace) for n in service_needs()]
+
+
+# --- rendering ----------------------------------------------------------------------------------
+
+HEADER = (
+    "# Generated by deploy/nats/permissions.py from the contracts catalogue and the services'\n"
+    "# runtimes: do not edit; run `uv run python deploy/nats/permissions.py --write`.\n"
+)
+
+
+def _list(items: list[str], indent: str) -> str:
+    inner = "".join(f'{indent}  "{item}"\n' for item in items)
+    return f"[\n{inner}{indent}]"
+
+
+def render_conf(namespace: str = "", *, admin: bool = True) -> str:
+    """The ``authorization`` block (nats-server configuration syntax)."""
+    users = []
+    for p in all_permissions(namespace):
+        ind = "        "
+        perms = [
+            f"publish: {{ allow: {_list(p.publish, ind + '  ')} }}",
+            f"subscribe: {{ allow: {_list(p.subscribe, ind + '  ')} }}",
+        ]
+        if p.allow_responses:
+            perms.append("allow_responses: true")
+        body = "".join(f"{ind}{line}\n" for line in perms)
+        users.append(
+            "    {\n"
+            f'      user: "{p.user}"\n'
+            f"      password: ${p.password_var}\n"
+            f"      permissions: {{\n{body}      }}\n"
+            "    }\n"
+        )
+    if admin:
+        users.append(
+            "    # operators only (nats CLI, backups): every subject\n"
+            f'    {{ user: "{user_name(ADMIN, namespace)}", '
+            f"password: ${password_var(ADMIN, namespace)} }}\n"
+        )
+    return HEADER + "authorization {\n  users: [\n" + "".join(users) + "  ]\n}\n"
+
+
+def render_helm_env(namespace: str = "", secret: str = "rivet-nats-users") -> str:  # noqa: S107
+    """``container.env`` entries of the NATS Helm chart: each password from a Secret key."""
+    lines = []
+    users = [p.user for p in all_permissions(namespace)] + [user_name(ADMIN, namespace)]
+    for user in users:
+        lines.append(
+            f"{'NATS_PASSWORD_' + user.upper()}:\n"
+            f"  valueFrom: {{secretKeyRef: {{name: {secret}, key: {user}}}}}\n"
+        )
+    return "".join(lines)
+
+
+BEGIN, END = "# >>> generated by deploy/nats/permissions.py: ", "# <<< end of generated "
+
+
+def replace_region(text: str, name: str, content: str) -> str:
+    """Put ``content`` between the marker lines of region ``name``, indented like the markers."""
+    lines = text.splitlines(keepends=True)
+    start = next(i for i, ln in enumerate(lines) if ln.strip() == (BEGIN + name).strip())
+    stop = next(i for i, ln in enumerate(lines) if ln.strip() == (END + name).strip())
+    indent = lines[start][: len(lines[start]) - len(lines[start].lstrip())]
+    body = [indent + ln if ln.strip() else ln for ln in content.splitlines(keepends=True)]
+    return "".join(lines[: start + 1] + body + lines[stop:])
+
+
+def helm_values(text: str, namespace: str = "") -> str:
+    conf = render_conf(namespace)
+    text = replace_region(text, "auth-conf", "rivet-auth.conf: |\n" + _indent(conf, "  "))
+    return replace_region(text, "auth-env", render_helm_env(namespace))
+
+
+def _indent(text: str, prefix: str) -> str:
+    return "".join(prefix + ln if ln.strip() else ln for ln in text.splitlines(keepends=True))
+
+
+# --- consistency with the code (used by the tests) ------------------------------------------------
+
+
+def referenced_requests(service: str) -> set[str]:
+    """Request subjects (``Rpc.X``) a service's source mentions outside its own ``rpc.<name>.``."""
+    names = {k: v for k, v in vars(Rpc).items() if k.isupper()}
+    found: set[str] = set()
+    for path in (ROOT / "services" / service / "src").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "Rpc"
+                and node.attr in names
+                and not names[node.attr].startswith(f"rpc.{service}.")
+            ):
+                found.add(names[node.attr])
+    return found
+
+
+def referenced_buckets(service: str) -> set[str]:
+    """``bucket="X"`` keyword arguments in a service's source (object stores it opens)."""
+    found: set[str] = set()
+    for path in (ROOT / "services" / service / "src").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if (
+                isinstance(node, ast.keyword)
+                and node.arg == "bucket"
+                and isinstance(node.value, ast.Constant)
+                and isinstance(node.value.value, str)
+            ):
+                found.add(node.value.value)
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--namespace", default="", help="NATS_NAMESPACE of the deployment")
+    parser.add_argument("--format", choices=["conf", "helm-env"], default="conf")
+    parser.add_argument(
+        "--write", action="store_true", help=f"update {CONF_FILE.name} and {HELM_VALUES.name}"
+    )
+    args = parser.parse_args(argv)
+    if args.write:
+        CONF_FILE.write_text(render_conf(args.namespace))
+        HELM_VALUES.write_text(helm_values(HELM_VALUES.read_text(), args.namespace))
+        print(f"wrote {CONF_FILE.relative_to(ROOT)} and {HELM_VALUES.relative_to(ROOT)}")
+        return 0
+    out = render_conf(args.namespace) if args.format == "conf" else render_helm_env(args.namespace)
+    sys.stdout.write(out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,206 @@
+"""NATS authorization: the committed config is what deploy/nats/permissions.py generates, the
+script's hand-kept tables match the code, and nats-server accepts and enforces the result."""
+
+import asyncio
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import nats
+import pytest
+import yaml
+from deploy_support import AuthNats, start_auth_nats
+
+from rivet_devstack.servers import nats_server_binary
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_committed_config_is_current(nats_permissions: ModuleType) -> None:
+    committed = (ROOT / "deploy" / "nats" / "rivet-auth.conf").read_text()
+    assert committed == nats_permissions.render_conf(), (
+        "deploy/nats/rivet-auth.conf is stale: run `uv run python deploy/nats/permissions.py "
+        "--write` and commit the result"
+    )
+    values_text = (ROOT / "k8s" / "nats" / "values.yaml").read_text()
+    assert values_text == nats_permissions.helm_values(values_text), (
+        "k8s/nats/values.yaml is stale: run `uv run python deploy/nats/permissions.py --write`"
+    )
+    values = yaml.safe_load(values_text)
+    assert values["configMap"]["merge"]["data"]["rivet-auth.conf"] == committed
+    env = values["container"]["env"]
+    for p in nats_permissions.all_permissions():
+        ref = env[p.password_var]["valueFrom"]["secretKeyRef"]
+        assert ref == {"name": "rivet-nats-users", "key": p.user}
+
+
+def test_hand_kept_tables_match_the_code(nats_permissions: ModuleType) -> None:
+    """Requests a service sends and buckets it opens are not visible in its runtime: the
+    script lists them, and this test reads every service's source to keep the list honest."""
+    from rivet_devstack.services import SERVICES
+
+    needs = {n.name: n for n in nats_permissions.service_needs()}
+    for spec in SERVICES:
+        if not spec.installed():
+            continue
+        allowed = set(needs[spec.name].calls)
+        missing = nats_permissions.referenced_requests(spec.name) - allowed
+        assert not missing, f"{spec.name} sends {sorted(missing)}: add them to CALLS"
+        buckets = nats_permissions.referenced_buckets(spec.name) - set(needs[spec.name].buckets)
+        assert not buckets, f"{spec.name} opens buckets {buckets}: add them to EXTRA_BUCKETS"
+
+
+def test_every_user_is_least_privileged(nats_permissions: ModuleType) -> None:
+    by_user = {p.user: p for p in nats_permissions.all_permissions()}
+    assert {"auth", "assets", "workorders", "ocr", "gateway", "telegram"} <= set(by_user)
+    for user, p in by_user.items():
+        assert ">" not in p.publish, user
+        assert ">" not in p.subscribe, user
+        assert not any(s.startswith("$JS.API.STREAM.DELETE") for s in p.publish), user
+        assert not any(s.startswith("rpc.") and s.endswith(">") for s in p.publish), user
+        for s in p.subscribe:
+            assert s in (f"_INBOX_{user}.>", f"rpc.{user}.>"), (user, s)  # own inbox only
+    # only the entry points may send requests to auth's anonymous subjects (login, register)
+    senders = {u for u, p in by_user.items() if "rpc.auth.login" in p.publish}
+    assert senders == {"gateway", "telegram"}
+    # events are published by their owner only
+    for event, owner in {
+        "user.registered": "auth",
+        "equipment.created": "assets",
+        "wo.created": "workorders",
+        "nameplate.uploaded": "ocr",
+    }.items():
+        assert {u for u, p in by_user.items() if event in p.publish} == {owner}, event
+
+
+def test_namespace_prefixes_subjects_streams_and_buckets(nats_permissions: ModuleType) -> None:
+    conf = nats_permissions.render_conf("prod")
+    assert 'user: "prod_ocr"' in conf
+    assert "$NATS_PASSWORD_PROD_OCR" in conf
+    assert '"prod.rpc.ocr.>"' in conf
+    assert '"$JS.API.CONSUMER.MSG.NEXT.PROD_NAMEPLATES.ocr-worker"' in conf
+    assert '"$O.PROD_PHOTOS.>"' in conf
+    assert '"rpc.' not in conf
+    assert '"user.registered"' not in conf
+
+
+# --- the generated config on a real nats-server ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def auth_nats(
+    tmp_path_factory: pytest.TempPathFactory, nats_permissions: ModuleType
+) -> Iterator[AuthNats]:
+    server = start_auth_nats(tmp_path_factory.mktemp("nats"), nats_permissions, "")
+    yield server
+    server.stop()
+
+
+def test_nats_server_accepts_committed_config(tmp_path: Path, nats_permissions: ModuleType) -> None:
+    conf = tmp_path / "nats.conf"
+    (tmp_path / "rivet-auth.conf").write_text((ROOT / "deploy/nats/rivet-auth.conf").read_text())
+    conf.write_text(f'jetstream {{ store_dir: "{tmp_path / "js"}" }}\ninclude ./rivet-auth.conf\n')
+    users = [p.user for p in nats_permissions.all_permissions()] + ["admin"]
+    env = os.environ | {"NATS_PASSWORD_" + u.upper(): "x" for u in users}
+    checked = subprocess.run(
+        [nats_server_binary(), "-c", str(conf), "-t"], env=env, capture_output=True, text=True
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    # a missing password variable stops the server (it fails closed)
+    del env["NATS_PASSWORD_OCR"]
+    checked = subprocess.run(
+        [nats_server_binary(), "-c", str(conf), "-t"], env=env, capture_output=True, text=True
+    )
+    assert checked.returncode != 0
+    assert "NATS_PASSWORD_OCR" in checked.stdout + checked.stderr
+
+
+async def _errors_of(url: str, action: str, subject: str) -> list[str]:
+    errors: list[str] = []
+
+    async def on_error(exc: Exception) -> None:
+        errors.append(str(exc))
+
+    nc = await nats.connect(url, error_cb=on_error, max_reconnect_attempts=0, connect_timeout=3)
+    try:
+        if action == "pub":
+            await nc.publish(subject, b"{}")
+        else:
+            await nc.subscribe(subject)
+        # the server answers -ERR before the PONG of this flush; give the client a moment
+        # to hand the error to its callback
+        await nc.flush(timeout=3)
+        for _ in range(10):
+            if errors:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        await nc.close()
+    return errors
+
+
+@pytest.mark.parametrize(
+    ("user", "action", "subject"),
+    [
+        ("ocr", "pub", "rpc.auth.login"),  # only the entry points send requests
+        ("assets", "sub", "rpc.auth.>"),  # nobody else can answer as auth
+        ("gateway", "sub", "rpc.assets.get"),
+        ("workorders", "pub", "user.registered"),  # events come from their owner only
+        ("gateway", "pub", "equipment.created"),
+        ("assets", "pub", "$JS.API.STREAM.DELETE.USERS"),
+        ("ocr", "pub", "$JS.API.CONSUMER.CREATE.USERS.steal.user.registered"),
+        ("gateway", "pub", "$O.PHOTOS.M.x"),  # the gateway has no business with photos
+        ("telegram", "pub", "$JS.API.STREAM.CREATE.USERS"),
+    ],
+)
+async def test_server_refuses_what_is_not_granted(
+    auth_nats: AuthNats, user: str, action: str, subject: str
+) -> None:
+    errors = await _errors_of(auth_nats.url(user), action, subject)
+    assert any("permissions violation" in e.lower() for e in errors), errors
+
+
+@pytest.mark.parametrize(
+    ("user", "action", "subject"),
+    [
+        ("gateway", "pub", "rpc.auth.login"),
+        ("workorders", "pub", "rpc.assets.get"),
+        ("auth", "sub", "rpc.auth.>"),
+        ("assets", "pub", "equipment.created"),
+        ("admin", "sub", ">"),
+    ],
+)
+async def test_server_allows_what_is_granted(
+    auth_nats: AuthNats, user: str, action: str, subject: str
+) -> None:
+    assert await _errors_of(auth_nats.url(user), action, subject) == []
+
+
+async def test_unknown_user_and_wrong_password_are_refused(auth_nats: AuthNats) -> None:
+    bad = auth_nats.url("gateway").replace(auth_nats.passwords["gateway"], "wrong")
+    with pytest.raises(Exception, match=r"(?i)authorization"):
+        await nats.connect(bad, max_reconnect_attempts=0, connect_timeout=3, allow_reconnect=False)
+    anonymous = f"nats://127.0.0.1:{auth_nats.port}"
+    with pytest.raises(Exception, match=r"(?i)authorization"):
+        await nats.connect(anonymous, max_reconnect_attempts=0, allow_reconnect=False)
+
+
+def test_compose_server_config_is_valid(tmp_path: Path) -> None:
+    """deploy/nats/nats.conf as docker-compose runs it (its default passwords)."""
+    conf = (ROOT / "deploy/nats/nats.conf").read_text()
+    conf = conf.replace('"/data/jetstream"', f'"{tmp_path / "js"}"')
+    (tmp_path / "nats.conf").write_text(conf)
+    (tmp_path / "rivet-auth.conf").write_text((ROOT / "deploy/nats/rivet-auth.conf").read_text())
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    env = os.environ.copy()
+    for key, value in compose["services"]["nats"]["environment"].items():
+        env[key] = value.split(":-", 1)[1].rstrip("}")  # ${VAR:-default}
+    checked = subprocess.run(
+        [nats_server_binary(), "-c", str(tmp_path / "nats.conf"), "-t"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
