@@ -22,14 +22,8 @@ DASHBOARD = ROOT / "deploy" / "grafana" / "dashboards" / "rivet.json"
 
 # Metrics that come from outside Rivet's services.
 EXTERNAL = {"up", "jetstream_consumer_num_pending"}
-# Metrics the dashboard and alerts expect from services that do not expose them yet (the work
-# orders service's business gauges, per organization: label `org`).
-EXPECTED_FROM_SERVICES = {
-    "rivet_wo_open",
-    "rivet_wo_overdue",
-    "rivet_wo_backlog_hours",
-    "rivet_wo_mttr_hours",
-}
+# Metrics the dashboard and alerts expect from services that do not expose them yet.
+EXPECTED_FROM_SERVICES: set[str] = set()
 NO_PROMTOOL = (
     "promtool not found: the Prometheus rules and their unit tests were NOT checked. "
     "Install it (Debian: `apt-get install prometheus`) or put a promtool binary on PATH."
@@ -46,8 +40,11 @@ def promtool(tool: Callable[[str], str | None]) -> str:
 def exposed_metrics() -> set[str]:
     """Names services expose: the runtime's metrics and each service's own metrics module."""
     modules = [runtime_metrics]
-    for path in sorted((ROOT / "services").glob("*/src/*/metrics.py")):
-        module_name = f"{path.parent.name}.metrics"
+    services = ROOT / "services"
+    paths = [*services.glob("*/src/*/metrics.py"), *services.glob("*/src/*/*/gauges.py")]
+    for path in sorted(paths):
+        src = next(p for p in path.parents if p.name == "src")
+        module_name = ".".join(path.relative_to(src).with_suffix("").parts)
         try:
             modules.append(__import__(module_name, fromlist=["_"]))
         except ImportError:

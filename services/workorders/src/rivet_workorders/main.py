@@ -1,5 +1,6 @@
 """Work orders service entry point: ``rivet-workorders [serve|migrate]``."""
 
+import asyncio
 from pathlib import Path
 
 from rivet_contracts.streams import WORKORDERS
@@ -12,6 +13,7 @@ from .rollups.consumer import router as rollups
 from .rollups.refresher import HealthRefresher
 from .settings import WorkordersSettings
 from .state import WorkordersState
+from .stats import gauges
 from .stats.handlers import router as stats
 from .tables import SCHEMA
 
@@ -30,12 +32,17 @@ def build(settings: WorkordersSettings | None = None) -> ServiceRuntime[Workorde
         runtime.include_events(events)
     state.peers.attach(runtime)
 
+    tasks: list[asyncio.Task[None]] = []
+
     def started() -> None:
         assert runtime.db is not None
         state.refresher = HealthRefresher(runtime.db, state)
         state.refresher.start()
+        tasks.append(asyncio.create_task(gauges.run_forever(runtime.db, state.clock)))
 
     async def stopping() -> None:
+        for task in tasks:
+            task.cancel()
         if state.refresher is not None:
             await state.refresher.stop()
 
