@@ -19,10 +19,25 @@ def normalize_email(email: str) -> str:
 
 
 async def register(ctx: Ctx, req: contract.RegisterUser) -> contract.UserView:
-    email = normalize_email(req.email)
-    org_id, user_id = uuid4(), uuid4()
-    org_name = req.organization_name or f"{req.full_name}'s workspace"
     password_hash = await ctx.state.passwords.hash(req.password)
+    org_name = req.organization_name or f"{req.full_name}'s workspace"
+    user_id = await create_workspace(
+        ctx, org_name, normalize_email(req.email), req.full_name, password_hash=password_hash
+    )
+    return await get_user(ctx, user_id)
+
+
+async def create_workspace(
+    ctx: Ctx,
+    org_name: str,
+    email: str,
+    full_name: str,
+    *,
+    password_hash: str,
+    telegram_user_id: int | None = None,
+) -> UUID:
+    """A new organization with its first user as admin; announces ``user.registered``."""
+    org_id, user_id = uuid4(), uuid4()
     await repo.insert_organization(ctx.conn, org_id, org_name)
     try:
         await repo.insert_user(
@@ -31,8 +46,9 @@ async def register(ctx: Ctx, req: contract.RegisterUser) -> contract.UserView:
             org_id=org_id,
             email=email,
             password_hash=password_hash,
-            full_name=req.full_name,
+            full_name=full_name,
             role=Role.ADMIN.value,
+            telegram_user_id=telegram_user_id,
         )
     except repo.EmailTaken:
         raise ServiceError(
@@ -45,12 +61,12 @@ async def register(ctx: Ctx, req: contract.RegisterUser) -> contract.UserView:
             org_id=org_id,
             organization_name=org_name,
             email=email,
-            full_name=req.full_name,
+            full_name=full_name,
             role=Role.ADMIN,
         ),
         org_id=org_id,
     )
-    return await get_user(ctx, user_id)
+    return user_id
 
 
 async def get_user(ctx: Ctx, user_id: UUID) -> contract.UserView:

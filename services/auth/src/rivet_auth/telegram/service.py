@@ -1,14 +1,13 @@
 """One-time link codes: created by a logged-in user, redeemed by the Telegram service."""
 
 from datetime import UTC, datetime, timedelta
-from uuid import UUID, uuid4
+from uuid import UUID
 
-from rivet_contracts import ErrorCode, Events, Identity, Role, ServiceError
+from rivet_contracts import ErrorCode, Events, Identity, ServiceError
 from rivet_contracts import auth as contract
 from rivet_runtime import RequestContext
 
-from ..accounts import repository as accounts_repo
-from ..accounts.service import get_user
+from ..accounts.service import create_workspace, get_user
 from ..security import secrets
 from ..state import AuthState
 from . import repository as repo
@@ -56,32 +55,16 @@ async def register_user(ctx: Ctx, req: contract.RegisterTelegramUser) -> contrac
     existing = await repo.user_by_telegram(ctx.conn, req.telegram_user_id)
     if existing is not None:
         return await _identity(ctx, existing)  # tapped twice: the same workspace
-    org_id, user_id = uuid4(), uuid4()
-    org_name = f"{req.full_name}'s workspace"
-    await accounts_repo.insert_organization(ctx.conn, org_id, org_name)
-    email = f"telegram-{req.telegram_user_id}@users.telegram.invalid"
-    await accounts_repo.insert_user(
-        ctx.conn,
-        id=user_id,
-        org_id=org_id,
-        email=email,
+    user_id = await create_workspace(
+        ctx,
+        f"{req.full_name}'s workspace",
+        f"telegram-{req.telegram_user_id}@users.telegram.invalid",
+        req.full_name,
         password_hash=NO_PASSWORD,
-        full_name=req.full_name,
-        role=Role.ADMIN.value,
         telegram_user_id=req.telegram_user_id,
     )
-    await ctx.emit(
-        Events.USER_REGISTERED,
-        contract.UserRegistered(
-            user_id=user_id,
-            org_id=org_id,
-            organization_name=org_name,
-            email=email,
-            full_name=req.full_name,
-            role=Role.ADMIN,
-        ),
-        org_id=org_id,
-    )
+    identity = await _identity(ctx, user_id)
+    org_id = identity.identity.org_id
     await ctx.emit(
         Events.USER_TELEGRAM_LINKED,
         contract.UserTelegramLinked(
@@ -89,7 +72,7 @@ async def register_user(ctx: Ctx, req: contract.RegisterTelegramUser) -> contrac
         ),
         org_id=org_id,
     )
-    return await _identity(ctx, user_id)
+    return identity
 
 
 async def identity_for(ctx: Ctx, req: contract.GetTelegramIdentity) -> contract.TelegramIdentity:

@@ -1,8 +1,6 @@
 """``/api/equipment``: the asset registry."""
 
-import asyncio
 import json
-import time
 from typing import Annotated
 from uuid import UUID
 
@@ -14,6 +12,7 @@ from rivet_contracts import assets as contract
 from ..deps import Caller, Fwd
 from ..errors import error_response
 from .docs import errors
+from .polling import wait_while_running
 
 router = APIRouter(prefix="/api/equipment", tags=["equipment"])
 
@@ -107,14 +106,12 @@ async def import_status(
 
 
 async def _wait_for_import(fwd: Fwd, meta: Caller, import_id: UUID, wait: float) -> Response:
-    deadline = time.monotonic() + wait
-    while True:
-        response = await import_status(import_id, fwd, meta)
-        if response.status_code != 202 or time.monotonic() >= deadline:
-            if response.status_code == 202:
-                response.headers["Location"] = f"/api/equipment/import/{import_id}"
-            return response
-        await asyncio.sleep(0.2)
+    return await wait_while_running(
+        lambda: import_status(import_id, fwd, meta),
+        location=f"/api/equipment/import/{import_id}",
+        wait=wait,
+        every=0.2,
+    )
 
 
 @router.get("/{ref}", response_model=contract.EquipmentView, responses=errors(401, 404, 422))

@@ -1,8 +1,6 @@
 """``/api/upload/nameplate`` and ``/api/scans``: nameplate photos become assets."""
 
-import asyncio
 import json
-import time
 from typing import Annotated
 from uuid import UUID
 
@@ -14,6 +12,7 @@ from rivet_contracts import ocr as contract
 from ..deps import Caller, Fwd
 from ..errors import error_response
 from .docs import errors
+from .polling import wait_while_running
 
 router = APIRouter(tags=["nameplates"])
 PHOTO_MAX_BYTES = 15 * 1024 * 1024
@@ -83,11 +82,6 @@ async def confirm_scan(
 
 
 async def _wait(fwd: Fwd, meta: Caller, scan_id: UUID, wait: float) -> Response:
-    deadline = time.monotonic() + wait
-    while True:
-        response = await get_scan(scan_id, fwd, meta)
-        if response.status_code != 202 or time.monotonic() >= deadline:
-            if response.status_code == 202:
-                response.headers["Location"] = f"/api/scans/{scan_id}"
-            return response
-        await asyncio.sleep(0.1)
+    return await wait_while_running(
+        lambda: get_scan(scan_id, fwd, meta), location=f"/api/scans/{scan_id}", wait=wait
+    )
