@@ -182,7 +182,9 @@ class StartImport(Request):
 
 class GetImport(Request):
     import_id: UUID = Field(description="The job returned by the import call.")
-    rows_offset: int = Field(default=0, ge=0, description="First per-row result to return.")
+    rows_offset: int = Field(
+        default=0, ge=0, le=1_000_000, description="First per-row result to return."
+    )
     rows_limit: int = Field(default=1000, ge=0, le=5000, description="Per-row results to return.")
 
 

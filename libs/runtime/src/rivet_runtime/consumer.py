@@ -17,6 +17,7 @@ from functools import cache
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
+import asyncpg
 from pydantic import ValidationError
 from sqlalchemy import text
 
@@ -90,13 +91,29 @@ class EventProcessor(Generic[StateT]):
         self.state = state
 
     def retry_delay(self, deliveries: int) -> float:
-        return float(min(self.settings.consumer_retry_delay * 2 ** (deliveries - 1), 60.0))
+        exponent = min(deliveries - 1, 16)
+        return float(min(self.settings.consumer_retry_delay * 2**exponent, 30.0))
 
     async def process(
         self, sub: Subscription, body: bytes, headers: Mapping[str, str], deliveries: int
     ) -> Outcome:
+        """Never raises: every delivery ends acknowledged (ok, duplicate, dead letter) or
+        negatively acknowledged with a delay (retry), so JetStream never has to give up on a
+        message by itself."""
         service = self.settings.service_name
         started = time.perf_counter()
+        try:
+            outcome = await self._process(sub, body, headers, deliveries)
+        except Exception as exc:  # the database is away even for the dead letter: try later
+            log.warning("consumer %s cannot record its outcome yet: %r", sub.consumer, exc)
+            outcome = Outcome.RETRY
+        EVENTS_CONSUMED.labels(service, sub.consumer, sub.subject, outcome.value).inc()
+        EVENT_HANDLING.labels(service, sub.consumer).observe(time.perf_counter() - started)
+        return outcome
+
+    async def _process(
+        self, sub: Subscription, body: bytes, headers: Mapping[str, str], deliveries: int
+    ) -> Outcome:
         try:
             envelope = self._parse(sub.subject, body)
         except ValidationError as exc:
@@ -104,9 +121,14 @@ class EventProcessor(Generic[StateT]):
             return Outcome.DEAD_LETTER
         token = correlation_var.set(envelope.correlation_id)
         try:
-            outcome = await self._apply(sub, envelope)
+            return await self._apply(sub, envelope)
         except Exception as exc:
-            EVENTS_FAILED.labels(service, sub.consumer).inc()
+            EVENTS_FAILED.labels(self.settings.service_name, sub.consumer).inc()
+            if is_outage(exc):
+                # PostgreSQL (or the network) is away: not the message's fault, so it does not
+                # count towards the poison budget; retry until the database is back.
+                log.warning("consumer %s waits for the database: %r", sub.consumer, exc)
+                return Outcome.RETRY
             if deliveries < self.settings.consumer_max_deliveries:
                 log.warning(
                     "consumer %s failed on %s (delivery %d): %r",
@@ -115,16 +137,12 @@ class EventProcessor(Generic[StateT]):
                     deliveries,
                     exc,
                 )
-                outcome = Outcome.RETRY
-            else:
-                log.exception("consumer %s gives up on %s", sub.consumer, envelope.event_id)
-                await self._dead_letter(sub, body, headers, deliveries, repr(exc))
-                outcome = Outcome.DEAD_LETTER
+                return Outcome.RETRY
+            log.exception("consumer %s gives up on %s", sub.consumer, envelope.event_id)
+            await self._dead_letter(sub, body, headers, deliveries, repr(exc))
+            return Outcome.DEAD_LETTER
         finally:
             correlation_var.reset(token)
-        EVENTS_CONSUMED.labels(service, sub.consumer, sub.subject, outcome.value).inc()
-        EVENT_HANDLING.labels(service, sub.consumer).observe(time.perf_counter() - started)
-        return outcome
 
     @staticmethod
     def _parse(subject: str, body: bytes) -> EventEnvelope[Any]:
@@ -186,6 +204,21 @@ class EventProcessor(Generic[StateT]):
                     data=record,
                 ),
             )
+
+
+def is_outage(exc: BaseException) -> bool:
+    """True for failures of the infrastructure rather than of the message: the database
+    connection is lost or refused, or a network call timed out."""
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError):
+        return True
+    if isinstance(exc, asyncpg.PostgresConnectionError | asyncpg.CannotConnectNowError):
+        return True
+    cause = exc.__cause__ or exc.__context__
+    return cause is not None and cause is not exc and is_outage(cause)
 
 
 @cache

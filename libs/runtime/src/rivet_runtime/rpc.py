@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 from rivet_contracts import ErrorCode, ErrorInfo, Headers, Identity, Role, ServiceError
 from rivet_contracts.catalog import RPCS, RpcSpec
 
+from .consumer import is_outage
 from .context import RequestContext
 from .db import Database
 from .logging import correlation_id as correlation_var
@@ -123,6 +124,8 @@ class RpcServer(Generic[StateT]):
         try:
             identity = identity_from_headers(headers)
             authorize(spec, identity)
+            if b"\\u0000" in body:  # PostgreSQL cannot store NUL in text
+                raise ServiceError(ErrorCode.VALIDATION, "text may not contain NUL characters")
             request = spec.request.model_validate_json(body or b"{}")
             result = await self._run(spec, handler, request, identity, headers)
         except ServiceError as exc:
@@ -135,7 +138,16 @@ class RpcServer(Generic[StateT]):
                     details=validation_details(exc),
                 )
             )
-        except Exception:
+        except Exception as exc:
+            if is_outage(exc):  # the database is away: say so, so that clients retry
+                log.warning("request %s: database unavailable: %r", spec.subject, exc)
+                return error_reply(
+                    ErrorInfo(
+                        code=ErrorCode.UNAVAILABLE,
+                        message="the service's database is unavailable; try again shortly",
+                        retry_after=5,
+                    )
+                )
             log.exception("request %s failed", spec.subject)
             return error_reply(
                 ErrorInfo(code=ErrorCode.INTERNAL, message="internal error; it has been logged")

@@ -132,8 +132,9 @@ class ServiceRuntime(Generic[StateT]):
                 max_workers=sub.workers or settings.consumer_workers,
                 ack_policy=AckPolicy.MANUAL,
                 config=ConsumerConfig(
-                    # JetStream's own limit is a safety net above ours: we dead-letter first.
-                    max_deliver=settings.consumer_max_deliveries + 3,
+                    # Unlimited: JetStream never drops a message on its own; the processor
+                    # either applies it, retries it (outages do not count) or dead-letters it.
+                    max_deliver=-1,
                     ack_wait=60,
                 ),
             )(self._event_endpoint(processor, sub))

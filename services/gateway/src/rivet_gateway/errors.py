@@ -6,9 +6,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
 from rivet_contracts import HTTP_STATUS, ErrorCode, ErrorInfo
+from rivet_runtime.rpc import validation_details
 
 _BY_STATUS = {
     400: ErrorCode.BAD_REQUEST,
@@ -64,6 +66,14 @@ def install(app: FastAPI) -> None:
             for err in exc.errors()
         ]
         return error_response(ErrorCode.VALIDATION, "the request is not valid", details=details)
+
+    @app.exception_handler(ValidationError)
+    async def contract_error(_request: Request, exc: ValidationError) -> Response:
+        """A route builds a request contract from path and query values; what the contract
+        refuses is the caller's mistake."""
+        return error_response(
+            ErrorCode.VALIDATION, "the request is not valid", details=validation_details(exc)
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(_request: Request, _exc: Exception) -> Response:

@@ -42,8 +42,6 @@ async def update(req: contract.UpdateEquipment, ctx: Ctx) -> contract.EquipmentV
     changes = (
         req.patch.model_dump(exclude_unset=True) if req.patch else req.replace.model_dump()  # type: ignore[union-attr]
     )
-    if req.patch is not None and "manufacturer" in changes and changes["manufacturer"] is None:
-        raise ServiceError(ErrorCode.VALIDATION, "manufacturer cannot be cleared")
     return await service.update(
         ctx, who(ctx), req.ref, changes, expected_version=req.expected_version
     )

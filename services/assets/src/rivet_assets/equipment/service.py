@@ -261,11 +261,17 @@ async def update(
     return to_view(updated)
 
 
+REQUIRED = ("manufacturer", "criticality", "status")
+
+
 def _column_values(changes: dict[str, Any]) -> dict[str, Any]:
     values = dict(changes)
+    for name in REQUIRED:
+        if name in values and values[name] in (None, ""):
+            raise ServiceError(
+                ErrorCode.VALIDATION, f"{name} cannot be cleared", details=[{"loc": [name]}]
+            )
     if "manufacturer" in values:
-        if not values["manufacturer"]:
-            raise ServiceError(ErrorCode.VALIDATION, "manufacturer cannot be empty")
         values["manufacturer"], values["manufacturer_key"] = normalize.manufacturer(
             values["manufacturer"]
         )

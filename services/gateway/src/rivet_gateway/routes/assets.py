@@ -4,7 +4,7 @@ import json
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, File, Query, Request, Response, UploadFile
+from fastapi import APIRouter, File, Path, Query, Request, Response, UploadFile
 
 from rivet_contracts import ErrorCode, Rpc
 from rivet_contracts import assets as contract
@@ -16,7 +16,10 @@ from .polling import wait_while_running
 
 router = APIRouter(prefix="/api/equipment", tags=["equipment"])
 
-Ref = Annotated[str, "asset id or equipment number (EQ-2026-000123)"]
+Ref = Annotated[
+    str,
+    Path(min_length=1, max_length=64, description="Asset id or equipment number (EQ-2026-000123)."),
+]
 ListQuery = Annotated[contract.ListEquipment, Query()]
 IMPORT_MAX_BYTES = 20 * 1024 * 1024
 
@@ -27,7 +30,11 @@ async def list_equipment(query: ListQuery, fwd: Fwd, meta: Caller) -> Response:
     return await fwd.call(Rpc.ASSETS_LIST, query, meta)
 
 
-@router.post("", response_model=contract.CreateOrMatchResult, responses=errors(401, 403, 404, 422))
+@router.post(
+    "",
+    response_model=contract.CreateOrMatchResult,
+    responses=errors(401, 403, 404, 422) | {201: {"model": contract.CreateOrMatchResult}},
+)
 async def create(body: contract.CreateEquipment, fwd: Fwd, meta: Caller) -> Response:
     """Create-or-match: 201 with `outcome: created` for a new asset; 200 with `matched` (the
     existing asset, enriched with what it lacked) or `possible_duplicates` (candidates to choose
@@ -91,7 +98,7 @@ async def import_status(
     import_id: UUID,
     fwd: Fwd,
     meta: Caller,
-    rows_offset: Annotated[int, Query(ge=0)] = 0,
+    rows_offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     rows_limit: Annotated[int, Query(ge=0, le=5000)] = 1000,
 ) -> Response:
     """Progress of an import and its per-row results (202 while it runs)."""

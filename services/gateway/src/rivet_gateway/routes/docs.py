@@ -12,5 +12,6 @@ class ErrorEnvelope(BaseModel):
 
 
 def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` for the given error statuses (plus 503/504, always possible)."""
-    return {status: {"model": ErrorEnvelope} for status in (*statuses, 503, 504)}
+    """OpenAPI ``responses`` for the given error statuses, plus those every route can give:
+    400 (an unreadable body), 503 and 504 (a service away or slow)."""
+    return {status: {"model": ErrorEnvelope} for status in (400, *statuses, 503, 504)}

@@ -33,7 +33,7 @@ async def list_orders(query: ListQuery, fwd: Fwd, meta: Caller) -> Response:
     "/api/work-orders",
     status_code=201,
     response_model=contract.WorkOrderView,
-    responses=errors(401, 403, 409, 422),
+    responses=errors(401, 403, 404, 409, 422),
 )
 async def create(body: contract.CreateWorkOrder, fwd: Fwd, meta: Caller) -> Response:
     """Open a work order against an asset: `equipment_id` (id or EQ-number) or `equipment`

@@ -1,0 +1,95 @@
+"""Faults under load: nothing acknowledged is lost, nothing is applied twice, replicas converge.
+
+`make test` runs the short variant (a few hundred operations, one NATS kill, one service kill,
+the machine's PostgreSQL with a fresh database). `make chaos` runs the full one
+(``RIVET_CHAOS=full``): at least 10,000 operations while nats-server is killed twice and paused,
+every service is killed mid-flight, and a private PostgreSQL is crashed and restarted.
+"""
+
+import asyncio
+import os
+
+import pytest
+from chaos_cluster import Cluster
+from chaos_scenario import (
+    Outcome,
+    nats_kill,
+    nats_pause,
+    poison,
+    postgres_restart,
+    run,
+    schedule,
+    service_kill,
+)
+
+from rivet_devstack.testing.env import TestEnv
+
+pytestmark = [pytest.mark.chaos, pytest.mark.slow]
+FULL = os.environ.get("RIVET_CHAOS") == "full"
+OPERATIONS = int(os.environ.get("RIVET_CHAOS_OPERATIONS", "10000"))
+
+
+def _check(outcome: Outcome) -> None:
+    report = outcome.report
+    assert report.converge_seconds is not None, f"never converged: {report.pending}"
+    assert not report.lost, report.lost[:20]
+    assert not report.duplicated, report.duplicated[:20]
+    assert outcome.work.outcomes()["ok"] > 0
+    assert all("NOT RUN" not in fault for fault in outcome.faults), outcome.faults
+
+
+async def _poison(cluster: Cluster, outcome: Outcome, max_deliveries: int) -> str:
+    result = await poison(cluster, outcome.work, max_deliveries)
+    assert result.deliveries == max_deliveries
+    assert result.metric_after == result.metric_before + 1
+    assert result.later_applied, "a later event was held up behind the poison message"
+    assert result.later_applied_first
+    assert not result.redelivered_after
+    return (
+        f"poison message     dead-lettered after {result.deliveries} deliveries in "
+        f"{result.seconds_to_dead_letter:.1f} s; rivet_dead_letters_total "
+        f"{result.metric_before:g} -> {result.metric_after:g}; the event behind it was applied "
+        "first"
+    )
+
+
+@pytest.mark.skipif(FULL, reason="make chaos runs the full variant")
+@pytest.mark.timeout(240)
+def test_chaos_short(test_env: TestEnv, capsys: pytest.CaptureFixture[str]) -> None:
+    """~400 operations; NATS killed once, the work-order service killed once."""
+    env = {"CONSUMER_RETRY_DELAY": "0.2", "OUTBOX_SAFETY_POLL": "2"}
+    with Cluster.running(admin_url=test_env.admin_url, env=env) as cluster:
+        faults = schedule((0.25, nats_kill()), (0.55, service_kill("workorders")))
+        outcome = asyncio.run(run(cluster, 400, faults, workers=8, converge_timeout=100))
+        poisoned = asyncio.run(_poison(cluster, outcome, max_deliveries=6))
+        with capsys.disabled():
+            print(outcome.summary())
+            print(poisoned)
+        _check(outcome)
+
+
+@pytest.mark.skipif(not FULL, reason="the full variant runs with `make chaos`")
+@pytest.mark.timeout(3600)
+def test_chaos_full(capsys: pytest.CaptureFixture[str]) -> None:
+    """>= 10,000 operations through every fault the issue lists, on a private PostgreSQL."""
+    with Cluster.running(admin_url=None) as cluster:
+        faults = schedule(
+            (0.06, nats_kill()),
+            (0.13, nats_pause(6)),
+            (0.20, service_kill("assets")),
+            (0.27, service_kill("workorders")),
+            (0.34, postgres_restart()),
+            (0.41, nats_kill()),
+            (0.48, service_kill("auth")),
+            (0.55, service_kill("gateway")),
+            (0.62, service_kill("ocr")),
+            (0.69, postgres_restart()),
+            (0.76, service_kill("workorders")),
+        )
+        outcome = asyncio.run(run(cluster, OPERATIONS, faults, workers=16, converge_timeout=200))
+        poisoned = asyncio.run(_poison(cluster, outcome, max_deliveries=6))
+        with capsys.disabled():
+            print(outcome.summary())
+            print(poisoned)
+        assert outcome.work.done >= OPERATIONS
+        _check(outcome)

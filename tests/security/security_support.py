@@ -1,0 +1,297 @@
+"""Helpers and fixtures of the attack suite: two organizations with data, a client that checks
+every response for leaks, the gateway's OpenAPI operations, and a valid request for each of them
+(``conftest.py`` registers the fixtures; tests import the rest from here).
+
+Every test here walks the OpenAPI document of the running gateway, so a new route is attacked
+without anyone remembering to add it; where a test needs to know something about a route (a
+valid body, the role it needs), a table below must cover every route or the suite fails.
+"""
+
+import re
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from rivet_devstack.testing.helpers import Session, invite_member, register
+from rivet_devstack.testing.services import ServiceSet
+
+ROOT = Path(__file__).resolve().parents[2]
+PHOTO = ROOT / "services/ocr/tests/fixtures/np_011_clean.jpg"
+CSV = b"Make,Model,Serial Number,Location\nGrundfos,CR 10-4,GF-SEC-001,Boiler house\n"
+
+LEAKS = [
+    re.compile(p, re.I)
+    for p in (
+        r"\$argon2(id|i|d)\$",
+        r"Traceback \(most recent call last\)",
+        r'File "[^"]+\.py", line \d+',
+        r"\basyncpg\.",
+        r"\bsqlalchemy\.",
+        r"\bpsycopg",
+        r"-----BEGIN [A-Z ]*PRIVATE KEY-----",
+        r"\bINSERT INTO\b|\bSELECT\b[^\"]{0,200}\bFROM\b",
+    )
+]
+
+
+def leaks(text: str) -> list[str]:
+    return [p.pattern for p in LEAKS if p.search(text)]
+
+
+@dataclass
+class Tenant:
+    """An organization with a team and one of everything, seen from its admin."""
+
+    admin: Session
+    technician: Session
+    viewer: Session
+    asset: dict[str, Any]
+    other_asset: dict[str, Any]
+    order: dict[str, Any]
+    import_id: str
+    scan_id: str
+    secrets: set[str] = field(default_factory=set)
+    """Strings only this organization's members may ever see."""
+
+    @property
+    def org_id(self) -> str:
+        return str(self.admin.user["org_id"])
+
+    def session(self, role: str) -> Session:
+        return {"admin": self.admin, "technician": self.technician, "viewer": self.viewer}[role]
+
+
+async def _tenant(api: httpx.AsyncClient, name: str) -> Tenant:
+    admin = await register(api, f"sec-{name}", organization_name=f"Security {name}")
+    technician = await invite_member(api, admin, "technician")
+    viewer = await invite_member(api, admin, "viewer")
+    tag = uuid.uuid4().hex[:8].upper()
+    assets = []
+    for n in (1, 2):
+        answer = await api.post(
+            "/api/equipment",
+            json={
+                "manufacturer": "Siemens",
+                "model": f"1LE1 {tag}{n}",
+                "serial": f"SEC-{tag}-{n}",
+                "name": f"Secret pump {tag}{n}",
+                "location": f"Vault {tag}",
+            },
+            headers=admin.headers,
+        )
+        assert answer.status_code == 201, answer.text
+        assets.append(answer.json()["equipment"])
+    order = await api.post(
+        "/api/work-orders",
+        json={"equipment_id": assets[0]["id"], "title": f"Secret job {tag}", "priority": "high"},
+        headers=admin.headers,
+    )
+    assert order.status_code == 201, order.text
+    imported = await api.post(
+        "/api/equipment/import",
+        params={"wait": 0},
+        files={"file": ("assets.csv", CSV.replace(b"GF-SEC-001", f"GF-{tag}".encode()))},
+        headers=admin.headers,
+    )
+    assert imported.status_code in (200, 202), imported.text
+    scan = await api.post(
+        "/api/upload/nameplate",
+        params={"wait": 0},
+        files={"photo": ("plate.jpg", PHOTO.read_bytes(), "image/jpeg")},
+        headers=admin.headers,
+    )
+    assert scan.status_code in (200, 202), scan.text
+    tenant = Tenant(
+        admin,
+        technician,
+        viewer,
+        assets[0],
+        assets[1],
+        order.json(),
+        imported.json()["id"],
+        scan.json()["id"],
+    )
+    tenant.secrets = {
+        tag,
+        tenant.org_id,
+        *(a["id"] for a in assets),
+        tenant.order["id"],
+        tenant.import_id,
+        tenant.scan_id,
+        admin.email,
+        technician.email,
+        viewer.email,
+    }
+    return tenant
+
+
+@pytest.fixture(scope="session")
+async def client(services: ServiceSet) -> AsyncIterator[httpx.AsyncClient]:
+    """The gateway, in process; every response is checked for leaked secrets of the server
+    (password hashes, stack traces, SQL, keys) before the test sees it."""
+
+    async def check(response: httpx.Response) -> None:
+        await response.aread()
+        found = leaks(response.text)
+        assert not found, f"{response.request.method} {response.request.url}: leaks {found}"
+
+    async with services.client() as api:
+        api.event_hooks["response"] = [check]
+        yield api
+
+
+@pytest.fixture(scope="session")
+async def tenants(client: httpx.AsyncClient) -> tuple[Tenant, Tenant]:
+    """Organization A (the attacker's) and B (the victim's)."""
+    return await _tenant(client, "a"), await _tenant(client, "b")
+
+
+@pytest.fixture(scope="session")
+async def openapi(client: httpx.AsyncClient) -> dict[str, Any]:
+    answer = await client.get("/openapi.json")
+    assert answer.status_code == 200
+    schema: dict[str, Any] = answer.json()
+    return schema
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    path: str
+    spec: dict[str, Any]
+
+    @property
+    def secured(self) -> bool:
+        return bool(self.spec.get("security"))
+
+    @property
+    def path_params(self) -> list[str]:
+        return [p["name"] for p in self.spec.get("parameters", []) if p["in"] == "path"]
+
+    @property
+    def query_params(self) -> list[dict[str, Any]]:
+        return [p for p in self.spec.get("parameters", []) if p["in"] == "query"]
+
+    @property
+    def body_types(self) -> list[str]:
+        return list(self.spec.get("requestBody", {}).get("content", {}))
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+def operations(schema: dict[str, Any]) -> list[Operation]:
+    return [
+        Operation(method.upper(), path, spec)
+        for path, item in schema["paths"].items()
+        for method, spec in item.items()
+        if method in ("get", "post", "put", "patch", "delete")
+    ]
+
+
+@pytest.fixture(scope="session")
+def ops(openapi: dict[str, Any]) -> list[Operation]:
+    return operations(openapi)
+
+
+def static_openapi() -> dict[str, Any]:
+    """The gateway's OpenAPI document without a running system, to parametrize tests at
+    collection time (a test checks it is the one the running gateway serves)."""
+    from rivet_devstack.keys import generate
+    from rivet_gateway.app import build_runtime, create_app
+    from rivet_gateway.settings import GatewaySettings
+
+    app = create_app(build_runtime(GatewaySettings(jwt_public_key=generate()[1])))
+    return app.openapi()
+
+
+STATIC_OPS = operations(static_openapi())
+
+
+# --- a valid request for every operation ------------------------------------------------------
+
+JSON_BODIES: dict[str, Any] = {
+    "POST /api/auth/register": {
+        "email": "someone@example.com",
+        "password": "correct horse battery",
+        "full_name": "Some One",
+    },
+    "POST /api/auth/refresh": {"refresh_token": "0" * 20 + "." + "1" * 43},
+    "POST /api/auth/logout": {"refresh_token": "0" * 20 + "." + "1" * 43},
+    "POST /api/auth/invitations": {"email": "newcomer@example.com", "role": "technician"},
+    "POST /api/auth/invitations/accept": {
+        "token": "x" * 43,
+        "password": "correct horse battery",
+        "full_name": "New Comer",
+    },
+    "POST /api/equipment": {"manufacturer": "WEG", "model": "W22", "serial": "PROBE-1"},
+    "PUT /api/equipment/{ref}": {"manufacturer": "WEG", "model": "W22"},
+    "PATCH /api/equipment/{ref}": {"location": "Probe bay"},
+    "POST /api/equipment/{ref}/retire": {"reason": "probe retirement"},
+    "POST /api/work-orders": {"title": "Probe job"},  # + equipment_id (filled in)
+    "PATCH /api/work-orders/{ref}": {"note": "probe note"},
+    "PUT /api/work-orders/{ref}": {"note": "probe note"},
+    "POST /api/work-orders/{ref}/comments": {"body": "probe comment"},
+    "POST /api/scans/{scan_id}/confirm": {"corrections": {"serial": "PROBE-SERIAL"}},
+}
+FORM_BODIES: dict[str, dict[str, str]] = {
+    "POST /api/auth/login": {"username": "nobody@example.com", "password": "wrong password"},
+}
+FILES: dict[str, dict[str, tuple[str, bytes, str]]] = {
+    "POST /api/equipment/import": {"file": ("assets.csv", CSV, "text/csv")},
+    "POST /api/upload/nameplate": {"photo": ("plate.jpg", PHOTO.read_bytes(), "image/jpeg")},
+}
+QUICK = {"wait": 0}
+"""Query parameters that keep routes that wait for work from waiting in these tests."""
+REQUIRED_QUERY = {"query": "pump"}
+"""Values of required query parameters."""
+
+
+def ids_of(tenant: Tenant, path: str, *, numbers: bool = False) -> dict[str, str]:
+    """Path parameters of ``path`` filled with ``tenant``'s objects."""
+    asset = tenant.asset["number"] if numbers else tenant.asset["id"]
+    order = tenant.order["number"] if numbers else tenant.order["id"]
+    return {
+        "ref": order if path.startswith("/api/work-orders/") else asset,
+        "equipment_id": asset,
+        "import_id": tenant.import_id,
+        "scan_id": tenant.scan_id,
+    }
+
+
+def request_for(
+    op: Operation, tenant: Tenant, *, numbers: bool = False, path_ids: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """``httpx`` keyword arguments of a valid request for ``op`` about ``tenant``'s objects."""
+    key = str(op)
+    values = path_ids if path_ids is not None else ids_of(tenant, op.path, numbers=numbers)
+    missing = [p for p in op.path_params if p not in values]
+    assert not missing, f"{key}: no test object for path parameter(s) {missing}; add one"
+    url = op.path.format(**{p: values[p] for p in op.path_params})
+    kwargs: dict[str, Any] = {"method": op.method, "url": url}
+    names = {p["name"] for p in op.query_params}
+    params: dict[str, Any] = {k: v for k, v in QUICK.items() if k in names}
+    for p in op.query_params:
+        if p.get("required"):
+            assert p["name"] in REQUIRED_QUERY, f"{key}: add a value for ?{p['name']}"
+            params[p["name"]] = REQUIRED_QUERY[p["name"]]
+    if params:
+        kwargs["params"] = params
+    if "application/json" in op.body_types:
+        assert key in JSON_BODIES, f"{key}: add a valid JSON body to JSON_BODIES"
+        body = dict(JSON_BODIES[key])
+        if key == "POST /api/work-orders":
+            body["equipment_id"] = tenant.asset["id"]
+        kwargs["json"] = body
+    elif "application/x-www-form-urlencoded" in op.body_types:
+        assert key in FORM_BODIES, f"{key}: add a valid form to FORM_BODIES"
+        kwargs["data"] = FORM_BODIES[key]
+    elif "multipart/form-data" in op.body_types:
+        assert key in FILES, f"{key}: add a valid file to FILES"
+        kwargs["files"] = FILES[key]
+    return kwargs

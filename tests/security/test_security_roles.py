@@ -1,0 +1,165 @@
+"""Roles hold on every route: viewers only read, technicians cannot do what admins do, and
+planning fields or someone else's assignment stay with admins."""
+
+from typing import Any
+
+import httpx
+import pytest
+from security_support import STATIC_OPS, Operation, Tenant, request_for
+
+pytestmark = pytest.mark.security
+
+RANK = {"viewer": 0, "technician": 1, "admin": 2}
+MIN_ROLE: dict[str, str | None] = {
+    # None: no token needed (the route is for signing in).
+    "POST /api/auth/register": None,
+    "POST /api/auth/login": None,
+    "POST /api/auth/refresh": None,
+    "POST /api/auth/logout": None,
+    "POST /api/auth/invitations/accept": None,
+    "GET /api/auth/me": "viewer",
+    "GET /api/auth/users": "viewer",
+    "POST /api/auth/invitations": "admin",
+    "POST /api/auth/link-telegram": "viewer",
+    "GET /api/equipment": "viewer",
+    "POST /api/equipment": "technician",
+    "GET /api/equipment/search/fuzzy": "viewer",
+    "POST /api/equipment/import": "admin",
+    "GET /api/equipment/import/{import_id}": "admin",
+    "GET /api/equipment/{ref}": "viewer",
+    "PUT /api/equipment/{ref}": "technician",
+    "PATCH /api/equipment/{ref}": "technician",
+    "DELETE /api/equipment/{ref}": "viewer",  # 405 for everyone: assets are never deleted
+    "POST /api/equipment/{ref}/retire": "admin",
+    "GET /api/equipment/{ref}/history": "viewer",
+    "GET /api/work-orders": "viewer",
+    "POST /api/work-orders": "technician",
+    "GET /api/work-orders/equipment/{equipment_id}/work-orders": "viewer",
+    "GET /api/equipment/{equipment_id}/work-orders": "viewer",
+    "GET /api/work-orders/{ref}": "viewer",
+    "PATCH /api/work-orders/{ref}": "technician",
+    "PUT /api/work-orders/{ref}": "technician",
+    "POST /api/work-orders/{ref}/comments": "technician",
+    "GET /api/stats/overview": "viewer",
+    "GET /api/stats/equipment-health": "viewer",
+    "GET /api/stats/work-order-trends": "viewer",
+    "GET /api/stats/summary": "viewer",
+    "GET /api/stats/kpis": "viewer",
+    "POST /api/upload/nameplate": "technician",
+    "GET /api/scans/{scan_id}": "viewer",
+    "POST /api/scans/{scan_id}/confirm": "technician",
+}
+
+
+def _api_ops(ops: list[Operation]) -> list[Operation]:
+    return [op for op in ops if op.path.startswith("/api/")]
+
+
+def test_every_route_has_a_declared_role(ops: list[Operation]) -> None:
+    """A new route must be added to MIN_ROLE, and a token-free one must be meant that way."""
+    listed = {str(op) for op in _api_ops(ops)}
+    assert listed == set(MIN_ROLE), {
+        "routes without a role here": sorted(listed - set(MIN_ROLE)),
+        "roles of routes that are gone": sorted(set(MIN_ROLE) - listed),
+    }
+    for op in _api_ops(ops):
+        assert op.secured == (MIN_ROLE[str(op)] is not None), f"{op}: token requirement"
+
+
+async def test_lower_roles_are_refused_on_every_route(
+    client: httpx.AsyncClient, tenants: tuple[Tenant, Tenant], ops: list[Operation]
+) -> None:
+    team, _ = tenants
+    refused = 0
+    for op in _api_ops(ops):
+        needed = MIN_ROLE[str(op)]
+        if needed is None:
+            continue
+        for role in ("viewer", "technician"):
+            if RANK[role] >= RANK[needed]:
+                continue
+            answer = await client.request(
+                **request_for(op, team), headers=team.session(role).headers
+            )
+            assert answer.status_code == 403, f"{op} as {role}: {answer.status_code} {answer.text}"
+            assert answer.json()["error"]["code"] == "forbidden"
+            refused += 1
+    assert refused >= 15
+    # Nothing the refused calls tried happened.
+    asset = await client.get(f"/api/equipment/{team.asset['id']}", headers=team.admin.headers)
+    assert asset.json()["status"] == "in_service"
+    assert asset.json()["version"] == team.asset["version"]
+
+
+async def test_allowed_roles_get_through(
+    client: httpx.AsyncClient, tenants: tuple[Tenant, Tenant], ops: list[Operation]
+) -> None:
+    """The other side of the table: each role reaches what it may (no 401/403), so the
+    refusals above are about roles, not broken requests."""
+    team, _ = tenants
+    for op in _api_ops(ops):
+        needed = MIN_ROLE[str(op)]
+        if needed is None or op.method != "GET":
+            continue
+        for role in ("viewer", "technician", "admin"):
+            if RANK[role] < RANK[needed]:
+                continue
+            answer = await client.request(
+                **request_for(op, team), headers=team.session(role).headers
+            )
+            assert answer.status_code in (200, 202), f"{op} as {role}: {answer.text}"
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"priority": "low"},
+        {"due_at": "2030-01-01T00:00:00Z"},
+        {"title": "Renamed by a technician"},
+        {"description": "rewritten"},
+        {"work_type": "preventive"},
+    ],
+)
+async def test_technicians_cannot_change_planning_fields(
+    client: httpx.AsyncClient, tenants: tuple[Tenant, Tenant], changes: dict[str, Any]
+) -> None:
+    team, _ = tenants
+    answer = await client.patch(
+        f"/api/work-orders/{team.order['id']}", json=changes, headers=team.technician.headers
+    )
+    assert answer.status_code == 403, answer.text
+
+
+async def test_technicians_assign_only_themselves(
+    client: httpx.AsyncClient, tenants: tuple[Tenant, Tenant]
+) -> None:
+    team, _ = tenants
+    url = f"/api/work-orders/{team.order['id']}"
+    other = await client.patch(
+        url, json={"assignee_id": team.admin.user["id"]}, headers=team.technician.headers
+    )
+    assert other.status_code == 403, other.text
+    viewer = await client.patch(
+        url, json={"assignee_id": team.viewer.user["id"]}, headers=team.admin.headers
+    )
+    assert viewer.status_code == 422, "viewers cannot be given work"
+
+
+async def test_invitations_cannot_escalate(
+    client: httpx.AsyncClient, tenants: tuple[Tenant, Tenant]
+) -> None:
+    team, _ = tenants
+    for role in ("viewer", "technician"):
+        answer = await client.post(
+            "/api/auth/invitations",
+            json={"email": "boss@example.com", "role": "admin"},
+            headers=team.session(role).headers,
+        )
+        assert answer.status_code == 403, answer.text
+
+
+def test_collection_time_document_is_the_served_one(
+    ops: list[Operation], openapi: dict[str, Any]
+) -> None:
+    """Tests parametrized at collection time see the same routes as the running gateway."""
+    assert sorted(map(str, STATIC_OPS)) == sorted(map(str, ops))

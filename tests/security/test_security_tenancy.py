@@ -1,0 +1,155 @@
+"""Nobody reaches another organization's data: for every route of the OpenAPI document,
+another organization's id (or number) answers exactly like an id that does not exist (404),
+changes nothing, and no answer ever carries the other organization's data."""
+
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from security_support import Operation, Tenant, request_for
+
+pytestmark = pytest.mark.security
+
+ANY_ID_405 = {"DELETE /api/equipment/{ref}"}
+"""Routes that refuse the method whatever the id (assets are retired, never deleted)."""
+
+
+def _absent(op: Operation) -> dict[str, str]:
+    fake = str(uuid.uuid4())
+    return {
+        "ref": "WO-2026-999999" if op.path.startswith("/api/work-orders/") else fake,
+        "equipment_id": fake,
+        "import_id": fake,
+        "scan_id": fake,
+    }
+
+
+def _assert_no_secrets(answer: httpx.Response, victim: Tenant, what: str) -> None:
+    """The answer shows nothing of the victim's that the request did not itself name (a 404
+    may repeat the id it was asked for)."""
+    asked = str(answer.request.url) + answer.request.content.decode(errors="replace")
+    seen = [s for s in victim.secrets if s in answer.text and s not in asked]
+    assert not seen, f"{what}: answer shows the other organization's {seen}"
+
+
+async def test_every_route_with_an_id_hides_other_organizations(
+    client: httpx.AsyncClient, tenants: tuple[Tenant, Tenant], ops: list[Operation]
+) -> None:
+    attacker, victim = tenants
+    checked = 0
+    for op in ops:
+        if not op.path_params:
+            continue
+        for role in ("admin", "viewer"):
+            headers = attacker.session(role).headers
+            absent = await client.request(
+                **request_for(op, attacker, path_ids=_absent(op)), headers=headers
+            )
+            for numbers in (False, True):
+                kwargs = request_for(op, victim, numbers=numbers)
+                if op.method in ("POST", "PUT", "PATCH") and "json" in kwargs:
+                    kwargs["json"] = request_for(op, attacker)["json"]
+                answer = await client.request(**kwargs, headers=headers)
+                what = f"{op} as {role} of another organization ({kwargs['url']})"
+                _assert_no_secrets(answer, victim, what)
+                checked += 1
+                if numbers:
+                    # Numbers count per organization: the attacker may have its own object
+                    # with the same number, and then sees that one, never the victim's.
+                    assert victim.org_id not in answer.text, what
+                    continue
+                expected = 405 if str(op) in ANY_ID_405 else 404
+                if role == "viewer" and absent.status_code == 403:
+                    expected = 403  # refused before any lookup: reveals nothing either
+                assert answer.status_code == expected, f"{what}: {answer.status_code} {answer.text}"
+                assert answer.status_code == absent.status_code, what
+                if answer.status_code == 404:
+                    assert answer.json()["error"]["code"] == absent.json()["error"]["code"]
+    assert checked >= 40  # every route with an id, by id and by number, as two roles
+
+
+async def test_nothing_of_the_victim_changed(
+    client: httpx.AsyncClient, tenants: tuple[Tenant, Tenant], ops: list[Operation]
+) -> None:
+    """After every write route was tried on the victim's objects (above, and again here)."""
+    attacker, victim = tenants
+    for op in ops:
+        if op.path_params and op.method in ("POST", "PUT", "PATCH", "DELETE"):
+            kwargs = request_for(op, victim)
+            if "json" in kwargs:
+                kwargs["json"] = request_for(op, attacker)["json"]
+            await client.request(**kwargs, headers=attacker.admin.headers)
+    asset = await client.get(f"/api/equipment/{victim.asset['id']}", headers=victim.admin.headers)
+    assert asset.json()["version"] == victim.asset["version"]
+    assert asset.json()["status"] == "in_service"
+    order = await client.get(f"/api/work-orders/{victim.order['id']}", headers=victim.admin.headers)
+    assert order.json()["version"] == victim.order["version"]
+    assert [e["kind"] for e in order.json()["timeline"]] == ["created"]
+
+
+async def test_lists_searches_and_stats_never_show_other_organizations(
+    client: httpx.AsyncClient, tenants: tuple[Tenant, Tenant], ops: list[Operation]
+) -> None:
+    """Every GET without an id in the path, its id-like filters pointed at the victim's
+    objects and its search text at the victim's serial."""
+    attacker, victim = tenants
+    values: dict[str, Any] = {
+        "parent_id": victim.asset["id"],
+        "equipment_id": victim.asset["id"],
+        "assignee_id": victim.admin.user["id"],
+        "query": victim.asset["serial"],
+        "manufacturer": "Siemens",
+        "location": victim.asset["location"],
+    }
+    checked = 0
+    for op in ops:
+        if op.method != "GET" or op.path_params or not op.secured:
+            continue
+        for filtered in (False, True):
+            names = {p["name"] for p in op.query_params}
+            params = {k: v for k, v in values.items() if k in names} if filtered else {}
+            if "query" in names and not filtered:
+                params["query"] = "Secret pump"
+            answer = await client.get(op.path, params=params, headers=attacker.admin.headers)
+            what = f"GET {op.path} {params}"
+            assert answer.status_code in (200, 404, 422), f"{what}: {answer.text}"
+            _assert_no_secrets(answer, victim, what)
+            checked += 1
+    assert checked >= 20
+
+
+async def test_bodies_cannot_point_at_other_organizations(
+    client: httpx.AsyncClient, tenants: tuple[Tenant, Tenant]
+) -> None:
+    attacker, victim = tenants
+    headers = attacker.admin.headers
+    theirs = victim.asset["id"]
+    attempts = [
+        ("POST", "/api/work-orders", {"equipment_id": theirs, "title": "Steal"}),
+        ("POST", "/api/work-orders", {"equipment_id": victim.asset["number"], "title": "Steal"}),
+        ("POST", "/api/equipment", {"manufacturer": "ABB", "serial": "X-1", "parent_id": theirs}),
+        ("POST", "/api/equipment", {"manufacturer": "Siemens", "merge_into": theirs}),
+        ("PATCH", f"/api/equipment/{attacker.asset['id']}", {"parent_id": theirs}),
+        (
+            "PATCH",
+            f"/api/work-orders/{attacker.order['id']}",
+            {"assignee_id": victim.admin.user["id"]},
+        ),
+        ("POST", f"/api/scans/{attacker.scan_id}/confirm", {"merge_into": theirs}),
+    ]
+    for method, url, body in attempts:
+        answer = await client.request(method, url, json=body, headers=headers)
+        what = f"{method} {url} {body}"
+        assert answer.status_code in (404, 409, 422), f"{what}: {answer.status_code} {answer.text}"
+        _assert_no_secrets(answer, victim, what)
+    mine = await client.get(f"/api/equipment/{attacker.asset['id']}", headers=headers)
+    assert mine.json()["parent_id"] is None
+    # The victim's serial is free to use in another organization: no cross-organization match.
+    same_serial = await client.post(
+        "/api/equipment",
+        json={"manufacturer": "Siemens", "serial": victim.asset["serial"]},
+        headers=headers,
+    )
+    assert same_serial.status_code == 201
+    assert same_serial.json()["equipment"]["id"] != theirs
