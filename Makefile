@@ -6,7 +6,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
 RUN := $(UV) run --frozen --no-sync
 .DEFAULT_GOAL := help
 
-.PHONY: help run test chaos fuzz lint format typecheck asyncapi migrate clean
+.PHONY: help run test chaos fuzz bench lint format typecheck asyncapi migrate clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -30,6 +30,9 @@ chaos: .venv/.synced  ## fault suite: 10,000 operations while NATS, services and
 
 fuzz: .venv/.synced  ## long schemathesis pass over every route of the gateway's OpenAPI
 	RIVET_FUZZ=long $(RUN) pytest tests/fuzz -p no:cacheprovider --timeout 3600 $(PYTEST_ARGS)
+
+bench: .venv/.synced  ## benchmarks: gateway vs bare app, events, search, OCR; one table
+	$(RUN) python bench/run_all.py $(BENCH_ARGS)
 
 lint: .venv/.synced  ## ruff check and format check
 	$(RUN) ruff check . && $(RUN) ruff format --check .

@@ -30,6 +30,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from rivet_devstack.processes import cpu_seconds
+
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "load test battery"  # noqa: S105 - a throwaway account of the run
 BRANDS = ("ABB", "Siemens", "Allen-Bradley", "Grundfos", "WEG", "Baldor")
@@ -249,17 +251,6 @@ async def run(url: str, args: argparse.Namespace) -> tuple[Stats, float]:
             *(load.worker(deadline, args.requests) for _ in range(args.concurrency))
         )
         return load.stats, time.monotonic() - started
-
-
-def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
-    """User + system CPU seconds of each process (Linux /proc)."""
-    ticks = 100.0
-    found = {}
-    for name, pid in pids.items():
-        with contextlib.suppress(OSError, IndexError, ValueError):
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            found[name] = (int(fields[11]) + int(fields[12])) / ticks
-    return found
 
 
 @dataclass

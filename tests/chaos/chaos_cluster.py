@@ -15,7 +15,6 @@ import contextlib
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,6 +26,7 @@ from pathlib import Path
 import httpx
 
 from rivet_devstack.keys import generate
+from rivet_devstack.processes import ServiceProcess
 from rivet_devstack.servers import (
     EmbeddedNats,
     EmbeddedPostgres,
@@ -45,55 +45,6 @@ SCHEMAS = ("auth", "assets", "workorders", "ocr")
 
 def _say(message: str) -> None:
     print(f"[cluster {time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
-@dataclass
-class ServiceProcess:
-    """One service as a subprocess of its console script."""
-
-    name: str
-    command: str
-    port: int
-    env: dict[str, str]
-    log: Path
-    proc: subprocess.Popen[bytes] | None = None
-    starts: int = 0
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        with open(self.log, "ab") as out:
-            out.write(f"\n===== start {self.starts + 1} =====\n".encode())
-            out.flush()
-            self.proc = subprocess.Popen(
-                [str(BIN / self.command)],
-                env=self.env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # a Ctrl-C of the test run does not reach it first
-            )
-        self.starts += 1
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def kill(self) -> None:
-        """SIGKILL: no shutdown code runs (in-flight requests, handlers and relays die)."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(10)
 
 
 @dataclass
@@ -168,7 +119,7 @@ class Cluster:
             port = free_port()
             self.services[spec.name] = ServiceProcess(
                 spec.name,
-                spec.command,
+                [str(BIN / spec.command)],
                 port,
                 base | {"HTTP_PORT": str(port), "SERVICE_NAME": spec.name},
                 logs / f"{spec.name}.log",

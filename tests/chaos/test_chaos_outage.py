@@ -1,8 +1,8 @@
 """A PostgreSQL outage longer than the consumers' redeliveries must not lose events.
 
 Found by reading the runtime while building the chaos suite; runs with `make chaos` (it waits
-out JetStream's redelivery timer, about five minutes). The event below is applied by nobody and
-recorded nowhere: a lost event. See docs/reliability.md, "Open bugs".
+out JetStream's redelivery timer, about five minutes). Before the fix (bug 5 in
+docs/reliability.md) the event below was applied by nobody and recorded nowhere: a lost event.
 """
 
 import asyncio

@@ -110,10 +110,16 @@ async def test_a_republished_event_is_dropped_by_jetstream(
         async def published() -> bool:
             return (await js.stream_info(stream)).state.messages == 1
 
+        db = await asyncpg.connect(isolated_database)
+
+        async def drained() -> bool:
+            return await db.fetchval("SELECT count(*) FROM auth.outbox") == 0
+
+        # Published, and the relay's transaction that deletes the row committed.
         assert await _wait(published, 10)
+        assert await _wait(drained, 10)
         event = (await _stream_messages(private_nats.url, stream))[0]
         # Put the same event back in the outbox, as if the delete had been lost.
-        db = await asyncpg.connect(isolated_database)
         await db.execute(
             "INSERT INTO auth.outbox (event_id, subject, payload) VALUES ($1, $2, $3::jsonb)",
             uuid.UUID(str(event["event_id"])),
@@ -121,10 +127,6 @@ async def test_a_republished_event_is_dropped_by_jetstream(
             json.dumps(event),
         )
         await db.execute("NOTIFY auth_outbox")
-
-        async def drained() -> bool:
-            return await db.fetchval("SELECT count(*) FROM auth.outbox") == 0
-
         assert await _wait(drained, 10)
         await db.close()
         assert (await js.stream_info(stream)).state.messages == 1

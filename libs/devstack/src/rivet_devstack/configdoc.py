@@ -24,6 +24,8 @@ DEVELOPMENT = [
     ("RIVET_EMBEDDED", "unset", "make run/test", "`1`: start embedded NATS and PostgreSQL "
      "even when servers answer on 4222/5432 (tests the fresh-machine path)."),
     ("PYTEST_ARGS", "unset", "make test", "Extra pytest arguments, e.g. `-k auth -x`."),
+    ("BENCH_ARGS", "unset", "make bench", "Extra arguments of `bench/run_all.py`, e.g. "
+     "`--quick` or `--skip search,ocr`."),
 ]  # fmt: skip
 
 

@@ -78,6 +78,7 @@ class OutboxRelay:
         self._listener: asyncpg.Connection | None = None
         self._stopping = False
         self._last_gauge = 0.0
+        self._last_backlog = -1
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"outbox-relay-{self.db.schema}")
@@ -108,8 +109,11 @@ class OutboxRelay:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
-            if published:
-                continue  # more may be waiting
+            if published >= self.settings.outbox_batch_size:
+                continue  # a full batch: more may be waiting
+            # Otherwise the claim saw every committed row; a row committed since then has
+            # notified (the wake flag was cleared before the pass), so waiting loses nothing
+            # and saves an empty pass - a whole transaction - per event at low rates.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.settings.outbox_safety_poll)
             self._wake.clear()
@@ -121,7 +125,9 @@ class OutboxRelay:
             done = await self._publish(rows) if rows else []
             if done:
                 await conn.execute(_DELETE, {"seqs": done})
-            await self._update_gauges(conn, force=not rows)
+            # Drop the backlog gauge to zero as soon as a pass finds nothing; otherwise at
+            # most once a second (a query per pass cost as much as the claim itself).
+            await self._update_gauges(conn, force=not rows and self._last_backlog > 0)
         if len(done) < len(rows):
             raise RuntimeError(f"published {len(done)} of {len(rows)} events")
         return len(rows)
@@ -152,6 +158,7 @@ class OutboxRelay:
             return
         self._last_gauge = now
         count, age = (await conn.execute(_BACKLOG)).one()
+        self._last_backlog = int(count)
         OUTBOX_BACKLOG.labels(self.settings.service_name).set(count)
         OUTBOX_OLDEST_AGE.labels(self.settings.service_name).set(float(age))
 

@@ -33,6 +33,7 @@ Ctx = EventContext[TelegramState]
 
 CHANNEL = "telegram_notifications"
 _WAKE = text(f"SELECT pg_notify('{CHANNEL}', '')")
+_STORE = insert(notifications).on_conflict_do_nothing()
 
 
 @router.on(Events.USER_REGISTERED, consumer="telegram-users-registered", workers=1)
@@ -106,5 +107,6 @@ async def _enqueue(ctx: Ctx, event: EventEnvelope[Any], actor: UUID | None, comp
     ]
     if not rows:
         return
-    await ctx.conn.execute(insert(notifications).values(rows).on_conflict_do_nothing())
+    # executemany: a multi-row .values([...]) cannot be cached by SQLAlchemy
+    await ctx.conn.execute(_STORE, rows)
     await ctx.conn.execute(_WAKE)

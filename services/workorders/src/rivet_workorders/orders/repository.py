@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Select, and_, not_, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, bindparam, not_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -49,23 +49,36 @@ def parse_ref(ref: str) -> ColumnElement[bool]:
         ) from None
 
 
+# The statements of the create and transition paths are built once: building one per call
+# (``.values(...)``, ``.where(col == value)``) and computing its cache key cost about as much
+# CPU as executing it (bench/gateway, docs/performance.md).
+_NEXT_NUMBER = (
+    insert(counters)
+    .values(org_id=bindparam("org_id"), year=bindparam("year"), value=1)
+    .on_conflict_do_update(
+        index_elements=[counters.c.org_id, counters.c.year],
+        set_={"value": counters.c.value + 1},
+    )
+    .returning(counters.c.value)
+)
+_INSERT_ORDER = insert(work_orders)
+_UPDATE_ORDER = update(work_orders).where(work_orders.c.id == bindparam("order_id_"))
+_ADD_TIMELINE = insert(timeline).returning(timeline.c.id)
+_VIEW_ROW = (
+    select(*VIEW_COLUMNS)
+    .select_from(VIEW_FROM)
+    .where(work_orders.c.org_id == bindparam("org_id"), work_orders.c.id == bindparam("order_id"))
+)
+
+
 async def next_number(conn: AsyncConnection, org_id: UUID, year: int) -> int:
     """The organization's next number for ``year``: one row per org and year, incremented in
     place, so concurrent creates queue on that row and never share a number."""
-    query = (
-        insert(counters)
-        .values(org_id=org_id, year=year, value=1)
-        .on_conflict_do_update(
-            index_elements=[counters.c.org_id, counters.c.year],
-            set_={"value": counters.c.value + 1},
-        )
-        .returning(counters.c.value)
-    )
-    return int((await conn.execute(query)).scalar_one())
+    return int((await conn.execute(_NEXT_NUMBER, {"org_id": org_id, "year": year})).scalar_one())
 
 
 async def insert_order(conn: AsyncConnection, values: dict[str, Any]) -> None:
-    await conn.execute(insert(work_orders).values(**values))
+    await conn.execute(_INSERT_ORDER, values)
 
 
 async def lock_order(conn: AsyncConnection, org_id: UUID, ref: str) -> RowMapping | None:
@@ -83,21 +96,16 @@ async def find_order(conn: AsyncConnection, org_id: UUID, ref: str) -> RowMappin
 
 
 async def update_order(conn: AsyncConnection, order_id: UUID, values: dict[str, Any]) -> None:
-    await conn.execute(update(work_orders).where(work_orders.c.id == order_id).values(**values))
+    await conn.execute(_UPDATE_ORDER, {**values, "order_id_": order_id})
 
 
 async def add_timeline(conn: AsyncConnection, **values: Any) -> int:
-    query = insert(timeline).values(**values).returning(timeline.c.id)
-    return int((await conn.execute(query)).scalar_one())
+    return int((await conn.execute(_ADD_TIMELINE, values)).scalar_one())
 
 
 async def view_row(conn: AsyncConnection, org_id: UUID, order_id: UUID) -> RowMapping | None:
-    query = (
-        select(*VIEW_COLUMNS)
-        .select_from(VIEW_FROM)
-        .where(work_orders.c.org_id == org_id, work_orders.c.id == order_id)
-    )
-    return (await conn.execute(query)).mappings().first()
+    params = {"org_id": org_id, "order_id": order_id}
+    return (await conn.execute(_VIEW_ROW, params)).mappings().first()
 
 
 async def timeline_rows(conn: AsyncConnection, order_id: UUID) -> list[RowMapping]:

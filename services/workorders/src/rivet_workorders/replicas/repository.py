@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -18,6 +18,7 @@ from rivet_contracts import ErrorCode, ServiceError
 from rivet_contracts.assets import EquipmentSnapshot, EquipmentView
 
 from ..rollups import scoring
+from ..sums import add_rows
 from ..tables import equipment, equipment_counts, users
 
 
@@ -80,6 +81,16 @@ class EquipmentRecord:
         }
 
 
+_INSERT_EQUIPMENT = (
+    insert(equipment)
+    .on_conflict_do_nothing(index_elements=[equipment.c.id])
+    .returning(equipment.c.id)
+)
+_LOCK_EQUIPMENT = (
+    select(equipment).where(equipment.c.id == bindparam("id_")).with_for_update(key_share=True)
+)
+
+
 async def replicate_equipment(
     conn: AsyncConnection, org_id: UUID, record: EquipmentRecord, now: datetime
 ) -> bool:
@@ -89,25 +100,15 @@ async def replicate_equipment(
     """
     health = scoring.new_deltas()
     inserted = await conn.execute(
-        insert(equipment)
-        .values(id=record.id, org_id=org_id, score=100, scored_at=now, **record.columns())
-        .on_conflict_do_nothing(index_elements=[equipment.c.id])
-        .returning(equipment.c.id)
+        _INSERT_EQUIPMENT,
+        {"id": record.id, "org_id": org_id, "score": 100, "scored_at": now, **record.columns()},
     )
     if inserted.first() is not None:
         await _count(conn, org_id, {(record.manufacturer, record.status): 1})
         scoring.count_new_asset(health, org_id)
         await scoring.apply_org_health(conn, health)
         return True
-    old = (
-        (
-            await conn.execute(
-                select(equipment).where(equipment.c.id == record.id).with_for_update(key_share=True)
-            )
-        )
-        .mappings()
-        .one()
-    )
+    old = (await conn.execute(_LOCK_EQUIPMENT, {"id_": record.id})).mappings().one()
     if old["org_id"] != org_id:
         raise ServiceError(ErrorCode.CONFLICT, f"asset {record.id} belongs to another organization")
     if old["version"] >= record.version:
@@ -134,17 +135,7 @@ async def _count(conn: AsyncConnection, org_id: UUID, changes: dict[tuple[str, s
         {"org_id": org_id, "manufacturer": m, "status": s, "assets": n}
         for (m, s), n in sorted(changes.items())
     ]
-    query = insert(equipment_counts).values(rows)
-    await conn.execute(
-        query.on_conflict_do_update(
-            index_elements=[
-                equipment_counts.c.org_id,
-                equipment_counts.c.manufacturer,
-                equipment_counts.c.status,
-            ],
-            set_={"assets": equipment_counts.c.assets + query.excluded.assets},
-        )
-    )
+    await add_rows(conn, equipment_counts, ("org_id", "manufacturer", "status"), rows)
 
 
 async def find_equipment(conn: AsyncConnection, org_id: UUID, ref: str) -> RowMapping | None:

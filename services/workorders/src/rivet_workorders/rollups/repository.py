@@ -7,12 +7,25 @@ consumer transactions queue on shared rows instead of deadlocking.
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ..sums import add_rows
 from ..tables import DAILY_COLUMNS, fault_codes, rollup_state, wo_counts, wo_daily, wo_due
 from .facts import Deltas, Facts
+
+_ENSURE_STATE = (
+    insert(rollup_state)
+    .values(work_order_id=bindparam("order_id"), version=0, facts=None)
+    .on_conflict_do_nothing(index_elements=[rollup_state.c.work_order_id])
+)
+_LOCK_STATE = (
+    select(rollup_state.c.version, rollup_state.c.facts)
+    .where(rollup_state.c.work_order_id == bindparam("order_id"))
+    .with_for_update(key_share=True)
+)
+_STORE_STATE = update(rollup_state).where(rollup_state.c.work_order_id == bindparam("order_id"))
 
 
 async def swap_facts(
@@ -23,25 +36,13 @@ async def swap_facts(
     Returns (newer, previous facts). Locks the order's row, so two events of one order are
     counted one after the other.
     """
-    await conn.execute(
-        insert(rollup_state)
-        .values(work_order_id=order_id, version=0, facts=None)
-        .on_conflict_do_nothing(index_elements=[rollup_state.c.work_order_id])
-    )
-    row = (
-        await conn.execute(
-            select(rollup_state.c.version, rollup_state.c.facts)
-            .where(rollup_state.c.work_order_id == order_id)
-            .with_for_update(key_share=True)
-        )
-    ).one()
+    key = {"order_id": order_id}
+    await conn.execute(_ENSURE_STATE, key)
+    row = (await conn.execute(_LOCK_STATE, key)).one()
     if row.version >= facts.version:
         return False, None
-    await conn.execute(
-        update(rollup_state)
-        .where(rollup_state.c.work_order_id == order_id)
-        .values(version=facts.version, facts=facts.model_dump(mode="json"))
-    )
+    values = {"version": facts.version, "facts": facts.model_dump(mode="json")}
+    await conn.execute(_STORE_STATE, {**key, **values})
     return True, None if row.facts is None else Facts.model_validate(row.facts)
 
 
@@ -72,14 +73,4 @@ async def _add(
     keys: tuple[str, ...],
     rows: list[dict[str, Any]],
 ) -> None:
-    """``INSERT .. ON CONFLICT DO UPDATE SET col = col + excluded.col`` for every value."""
-    if not rows:
-        return
-    query = insert(table).values([{"org_id": org_id, **r} for r in rows])
-    sums = [name for name in rows[0] if name not in keys]
-    await conn.execute(
-        query.on_conflict_do_update(
-            index_elements=[table.c.org_id, *(table.c[k] for k in keys)],
-            set_={name: table.c[name] + query.excluded[name] for name in sums},
-        )
-    )
+    await add_rows(conn, table, ("org_id", *keys), [{"org_id": org_id, **r} for r in rows])

@@ -10,11 +10,11 @@ from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy import text
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rivet_contracts.assets import Criticality
 
+from ..sums import add_rows
 from ..tables import org_health
 from . import health
 
@@ -111,14 +111,4 @@ async def apply_org_health(conn: AsyncConnection, deltas: OrgHealthDeltas) -> No
     ]
     if not rows:
         return
-    query = insert(org_health).values(rows)
-    excluded = query.excluded
-    await conn.execute(
-        query.on_conflict_do_update(
-            index_elements=[org_health.c.org_id],
-            set_={
-                name: org_health.c[name] + excluded[name]
-                for name in ("assets", "score_sum", "good", "fair", "poor")
-            },
-        )
-    )
+    await add_rows(conn, org_health, ("org_id",), rows)

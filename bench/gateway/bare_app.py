@@ -1,0 +1,375 @@
+"""The baseline: one FastAPI + asyncpg process doing the benchmarked routes' work directly.
+
+    DATABASE_URL=... JWT_PUBLIC_KEY_FILE=... HTTP_PORT=... python bench/gateway/bare_app.py
+
+Same database, same rows, same SQL statements as the services run for these requests (one
+transaction per request, as the runtime opens one), and the same response bytes: rows become
+the same contract models (``EquipmentView``, ``WorkOrderView``, ...) with the services' own
+view functions, and the search uses the assets service's planner and ranking with its raw
+SQL. What it leaves out is exactly what the benchmark prices: the gateway hop, NATS, the
+service runtime (request re-validation, role check from headers, reply headers) and
+SQLAlchemy Core (here: asyncpg directly). Access tokens are verified with the gateway's own
+``TokenVerifier`` (EdDSA), so JWT cost is on both sides.
+
+Served by uvicorn with the options of ``rivet_runtime.cli.run_service`` (one process, the same
+event loop and HTTP parser as the services get).
+
+It implements only the requests the benchmark sends: no list filters or other sorts, work
+orders only for an existing ``equipment_id``, no assignee. The work-order create writes its
+outbox row to ``bench_bare.outbox`` (a copy of ``workorders.outbox`` that no relay reads):
+the database work of the transaction is the same, the asynchronous publication is not done.
+"""
+
+import json
+import os
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+from uuid import UUID, uuid4
+
+import asyncpg
+import uvicorn
+from fastapi import Depends, FastAPI, Header, Query, Request, Response
+
+from rivet_assets.equipment.views import to_view as equipment_view
+from rivet_assets.search import planner, ranking
+from rivet_assets.search import repository as search_sql
+from rivet_assets.search.service import MIN_SCORE
+from rivet_contracts import Actor, EventEnvelope, Events, Identity, Role
+from rivet_contracts import assets as assets_contract
+from rivet_contracts import workorders as wo_contract
+from rivet_contracts.workorders import OPEN_STATUSES, Priority, TimelineKind, WorkOrderStatus
+from rivet_gateway.tokens import InvalidToken, TokenVerifier
+from rivet_workorders.orders import lifecycle
+from rivet_workorders.orders import views as wo_views
+
+JSON = "application/json"
+EQUIPMENT_BY_ID = "SELECT * FROM assets.equipment WHERE org_id = $1 AND id = $2"
+EQUIPMENT_BY_NUMBER = "SELECT * FROM assets.equipment WHERE org_id = $1 AND number = $2"
+EQUIPMENT_PAGE = (
+    "SELECT * FROM assets.equipment WHERE org_id = $1 ORDER BY number LIMIT $2 OFFSET $3"
+)
+EQUIPMENT_COUNT = "SELECT count(*) FROM assets.equipment WHERE org_id = $1"
+FULL_ROWS = "SELECT * FROM assets.equipment WHERE org_id = $1 AND id = ANY($2::uuid[])"
+
+REPLICA = "SELECT * FROM workorders.equipment WHERE org_id = $1 AND id = $2 LIMIT 1"
+NEXT_NUMBER = (
+    "INSERT INTO workorders.counters (org_id, year, value) VALUES ($1, $2, 1) "
+    "ON CONFLICT (org_id, year) DO UPDATE SET value = workorders.counters.value + 1 "
+    "RETURNING value"
+)
+ORDER_COLUMNS = (
+    "id", "org_id", "number", "equipment_id", "title", "description", "fault_codes", "symptoms",
+    "priority", "status", "work_type", "source", "due_at", "assignee_id", "requester_id",
+    "estimated_minutes", "downtime_start", "created_at", "updated_at", "status_changed_at",
+    "version",
+)  # fmt: skip
+INSERT_ORDER = (
+    f"INSERT INTO workorders.work_orders ({', '.join(ORDER_COLUMNS)}) "  # noqa: S608 - constant column names
+    f"VALUES ({', '.join(f'${i + 1}' for i in range(len(ORDER_COLUMNS)))})"
+)
+INSERT_TIMELINE = (
+    "INSERT INTO workorders.timeline (work_order_id, org_id, at, kind, author_id, channel, "
+    "to_status, changes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id"
+)
+VIEW_ROW = """
+    SELECT w.*, e.number AS equipment_number, e.name AS equipment_name,
+           e.manufacturer AS equipment_manufacturer, e.model AS equipment_model,
+           e.serial AS equipment_serial, e.location AS equipment_location,
+           e.criticality AS equipment_criticality,
+           a.full_name AS assignee_name, r.full_name AS requester_name
+      FROM workorders.work_orders w
+      JOIN workorders.equipment e ON e.id = w.equipment_id
+      LEFT JOIN workorders.users a ON a.id = w.assignee_id
+      LEFT JOIN workorders.users r ON r.id = w.requester_id
+     WHERE w.org_id = $1 AND w.id = $2
+"""
+TIMELINE_ROWS = """
+    SELECT t.*, u.full_name AS author_name
+      FROM workorders.timeline t LEFT JOIN workorders.users u ON u.id = t.author_id
+     WHERE t.work_order_id = $1 ORDER BY t.id LIMIT 1000
+"""
+OUTBOX = "INSERT INTO bench_bare.outbox (event_id, subject, payload) VALUES ($1, $2, $3::jsonb)"
+NOTIFY = "SELECT pg_notify('bench_bare_outbox', '')"
+
+EQUIPMENT_COUNTS = (
+    "SELECT manufacturer, status, assets FROM workorders.equipment_counts WHERE org_id = $1"
+)
+WO_COUNTS = (
+    "SELECT status, priority, orders, estimated_minutes, unestimated FROM workorders.wo_counts "
+    "WHERE org_id = $1"
+)
+OVERDUE_BEFORE_TODAY = (
+    "SELECT coalesce(sum(orders), 0) FROM workorders.wo_due WHERE org_id = $1 AND due_day < $2"
+)
+OVERDUE_TODAY = (
+    "SELECT count(*) FROM workorders.work_orders WHERE org_id = $1 "
+    "AND status IN ('open', 'in_progress', 'on_hold') AND due_at >= $2 AND due_at < $3"
+)
+TOP_FAULTS = (
+    "SELECT code, orders FROM workorders.fault_codes WHERE org_id = $1 AND orders > 0 "
+    "ORDER BY orders DESC, code LIMIT $2"
+)
+
+
+def error(status: int, code: str, message: str) -> Response:
+    body = json.dumps({"error": {"code": code, "message": message}}).encode()
+    return Response(body, status_code=status, media_type=JSON)
+
+
+async def _init(conn: asyncpg.Connection) -> None:
+    # what SQLAlchemy's asyncpg dialect sets up: JSON(B) as Python objects
+    for name in ("json", "jsonb"):
+        await conn.set_type_codec(name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+def create_app(database_url: str, public_keys: str) -> FastAPI:
+    verifier = TokenVerifier(public_keys, issuer="rivet-auth", audience="rivet", leeway=30)
+    state: dict[str, asyncpg.Pool] = {}
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        state["pool"] = await asyncpg.create_pool(
+            database_url,
+            min_size=2,
+            max_size=10,
+            init=_init,
+            server_settings={"search_path": "assets, public", "application_name": "bench-bare"},
+        )
+        try:
+            yield
+        finally:
+            await state["pool"].close()
+
+    app = FastAPI(title="bare baseline", lifespan=lifespan, docs_url=None, redoc_url=None)
+
+    async def caller(authorization: Annotated[str | None, Header()] = None) -> Identity:
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise InvalidToken("not authenticated")
+        return verifier.verify(token)
+
+    Caller = Annotated[Identity, Depends(caller)]
+
+    @app.exception_handler(InvalidToken)
+    async def unauthorized(_request: Request, exc: InvalidToken) -> Response:
+        return error(401, "unauthorized", str(exc))
+
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/api/equipment")
+    async def list_equipment(
+        query: Annotated[assets_contract.ListEquipment, Query()], who: Caller
+    ) -> Response:
+        if query.model_fields_set - {"limit", "offset"}:
+            return error(501, "not_implemented", "the baseline implements limit and offset only")
+        async with state["pool"].acquire() as conn, conn.transaction():
+            rows = await conn.fetch(EQUIPMENT_PAGE, who.org_id, query.limit, query.offset)
+            total = await conn.fetchval(EQUIPMENT_COUNT, who.org_id)
+        page = assets_contract.EquipmentPage(
+            items=[equipment_view(dict(r)) for r in rows],
+            total=total,
+            limit=query.limit,
+            offset=query.offset,
+        )
+        return Response(page.model_dump_json().encode(), media_type=JSON)
+
+    @app.get("/api/equipment/search/fuzzy")
+    async def search(
+        who: Caller,
+        query: Annotated[str, Query(min_length=1, max_length=200)],
+        limit: Annotated[int, Query(ge=1, le=50)] = 10,
+    ) -> Response:
+        async with state["pool"].acquire() as conn, conn.transaction():
+            result = await _search(conn, who.org_id, query, limit)
+        return Response(result.model_dump_json().encode(), media_type=JSON)
+
+    @app.get("/api/equipment/{ref}")
+    async def get_equipment(ref: str, who: Caller) -> Response:
+        if ref.upper().startswith("EQ-"):
+            sql, key = EQUIPMENT_BY_NUMBER, ref.upper()
+        else:
+            try:
+                sql, key = EQUIPMENT_BY_ID, UUID(ref)
+            except ValueError:
+                return error(422, "validation_error", "give an asset id or an equipment number")
+        async with state["pool"].acquire() as conn, conn.transaction():
+            row = await conn.fetchrow(sql, who.org_id, key)
+        if row is None:
+            return error(404, "not_found", f"asset {ref} not found")
+        return Response(equipment_view(dict(row)).model_dump_json().encode(), media_type=JSON)
+
+    @app.post("/api/work-orders", status_code=201)
+    async def create_order(body: wo_contract.CreateWorkOrder, who: Caller) -> Response:
+        if not who.role.at_least(Role.TECHNICIAN):
+            return error(403, "forbidden", "this action needs the technician role")
+        if body.equipment_id is None or body.assignee_id is not None:
+            return error(501, "not_implemented", "the baseline needs equipment_id, no assignee")
+        async with state["pool"].acquire() as conn, conn.transaction():
+            view = await _create_order(conn, who, body)
+        if view is None:
+            return error(422, "validation_error", f"equipment {body.equipment_id} not found")
+        return Response(view.model_dump_json().encode(), status_code=201, media_type=JSON)
+
+    @app.get("/api/stats/overview")
+    async def overview(who: Caller) -> Response:
+        async with state["pool"].acquire() as conn, conn.transaction():
+            result = await _overview(conn, who.org_id)
+        return Response(result.model_dump_json().encode(), media_type=JSON)
+
+    return app
+
+
+async def _search(
+    conn: asyncpg.Connection, org_id: UUID, query: str, limit: int
+) -> assets_contract.SearchResult:
+    """``rivet_assets.search.service.search`` on a raw connection: same statements."""
+    p = planner.plan(query)
+    if p is None:
+        return assets_contract.SearchResult(items=[])
+    cands: dict[UUID, Any] = {}
+    terms = await search_sql.terms(conn, org_id, p.code_keys, p.code_probes)
+    if p.serial_keys:
+        for r in await search_sql.serials(conn, org_id, p.serial_keys, p.serial_probes):
+            cands[r["id"]] = r
+    if p.numbers:
+        for r in await search_sql.numbers(conn, org_id, p.numbers):
+            cands[r["id"]] = r
+    choice = planner.choose(p, terms)
+    if choice.models:
+        any_of, all_of = planner.location_patterns(choice.locations)
+        for r in await search_sql.model_rows(conn, org_id, choice.models, any_of, all_of):
+            cands.setdefault(r["id"], r)
+    ranked = [r for r in ranking.rank(query, list(cands.values()), limit) if r.score >= MIN_SCORE]
+    if not ranked:
+        return assets_contract.SearchResult(items=[])
+    rows = {r["id"]: r for r in await conn.fetch(FULL_ROWS, org_id, [x.id for x in ranked])}
+    return assets_contract.SearchResult(
+        items=[
+            assets_contract.SearchHit(
+                equipment=equipment_view(dict(rows[x.id])), score=x.score, matched_on=x.matched_on
+            )
+            for x in ranked
+            if x.id in rows
+        ]
+    )
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, UUID):
+        return str(value)
+    return getattr(value, "value", value)
+
+
+async def _create_order(
+    conn: asyncpg.Connection, who: Identity, req: wo_contract.CreateWorkOrder
+) -> wo_contract.WorkOrderView | None:
+    """``rivet_workorders.orders.service.create`` for an asset already in the replica."""
+    now = datetime.now(UTC)
+    assert req.equipment_id is not None
+    try:
+        equipment_id = UUID(req.equipment_id)
+    except ValueError:
+        return None
+    equipment = await conn.fetchrow(REPLICA, who.org_id, equipment_id)
+    if equipment is None or equipment["status"] == "retired":
+        return None
+    year = now.year
+    number = await conn.fetchval(NEXT_NUMBER, who.org_id, year)
+    order_id = uuid4()
+    due = req.due_at or lifecycle.default_due(req.priority, now)
+    values = (
+        order_id, who.org_id, f"WO-{year}-{number:06d}", equipment["id"], req.title,
+        req.description or None, list(dict.fromkeys(c.upper() for c in req.fault_codes)),
+        list(dict.fromkeys(req.symptoms)), req.priority.value, WorkOrderStatus.OPEN.value,
+        req.work_type.value, "api", due, None, who.user_id, wo_views.minutes(req.estimated_hours),
+        req.downtime_start, now, now, now, 1,
+    )  # fmt: skip
+    await conn.execute(INSERT_ORDER, *values)
+    shown = {
+        "priority": req.priority,
+        "work_type": req.work_type,
+        "due_at": due,
+        "estimated_hours": req.estimated_hours,
+        "downtime_start": req.downtime_start,
+    }
+    changes = {k: [None, _plain(v)] for k, v in shown.items() if v is not None}
+    await conn.fetchval(
+        INSERT_TIMELINE, order_id, who.org_id, now, TimelineKind.CREATED.value, who.user_id,
+        "api", WorkOrderStatus.OPEN.value, changes,
+    )  # fmt: skip
+    row = dict(await conn.fetchrow(VIEW_ROW, who.org_id, order_id))
+    envelope: EventEnvelope[Any] = EventEnvelope(
+        type=Events.WO_CREATED,
+        org_id=who.org_id,
+        actor=Actor(user_id=who.user_id, channel="api"),
+        data=wo_contract.WorkOrderCreated(**wo_views.snapshot_fields(row)),
+    )
+    await conn.execute(OUTBOX, envelope.event_id, envelope.type, envelope.model_dump_json())
+    await conn.execute(NOTIFY)
+    timeline = [dict(t) for t in await conn.fetch(TIMELINE_ROWS, order_id)]
+    return wo_views.to_view(row, now, timeline)  # type: ignore[arg-type]
+
+
+async def _overview(conn: asyncpg.Connection, org: UUID) -> wo_contract.Overview:
+    """``rivet_workorders.stats.service.overview``: same five statements, same reply."""
+    now = datetime.now(UTC)
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    assets_by_status: Counter[str] = Counter()
+    assets_by_brand: Counter[str] = Counter()
+    for row in await conn.fetch(EQUIPMENT_COUNTS, org):
+        assets_by_status[row["status"]] += row["assets"]
+        assets_by_brand[row["manufacturer"]] += row["assets"]
+    by_status: Counter[WorkOrderStatus] = Counter(dict.fromkeys(WorkOrderStatus, 0))
+    by_priority: Counter[Priority] = Counter(dict.fromkeys(Priority, 0))
+    for row in await conn.fetch(WO_COUNTS, org):
+        status = WorkOrderStatus(row["status"])
+        by_status[status] += row["orders"]
+        if status in OPEN_STATUSES:
+            by_priority[Priority(row["priority"])] += row["orders"]
+    brands = sorted((-n, name) for name, n in assets_by_brand.items() if n > 0)[:10]
+    before = await conn.fetchval(OVERDUE_BEFORE_TODAY, org, midnight.date())
+    today = await conn.fetchval(OVERDUE_TODAY, org, midnight, now)
+    faults = await conn.fetch(TOP_FAULTS, org, 10)
+    return wo_contract.Overview(
+        as_of=now,
+        equipment=wo_contract.EquipmentTotals(
+            total=sum(assets_by_status.values()),
+            by_status={k: v for k, v in assets_by_status.items() if v},
+        ),
+        work_orders=wo_contract.WorkOrderTotals(
+            total=sum(by_status.values()),
+            open=sum(by_status[s] for s in OPEN_STATUSES),
+            overdue=int(before or 0) + int(today or 0),
+            by_status=dict(by_status),
+            by_priority=dict(by_priority),
+        ),
+        top_manufacturers=[wo_contract.CountByName(name=name, count=-n) for n, name in brands],
+        top_fault_codes=[
+            wo_contract.CountByName(name=r["code"], count=r["orders"]) for r in faults
+        ],
+    )
+
+
+def main() -> None:
+    keys = Path(os.environ["JWT_PUBLIC_KEY_FILE"]).read_text()
+    app = create_app(os.environ["DATABASE_URL"], keys)
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=int(os.environ["HTTP_PORT"]),
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+    )
+
+
+if __name__ == "__main__":
+    main()

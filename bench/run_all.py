@@ -1,0 +1,255 @@
+"""``make bench``: the project's benchmarks in one bounded run, one table.
+
+    uv run python bench/run_all.py [--quick] [--skip search,ocr,events] [--no-docs]
+
+1. Key routes through the gateway next to the bare FastAPI + asyncpg app, and the event
+   end-to-end latency (``bench/gateway/gateway_bench.py``; a few minutes).
+2. The search benchmark in reduced mode: 100k assets, 300 queries per family
+   (``bench/search/search_bench.py``; its database is loaded once, about a minute, then kept).
+3. The OCR benchmark in reduced mode: 15 photos (5 per level) of the 60-photo set, through the
+   same functions as ``bench/ocr/ocr_bench.py``.
+
+Prints one table, writes every figure to ``.rivet/bench/latest.json`` and the table, with the
+date and the machine, into ``docs/performance.md`` between its ``bench:begin``/``bench:end``
+markers (``--no-docs`` leaves the file alone).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+STATE = ROOT / ".rivet" / "bench"
+DOC = ROOT / "docs" / "performance.md"
+BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+OCR_PHOTOS = 15
+SEARCH_ROWS = 100_000
+
+
+def say(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def run(argv: list[str], timeout: float) -> None:
+    say("$ " + " ".join(str(a) for a in argv[1:]))
+    subprocess.run(argv, check=True, cwd=ROOT, timeout=timeout)
+
+
+# --- the parts ----------------------------------------------------------------------------
+
+
+def gateway_part(args: argparse.Namespace, out: Path) -> dict[str, Any]:
+    argv = [sys.executable, "bench/gateway/gateway_bench.py", "--json", str(out)]
+    if args.quick:
+        argv.append("--quick")
+    if "events" in args.skip:
+        argv.append("--no-events")
+    run(argv, timeout=3600)
+    result: dict[str, Any] = json.loads(out.read_text())
+    return result
+
+
+@contextlib.contextmanager
+def postgres_admin_url() -> Iterator[str]:
+    """The PostgreSQL server by ``make run``'s rules (an embedded one is stopped afterwards)."""
+    sys.path.insert(0, str(ROOT / "bench" / "gateway"))
+    import system
+
+    stack = system.Stack(STATE)
+    try:
+        yield stack.postgres_server()
+    finally:
+        if stack.postgres is not None:
+            stack.postgres.stop()
+
+
+def search_part(out: Path) -> dict[str, Any]:
+    with postgres_admin_url() as admin:
+        argv = [sys.executable, "bench/search/search_bench.py", "--rows", str(SEARCH_ROWS),
+                "--dsn", admin, "--json", str(out)]  # fmt: skip
+        run(argv, timeout=1800)
+    result: dict[str, Any] = json.loads(out.read_text())
+    return result
+
+
+def ocr_part(out: Path) -> dict[str, Any]:
+    run([sys.executable, "bench/run_all.py", "--ocr-only", str(out)], timeout=1200)
+    result: dict[str, Any] = json.loads(out.read_text())
+    return result
+
+
+def ocr_measure(out: Path) -> None:
+    """The OCR benchmark's own scoring (``bench/ocr/ocr_bench.py``) on a subset of photos."""
+    sys.path.insert(0, str(ROOT / "bench" / "ocr"))
+    import ocr_bench as ob
+
+    photos = ob.pick(sorted((ROOT / "bench" / "data" / "nameplates").glob("np_*.jpg")), OCR_PHOTOS)
+    variant = ob.Variant("default", {})
+    started = time.perf_counter()
+    variant.scanner = ob.Scanner(ob.create_engine("rapidocr"))
+    variant.load_s = time.perf_counter() - started
+    variant.scanner.scan(photos[0].read_bytes())  # warm-up, not counted
+    for photo in photos:
+        truth = json.loads(photo.with_suffix(".json").read_text())
+        ob.score(variant, photo, truth, variant.scanner)
+    levels = {}
+    for name, s in variant.levels.items():
+        if s.images:
+            levels[name] = {
+                "photos": s.images,
+                "fields_pct": round(100 * s.correct / s.total, 1),
+                "cer_pct": round(100 * s.cer_sum / s.images, 1),
+                "median_s": round(statistics.median(s.times), 3),
+                "cpu_s": round(statistics.median(s.cpu), 3),
+            }
+    every = list(variant.levels.values())
+    times = [t for s in every for t in s.times]
+    cpu = [t for s in every for t in s.cpu]
+    correct, total = sum(s.correct for s in every), sum(s.total for s in every)
+    levels["all"] = {
+        "photos": len(photos),
+        "fields_pct": round(100 * correct / max(1, total), 1),
+        "cer_pct": round(100 * sum(s.cer_sum for s in every) / len(photos), 1),
+        "median_s": round(statistics.median(times), 3),
+        "p95_s": round(ob.percentile(times, 0.95), 3),
+        "cpu_s": round(statistics.median(cpu), 3),
+    }
+    out.write_text(json.dumps({"levels": levels, "load_average": os.getloadavg()}, indent=1))
+
+
+# --- the table ----------------------------------------------------------------------------
+
+
+def verdict(ok: bool) -> str:
+    return "yes" if ok else "**no**"
+
+
+def table(results: dict[str, Any]) -> list[str]:
+    rows = [
+        "| benchmark | measure | Rivet | bare FastAPI + asyncpg | ratio | target | holds |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    gateway = results.get("gateway") or {}
+    for route in gateway.get("routes", {}).values():
+        g, b = route["gateway_throughput"], route["bare_throughput"]
+        gl, bl = route["gateway_latency"], route["bare_latency"]
+        label = f"`{route['label']}`"
+        rows.append(
+            f"| {label} | throughput, {gateway['settings']['concurrency']} connections | "
+            f"{g['throughput']:.0f} req/s | {b['throughput']:.0f} req/s | "
+            f"{route['throughput_ratio']:.2f}x | >= 0.5x | "
+            f"{verdict(route['throughput_ratio'] >= 0.5)} |"
+        )
+        rows.append(
+            f"| {label} | p50 / p99 at {gl['rate']:g} req/s | {gl['p50_ms']:.1f} / "
+            f"{gl['p99_ms']:.1f} ms | {bl['p50_ms']:.1f} / {bl['p99_ms']:.1f} ms | "
+            f"p99 {route['p99_ratio']:.2f}x | p99 <= 1.5x | {verdict(route['p99_ratio'] <= 1.5)} |"
+        )
+    ev = gateway.get("events")
+    if ev:
+        rows.append(
+            f"| `equipment.created` committed -> work-order replica committed | p50 / p99 at "
+            f"{ev['rate']:g} events/s ({ev['applied']} of {ev['events']} applied) | "
+            f"{ev['p50_ms']:.1f} / {ev['p99_ms']:.1f} ms | | | p99 <= 25 ms | "
+            f"{verdict(ev['p99_ms'] <= 25 and not ev['missing'])} |"
+        )
+    search = results.get("search")
+    if search:
+        for family, s in search["search"].items():
+            rows.append(
+                f"| fuzzy search, {search['rows'] // 1000}k assets, {family} ({s['n']} queries) | "
+                f"p50 / p99, recall@10, hit@1 | {s['p50']:.1f} / {s['p99']:.1f} ms, "
+                f"{s['recall10']:.3f}, {s['hit1']:.3f} | | | p99 <= 30 ms (at 1M), "
+                f"recall@10 >= 0.98 | {verdict(s['p99'] <= 30 and s['recall10'] >= 0.98)} |"
+            )
+    ocr = results.get("ocr")
+    if ocr:
+        for level, s in ocr["levels"].items():
+            rows.append(
+                f"| OCR nameplates, {level} ({s['photos']} photos) | fields %, CER %, "
+                f"median s / CPU s per photo | {s['fields_pct']:.1f} %, {s['cer_pct']:.1f} %, "
+                f"{s['median_s']:.2f} s / {s['cpu_s']:.2f} s | | | | |"
+            )
+    return rows
+
+
+def machine(results: dict[str, Any]) -> list[str]:
+    gateway = results.get("gateway") or {}
+    lines = [
+        f"Run {results['date']} on {platform.node() or 'this machine'}: {os.cpu_count()} cores "
+        f"({platform.processor() or platform.machine()}), Python {platform.python_version()}, "
+        f"{platform.system()} {platform.release()}.",
+    ]
+    if gateway:
+        start, end = gateway.get("load_average_start"), gateway.get("load_average_end")
+        lines.append(
+            f"Load average (1/5/15 min) at the start of the HTTP runs {start}, at the end {end}; "
+            "per phase in `.rivet/bench/latest.json`."
+        )
+        ds = gateway.get("dataset", {})
+        lines.append(
+            f"Data: one organization, {ds.get('assets')} assets, {ds.get('orders')} work orders; "
+            f"{gateway['settings']['duration']:g} s per phase after "
+            f"{gateway['settings']['warmup']:g} s of warm-up."
+        )
+    return lines
+
+
+def write_doc(results: dict[str, Any], rows: list[str]) -> None:
+    block = "\n".join(
+        [BEGIN, "", *machine(results), "", *rows, "", f"Command: `{results['command']}`.", "", END]
+    )
+    text = DOC.read_text() if DOC.exists() else f"# Performance\n\n{BEGIN}\n{END}\n"
+    if BEGIN not in text or END not in text:
+        text = text.rstrip() + f"\n\n## Latest figures\n\n{BEGIN}\n{END}\n"
+    head, rest = text.split(BEGIN, 1)
+    tail = rest.split(END, 1)[1]
+    DOC.write_text(head + block + tail)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="shorter HTTP and event phases")
+    parser.add_argument("--skip", default="", help="comma list of: gateway, events, search, ocr")
+    parser.add_argument("--no-docs", action="store_true", help="do not update docs/performance.md")
+    parser.add_argument("--ocr-only", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.ocr_only:
+        ocr_measure(args.ocr_only)
+        return
+    args.skip = {s.strip() for s in args.skip.split(",") if s.strip()}
+    STATE.mkdir(parents=True, exist_ok=True)
+    results: dict[str, Any] = {
+        "date": time.strftime("%Y-%m-%d %H:%M %Z"),
+        "command": "make bench" + (" (--quick)" if args.quick else ""),
+    }
+    if "gateway" not in args.skip:
+        results["gateway"] = gateway_part(args, STATE / "gateway.json")
+    if "search" not in args.skip:
+        results["search"] = search_part(STATE / "search.json")
+    if "ocr" not in args.skip:
+        results["ocr"] = ocr_part(STATE / "ocr.json")
+    (STATE / "latest.json").write_text(json.dumps(results, indent=1, default=str))
+    rows = table(results)
+    print()
+    print("\n".join(machine(results)))
+    print()
+    print("\n".join(rows))
+    if not args.no_docs:
+        write_doc(results, rows)
+        say(f"table written to {DOC.relative_to(ROOT)}; all figures in .rivet/bench/latest.json")
+
+
+if __name__ == "__main__":
+    main()
