@@ -1,14 +1,17 @@
-"""Consumers apply each event once, retry failures with a delay, and dead-letter poison."""
+"""Consumers apply each event once, retry failures with a delay, and dead-letter poison;
+batched consumers (group commit) keep the same promises."""
 
 import asyncio
 import time
 import uuid
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
 import nats
+import pytest
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -31,6 +34,8 @@ class Recorder:
     applied: Counter[str] = field(default_factory=Counter)
     attempts: Counter[str] = field(default_factory=Counter)
     fail_times: dict[str, int] = field(default_factory=dict)
+    batches: list[int] = field(default_factory=list)
+    delay: float = 0.0
 
 
 async def _create_schema(url: str) -> None:
@@ -59,19 +64,32 @@ def _event(name: str) -> EventEnvelope[Any]:
 
 
 async def _start(
-    env: TestEnv, url: str, namespace: str
+    env: TestEnv, url: str, namespace: str, *, batched: bool = False
 ) -> tuple[ServiceRuntime[Recorder], Recorder]:
     await _create_schema(url)
     recorder = Recorder()
     router: EventRouter[Recorder] = EventRouter()
 
-    @router.on(Events.USER_REGISTERED, consumer="test-users")
+    async def on_batch(events: Sequence[EventEnvelope[Any]], ctx: EventContext[Recorder]) -> None:
+        seen = ctx.state
+        seen.batches.append(len(events))
+        names = [event.data.full_name for event in events]
+        for name in names:
+            seen.attempts[name] += 1
+        for name in names:
+            if seen.attempts[name] <= seen.fail_times.get(name, 0):
+                raise RuntimeError(f"{name} failed on purpose")
+        await asyncio.sleep(seen.delay)
+        for name in names:
+            seen.applied[name] += 1
+
     async def on_registered(event: EventEnvelope[Any], ctx: EventContext[Recorder]) -> None:
-        name = event.data.full_name
-        ctx.state.attempts[name] += 1
-        if ctx.state.attempts[name] <= ctx.state.fail_times.get(name, 0):
-            raise RuntimeError(f"{name} failed on purpose")
-        ctx.state.applied[name] += 1
+        await on_batch([event], ctx)
+
+    if batched:
+        router.on_many(Events.USER_REGISTERED, consumer="test-users")(on_batch)
+    else:
+        router.on(Events.USER_REGISTERED, consumer="test-users")(on_registered)
 
     settings = ServiceSettings(
         **env.common()
@@ -101,10 +119,11 @@ async def _until(check, timeout: float = 15) -> None:  # type: ignore[no-untyped
         await asyncio.sleep(0.05)
 
 
+@pytest.mark.parametrize("batched", [False, True], ids=["one-by-one", "group-commit"])
 async def test_duplicates_retries_and_dead_letters(
-    test_env: TestEnv, isolated_database: str, namespace: str
+    test_env: TestEnv, isolated_database: str, namespace: str, batched: bool
 ) -> None:
-    runtime, seen = await _start(test_env, isolated_database, namespace)
+    runtime, seen = await _start(test_env, isolated_database, namespace, batched=batched)
     try:
         # 1. A transient failure is retried and the event applied once.
         seen.fail_times["flaky"] = 2
@@ -128,13 +147,15 @@ async def test_duplicates_retries_and_dead_letters(
         assert seen.attempts["twice"] == 1  # the duplicate never reached the handler
 
         # 3. A poison message ends in the dead-letter table after 3 deliveries and does not
-        #    hold up the stream: an event behind it is applied.
+        #    hold up the stream: an event behind it is applied. (Batched, the two may share
+        #    a batch, which then fails and is applied event by event: more attempts, the same
+        #    three deliveries.)
         dead_before = DEAD_LETTERS.labels("consumer-test", "test-users")._value.get()
         seen.fail_times["poison"] = 1000
         await _publish(runtime, _event("poison"))
         await _publish(runtime, _event("after"))
         await _until(lambda: seen.applied["after"] == 1)
-        await _until(lambda: seen.attempts["poison"] == 3)
+        await _until(lambda: seen.attempts["poison"] >= 3)
 
         # 4. A message that is not an event at all is dead-lettered at once.
         await nc.jetstream().publish(
@@ -155,14 +176,44 @@ async def test_duplicates_retries_and_dead_letters(
         assert "poison failed on purpose" in rows[0]["error"]
         assert rows[1]["error"].startswith("unparseable")
         assert DEAD_LETTERS.labels("consumer-test", "test-users")._value.get() == dead_before + 2
+        attempts = seen.attempts["poison"]
         await asyncio.sleep(0.5)
-        assert seen.attempts["poison"] == 3  # acknowledged: not delivered again
+        assert seen.attempts["poison"] == attempts  # acknowledged: not delivered again
+        assert seen.applied["poison"] == 0
+        assert seen.applied["after"] == 1
 
         # The dead letters are announced on the DEADLETTERS stream.
         js = nc.jetstream()
         info = await js.stream_info(runtime.settings.stream_name("DEADLETTERS"))
         assert info.state.messages == 2
         await nc.close()
+    finally:
+        await runtime.stop()
+
+
+async def test_group_commit_batches_what_queues_up_and_applies_each_event_once(
+    test_env: TestEnv, isolated_database: str, namespace: str
+) -> None:
+    runtime, seen = await _start(test_env, isolated_database, namespace, batched=True)
+    seen.delay = 0.05  # a slow transaction: events queue up behind it
+    try:
+        names = [f"burst{i}" for i in range(60)]
+        assert runtime.db is not None
+        async with runtime.db.transaction() as conn:
+            for name in names:
+                await write_event(conn, SCHEMA, _event(name))
+        await _until(lambda: sum(seen.applied.values()) >= len(names))
+        await asyncio.sleep(0.3)
+        assert {name: seen.applied[name] for name in names} == dict.fromkeys(names, 1)
+        assert sum(seen.batches) == len(names)  # no event handled twice, none retried
+        assert max(seen.batches) > 1, seen.batches
+        assert len(seen.batches) < len(names) / 2, seen.batches
+        db = await asyncpg.connect(isolated_database)
+        try:
+            inbox = await db.fetchval(f"SELECT count(*) FROM {SCHEMA}.inbox")
+        finally:
+            await db.close()
+        assert inbox == len(names)
     finally:
         await runtime.stop()
 

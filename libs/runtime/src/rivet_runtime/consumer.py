@@ -6,11 +6,19 @@ changes nothing), runs the handler, commits, then acknowledges. A handler that r
 message redelivered after a growing delay; after ``CONSUMER_MAX_DELIVERIES`` attempts (or at once
 for a message that cannot be parsed) the message is written to ``dead_letters``, announced as
 ``deadletter.<consumer>`` and acknowledged, so it never blocks the stream.
+
+A subscription registered with ``EventRouter.on_many`` is applied by group commit: the events
+that arrive while one transaction runs wait and go together into the next one (one inbox
+insert, one handler call, one commit for all of them). At low rates every batch holds one
+event, so nothing waits; under load, batches grow and the per-event cost falls. When a batch
+fails for a reason other than an outage, each of its events is applied again on its own, so
+one poison message is retried and dead-lettered alone.
 """
 
+import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
@@ -36,9 +44,14 @@ log = logging.getLogger(__name__)
 
 StateT = TypeVar("StateT")
 EventHandler = Callable[[EventEnvelope[Any], EventContext[Any]], Awaitable[None]]
+BatchEventHandler = Callable[[Sequence[EventEnvelope[Any]], EventContext[Any]], Awaitable[None]]
 
 _CLAIM = text(
     "INSERT INTO inbox (consumer, event_id) VALUES (:consumer, :event_id) ON CONFLICT DO NOTHING"
+)
+_CLAIM_MANY = text(
+    "INSERT INTO inbox (consumer, event_id) SELECT :consumer, unnest(CAST(:ids AS uuid[])) "
+    "ON CONFLICT DO NOTHING RETURNING event_id"
 )
 _DEAD = text(
     "INSERT INTO dead_letters (consumer, subject, event_id, payload, error, deliveries) "
@@ -58,9 +71,14 @@ class Subscription:
     subject: str
     consumer: str
     """Durable consumer name: unique per service and purpose, e.g. ``workorders-equipment``."""
-    handler: EventHandler
+    handler: EventHandler | None
+    """Applies one event (``None`` when ``batch_handler`` is set)."""
     workers: int | None = None
-    """Concurrent messages; 1 keeps stream order. Defaults to ``CONSUMER_WORKERS``."""
+    """Concurrent messages; 1 keeps stream order. Defaults to ``CONSUMER_WORKERS``, or to
+    ``max_batch`` for a batched subscription (messages in flight are what batches are made of)."""
+    batch_handler: BatchEventHandler | None = None
+    """Applies several events in one transaction (group commit, see the module's docstring)."""
+    max_batch: int = 1
 
 
 class EventRouter(Generic[StateT]):
@@ -81,6 +99,25 @@ class EventRouter(Generic[StateT]):
 
         return register
 
+    def on_many(
+        self, subject: str, *, consumer: str, max_batch: int = 32, workers: int | None = None
+    ) -> Callable[[BatchEventHandler], BatchEventHandler]:
+        """Register a handler of event batches: for consumers whose work per event shrinks
+        when events are applied together (sums, rollups). Order within a batch is arrival
+        order; a handler must not depend on stream order across batches."""
+        if subject not in EVENTS:
+            raise KeyError(f"{subject!r} is not in the contract catalogue")
+        if max_batch < 1:
+            raise ValueError("max_batch must be at least 1")
+
+        def register(func: BatchEventHandler) -> BatchEventHandler:
+            self.subscriptions.append(
+                Subscription(subject, consumer, None, workers, func, max_batch)
+            )
+            return func
+
+        return register
+
 
 class EventProcessor(Generic[StateT]):
     """Applies one delivery of one message; decides ack, retry or dead letter."""
@@ -89,6 +126,7 @@ class EventProcessor(Generic[StateT]):
         self.settings = settings
         self.db = db
         self.state = state
+        self._groups: dict[str, _GroupCommit] = {}
 
     def retry_delay(self, deliveries: int) -> float:
         exponent = min(deliveries - 1, 16)
@@ -121,6 +159,8 @@ class EventProcessor(Generic[StateT]):
             return Outcome.DEAD_LETTER
         token = correlation_var.set(envelope.correlation_id)
         try:
+            if sub.batch_handler is not None:
+                return await self._group(sub).submit(envelope)
             return await self._apply(sub, envelope)
         except Exception as exc:
             EVENTS_FAILED.labels(self.settings.service_name, sub.consumer).inc()
@@ -149,7 +189,14 @@ class EventProcessor(Generic[StateT]):
         envelope: EventEnvelope[Any] = envelope_model(subject).model_validate_json(body)
         return envelope
 
+    def _group(self, sub: Subscription) -> "_GroupCommit":
+        group = self._groups.get(sub.consumer)
+        if group is None:
+            group = self._groups[sub.consumer] = _GroupCommit(self, sub)
+        return group
+
     async def _apply(self, sub: Subscription, envelope: EventEnvelope[Any]) -> Outcome:
+        assert sub.handler is not None
         async with self.db.transaction() as conn:
             claimed = await conn.execute(
                 _CLAIM, {"consumer": sub.consumer, "event_id": envelope.event_id}
@@ -170,6 +217,34 @@ class EventProcessor(Generic[StateT]):
         for callback in ctx.after_commit:
             callback()
         return Outcome.OK
+
+    async def apply_batch(
+        self, sub: Subscription, envelopes: Sequence[EventEnvelope[Any]]
+    ) -> list[Outcome]:
+        """Apply ``envelopes`` in one transaction: OK for each new event, DUPLICATE for one the
+        inbox already holds (or that appears twice in the batch)."""
+        assert sub.batch_handler is not None
+        async with self.db.transaction() as conn:
+            ids = [envelope.event_id for envelope in envelopes]
+            result = await conn.execute(_CLAIM_MANY, {"consumer": sub.consumer, "ids": ids})
+            claimed = {row[0] for row in result}
+            fresh: list[EventEnvelope[Any]] = []
+            outcomes: list[Outcome] = []
+            for envelope in envelopes:
+                new = envelope.event_id in claimed
+                claimed.discard(envelope.event_id)
+                outcomes.append(Outcome.OK if new else Outcome.DUPLICATE)
+                if new:
+                    fresh.append(envelope)
+            if not fresh:
+                return outcomes
+            ctx: EventContext[Any] = EventContext(
+                conn=conn, schema=self.db.schema, state=self.state, channel="event"
+            )
+            await sub.batch_handler(fresh, ctx)
+        for callback in ctx.after_commit:
+            callback()
+        return outcomes
 
     async def _dead_letter(
         self,
@@ -204,6 +279,69 @@ class EventProcessor(Generic[StateT]):
                     data=record,
                 ),
             )
+
+
+class _GroupCommit:
+    """One batched subscription's queue: events submitted while a transaction runs are
+    applied together in the next one, by a single drain task."""
+
+    def __init__(self, processor: EventProcessor[Any], sub: Subscription) -> None:
+        self.processor = processor
+        self.sub = sub
+        self._pending: list[tuple[EventEnvelope[Any], asyncio.Future[Outcome]]] = []
+        self._drain_task: asyncio.Task[None] | None = None
+
+    async def submit(self, envelope: EventEnvelope[Any]) -> Outcome:
+        """Wait until ``envelope`` is applied (or raise what applying it raised)."""
+        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        self._pending.append((envelope, future))
+        if self._drain_task is None:
+            self._drain_task = asyncio.create_task(self._drain(), name=f"batch-{self.sub.consumer}")
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            while self._pending:
+                batch = self._pending[: self.sub.max_batch]
+                del self._pending[: self.sub.max_batch]
+                await self._run(batch)
+        finally:
+            self._drain_task = None
+
+    async def _run(self, batch: list[tuple[EventEnvelope[Any], "asyncio.Future[Outcome]"]]) -> None:
+        envelopes = [envelope for envelope, _ in batch]
+        try:
+            outcomes = await self.processor.apply_batch(self.sub, envelopes)
+        except Exception as exc:
+            if len(batch) == 1 or is_outage(exc):
+                for _, future in batch:
+                    _settle(future, exc)
+                return
+            log.warning(
+                "consumer %s: a batch of %d failed (%r); applying its events one by one",
+                self.sub.consumer,
+                len(batch),
+                exc,
+            )
+            for envelope, future in batch:
+                try:
+                    (outcome,) = await self.processor.apply_batch(self.sub, [envelope])
+                except Exception as one:
+                    _settle(future, one)
+                else:
+                    _settle(future, outcome)
+            return
+        for (_, future), outcome in zip(batch, outcomes, strict=True):
+            _settle(future, outcome)
+
+
+def _settle(future: "asyncio.Future[Outcome]", result: Outcome | BaseException) -> None:
+    if future.done():  # its waiter was cancelled (shutdown)
+        return
+    if isinstance(result, BaseException):
+        future.set_exception(result)
+    else:
+        future.set_result(result)
 
 
 def is_outage(exc: BaseException) -> bool:

@@ -33,16 +33,19 @@ from .settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 
+# The row and its notification in one round trip (the one-row subquery runs pg_notify once;
+# PostgreSQL folds the notifications of one transaction into one).
 _INSERT = text(
     "INSERT INTO outbox (event_id, subject, payload) "
-    "VALUES (:event_id, :subject, CAST(:payload AS jsonb))"
+    "SELECT :event_id, :subject, CAST(:payload AS jsonb) FROM (SELECT pg_notify(:channel, '')) n"
 )
-_NOTIFY = text("SELECT pg_notify(:channel, '')")
-_CLAIM = text(
-    "SELECT seq, event_id, subject, payload::text AS payload FROM outbox "
-    "ORDER BY seq LIMIT :limit FOR UPDATE SKIP LOCKED"
+# Claim and delete in one statement; the deletion only counts if the transaction commits,
+# which it does only when every row was published.
+_TAKE = text(
+    "DELETE FROM outbox WHERE seq IN "
+    "(SELECT seq FROM outbox ORDER BY seq LIMIT :limit FOR UPDATE SKIP LOCKED) "
+    "RETURNING seq, event_id, subject, payload::text AS payload"
 )
-_DELETE = text("DELETE FROM outbox WHERE seq = ANY(:seqs)")
 _BACKLOG = text(
     "SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0) FROM outbox"
 )
@@ -60,9 +63,9 @@ async def write_event(conn: AsyncConnection, schema: str, envelope: EventEnvelop
             "event_id": envelope.event_id,
             "subject": envelope.type,
             "payload": envelope.model_dump_json(),
+            "channel": notify_channel(schema),
         },
     )
-    await conn.execute(_NOTIFY, {"channel": notify_channel(schema)})
 
 
 class OutboxRelay:
@@ -119,17 +122,22 @@ class OutboxRelay:
             self._wake.clear()
 
     async def relay_once(self) -> int:
-        """Publish one batch; returns how many events went out."""
+        """Publish one batch; returns how many events went out.
+
+        The batch's rows are deleted as they are claimed, in the pass's transaction, which
+        commits only if JetStream acknowledged every one of them. Otherwise it rolls back, all
+        rows stay, and the next pass publishes them again: JetStream's duplicate window drops
+        the copies of those that had gone out (same ``Nats-Msg-Id``).
+        """
         async with self.db.transaction() as conn:
-            rows = (await conn.execute(_CLAIM, {"limit": self.settings.outbox_batch_size})).all()
+            taken = (await conn.execute(_TAKE, {"limit": self.settings.outbox_batch_size})).all()
+            rows = sorted(taken, key=lambda row: int(row.seq))
             done = await self._publish(rows) if rows else []
-            if done:
-                await conn.execute(_DELETE, {"seqs": done})
+            if len(done) < len(rows):
+                raise RuntimeError(f"published {len(done)} of {len(rows)} events")
             # Drop the backlog gauge to zero as soon as a pass finds nothing; otherwise at
             # most once a second (a query per pass cost as much as the claim itself).
             await self._update_gauges(conn, force=not rows and self._last_backlog > 0)
-        if len(done) < len(rows):
-            raise RuntimeError(f"published {len(done)} of {len(rows)} events")
         return len(rows)
 
     async def _publish(self, rows: Sequence[Any]) -> list[int]:

@@ -137,7 +137,8 @@ class ServiceRuntime(Generic[StateT]):
                 durable=sub.consumer,
                 pull_sub=PullSub(batch_size=1, timeout=5.0),
                 inbox_prefix=f"{inbox}.".encode(),
-                max_workers=sub.workers or settings.consumer_workers,
+                max_workers=sub.workers
+                or (sub.max_batch if sub.batch_handler else settings.consumer_workers),
                 decoder=_whole_message,
                 ack_policy=AckPolicy.MANUAL,
                 config=ConsumerConfig(

@@ -1,10 +1,23 @@
 """Queries on work orders, their numbers and their timelines."""
 
 from datetime import datetime
+from functools import cache
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, not_, or_, select, update
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    FromClause,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    not_,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -18,23 +31,33 @@ assignee = users.alias("assignee")
 requester = users.alias("requester")
 author = users.alias("author")
 
-VIEW_COLUMNS = (
-    *work_orders.c,
-    equipment.c.number.label("equipment_number"),
-    equipment.c.name.label("equipment_name"),
-    equipment.c.manufacturer.label("equipment_manufacturer"),
-    equipment.c.model.label("equipment_model"),
-    equipment.c.serial.label("equipment_serial"),
-    equipment.c.location.label("equipment_location"),
-    equipment.c.criticality.label("equipment_criticality"),
-    assignee.c.full_name.label("assignee_name"),
-    requester.c.full_name.label("requester_name"),
-)
-VIEW_FROM = (
-    work_orders.join(equipment, equipment.c.id == work_orders.c.equipment_id)
-    .outerjoin(assignee, assignee.c.id == work_orders.c.assignee_id)
-    .outerjoin(requester, requester.c.id == work_orders.c.requester_id)
-)
+
+def _view_columns(orders: Table | CTE) -> tuple[Any, ...]:
+    """A work order's columns with its asset's and people's names, as listings show them."""
+    return (
+        *orders.c,
+        equipment.c.number.label("equipment_number"),
+        equipment.c.name.label("equipment_name"),
+        equipment.c.manufacturer.label("equipment_manufacturer"),
+        equipment.c.model.label("equipment_model"),
+        equipment.c.serial.label("equipment_serial"),
+        equipment.c.location.label("equipment_location"),
+        equipment.c.criticality.label("equipment_criticality"),
+        assignee.c.full_name.label("assignee_name"),
+        requester.c.full_name.label("requester_name"),
+    )
+
+
+def _view_from(orders: Table | CTE) -> FromClause:
+    return (
+        orders.join(equipment, equipment.c.id == orders.c.equipment_id)
+        .outerjoin(assignee, assignee.c.id == orders.c.assignee_id)
+        .outerjoin(requester, requester.c.id == orders.c.requester_id)
+    )
+
+
+VIEW_COLUMNS = _view_columns(work_orders)
+VIEW_FROM = _view_from(work_orders)
 
 
 def parse_ref(ref: str) -> ColumnElement[bool]:
@@ -61,14 +84,33 @@ _NEXT_NUMBER = (
     )
     .returning(counters.c.value)
 )
-_INSERT_ORDER = insert(work_orders)
 _UPDATE_ORDER = update(work_orders).where(work_orders.c.id == bindparam("order_id_"))
 _ADD_TIMELINE = insert(timeline).returning(timeline.c.id)
+_ADD_TIMELINE_ROW = insert(timeline).returning(*timeline.c)
 _VIEW_ROW = (
     select(*VIEW_COLUMNS)
     .select_from(VIEW_FROM)
     .where(work_orders.c.org_id == bindparam("org_id"), work_orders.c.id == bindparam("order_id"))
 )
+_TIMELINE_ROWS = (
+    select(*timeline.c, author.c.full_name.label("author_name"))
+    .select_from(timeline.outerjoin(author, author.c.id == timeline.c.author_id))
+    .where(timeline.c.work_order_id == bindparam("order_id"))
+    .order_by(timeline.c.id)
+    .limit(1000)
+)
+
+
+@cache
+def _insert_and_view(columns: tuple[str, ...]) -> Select[Any]:
+    """``INSERT .. RETURNING`` the new order joined to its view columns: one round trip."""
+    created = (
+        insert(work_orders)
+        .values({name: bindparam(name) for name in columns})
+        .returning(*work_orders.c)
+        .cte("created")
+    )
+    return select(*_view_columns(created)).select_from(_view_from(created))
 
 
 async def next_number(conn: AsyncConnection, org_id: UUID, year: int) -> int:
@@ -77,8 +119,11 @@ async def next_number(conn: AsyncConnection, org_id: UUID, year: int) -> int:
     return int((await conn.execute(_NEXT_NUMBER, {"org_id": org_id, "year": year})).scalar_one())
 
 
-async def insert_order(conn: AsyncConnection, values: dict[str, Any]) -> None:
-    await conn.execute(_INSERT_ORDER, values)
+async def insert_order(conn: AsyncConnection, values: dict[str, Any]) -> RowMapping:
+    """Insert an order; returns its view row (``view_row``'s columns)."""
+    result = await conn.execute(_insert_and_view(tuple(values)), values)
+    row: RowMapping = result.mappings().one()
+    return row
 
 
 async def lock_order(conn: AsyncConnection, org_id: UUID, ref: str) -> RowMapping | None:
@@ -103,20 +148,18 @@ async def add_timeline(conn: AsyncConnection, **values: Any) -> int:
     return int((await conn.execute(_ADD_TIMELINE, values)).scalar_one())
 
 
+async def add_timeline_row(conn: AsyncConnection, **values: Any) -> RowMapping:
+    """``add_timeline`` returning the whole entry (without its author's name)."""
+    return (await conn.execute(_ADD_TIMELINE_ROW, values)).mappings().one()
+
+
 async def view_row(conn: AsyncConnection, org_id: UUID, order_id: UUID) -> RowMapping | None:
     params = {"org_id": org_id, "order_id": order_id}
     return (await conn.execute(_VIEW_ROW, params)).mappings().first()
 
 
 async def timeline_rows(conn: AsyncConnection, order_id: UUID) -> list[RowMapping]:
-    query = (
-        select(*timeline.c, author.c.full_name.label("author_name"))
-        .select_from(timeline.outerjoin(author, author.c.id == timeline.c.author_id))
-        .where(timeline.c.work_order_id == order_id)
-        .order_by(timeline.c.id)
-        .limit(1000)
-    )
-    return list((await conn.execute(query)).mappings().all())
+    return list((await conn.execute(_TIMELINE_ROWS, {"order_id": order_id})).mappings().all())
 
 
 def overdue_clause(now: datetime) -> ColumnElement[bool]:

@@ -94,7 +94,7 @@ async def create(ctx: Ctx, req: contract.CreateWorkOrder) -> contract.WorkOrderV
         "status_changed_at": now,
         "version": 1,
     }
-    await repo.insert_order(ctx.conn, values)
+    row = await repo.insert_order(ctx.conn, values)
     shown = {
         "priority": req.priority,
         "work_type": req.work_type,
@@ -103,21 +103,19 @@ async def create(ctx: Ctx, req: contract.CreateWorkOrder) -> contract.WorkOrderV
         "estimated_hours": req.estimated_hours,
         "downtime_start": req.downtime_start,
     }
-    await _timeline(
-        ctx,
-        order_id,
-        now,
-        TimelineKind.CREATED,
+    entry = await repo.add_timeline_row(
+        ctx.conn,
+        **_entry(ctx, order_id, now, TimelineKind.CREATED),
         to_status=WorkOrderStatus.OPEN.value,
         changes={k: [None, _plain(v)] for k, v in shown.items() if v is not None},
     )
-    row = await _view_row(ctx, order_id)
     await ctx.emit(
         Events.WO_CREATED,
         contract.WorkOrderCreated(**views.snapshot_fields(row)),
         org_id=caller.org_id,
     )
-    return views.to_view(row, now, await repo.timeline_rows(ctx.conn, order_id))
+    # A new order's timeline is its creation entry, written by the requester (the caller).
+    return views.to_view(row, now, [{**entry, "author_name": row["requester_name"]}])
 
 
 async def get(ctx: Ctx, req: contract.GetWorkOrder) -> contract.WorkOrderView:
@@ -307,19 +305,22 @@ async def _emit_comment(ctx: Ctx, snapshot: dict[str, Any], entry_id: int, body:
     )
 
 
+def _entry(ctx: Ctx, order_id: UUID, at: datetime, kind: TimelineKind) -> dict[str, Any]:
+    """The columns every timeline entry has: what, when, by whom, through which channel."""
+    return {
+        "work_order_id": order_id,
+        "org_id": ctx.caller.org_id,
+        "at": at,
+        "kind": kind.value,
+        "author_id": ctx.caller.user_id,
+        "channel": ctx.channel,
+    }
+
+
 async def _timeline(
     ctx: Ctx, order_id: UUID, at: datetime, kind: TimelineKind, **values: Any
 ) -> int:
-    return await repo.add_timeline(
-        ctx.conn,
-        work_order_id=order_id,
-        org_id=ctx.caller.org_id,
-        at=at,
-        kind=kind.value,
-        author_id=ctx.caller.user_id,
-        channel=ctx.channel,
-        **values,
-    )
+    return await repo.add_timeline(ctx.conn, **_entry(ctx, order_id, at, kind), **values)
 
 
 async def _view_row(ctx: Ctx, order_id: UUID) -> RowMapping:

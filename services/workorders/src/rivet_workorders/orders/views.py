@@ -1,5 +1,6 @@
 """Rows to contract models: views for callers, snapshots for events."""
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -25,7 +26,7 @@ def minutes(hours: float | None) -> int | None:
 
 
 def to_view(
-    row: RowMapping, now: datetime, timeline: list[RowMapping] | None = None
+    row: RowMapping, now: datetime, timeline: Sequence[Mapping[Any, Any]] | None = None
 ) -> WorkOrderView:
     """``row`` has the columns of ``repository.VIEW_COLUMNS``."""
     status = WorkOrderStatus(row["status"])
@@ -82,7 +83,7 @@ def to_view(
     )
 
 
-def to_entry(row: RowMapping) -> TimelineEntry:
+def to_entry(row: Mapping[Any, Any]) -> TimelineEntry:
     return TimelineEntry(
         id=row["id"],
         at=row["at"],

@@ -138,17 +138,29 @@ async def _count(conn: AsyncConnection, org_id: UUID, changes: dict[tuple[str, s
     await add_rows(conn, equipment_counts, ("org_id", "manufacturer", "status"), rows)
 
 
+_EQUIPMENT_BY_NUMBER = (
+    select(equipment)
+    .where(equipment.c.org_id == bindparam("org_id"), equipment.c.number == bindparam("ref"))
+    .limit(1)
+)
+_EQUIPMENT_BY_ID = (
+    select(equipment)
+    .where(equipment.c.org_id == bindparam("org_id"), equipment.c.id == bindparam("ref"))
+    .limit(1)
+)
+
+
 async def find_equipment(conn: AsyncConnection, org_id: UUID, ref: str) -> RowMapping | None:
     """A replicated asset of ``org_id`` by id or EQ-number (None if unknown or malformed)."""
-    query = select(equipment).where(equipment.c.org_id == org_id)
+    key: str | UUID
     if ref.upper().startswith("EQ-"):
-        query = query.where(equipment.c.number == ref.upper())
+        query, key = _EQUIPMENT_BY_NUMBER, ref.upper()
     else:
         try:
-            query = query.where(equipment.c.id == UUID(ref))
+            query, key = _EQUIPMENT_BY_ID, UUID(ref)
         except ValueError:
             return None
-    return (await conn.execute(query.limit(1))).mappings().first()
+    return (await conn.execute(query, {"org_id": org_id, "ref": key})).mappings().first()
 
 
 async def replicate_user(

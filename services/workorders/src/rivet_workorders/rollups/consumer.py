@@ -4,10 +4,15 @@ Counting happens here, after the business transaction committed, instead of in i
 trigger): writes never queue on a shared counter row, and the stats are at most a relay pass
 behind (see docs/adr/0008-workorder-rollups.md). The inbox applies each event once; the
 version in ``rollup_state`` makes a late event for an order a no-op for its contribution.
+Events are counted in batches (``EventRouter.on_many``): under load, the events that queue up
+while one transaction runs are counted together in the next, with one write per table.
 """
 
 import logging
+from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
 from rivet_contracts import EventEnvelope, Events
 from rivet_contracts.workorders import WO_UPDATED, WorkOrderSnapshot
@@ -30,24 +35,42 @@ CONSUMERS = {
 }
 
 
-async def count_event(event: EventEnvelope[Any], ctx: EventContext[WorkordersState]) -> None:
-    data: WorkOrderSnapshot = event.data
-    if event.org_id is None:
-        log.warning("%s %s has no organization; not counted", event.type, event.event_id)
+async def count_events(
+    events: Sequence[EventEnvelope[Any]], ctx: EventContext[WorkordersState]
+) -> None:
+    """Count a batch of events in one transaction (the runtime's group commit): one write per
+    rollup table, one rescore of the assets concerned, whatever the batch size."""
+    counted: list[EventEnvelope[Any]] = []
+    facts: list[Facts] = []
+    for event in events:
+        if event.org_id is None:
+            log.warning("%s %s has no organization; not counted", event.type, event.event_id)
+            continue
+        counted.append(event)
+        facts.append(Facts.of(event.org_id, event.data))
+    if not counted:
         return
-    facts = Facts.of(event.org_id, data)
-    deltas = Deltas()
-    newer, previous = await repository.swap_facts(ctx.conn, data.work_order_id, facts)
-    if newer:
-        deltas.add(previous, -1)
-        deltas.add(facts, +1)
-    deltas.flow(event.type, data)
+    snapshots: list[WorkOrderSnapshot] = [e.data for e in counted]
+    changes = await repository.swap_facts(
+        ctx.conn, facts, [data.work_order_id for data in snapshots]
+    )
+    deltas: defaultdict[UUID, Deltas] = defaultdict(Deltas)
+    for previous, newer in changes:
+        deltas[newer.org_id].add(previous, -1)
+        deltas[newer.org_id].add(newer, +1)
+    for event, fact, data in zip(counted, facts, snapshots, strict=True):
+        deltas[fact.org_id].flow(event.type, data)
+    decay: defaultdict[UUID, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for org_deltas in deltas.values():
+        for equipment_id, (corrective, downtime) in org_deltas.decay.items():
+            decay[equipment_id][0] += corrective
+            decay[equipment_id][1] += downtime
     health = scoring.new_deltas()
-    now = ctx.state.clock.now()
-    await scoring.rescore(ctx.conn, [facts.equipment_id], now, health, deltas.decay)
-    await repository.apply(ctx.conn, event.org_id, deltas)
+    assets = {fact.equipment_id for fact in facts} | set(decay)
+    await scoring.rescore(ctx.conn, sorted(assets), ctx.state.clock.now(), health, decay)
+    await repository.apply(ctx.conn, deltas)
     await scoring.apply_org_health(ctx.conn, health)
 
 
 for _subject, _consumer in CONSUMERS.items():
-    router.on(_subject, consumer=_consumer)(count_event)
+    router.on_many(_subject, consumer=_consumer)(count_events)
