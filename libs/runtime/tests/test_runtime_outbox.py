@@ -4,9 +4,11 @@ import asyncio
 import json
 import time
 import uuid
+from typing import Any
 
 import asyncpg
 import nats
+import pytest
 from nats.js.api import ConsumerConfig
 
 from rivet_auth.main import build as build_auth
@@ -162,5 +164,115 @@ async def test_relay_wakes_on_commit_not_on_its_poll(
         assert await _wait(published, 5)
         assert time.monotonic() - started < 1.0
     finally:
+        await nc.close()
+        await auth.stop()
+
+
+async def test_relay_survives_a_dead_connection_while_it_subscribes(
+    services: ServiceSet, isolated_database: str, namespace: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a PostgreSQL restart the pool can hand out a connection that is dead before asyncpg
+    has noticed; LISTEN on it fails. That once ended the relay task silently (found by
+    `make chaos`: the service answered requests while its events piled up in the outbox)."""
+    failures = 2
+    listen = asyncpg.Connection.add_listener
+
+    async def flaky_listen(self: asyncpg.Connection, channel: str, callback: Any) -> None:
+        nonlocal failures
+        if failures:
+            failures -= 1
+            raise asyncpg.exceptions.ConnectionDoesNotExistError(
+                "connection was closed in the middle of operation"
+            )
+        await listen(self, channel, callback)
+
+    monkeypatch.setattr(asyncpg.Connection, "add_listener", flaky_listen)
+    auth = build_auth(
+        services.auth_settings(
+            database_url=isolated_database, nats_namespace=namespace, outbox_safety_poll=0.5
+        )
+    )
+    await auth.start()
+    nc = await nats.connect(services.env.nats_url)
+    try:
+        js = nc.jetstream()
+        stream = auth.settings.stream_name("USERS")
+        for name in ("A", "B"):
+            body = json.dumps(
+                {
+                    "email": f"{uuid.uuid4().hex}@example.com",
+                    "password": "p" * 10,
+                    "full_name": name,
+                }
+            ).encode()
+            await auth.rpc.handle(Rpc.AUTH_REGISTER, body, {})
+
+        async def published() -> bool:
+            return (await js.stream_info(stream)).state.messages == 2
+
+        assert await _wait(published, 10), "the relay stopped after a failed LISTEN"
+        assert failures == 0
+        assert auth.relay is not None
+        assert auth.relay._task is not None
+        assert not auth.relay._task.done()
+        relay = auth.relay
+
+        async def listening() -> bool:
+            return relay._listener is not None
+
+        assert await _wait(listening, 5)  # listening again once a connection worked
+    finally:
+        await nc.close()
+        await auth.stop()
+
+
+async def test_an_event_that_cannot_be_published_does_not_hold_up_the_others(
+    services: ServiceSet, isolated_database: str, namespace: str
+) -> None:
+    from rivet_runtime.outbox import OutboxRelay
+
+    auth = build_auth(
+        services.auth_settings(database_url=isolated_database, nats_namespace=namespace)
+    )
+    await auth.start()
+    assert auth.relay is not None
+    await auth.relay.stop()  # this test drives its own relay, pass by pass
+    nc = await nats.connect(services.env.nats_url)
+    db = await asyncpg.connect(isolated_database)
+    try:
+        js = nc.jetstream()
+        for name in ("A", "B", "C"):
+            body = json.dumps(
+                {
+                    "email": f"{uuid.uuid4().hex}@example.com",
+                    "password": "p" * 10,
+                    "full_name": name,
+                }
+            ).encode()
+            await auth.rpc.handle(Rpc.AUTH_REGISTER, body, {})
+        rows = await db.fetch("SELECT seq, event_id, created_at FROM auth.outbox ORDER BY seq")
+        assert len(rows) == 3
+        stuck = rows[1]
+
+        class Refusing:
+            async def publish(self, subject: str, payload: bytes, **kwargs: Any) -> Any:
+                if kwargs["headers"]["Nats-Msg-Id"] == str(stuck["event_id"]):
+                    raise nats.errors.TimeoutError
+                return await js.publish(subject, payload, **kwargs)
+
+        assert auth.db is not None
+        relay = OutboxRelay(auth.settings, auth.db, Refusing())  # type: ignore[arg-type]
+        with pytest.raises(RuntimeError, match="published 2 of 3"):
+            await relay.relay_once()
+        left = await db.fetch("SELECT seq, event_id, created_at FROM auth.outbox")
+        assert [tuple(r) for r in left] == [tuple(stuck)]  # put back as it was, seq included
+        stream = auth.settings.stream_name("USERS")
+        assert (await js.stream_info(stream)).state.messages == 2
+
+        assert await OutboxRelay(auth.settings, auth.db, js).relay_once() == 1
+        assert await db.fetchval("SELECT count(*) FROM auth.outbox") == 0
+        assert (await js.stream_info(stream)).state.messages == 3
+    finally:
+        await db.close()
         await nc.close()
         await auth.stop()

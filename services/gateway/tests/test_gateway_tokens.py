@@ -121,3 +121,46 @@ async def test_refresh_token_is_not_an_access_token(api: httpx.AsyncClient) -> N
     admin = await register(api)
     assert (await _me(api, admin.tokens["refresh_token"])).status_code == 401
     assert (await api.get("/api/auth/me")).status_code == 401
+
+
+def test_a_verified_token_is_remembered_until_it_expires() -> None:
+    from rivet_gateway.tokens import InvalidToken, TokenVerifier
+
+    private, public = generate()
+    now = [float(int(time.time()))]
+    verifier = TokenVerifier(
+        public, issuer="rivet-auth", audience="rivet", leeway=5, clock=lambda: now[0]
+    )
+    token = _sign(private, _claims(exp=int(now[0]) + 60))
+    checked = 0
+    check = verifier._check
+
+    def counting(raw: str) -> Any:
+        nonlocal checked
+        checked += 1
+        return check(raw)
+
+    verifier._check = counting  # type: ignore[method-assign]
+    first = verifier.verify(token)
+    assert verifier.verify(token) == first
+    assert checked == 1  # the second request skipped the signature check
+
+    now[0] += 64  # within the leeway
+    assert verifier.verify(token) == first
+    now[0] += 2  # past exp + leeway: refused although it was valid before
+    with pytest.raises(InvalidToken, match="token expired"):
+        verifier.verify(token)
+    assert checked == 1
+
+    # Only tokens that passed the check are remembered: a tampered copy is checked and refused.
+    other = _sign(private, _claims())
+    tampered = other[:-4] + ("AAAA" if not other.endswith("AAAA") else "BBBB")
+    for _ in range(2):
+        with pytest.raises(InvalidToken):
+            verifier.verify(tampered)
+    assert checked == 3
+
+    verifier.CACHE_SIZE = 2
+    for _ in range(3):
+        verifier.verify(_sign(private, _claims()))
+    assert len(verifier._verified) == 2  # bounded: the oldest is forgotten

@@ -39,12 +39,19 @@ _INSERT = text(
     "INSERT INTO outbox (event_id, subject, payload) "
     "SELECT :event_id, :subject, CAST(:payload AS jsonb) FROM (SELECT pg_notify(:channel, '')) n"
 )
-# Claim and delete in one statement; the deletion only counts if the transaction commits,
-# which it does only when every row was published.
+# Claim and delete in one statement; rows whose publish failed are put back (same seq, so the
+# order holds) before the pass commits.
 _TAKE = text(
     "DELETE FROM outbox WHERE seq IN "
     "(SELECT seq FROM outbox ORDER BY seq LIMIT :limit FOR UPDATE SKIP LOCKED) "
-    "RETURNING seq, event_id, subject, payload::text AS payload"
+    "RETURNING seq, event_id, subject, payload::text AS payload, created_at"
+)
+_PUT_BACK = text(
+    "INSERT INTO outbox (seq, event_id, subject, payload, created_at) OVERRIDING SYSTEM VALUE "
+    "SELECT seq, event_id, subject, CAST(payload AS jsonb), created_at FROM unnest("
+    "CAST(:seqs AS bigint[]), CAST(:ids AS uuid[]), CAST(:subjects AS text[]), "
+    "CAST(:payloads AS text[]), CAST(:created AS timestamptz[])) "
+    "AS u(seq, event_id, subject, payload, created_at)"
 )
 _BACKLOG = text(
     "SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0) FROM outbox"
@@ -102,8 +109,10 @@ class OutboxRelay:
     async def _run(self) -> None:
         backoff = 0.1
         while not self._stopping:
-            await self._ensure_listener()
+            # Everything inside the try: an exception escaping this loop would end the relay
+            # task silently, and the service would look healthy with its events piling up.
             try:
+                await self._ensure_listener()
                 published = await self.relay_once()
                 backoff = 0.1
             except Exception as exc:
@@ -124,20 +133,33 @@ class OutboxRelay:
     async def relay_once(self) -> int:
         """Publish one batch; returns how many events went out.
 
-        The batch's rows are deleted as they are claimed, in the pass's transaction, which
-        commits only if JetStream acknowledged every one of them. Otherwise it rolls back, all
-        rows stay, and the next pass publishes them again: JetStream's duplicate window drops
-        the copies of those that had gone out (same ``Nats-Msg-Id``).
+        The batch's rows are deleted as they are claimed, in the pass's transaction; rows whose
+        publish failed are put back before it commits, so one event that cannot be published
+        never holds up the others. If the pass dies before it commits, every row stays and the
+        next pass publishes them again: JetStream's duplicate window drops the copies of those
+        that had gone out (same ``Nats-Msg-Id``).
         """
         async with self.db.transaction() as conn:
             taken = (await conn.execute(_TAKE, {"limit": self.settings.outbox_batch_size})).all()
             rows = sorted(taken, key=lambda row: int(row.seq))
-            done = await self._publish(rows) if rows else []
-            if len(done) < len(rows):
-                raise RuntimeError(f"published {len(done)} of {len(rows)} events")
+            done = set(await self._publish(rows)) if rows else set()
+            failed = [row for row in rows if int(row.seq) not in done]
+            if failed:
+                await conn.execute(
+                    _PUT_BACK,
+                    {
+                        "seqs": [row.seq for row in failed],
+                        "ids": [row.event_id for row in failed],
+                        "subjects": [row.subject for row in failed],
+                        "payloads": [row.payload for row in failed],
+                        "created": [row.created_at for row in failed],
+                    },
+                )
             # Drop the backlog gauge to zero as soon as a pass finds nothing; otherwise at
             # most once a second (a query per pass cost as much as the claim itself).
             await self._update_gauges(conn, force=not rows and self._last_backlog > 0)
+        if failed:
+            raise RuntimeError(f"published {len(done)} of {len(rows)} events")
         return len(rows)
 
     async def _publish(self, rows: Sequence[Any]) -> list[int]:
@@ -182,7 +204,14 @@ class OutboxRelay:
         conn: asyncpg.Connection = raw.driver_connection
         # Detach from the pool: this connection lives as long as the relay.
         raw.detach()
-        await conn.add_listener(self.channel, lambda *_: self._wake.set())
+        try:
+            await conn.add_listener(self.channel, lambda *_: self._wake.set())
+        except Exception as exc:
+            # A pooled connection can be dead without asyncpg knowing yet (the server just
+            # restarted): drop it; the safety poll carries on and the next pass tries again.
+            log.warning("outbox relay cannot listen for commits yet: %r", exc)
+            conn.terminate()
+            return
         conn.add_termination_listener(lambda *_: self._wake.set())
         self._listener = conn
 

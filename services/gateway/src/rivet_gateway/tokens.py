@@ -3,9 +3,15 @@
 Only EdDSA is accepted (``alg: none`` and HMAC confusion are impossible), the key is chosen by
 ``kid`` among the configured public keys, and ``iss``, ``aud``, ``exp``, ``iat``, ``sub`` and the
 token type are all required and checked.
+
+A verified token is remembered until it expires (a bounded map from the exact token string to
+its identity), so a client's later requests skip the signature check: it cost about 0.15 ms of
+the gateway's CPU per request, a tenth of its whole share (bench/gateway).
 """
 
 import re
+import time
+from collections.abc import Callable
 from uuid import UUID
 
 import jwt
@@ -35,13 +41,41 @@ def load_public_keys(pem: str) -> dict[str, Ed25519PublicKey]:
 
 
 class TokenVerifier:
-    def __init__(self, pem: str, *, issuer: str, audience: str, leeway: int) -> None:
+    CACHE_SIZE = 10_000
+    """Verified tokens remembered at most (the oldest is forgotten first)."""
+
+    def __init__(
+        self,
+        pem: str,
+        *,
+        issuer: str,
+        audience: str,
+        leeway: int,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.keys = load_public_keys(pem)
         self.issuer = issuer
         self.audience = audience
         self.leeway = leeway
+        self.clock = clock
+        self._verified: dict[str, tuple[Identity, float]] = {}  # token -> (identity, valid until)
 
     def verify(self, token: str) -> Identity:
+        """The identity a valid access token carries; ``InvalidToken`` says why it is not."""
+        known = self._verified.get(token)
+        if known is not None:
+            identity, valid_until = known
+            if self.clock() < valid_until:
+                return identity
+            del self._verified[token]
+            raise InvalidToken("token expired")
+        identity, expires = self._check(token)
+        if len(self._verified) >= self.CACHE_SIZE:
+            del self._verified[next(iter(self._verified))]
+        self._verified[token] = (identity, expires + self.leeway)
+        return identity
+
+    def _check(self, token: str) -> tuple[Identity, float]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -68,8 +102,9 @@ class TokenVerifier:
         if claims.get("typ") != "access":
             raise InvalidToken("not an access token")
         try:
-            return Identity(
+            identity = Identity(
                 user_id=UUID(claims["sub"]), org_id=UUID(claims["org"]), role=Role(claims["role"])
             )
         except (KeyError, ValueError) as exc:
             raise InvalidToken("token claims are incomplete") from exc
+        return identity, float(claims["exp"])
