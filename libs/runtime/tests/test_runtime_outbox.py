@@ -34,6 +34,15 @@ async def _stream_messages(url: str, stream: str) -> list[dict[str, object]]:
         await nc.close()
 
 
+async def _register(auth: Any, name: str) -> tuple[bytes, dict[str, str]]:
+    """Register a user through the auth service's request handler (in-process)."""
+    body = json.dumps(
+        {"email": f"{uuid.uuid4().hex}@example.com", "password": "p" * 10, "full_name": name}
+    ).encode()
+    result: tuple[bytes, dict[str, str]] = await auth.rpc.handle(Rpc.AUTH_REGISTER, body, {})
+    return result
+
+
 async def _wait(predicate, timeout: float) -> bool:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -59,10 +68,7 @@ async def test_user_registered_reaches_jetstream_once_after_nats_comes_back(
         assert not auth.health.nats_connected
         # The request reaches the service while NATS is down (its handler runs in-process here);
         # the registration commits and its event waits in the outbox.
-        body = json.dumps(
-            {"email": f"{uuid.uuid4().hex}@example.com", "password": "p" * 10, "full_name": "X"}
-        ).encode()
-        payload, headers = await auth.rpc.handle(Rpc.AUTH_REGISTER, body, {})
+        payload, headers = await _register(auth, "X")
         assert headers == {}, payload
         user_id = json.loads(payload)["id"]
 
@@ -102,10 +108,7 @@ async def test_a_republished_event_is_dropped_by_jetstream(
     await auth.start()
     stream = auth.settings.stream_name("USERS")
     try:
-        body = json.dumps(
-            {"email": f"{uuid.uuid4().hex}@example.com", "password": "p" * 10, "full_name": "Y"}
-        ).encode()
-        await auth.rpc.handle(Rpc.AUTH_REGISTER, body, {})
+        await _register(auth, "Y")
         nc = await nats.connect(private_nats.url)
         js = nc.jetstream()
 
@@ -152,11 +155,8 @@ async def test_relay_wakes_on_commit_not_on_its_poll(
         js = nc.jetstream()
         stream = auth.settings.stream_name("USERS")
         await asyncio.sleep(0.3)  # the relay's first pass is done; it now sleeps on LISTEN
-        body = json.dumps(
-            {"email": f"{uuid.uuid4().hex}@example.com", "password": "p" * 10, "full_name": "Z"}
-        ).encode()
         started = time.monotonic()
-        await auth.rpc.handle(Rpc.AUTH_REGISTER, body, {})
+        await _register(auth, "Z")
 
         async def published() -> bool:
             return (await js.stream_info(stream)).state.messages == 1
@@ -198,14 +198,7 @@ async def test_relay_survives_a_dead_connection_while_it_subscribes(
         js = nc.jetstream()
         stream = auth.settings.stream_name("USERS")
         for name in ("A", "B"):
-            body = json.dumps(
-                {
-                    "email": f"{uuid.uuid4().hex}@example.com",
-                    "password": "p" * 10,
-                    "full_name": name,
-                }
-            ).encode()
-            await auth.rpc.handle(Rpc.AUTH_REGISTER, body, {})
+            await _register(auth, name)
 
         async def published() -> bool:
             return (await js.stream_info(stream)).state.messages == 2
@@ -242,14 +235,7 @@ async def test_an_event_that_cannot_be_published_does_not_hold_up_the_others(
     try:
         js = nc.jetstream()
         for name in ("A", "B", "C"):
-            body = json.dumps(
-                {
-                    "email": f"{uuid.uuid4().hex}@example.com",
-                    "password": "p" * 10,
-                    "full_name": name,
-                }
-            ).encode()
-            await auth.rpc.handle(Rpc.AUTH_REGISTER, body, {})
+            await _register(auth, name)
         rows = await db.fetch("SELECT seq, event_id, created_at FROM auth.outbox ORDER BY seq")
         assert len(rows) == 3
         stuck = rows[1]
