@@ -300,11 +300,23 @@ class _GroupCommit:
         return await future
 
     async def _drain(self) -> None:
+        batch: list[tuple[EventEnvelope[Any], asyncio.Future[Outcome]]] = []
         try:
             while self._pending:
                 batch = self._pending[: self.sub.max_batch]
                 del self._pending[: self.sub.max_batch]
-                await self._run(batch)
+                try:
+                    await self._run(batch)
+                except Exception as exc:  # a bug here must not leave deliveries waiting
+                    log.exception("consumer %s: batch failed unexpectedly", self.sub.consumer)
+                    for _, future in batch:
+                        _settle(future, exc)
+        except BaseException:  # cancelled (shutdown): so are the deliveries still waiting
+            for _, future in [*batch, *self._pending]:
+                if not future.done():
+                    future.cancel()
+            self._pending.clear()
+            raise
         finally:
             self._drain_task = None
 
