@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, and_, case, func, insert, select, text, update
+from sqlalchemy import Select, and_, bindparam, case, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -62,21 +62,31 @@ async def insert_equipment(conn: AsyncConnection, values: dict[str, Any]) -> Row
     return row
 
 
+# The lookups of every read and create are built once: building a statement per call and
+# computing its cache key cost as much CPU as running it (bench/gateway, docs/performance.md).
+_BY_KEY = {
+    name: select(equipment).where(
+        equipment.c.org_id == bindparam("org_id"), equipment.c[name] == bindparam("key")
+    )
+    for name in ("id", "number", "serial_norm")
+}
+
+
+async def _by(conn: AsyncConnection, column: str, org_id: UUID, key: object) -> RowMapping | None:
+    params = {"org_id": org_id, "key": key}
+    return (await conn.execute(_BY_KEY[column], params)).mappings().first()
+
+
 async def by_id(conn: AsyncConnection, org_id: UUID, equipment_id: UUID) -> RowMapping | None:
-    query = select(equipment).where(equipment.c.org_id == org_id, equipment.c.id == equipment_id)
-    return (await conn.execute(query)).mappings().first()
+    return await _by(conn, "id", org_id, equipment_id)
 
 
 async def by_number(conn: AsyncConnection, org_id: UUID, number: str) -> RowMapping | None:
-    query = select(equipment).where(equipment.c.org_id == org_id, equipment.c.number == number)
-    return (await conn.execute(query)).mappings().first()
+    return await _by(conn, "number", org_id, number)
 
 
 async def by_serial(conn: AsyncConnection, org_id: UUID, serial_norm: str) -> RowMapping | None:
-    query = select(equipment).where(
-        equipment.c.org_id == org_id, equipment.c.serial_norm == serial_norm
-    )
-    return (await conn.execute(query)).mappings().first()
+    return await _by(conn, "serial_norm", org_id, serial_norm)
 
 
 async def same_brand(
