@@ -36,6 +36,7 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 
 HERE = Path(__file__).resolve().parent
@@ -129,7 +130,10 @@ def loadgen(spec: dict[str, Any], work: Path) -> dict[str, Any]:
 
 
 def settle(stack: system.Stack, limit: float = 15.0) -> None:
-    """Wait until the processes are idle (the follow-up of writes - relays, consumers - done)."""
+    """Wait until the processes are idle (the follow-up of writes - relays, consumers - done),
+    then write PostgreSQL's dirty pages out, so that the checkpoint a previous phase's writes
+    started does not run (and stall commits) during the next measurement."""
+    asyncio.run(checkpoint(stack.admin_url))
     pids = stack.pids()
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
@@ -137,6 +141,20 @@ def settle(stack: system.Stack, limit: float = 15.0) -> None:
         time.sleep(0.5)
         if sum(system.cpu_seconds(pids).values()) - before < 0.03:
             return
+
+
+async def checkpoint(admin_url: str) -> None:
+    try:
+        conn = await asyncpg.connect(admin_url)
+    except (OSError, asyncpg.PostgresError) as exc:
+        say(f"  (no CHECKPOINT: {exc})")
+        return
+    try:
+        await conn.execute("CHECKPOINT")
+    except asyncpg.PostgresError as exc:  # needs superuser or pg_checkpoint
+        say(f"  (no CHECKPOINT: {exc})")
+    finally:
+        await conn.close()
 
 
 def measured(
