@@ -40,8 +40,8 @@ BATCH = 20
 
 _LEASE = text(
     "UPDATE notifications SET next_attempt_at = now() + make_interval(secs => :lease) "
-    "WHERE id IN (SELECT id FROM notifications WHERE failed_at IS NULL "
-    "AND next_attempt_at <= now() ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED) "
+    "WHERE id = ANY(ARRAY(SELECT id FROM notifications WHERE failed_at IS NULL "
+    "AND next_attempt_at <= now() ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED)) "
     "RETURNING id, chat_id, text, work_order, attempts, created_at"
 )
 _DONE = text("DELETE FROM notifications WHERE id = :id")
