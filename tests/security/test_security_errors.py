@@ -220,11 +220,6 @@ async def test_work_order_with_unknown_asset_reference_is_documented(
     assert str(answer.status_code) in _documented(openapi, "post", "/api/work-orders")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug (low; API document): request models strip whitespace before checking lengths, "
-    "so a value over the documented maxLength is accepted when the excess is spaces",
-)
 async def test_documented_max_length_holds(
     client: httpx.AsyncClient, openapi: dict[str, Any]
 ) -> None:
