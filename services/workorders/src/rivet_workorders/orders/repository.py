@@ -85,8 +85,7 @@ _NEXT_NUMBER = (
     .returning(counters.c.value)
 )
 _UPDATE_ORDER = update(work_orders).where(work_orders.c.id == bindparam("order_id_"))
-_ADD_TIMELINE = insert(timeline).returning(timeline.c.id)
-_ADD_TIMELINE_ROW = insert(timeline).returning(*timeline.c)
+_ADD_TIMELINE = insert(timeline).returning(*timeline.c)
 _VIEW_ROW = (
     select(*VIEW_COLUMNS)
     .select_from(VIEW_FROM)
@@ -144,13 +143,9 @@ async def update_order(conn: AsyncConnection, order_id: UUID, values: dict[str, 
     await conn.execute(_UPDATE_ORDER, {**values, "order_id_": order_id})
 
 
-async def add_timeline(conn: AsyncConnection, **values: Any) -> int:
-    return int((await conn.execute(_ADD_TIMELINE, values)).scalar_one())
-
-
-async def add_timeline_row(conn: AsyncConnection, **values: Any) -> RowMapping:
-    """``add_timeline`` returning the whole entry (without its author's name)."""
-    return (await conn.execute(_ADD_TIMELINE_ROW, values)).mappings().one()
+async def add_timeline(conn: AsyncConnection, **values: Any) -> RowMapping:
+    """Add a timeline entry; returns it (without its author's name)."""
+    return (await conn.execute(_ADD_TIMELINE, values)).mappings().one()
 
 
 async def view_row(conn: AsyncConnection, org_id: UUID, order_id: UUID) -> RowMapping | None:

@@ -103,7 +103,7 @@ async def create(ctx: Ctx, req: contract.CreateWorkOrder) -> contract.WorkOrderV
         "estimated_hours": req.estimated_hours,
         "downtime_start": req.downtime_start,
     }
-    entry = await repo.add_timeline_row(
+    entry = await repo.add_timeline(
         ctx.conn,
         **_entry(ctx, order_id, now, TimelineKind.CREATED),
         to_status=WorkOrderStatus.OPEN.value,
@@ -320,7 +320,8 @@ def _entry(ctx: Ctx, order_id: UUID, at: datetime, kind: TimelineKind) -> dict[s
 async def _timeline(
     ctx: Ctx, order_id: UUID, at: datetime, kind: TimelineKind, **values: Any
 ) -> int:
-    return await repo.add_timeline(ctx.conn, **_entry(ctx, order_id, at, kind), **values)
+    entry = await repo.add_timeline(ctx.conn, **_entry(ctx, order_id, at, kind), **values)
+    return int(entry["id"])
 
 
 async def _view_row(ctx: Ctx, order_id: UUID) -> RowMapping:

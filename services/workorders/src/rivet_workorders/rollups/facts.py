@@ -157,6 +157,3 @@ class Deltas:
                 flows["cancelled"] += 1
             elif data.to_status is WorkOrderStatus.OPEN and data.from_status not in OPEN_STATUSES:
                 flows["reopened"] += 1
-
-    def equipment_ids(self) -> list[UUID]:
-        return sorted(self.decay)
