@@ -4,17 +4,21 @@ import asyncio
 import json
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
 import nats
 import pytest
+from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig
 
 from rivet_auth.main import build as build_auth
 from rivet_contracts import Events, Rpc
 from rivet_devstack.servers import EmbeddedNats
 from rivet_devstack.testing.services import ServiceSet
+from rivet_runtime import ServiceRuntime
 
 
 async def _stream_messages(url: str, stream: str) -> list[dict[str, object]]:
@@ -41,6 +45,27 @@ async def _register(auth: Any, name: str) -> tuple[bytes, dict[str, str]]:
     ).encode()
     result: tuple[bytes, dict[str, str]] = await auth.rpc.handle(Rpc.AUTH_REGISTER, body, {})
     return result
+
+
+@asynccontextmanager
+async def _auth_service(
+    services: ServiceSet, database: str, namespace: str, **settings: Any
+) -> AsyncIterator[tuple[ServiceRuntime[Any], JetStreamContext, str]]:
+    """The auth service started on the session's NATS, a JetStream client, its USERS stream."""
+    auth = build_auth(
+        services.auth_settings(database_url=database, nats_namespace=namespace, **settings)
+    )
+    await auth.start()
+    nc = await nats.connect(services.env.nats_url)
+    try:
+        yield auth, nc.jetstream(), auth.settings.stream_name("USERS")
+    finally:
+        await nc.close()
+        await auth.stop()
+
+
+async def _count(js: JetStreamContext, stream: str) -> int:
+    return int((await js.stream_info(stream)).state.messages)
 
 
 async def _wait(predicate, timeout: float) -> bool:  # type: ignore[no-untyped-def]
@@ -144,28 +169,21 @@ async def test_relay_wakes_on_commit_not_on_its_poll(
     services: ServiceSet, isolated_database: str, namespace: str
 ) -> None:
     """With the safety poll at 60 s, an event still leaves within a fraction of a second."""
-    auth = build_auth(
-        services.auth_settings(
-            database_url=isolated_database, nats_namespace=namespace, outbox_safety_poll=60.0
-        )
-    )
-    await auth.start()
-    nc = await nats.connect(services.env.nats_url)
-    try:
-        js = nc.jetstream()
-        stream = auth.settings.stream_name("USERS")
+    settings = {"outbox_safety_poll": 60.0}
+    async with _auth_service(services, isolated_database, namespace, **settings) as (
+        auth,
+        js,
+        stream,
+    ):
         await asyncio.sleep(0.3)  # the relay's first pass is done; it now sleeps on LISTEN
         started = time.monotonic()
         await _register(auth, "Z")
 
         async def published() -> bool:
-            return (await js.stream_info(stream)).state.messages == 1
+            return await _count(js, stream) == 1
 
         assert await _wait(published, 5)
         assert time.monotonic() - started < 1.0
-    finally:
-        await nc.close()
-        await auth.stop()
 
 
 async def test_relay_survives_a_dead_connection_while_it_subscribes(
@@ -187,36 +205,29 @@ async def test_relay_survives_a_dead_connection_while_it_subscribes(
         await listen(self, channel, callback)
 
     monkeypatch.setattr(asyncpg.Connection, "add_listener", flaky_listen)
-    auth = build_auth(
-        services.auth_settings(
-            database_url=isolated_database, nats_namespace=namespace, outbox_safety_poll=0.5
-        )
-    )
-    await auth.start()
-    nc = await nats.connect(services.env.nats_url)
-    try:
-        js = nc.jetstream()
-        stream = auth.settings.stream_name("USERS")
+    settings = {"outbox_safety_poll": 0.5}
+    async with _auth_service(services, isolated_database, namespace, **settings) as (
+        auth,
+        js,
+        stream,
+    ):
         for name in ("A", "B"):
             await _register(auth, name)
 
         async def published() -> bool:
-            return (await js.stream_info(stream)).state.messages == 2
+            return await _count(js, stream) == 2
 
         assert await _wait(published, 10), "the relay stopped after a failed LISTEN"
         assert failures == 0
-        assert auth.relay is not None
-        assert auth.relay._task is not None
-        assert not auth.relay._task.done()
         relay = auth.relay
+        assert relay is not None
+        assert relay._task is not None
+        assert not relay._task.done()
 
         async def listening() -> bool:
             return relay._listener is not None
 
         assert await _wait(listening, 5)  # listening again once a connection worked
-    finally:
-        await nc.close()
-        await auth.stop()
 
 
 async def test_an_event_that_cannot_be_published_does_not_hold_up_the_others(
@@ -224,41 +235,33 @@ async def test_an_event_that_cannot_be_published_does_not_hold_up_the_others(
 ) -> None:
     from rivet_runtime.outbox import OutboxRelay
 
-    auth = build_auth(
-        services.auth_settings(database_url=isolated_database, nats_namespace=namespace)
-    )
-    await auth.start()
-    assert auth.relay is not None
-    await auth.relay.stop()  # this test drives its own relay, pass by pass
-    nc = await nats.connect(services.env.nats_url)
-    db = await asyncpg.connect(isolated_database)
-    try:
-        js = nc.jetstream()
+    async with _auth_service(services, isolated_database, namespace) as (auth, js, stream):
+        assert auth.relay is not None
+        await auth.relay.stop()  # this test drives its own relay, pass by pass
         for name in ("A", "B", "C"):
             await _register(auth, name)
-        rows = await db.fetch("SELECT seq, event_id, created_at FROM auth.outbox ORDER BY seq")
-        assert len(rows) == 3
-        stuck = rows[1]
+        db = await asyncpg.connect(isolated_database)
+        try:
+            rows = await db.fetch("SELECT seq, event_id, created_at FROM auth.outbox ORDER BY seq")
+            assert len(rows) == 3
+            stuck = rows[1]
 
-        class Refusing:
-            async def publish(self, subject: str, payload: bytes, **kwargs: Any) -> Any:
-                if kwargs["headers"]["Nats-Msg-Id"] == str(stuck["event_id"]):
-                    raise nats.errors.TimeoutError
-                return await js.publish(subject, payload, **kwargs)
+            class Refusing:
+                async def publish(self, subject: str, payload: bytes, **kwargs: Any) -> Any:
+                    if kwargs["headers"]["Nats-Msg-Id"] == str(stuck["event_id"]):
+                        raise nats.errors.TimeoutError
+                    return await js.publish(subject, payload, **kwargs)
 
-        assert auth.db is not None
-        relay = OutboxRelay(auth.settings, auth.db, Refusing())  # type: ignore[arg-type]
-        with pytest.raises(RuntimeError, match="published 2 of 3"):
-            await relay.relay_once()
-        left = await db.fetch("SELECT seq, event_id, created_at FROM auth.outbox")
-        assert [tuple(r) for r in left] == [tuple(stuck)]  # put back as it was, seq included
-        stream = auth.settings.stream_name("USERS")
-        assert (await js.stream_info(stream)).state.messages == 2
+            assert auth.db is not None
+            relay = OutboxRelay(auth.settings, auth.db, Refusing())  # type: ignore[arg-type]
+            with pytest.raises(RuntimeError, match="published 2 of 3"):
+                await relay.relay_once()
+            left = await db.fetch("SELECT seq, event_id, created_at FROM auth.outbox")
+            assert [tuple(r) for r in left] == [tuple(stuck)]  # put back as it was, seq included
+            assert await _count(js, stream) == 2
 
-        assert await OutboxRelay(auth.settings, auth.db, js).relay_once() == 1
-        assert await db.fetchval("SELECT count(*) FROM auth.outbox") == 0
-        assert (await js.stream_info(stream)).state.messages == 3
-    finally:
-        await db.close()
-        await nc.close()
-        await auth.stop()
+            assert await OutboxRelay(auth.settings, auth.db, js).relay_once() == 1
+            assert await db.fetchval("SELECT count(*) FROM auth.outbox") == 0
+            assert await _count(js, stream) == 3
+        finally:
+            await db.close()
