@@ -9,6 +9,7 @@ from rivet_contracts import EventEnvelope, Events, Role
 from rivet_contracts.auth import RegisterUser, UserRegistered
 from rivet_contracts.catalog import EVENTS, RPCS
 from rivet_contracts.streams import ALL_STREAMS, stream_for
+from rivet_contracts.workorders import CreateWorkOrder
 
 
 def test_roles_are_ordered() -> None:
@@ -23,6 +24,27 @@ def test_requests_refuse_unknown_fields() -> None:
         RegisterUser.model_validate(
             {"email": "a@b.co", "password": "x" * 10, "full_name": "A", "role": "admin"}
         )
+
+
+@pytest.mark.parametrize(
+    ("field", "limit"), [("title", 200), ("description", 10_000), ("fault_codes", 40)]
+)
+def test_documented_lengths_hold_for_the_text_as_sent(field: str, limit: int) -> None:
+    """Text is stripped, but ``max_length`` counts the text as sent: plain, optional and list
+    item fields alike (the API document's ``maxLength``)."""
+    base = {"equipment_id": "EQ-2026-000001", "title": "Pump leaks"}
+
+    def value(text: str) -> str | list[str]:
+        return [text] if field == "fault_codes" else text
+
+    padded = "x" * 5 + " " * limit
+    with pytest.raises(ValidationError) as refused:
+        CreateWorkOrder.model_validate(base | {field: value(padded)})
+    assert refused.value.errors()[0]["type"] == "string_too_long"
+    accepted = CreateWorkOrder.model_validate(
+        base | {field: value("  " + "x" * (limit - 4) + "  ")}
+    )
+    assert getattr(accepted, field) == value("x" * (limit - 4))  # within the limit: stripped
 
 
 def test_events_tolerate_fields_from_newer_producers() -> None:
