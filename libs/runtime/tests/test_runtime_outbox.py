@@ -17,6 +17,7 @@ from nats.js.api import ConsumerConfig
 from rivet_auth.main import build as build_auth
 from rivet_contracts import Events, Rpc
 from rivet_devstack.servers import EmbeddedNats
+from rivet_devstack.testing.helpers import PASSWORD
 from rivet_devstack.testing.services import ServiceSet
 from rivet_runtime import ServiceRuntime
 
@@ -41,7 +42,7 @@ async def _stream_messages(url: str, stream: str) -> list[dict[str, object]]:
 async def _register(auth: Any, name: str) -> tuple[bytes, dict[str, str]]:
     """Register a user through the auth service's request handler (in-process)."""
     body = json.dumps(
-        {"email": f"{uuid.uuid4().hex}@example.com", "password": "p" * 10, "full_name": name}
+        {"email": f"{uuid.uuid4().hex}@example.com", "password": PASSWORD, "full_name": name}
     ).encode()
     result: tuple[bytes, dict[str, str]] = await auth.rpc.handle(Rpc.AUTH_REGISTER, body, {})
     return result

@@ -11,7 +11,18 @@ from .identity import Identity, Role
 from .spec import EventSpec, RpcSpec
 from .subjects import Events, Rpc
 
-Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
+PASSWORD_MIN_LENGTH = 8
+PASSWORD_MAX_LENGTH = 128
+Password = Annotated[
+    str, StringConstraints(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH)
+]
+PASSWORD_RULES = (
+    "8-128 characters. Refused (422): common passwords, one character or group repeated "  # noqa: S105
+    "(aaaaaaaa), runs like 12345678 or abcdefgh, and passwords made of the e-mail address, "
+    "the user's name or the organization's name; digits or symbols added do not help."
+)
+"""The auth service's password rules (``rivet_auth.security.password_policy``) in one line,
+for the API documents."""
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Token = Annotated[str, StringConstraints(min_length=16, max_length=512)]
 
@@ -23,7 +34,7 @@ class RegisterUser(Request):
     """Create an organization with the registering user as its admin."""
 
     email: EmailStr = Field(description="Login e-mail; unique across Rivet.")
-    password: Password = Field(description="8-128 characters.")
+    password: Password = Field(description=PASSWORD_RULES)
     full_name: Name = Field(description="Shown on work orders and in the bot.")
     organization_name: Name | None = Field(
         default=None, description="Defaults to the user's name followed by 'workspace'."
@@ -75,7 +86,7 @@ class AcceptInvitation(Request):
     """Join an organization with an invitation token and choose a password."""
 
     token: Token = Field(description="The one-time invitation token.")
-    password: Password = Field(description="8-128 characters.")
+    password: Password = Field(description=PASSWORD_RULES)
     full_name: Name = Field(description="The new user's name.")
 
 

@@ -32,6 +32,12 @@ async def insert_organization(conn: AsyncConnection, org_id: UUID, name: str) ->
     await conn.execute(insert(organizations).values(id=org_id, name=name))
 
 
+async def organization_name(conn: AsyncConnection, org_id: UUID) -> str | None:
+    query = select(organizations.c.name).where(organizations.c.id == org_id)
+    name: str | None = (await conn.execute(query)).scalar_one_or_none()
+    return name
+
+
 async def insert_user(conn: AsyncConnection, **values: Any) -> None:
     try:
         async with conn.begin_nested():

@@ -8,6 +8,7 @@ from rivet_contracts import auth as contract
 from rivet_runtime import RequestContext
 
 from ..security import secrets
+from ..security.password_policy import require_acceptable
 from ..state import AuthState
 from . import repository as repo
 
@@ -19,8 +20,11 @@ def normalize_email(email: str) -> str:
 
 
 async def register(ctx: Ctx, req: contract.RegisterUser) -> contract.UserView:
-    password_hash = await ctx.state.passwords.hash(req.password)
     org_name = req.organization_name or f"{req.full_name}'s workspace"
+    require_acceptable(
+        req.password, email=req.email, full_name=req.full_name, organization_name=org_name
+    )
+    password_hash = await ctx.state.passwords.hash(req.password)
     user_id = await create_workspace(
         ctx, org_name, normalize_email(req.email), req.full_name, password_hash=password_hash
     )
@@ -117,6 +121,13 @@ async def accept_invitation(ctx: Ctx, req: contract.AcceptInvitation) -> contrac
     invitation = await repo.take_invitation(ctx.conn, secrets.digest(req.token), datetime.now(UTC))
     if invitation is None:
         raise ServiceError(ErrorCode.NOT_FOUND, "invitation not found, used or expired")
+    # A refused password rolls the transaction back: the invitation stays usable.
+    require_acceptable(
+        req.password,
+        email=invitation["email"],
+        full_name=req.full_name,
+        organization_name=await repo.organization_name(ctx.conn, invitation["org_id"]),
+    )
     user_id = uuid4()
     try:
         await repo.insert_user(
