@@ -5,7 +5,8 @@
 
 RED per service and route (gateway HTTP) and per subject (requests over NATS), events,
 outbox, dead letters, the OCR queue and stage times, JetStream consumers and the work-order
-business gauges. ``tests/deploy/test_deploy_prometheus.py`` checks that the committed JSON is
+totals (all organizations together; nothing per organization, see ``WORK_ORDERS``).
+``tests/deploy/test_deploy_prometheus.py`` checks that the committed JSON is
 current and that every metric it reads is exposed by a service or recorded by a rule.
 """
 
@@ -21,14 +22,15 @@ OUT = Path(__file__).resolve().parent / "dashboards" / "rivet.json"
 DS = {"type": "prometheus", "uid": "${datasource}"}
 OPS = "/health|/ready|/metrics"
 
-# Business gauges the work orders service is expected to expose, per organization (label
-# ``org``): the names the dashboard reads.
-BUSINESS = {
-    "rivet_wo_open": ("Open work orders", "short"),
-    "rivet_wo_overdue": ("Overdue work orders", "short"),
-    "rivet_wo_backlog_hours": ("Backlog (estimated hours)", "h"),
-    "rivet_wo_mttr_hours": ("MTTR (hours, last 30 days)", "h"),
-}
+# Work-order gauges of the work orders service: totals over all organizations, never per
+# organization (``/metrics`` needs no token; each organization reads its own figures from
+# ``/api/stats``). Every replica reports the same totals (from the rollups), hence ``max``.
+# Title, PromQL, legend, unit.
+WORK_ORDERS = [
+    ("Open work orders by priority", "max by (priority) (rivet_wo_open)", "{{priority}}", "short"),
+    ("Overdue work orders", "max(rivet_wo_overdue)", "overdue", "short"),
+    ("Backlog (estimated hours)", "max(rivet_wo_backlog_hours)", "backlog", "h"),
+]
 
 
 class Board:
@@ -211,10 +213,10 @@ def build() -> dict[str, Any]:
         ("histogram_quantile(0.95, sum by (stage, le) (rate(rivet_ocr_stage_seconds_bucket[10m])))", "p95 {{stage}}"),
     ], unit="s", width=24)  # fmt: skip
 
-    b.row("Work orders (business)")
-    for metric, (title, unit) in BUSINESS.items():
-        b.panel(title, [(f'sum by (org) ({metric}{{org=~"$org"}})', "{{org}}")],
-                unit=unit, width=6)  # fmt: skip
+    b.row("Work orders (all organizations)")
+    for title, expr, legend, unit in WORK_ORDERS:
+        b.panel(title, [(expr, legend)], unit=unit, width=8, stack=legend == "{{priority}}",
+                description="All organizations together; each organization's own figures are in /api/stats.")  # fmt: skip
 
     return {
         "uid": "rivet-overview",
@@ -239,7 +241,6 @@ def build() -> dict[str, Any]:
                     "hide": 0,
                 },
                 _variable("service", "label_values(rivet_nats_connected, service)"),
-                _variable("org", "label_values(rivet_wo_open, org)"),
             ]
         },
         "annotations": {"list": []},

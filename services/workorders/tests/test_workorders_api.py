@@ -127,8 +127,10 @@ async def test_unknown_malformed_and_retired_equipment_is_refused(wo: Any) -> No
         assert answer.status_code == 422, (ref, answer.text)
         assert message in answer.json()["error"]["message"]
     old = await wo.asset(team.admin)
-    retire = await wo.api.patch(
-        f"/api/equipment/{old['id']}", json={"status": "retired"}, headers=team.admin.headers
+    retire = await wo.api.post(
+        f"/api/equipment/{old['id']}/retire",
+        json={"reason": "Scrapped"},
+        headers=team.admin.headers,
     )
     assert retire.status_code == 200, retire.text
 

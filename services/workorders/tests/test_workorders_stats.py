@@ -54,8 +54,8 @@ async def test_stats_on_a_hand_computed_dataset(wo: Any) -> None:
     a2 = await wo.asset(admin, manufacturer="Baldor")
     a3 = await wo.asset(admin, manufacturer="Siemens", criticality="low")
     a4 = await wo.asset(admin, manufacturer="WEG")
-    retired = await wo.api.patch(
-        f"/api/equipment/{a4['id']}", json={"status": "retired"}, headers=admin.headers
+    retired = await wo.api.post(
+        f"/api/equipment/{a4['id']}/retire", json={"reason": "Scrapped"}, headers=admin.headers
     )
     assert retired.status_code == 200, retired.text
 

@@ -1,11 +1,12 @@
 """Work orders service contracts: the work order lifecycle, its timeline, stats and KPIs."""
 
+import hashlib
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Final
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field, StringConstraints, model_validator
+from pydantic import AwareDatetime, BeforeValidator, Field, StringConstraints, model_validator
 
 from .assets import CreateEquipment, Criticality, EquipmentRef
 from .base import EventData, Request, View
@@ -26,6 +27,28 @@ WorkOrderRef = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)
 ]  # an id (UUID) or a work order number (WO-2026-000123)
 Hours = Annotated[float, Field(ge=0, le=10_000)]
+
+
+def legacy_entry_id(sequence: int) -> UUID:
+    """The id that migration 0002 of the work orders service gave the timeline entry whose id
+    was the integer ``sequence`` (ids were one sequence for all organizations until then):
+    the first 16 bytes of SHA-256 of ``rivet-timeline-entry:<sequence>``."""
+    return UUID(bytes=hashlib.sha256(f"rivet-timeline-entry:{sequence}".encode()).digest()[:16])
+
+
+def _entry_id(value: object) -> object:
+    # an integer is an id from before migration 0002 (an event published before the upgrade,
+    # or a reply of an instance of the previous release during a rolling upgrade)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return legacy_entry_id(value)
+    return value
+
+
+EntryId = Annotated[
+    UUID,
+    BeforeValidator(_entry_id),
+    Field(description="Id of the timeline entry: opaque, unique, in no particular order."),
+]
 
 
 class WorkOrderStatus(StrEnum):
@@ -215,7 +238,7 @@ class EquipmentBrief(View):
 
 
 class TimelineEntry(View):
-    id: int
+    id: EntryId
     at: datetime
     kind: TimelineKind
     author_id: UUID | None
@@ -468,7 +491,7 @@ class WorkOrderAssigned(WorkOrderSnapshot):
 
 
 class WorkOrderCommented(WorkOrderSnapshot):
-    comment_id: int
+    comment_id: EntryId
     author_id: UUID | None
     body: str
 

@@ -180,7 +180,20 @@ work_orders = Table(
 timeline = Table(
     "timeline",
     metadata,
-    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column(
+        "id",
+        BigInteger,
+        Identity(always=True),
+        primary_key=True,
+        comment="internal: the order of entries (one sequence for all organizations); never shown",
+    ),
+    Column(
+        "entry_id",
+        UUID(as_uuid=True),
+        nullable=False,
+        server_default=text("gen_random_uuid()"),
+        comment="the id callers see (TimelineEntry.id, wo.commented comment_id); random",
+    ),
     Column("work_order_id", UUID(as_uuid=True), ForeignKey("work_orders.id"), nullable=False),
     Column("org_id", UUID(as_uuid=True), nullable=False),
     _tz("at", nullable=False),

@@ -85,14 +85,17 @@ _NEXT_NUMBER = (
     .returning(counters.c.value)
 )
 _UPDATE_ORDER = update(work_orders).where(work_orders.c.id == bindparam("order_id_"))
-_ADD_TIMELINE = insert(timeline).returning(*timeline.c)
+ENTRY_COLUMNS = tuple(c for c in timeline.c if c.name != "id")
+"""A timeline entry as shown: ``entry_id`` is its id; ``id`` only orders the entries (one
+sequence for all organizations) and never leaves this module."""
+_ADD_TIMELINE = insert(timeline).returning(*ENTRY_COLUMNS)
 _VIEW_ROW = (
     select(*VIEW_COLUMNS)
     .select_from(VIEW_FROM)
     .where(work_orders.c.org_id == bindparam("org_id"), work_orders.c.id == bindparam("order_id"))
 )
 _TIMELINE_ROWS = (
-    select(*timeline.c, author.c.full_name.label("author_name"))
+    select(*ENTRY_COLUMNS, author.c.full_name.label("author_name"))
     .select_from(timeline.outerjoin(author, author.c.id == timeline.c.author_id))
     .where(timeline.c.work_order_id == bindparam("order_id"))
     .order_by(timeline.c.id)

@@ -195,7 +195,7 @@ async def _plan(
     return _Change(row, values, edited, assignee, transition, changes.reason, changes.note)
 
 
-async def _record(ctx: Ctx, change: _Change, now: datetime) -> int | None:
+async def _record(ctx: Ctx, change: _Change, now: datetime) -> UUID | None:
     """Write the order and its timeline entries; the id of the note's entry, if any."""
     order_id = change.row["id"]
     if change.values:
@@ -223,7 +223,7 @@ async def _record(ctx: Ctx, change: _Change, now: datetime) -> int | None:
 
 
 async def _announce(
-    ctx: Ctx, change: _Change, snapshot: dict[str, Any], comment_id: int | None, now: datetime
+    ctx: Ctx, change: _Change, snapshot: dict[str, Any], comment_id: UUID | None, now: datetime
 ) -> None:
     """One event per kind of change, each carrying the order as it is now."""
     org_id, actor = ctx.caller.org_id, ctx.caller.user_id
@@ -292,10 +292,10 @@ async def comment(ctx: Ctx, req: contract.CommentOnWorkOrder) -> contract.Timeli
     view = await _view_row(ctx, row["id"])
     await _emit_comment(ctx, views.snapshot_fields(view), entry_id, req.body)
     entries = await repo.timeline_rows(ctx.conn, row["id"])
-    return views.to_entry(next(e for e in entries if e["id"] == entry_id))
+    return views.to_entry(next(e for e in entries if e["entry_id"] == entry_id))
 
 
-async def _emit_comment(ctx: Ctx, snapshot: dict[str, Any], entry_id: int, body: str) -> None:
+async def _emit_comment(ctx: Ctx, snapshot: dict[str, Any], entry_id: UUID, body: str) -> None:
     await ctx.emit(
         Events.WO_COMMENTED,
         contract.WorkOrderCommented(
@@ -319,9 +319,11 @@ def _entry(ctx: Ctx, order_id: UUID, at: datetime, kind: TimelineKind) -> dict[s
 
 async def _timeline(
     ctx: Ctx, order_id: UUID, at: datetime, kind: TimelineKind, **values: Any
-) -> int:
+) -> UUID:
+    """Add an entry; returns its id (``entry_id``: random, the one callers see)."""
     entry = await repo.add_timeline(ctx.conn, **_entry(ctx, order_id, at, kind), **values)
-    return int(entry["id"])
+    entry_id: UUID = entry["entry_id"]
+    return entry_id
 
 
 async def _view_row(ctx: Ctx, order_id: UUID) -> RowMapping:

@@ -85,7 +85,7 @@ def to_view(
 
 def to_entry(row: Mapping[Any, Any]) -> TimelineEntry:
     return TimelineEntry(
-        id=row["id"],
+        id=row["entry_id"],
         at=row["at"],
         kind=row["kind"],
         author_id=row["author_id"],

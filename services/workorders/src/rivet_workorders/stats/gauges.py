@@ -1,15 +1,25 @@
-"""Business gauges for Prometheus, per organization: open and overdue work orders, backlog
-hours and MTTR over 30 days. Read from the rollups every ``EVERY`` seconds in a few grouped
-queries (not per request), so scraping costs nothing and the dashboard and alerts see the
-same figures as ``/api/stats``."""
+"""Operational gauges for Prometheus: the work-order load of the whole system, summed over all
+organizations. Read from the rollups every ``EVERY`` seconds in a few statements (not per
+request), so scraping costs nothing.
+
+``/metrics`` needs no token, so nothing here names or separates organizations: no
+organization id, no per-organization series (whose number would also grow with the tenants).
+Labels come from fixed vocabularies only (priority: four values). Each organization sees its
+own figures - open, overdue, backlog hours, MTTR and the other KPIs - through the stats API
+(``rpc.workorders.stats_*``, ``GET /api/stats/...``), as its own members only.
+
+There is no MTTR here: a mean over every tenant's repairs mixes unrelated fleets (the largest
+tenant sets it, and a change in the tenant mix moves it with no repair getting faster or
+slower), and no operator acts on it; it is a per-organization KPI (``/api/stats/kpis``).
+"""
 
 import asyncio
 import logging
-from datetime import timedelta
 
 from prometheus_client import Gauge
 from sqlalchemy import text
 
+from rivet_contracts.workorders import Priority
 from rivet_runtime.db import Database
 
 from ..clock import Clock
@@ -18,29 +28,25 @@ from .service import midnight
 log = logging.getLogger(__name__)
 
 EVERY = 30.0
-MTTR_DAYS = 30
 
-OPEN = Gauge("rivet_wo_open", "Open work orders (open, in progress, on hold).", ["org"])
-OVERDUE = Gauge("rivet_wo_overdue", "Open work orders past their due date.", ["org"])
-BACKLOG_HOURS = Gauge("rivet_wo_backlog_hours", "Estimated hours of the open work orders.", ["org"])
-MTTR_HOURS = Gauge(
-    "rivet_wo_mttr_hours", f"Mean time to repair over the last {MTTR_DAYS} days.", ["org"]
+OPEN = Gauge(
+    "rivet_wo_open",
+    "Open work orders (open, in progress, on hold) of all organizations, by priority.",
+    ["priority"],
+)
+OVERDUE = Gauge("rivet_wo_overdue", "Open work orders past their due date, all organizations.")
+BACKLOG_HOURS = Gauge(
+    "rivet_wo_backlog_hours", "Estimated hours of the open work orders, all organizations."
 )
 
 _OPEN = text(
-    "SELECT org_id, sum(orders) AS orders, sum(estimated_minutes) AS minutes FROM wo_counts "
-    "WHERE status IN ('open', 'in_progress', 'on_hold') GROUP BY org_id"
+    "SELECT priority, sum(orders) AS orders, sum(estimated_minutes) AS minutes FROM wo_counts "
+    "WHERE status IN ('open', 'in_progress', 'on_hold') GROUP BY priority"
 )
-_OVERDUE_BEFORE_TODAY = text(
-    "SELECT org_id, sum(orders) FROM wo_due WHERE due_day < :today GROUP BY org_id"
-)
+_OVERDUE_BEFORE_TODAY = text("SELECT coalesce(sum(orders), 0) FROM wo_due WHERE due_day < :today")
 _OVERDUE_TODAY = text(
-    "SELECT org_id, count(*) FROM work_orders WHERE status IN ('open', 'in_progress', 'on_hold') "
-    "AND due_at >= :midnight AND due_at < :now GROUP BY org_id"
-)
-_MTTR = text(
-    "SELECT org_id, sum(repair_seconds) AS seconds, sum(repaired) AS repaired FROM wo_daily "
-    "WHERE day >= :since GROUP BY org_id"
+    "SELECT count(*) FROM work_orders WHERE status IN ('open', 'in_progress', 'on_hold') "
+    "AND due_at >= :midnight AND due_at < :now"
 )
 
 
@@ -49,30 +55,16 @@ async def refresh(db: Database, clock: Clock) -> None:
     today = midnight(now)
     async with db.transaction() as conn:
         opened = (await conn.execute(_OPEN)).mappings().all()
-        before = (await conn.execute(_OVERDUE_BEFORE_TODAY, {"today": today.date()})).all()
-        due_today = (await conn.execute(_OVERDUE_TODAY, {"midnight": today, "now": now})).all()
-        mttr = (
-            (await conn.execute(_MTTR, {"since": (today - timedelta(days=MTTR_DAYS - 1)).date()}))
-            .mappings()
-            .all()
-        )
-    overdue: dict[str, int] = {}
-    for org_id, count in (*before, *due_today):
-        overdue[str(org_id)] = overdue.get(str(org_id), 0) + int(count or 0)
-    for gauge in (OPEN, OVERDUE, BACKLOG_HOURS, MTTR_HOURS):
-        gauge.clear()  # organizations that no longer have figures disappear
-    for row in opened:
-        org = str(row["org_id"])
-        OPEN.labels(org).set(int(row["orders"] or 0))
-        BACKLOG_HOURS.labels(org).set(float(row["minutes"] or 0) / 60)
-        OVERDUE.labels(org).set(overdue.pop(org, 0))
-    for org, count in overdue.items():
-        OVERDUE.labels(org).set(count)
-    for row in mttr:
-        if row["repaired"]:
-            MTTR_HOURS.labels(str(row["org_id"])).set(
-                float(row["seconds"]) / 3600 / row["repaired"]
-            )
+        before = await conn.scalar(_OVERDUE_BEFORE_TODAY, {"today": today.date()})
+        due_today = await conn.scalar(_OVERDUE_TODAY, {"midnight": today, "now": now})
+    by_priority = {row["priority"]: row for row in opened}
+    minutes = 0
+    for priority in Priority:  # every priority, 0 included: a fixed set of series
+        row = by_priority.get(priority.value)
+        OPEN.labels(priority.value).set(int(row["orders"] or 0) if row else 0)
+        minutes += int(row["minutes"] or 0) if row else 0
+    BACKLOG_HOURS.set(minutes / 60)
+    OVERDUE.set(int(before or 0) + int(due_today or 0))
 
 
 async def run_forever(db: Database, clock: Clock) -> None:
@@ -80,5 +72,5 @@ async def run_forever(db: Database, clock: Clock) -> None:
         try:
             await refresh(db, clock)
         except Exception as exc:  # a bad pass must not stop the next one
-            log.warning("business gauges not refreshed: %r", exc)
+            log.warning("work-order gauges not refreshed: %r", exc)
         await asyncio.sleep(EVERY)

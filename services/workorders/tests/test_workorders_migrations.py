@@ -1,0 +1,145 @@
+"""Migration 0002 on a populated schema: timeline entries get ids of their own, the entries of
+every organization keep their order, the previous release can still write, and an event from
+before the upgrade still names its entry."""
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import text
+
+from rivet_contracts.workorders import TimelineEntry, WorkOrderCommented, legacy_entry_id
+from rivet_runtime.db import Database
+from rivet_runtime.migrations import migrate
+from rivet_workorders.main import MIGRATIONS
+
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+async def _upgrade_to(url: str, revision: str) -> None:
+    await migrate(url, "workorders", MIGRATIONS, revision=revision)
+
+
+ORDER = text(
+    "INSERT INTO work_orders (id, org_id, number, equipment_id, title, priority, status, "
+    "work_type, source, due_at, created_at, updated_at, status_changed_at) VALUES "
+    "(:id, :org, :number, :equipment, 'job', 'low', 'open', 'corrective', 'api', :at, :at, :at, "
+    ":at)"
+)
+# what the previous release writes: no entry_id (it does not know the column)
+ENTRY = text(
+    "INSERT INTO timeline (work_order_id, org_id, at, kind, body) "
+    "VALUES (:order, :org, :at, 'comment', :body) RETURNING id"
+)
+
+
+async def test_migration_gives_timeline_entries_ids_of_their_own(isolated_database: str) -> None:
+    await _upgrade_to(isolated_database, "0001")
+    db = Database(isolated_database, "workorders", pool_size=1)
+    orgs = [uuid.uuid4(), uuid.uuid4()]
+    orders = {org: uuid.uuid4() for org in orgs}
+    old: dict[int, tuple[uuid.UUID, str]] = {}
+    try:
+        async with db.transaction() as conn:
+            for n, org in enumerate(orgs):
+                equipment = uuid.uuid4()
+                await conn.execute(
+                    text(
+                        "INSERT INTO equipment (id, org_id, number, manufacturer, criticality, "
+                        "status, version) VALUES (:id, :org, 'EQ-2026-000001', 'WEG', 'medium', "
+                        "'in_service', 1)"
+                    ),
+                    {"id": equipment, "org": org},
+                )
+                params = {"number": f"WO-2026-00000{n}", "equipment": equipment, "at": T0}
+                await conn.execute(ORDER, {"id": orders[org], "org": org, **params})
+            for i in range(6):  # the two organizations' entries interleaved
+                org = orgs[i % 2]
+                params = {"order": orders[org], "org": org, "body": f"note {i}"}
+                got = await conn.scalar(ENTRY, {**params, "at": T0 + timedelta(minutes=i)})
+                old[int(got)] = (org, f"note {i}")
+        await migrate(isolated_database, "workorders", MIGRATIONS)
+        await migrate(isolated_database, "workorders", MIGRATIONS)  # a second run changes nothing
+        async with db.transaction() as conn:
+            version = await conn.scalar(text("SELECT version_num FROM alembic_version"))
+            assert version == "0002"
+            # existing entries: the id the contract gives their old integer id
+            rows = (await conn.execute(text("SELECT id, entry_id, body FROM timeline"))).all()
+            assert {r.id: r.entry_id for r in rows} == {i: legacy_entry_id(i) for i in old}
+            assert {r.body for r in rows} == {body for _, body in old.values()}
+            # the previous release (no entry_id in its insert) and this one both get random ids
+            fresh = []
+            for org in orgs:
+                params = {"order": orders[org], "org": org, "at": T0 + timedelta(hours=1)}
+                internal = await conn.scalar(ENTRY, {**params, "body": "after"})
+                fresh.append(
+                    await conn.scalar(
+                        text("SELECT entry_id FROM timeline WHERE id = :id"), {"id": internal}
+                    )
+                )
+            assert all(isinstance(f, uuid.UUID) and f.version == 4 for f in fresh)
+            assert len(set(fresh)) == 2
+            # each timeline is still read in the internal order straight from its index
+            index = await conn.scalar(
+                text("SELECT indexdef FROM pg_indexes WHERE indexname = 'timeline_work_order_idx'")
+            )
+            assert index.endswith("(work_order_id, id)")
+            await conn.execute(text("SET LOCAL enable_seqscan = off"))  # a tiny table here
+            plan = json.dumps(
+                await conn.scalar(
+                    text(
+                        "EXPLAIN (FORMAT JSON) SELECT entry_id FROM timeline "
+                        "WHERE work_order_id = :order ORDER BY id"
+                    ),
+                    {"order": orders[orgs[0]]},
+                )
+            )
+            assert "timeline_work_order_idx" in plan
+            assert '"Sort"' not in plan
+            entries = (
+                await conn.execute(
+                    text(
+                        "SELECT entry_id, body FROM timeline WHERE work_order_id = :order "
+                        "ORDER BY id"
+                    ),
+                    {"order": orders[orgs[0]]},
+                )
+            ).all()
+            assert [e.body for e in entries] == ["note 0", "note 2", "note 4", "after"]
+    finally:
+        await db.dispose()
+
+
+def test_ids_from_before_the_upgrade_name_the_migrated_entries() -> None:
+    """A ``wo.commented`` event published before the upgrade (and a reply of the previous
+    release) carries the old integer id: it is read as the id the migration gave that entry."""
+    snapshot = {
+        "work_order_id": str(uuid.uuid4()),
+        "number": "WO-2026-000001",
+        "title": "job",
+        "status": "open",
+        "priority": "low",
+        "work_type": "corrective",
+        "equipment_id": str(uuid.uuid4()),
+        "equipment_number": "EQ-2026-000001",
+        "due_at": T0.isoformat(),
+        "created_at": T0.isoformat(),
+        "version": 1,
+    }
+    body = {"author_id": None, "body": "hello"}
+    event = WorkOrderCommented.model_validate_json(json.dumps(snapshot | body | {"comment_id": 41}))
+    assert event.comment_id == legacy_entry_id(41)
+    new = uuid.uuid4()
+    assert (
+        WorkOrderCommented.model_validate(snapshot | body | {"comment_id": str(new)}).comment_id
+        == new
+    )
+    entry = {"at": T0.isoformat(), "kind": "comment", "author_id": None, "author_name": None}
+    entry |= {"channel": "api"}
+    assert TimelineEntry.model_validate_json(json.dumps(entry | {"id": 41})).id == legacy_entry_id(
+        41
+    )
+    # the contract's schema shows a UUID only
+    schema = TimelineEntry.model_json_schema()["properties"]["id"]
+    assert (schema["type"], schema["format"]) == ("string", "uuid")
+    assert len({legacy_entry_id(i) for i in range(10_000)}) == 10_000
