@@ -111,6 +111,9 @@ class Stack:
             "JWT_PRIVATE_KEY_FILE": str(keys / "private.pem"),
             "JWT_PUBLIC_KEY_FILE": str(keys / "public.pem"),
             "HTTP_HOST": "127.0.0.1",
+            # /metrics beside /health on each process's free port (the gateway's default
+            # METRICS_PORT is a fixed port, which parallel runs would share)
+            "METRICS_PORT": "http",
             "LOG_JSON": os.environ.get("LOG_JSON", "false"),
             **FAST_HASHING,
         }

@@ -105,6 +105,9 @@ class Cluster:
             "JWT_PRIVATE_KEY_FILE": str(keys / "private.pem"),
             "JWT_PUBLIC_KEY_FILE": str(keys / "public.pem"),
             "HTTP_HOST": "127.0.0.1",
+            # /metrics beside /health on each process's free port (the gateway's default
+            # METRICS_PORT is a fixed port, which parallel runs would share)
+            "METRICS_PORT": "http",
             "LOG_JSON": "false",
             "DB_POOL_SIZE": "5",
             "SHUTDOWN_GRACE": "3",

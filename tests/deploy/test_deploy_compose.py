@@ -70,6 +70,7 @@ def test_every_service_with_its_own_credentials() -> None:
         env = svc["environment"]
         assert env["NATS_URL"].startswith(f"nats://{name}:"), name
         assert env["MIGRATE_ON_START"] == "false"
+        assert env["HTTP_HOST"] == "0.0.0.0"  # health checks and scrapes from other containers
         dockerfile = svc["build"]["dockerfile"]
         assert dockerfile == f"services/{name}/Dockerfile"
         if name != "telegram":  # the bot's image comes with its service
@@ -128,5 +129,5 @@ def test_prometheus_scrapes_every_service() -> None:
     config = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
     (job,) = [j for j in config["scrape_configs"] if j["job_name"] == "rivet"]
     targets = {c["names"][0]: c["port"] for c in job["dns_sd_configs"]}
-    ports = {s.name: s.port for s in SERVICES} | {"telegram": 8105}
+    ports = {s.name: s.scrape_port for s in SERVICES} | {"telegram": 8105}
     assert targets == ports

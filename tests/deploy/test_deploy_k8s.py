@@ -88,6 +88,7 @@ def test_every_service_is_deployed_as_the_rules_say(
     docs = render(tool, with_telegram(tmp_path))
     deployments = of_kind(docs, "Deployment")
     ports = {s.name: s.port for s in SERVICES} | {"telegram": 8105}
+    scraped = {s.name: s.scrape_port for s in SERVICES} | {"telegram": 8105}
     assert set(ports) <= set(deployments), set(ports) - set(deployments)
     assert not of_kind(docs, "Secret"), "secrets are created by operators, never committed"
     for name, deployment in deployments.items():
@@ -97,12 +98,14 @@ def test_every_service_is_deployed_as_the_rules_say(
         assert labels["app.kubernetes.io/component"] == "service"
         annotations = pod["metadata"]["annotations"]
         assert annotations["prometheus.io/scrape"] == "true"
-        assert annotations["prometheus.io/port"] == str(ports[name])
+        assert annotations["prometheus.io/port"] == str(scraped[name])
         spec = pod["spec"]
         assert spec["securityContext"]["runAsNonRoot"] is True
         assert spec["automountServiceAccountToken"] is False
         (main,) = spec["containers"]
         assert main["ports"][0]["containerPort"] == ports[name]
+        declared = {p["containerPort"]: p["name"] for p in main["ports"]}
+        assert scraped[name] in declared, f"{name}: its metrics port is not declared"
         assert main["readinessProbe"]["httpGet"]["path"] == "/ready"
         assert main["livenessProbe"]["httpGet"]["path"] == "/health"
         for container in spec["containers"] + spec.get("initContainers", []):
@@ -159,6 +162,10 @@ def test_only_the_gateway_is_reachable_from_outside(
         if not rule.get("from")
     ]
     assert [name for name, _ in open_rules] == ["gateway-public"], open_rules
+    # open to all: the API port only, never the gateway's metrics port
+    assert [p["port"] for _, rule in open_rules for p in rule["ports"]] == ["http"]
+    gateway = of_kind(docs, "Service")["gateway"]["spec"]
+    assert [p["targetPort"] for p in gateway["ports"]] == ["http"]
     assert (
         policies["gateway-public"]["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/name"]
         == "gateway"
@@ -176,6 +183,7 @@ def test_production_settings(tool: Callable[[str], str | None]) -> None:
     docs = render(tool, K8S / "overlays/production")
     config = of_kind(docs, "ConfigMap")["rivet-config"]["data"]
     assert base["STREAM_REPLICAS"] == "1"
+    assert base["HTTP_HOST"] == "0.0.0.0"  # probes and scrapes reach the pod's address
     assert config["STREAM_REPLICAS"] == "3"
     assert config["MIGRATE_ON_START"] == "false"
     assert {d["metadata"].get("namespace") for d in docs if d["kind"] != "Namespace"} == {"rivet"}

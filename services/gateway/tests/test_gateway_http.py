@@ -9,6 +9,7 @@ import nats
 from rivet_devstack.testing.helpers import register
 from rivet_devstack.testing.services import ServiceSet
 from rivet_gateway.app import create_app
+from rivet_runtime import metrics as runtime_metrics
 from rivet_runtime.service import ServiceRuntime
 
 
@@ -62,7 +63,9 @@ async def test_health_ready_metrics_and_docs(api: httpx.AsyncClient) -> None:
     assert ready.status_code == 200
     assert ready.json()["checks"]["nats"] is True
     await api.get("/api/auth/me")
-    metrics = (await api.get("/metrics")).text
+    # the API port does not serve /metrics (METRICS_PORT: a listener of its own)
+    assert (await api.get("/metrics")).status_code == 404
+    metrics = runtime_metrics.render()[0].decode()
     assert 'rivet_http_request_duration_seconds_count{method="GET",route="/api/auth/me"' in metrics
     assert 'route="/health"' in metrics
     assert "_created" not in metrics

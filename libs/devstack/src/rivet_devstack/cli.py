@@ -17,11 +17,12 @@ from pathlib import Path
 
 from .keys import ensure_keys
 from .servers import Servers, ensure_database, resolve, with_database
-from .services import SERVICES, installed, missing_requirements, spec
+from .services import SERVICES, ServiceSpec, installed, missing_requirements, spec
 
 ROOT = Path(os.environ.get("RIVET_ROOT", Path.cwd()))
 STATE = ROOT / ".rivet"
 DATABASE = "rivet"
+LOOPBACK = "127.0.0.1"
 
 
 def main() -> None:
@@ -114,16 +115,26 @@ def _run_services(servers: Servers) -> int:
         if missing:
             _say(f"{service.name} not started: set {', '.join(missing)} to run it")
             continue
-        env = base_env | {"HTTP_PORT": str(service.port)}
+        env = service_env(service, base_env)
         procs[service.name] = subprocess.Popen([str(bin_dir / service.command)], env=env)
     gateway = spec("gateway")
     api = f"http://127.0.0.1:{gateway.port}"
     if _wait_ready(f"{api}/ready", procs, timeout=60):
         _say(f"API ready at {api}  (docs: {api}/docs, redoc: {api}/redoc)")
+        if gateway.metrics_port is not None and "METRICS_PORT" not in base_env:
+            _say(f"gateway metrics at http://127.0.0.1:{gateway.metrics_port}/metrics")
         _say("press Ctrl-C to stop")
     else:
         _say("the gateway did not become ready within 60 s; see the logs above")
     return _supervise(procs)
+
+
+def service_env(service: ServiceSpec, base_env: dict[str, str]) -> dict[str, str]:
+    """The environment ``make run`` starts ``service`` with: its own port, on the loopback
+    interface. Internal services always listen there (their /health and /metrics are for this
+    machine); the gateway too unless HTTP_HOST is set (to reach the API from another device)."""
+    host = base_env.get("HTTP_HOST", LOOPBACK) if service.name == "gateway" else LOOPBACK
+    return base_env | {"HTTP_PORT": str(service.port), "HTTP_HOST": host}
 
 
 def _wait_ready(url: str, procs: dict[str, subprocess.Popen[bytes]], timeout: float) -> bool:

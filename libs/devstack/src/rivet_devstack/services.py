@@ -26,6 +26,13 @@ class ServiceSpec:
     """Environment variables without which ``make run`` does not start the service."""
     test_overrides: dict[str, Any] = field(default_factory=dict)
     """Settings the test suite uses instead of the defaults."""
+    metrics_port: int | None = None
+    """The default METRICS_PORT where it is a port of its own (None: /metrics is on ``port``)."""
+
+    @property
+    def scrape_port(self) -> int:
+        """Where Prometheus reads the service's /metrics by default."""
+        return self.metrics_port or self.port
 
     @property
     def package(self) -> str:
@@ -89,7 +96,14 @@ SERVICES: tuple[ServiceSpec, ...] = (
         "rivet_telegram.settings:TelegramSettings",
         needs=("TELEGRAM_BOT_TOKEN",),
     ),
-    ServiceSpec("gateway", "rivet-gateway", 8000, None, "rivet_gateway.settings:GatewaySettings"),
+    ServiceSpec(
+        "gateway",
+        "rivet-gateway",
+        8000,
+        None,
+        "rivet_gateway.settings:GatewaySettings",
+        metrics_port=8100,
+    ),
 )
 
 

@@ -1,4 +1,10 @@
-"""Prometheus metrics every service exposes on ``/metrics`` (RED + outbox + dead letters)."""
+"""Prometheus metrics every service exposes on ``/metrics`` (RED + outbox + dead letters).
+
+Where: on the HTTP port beside /health, or on a listener of their own, or nowhere
+(``METRICS_PORT``: ``http``, a port number, ``off``).
+"""
+
+from collections.abc import Callable
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -7,6 +13,7 @@ from prometheus_client import (
     Histogram,
     disable_created_metrics,
     generate_latest,
+    start_http_server,
 )
 
 disable_created_metrics()  # type: ignore[no-untyped-call]  # *_created series: no use here
@@ -62,3 +69,16 @@ NATS_CONNECTED = Gauge("rivet_nats_connected", "1 while connected to NATS.", ["s
 def render() -> tuple[bytes, str]:
     """The exposition text and its content type."""
     return generate_latest(), CONTENT_TYPE_LATEST
+
+
+def serve(host: str, port: int) -> Callable[[], None]:
+    """Serve the metrics alone on ``host:port`` (``METRICS_PORT``) from a daemon thread, apart
+    from the service's HTTP port; returns the function that stops the listener."""
+    server, thread = start_http_server(port, addr=host)
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+    return stop

@@ -39,13 +39,16 @@ _IN_PROCESS = asyncio.Lock()
 (services started together in one process, as the tests do, would otherwise mix them up)."""
 
 
-async def migrate(database_url: str, schema: str, script_location: Path) -> None:
-    """Apply pending migrations of ``schema``; safe to run concurrently and repeatedly."""
+async def migrate(
+    database_url: str, schema: str, script_location: Path, *, revision: str = "head"
+) -> None:
+    """Apply pending migrations of ``schema`` up to ``revision`` (tests of a migration stop
+    before it); safe to run concurrently and repeatedly."""
     async with _IN_PROCESS:
-        await _migrate(database_url, schema, script_location)
+        await _migrate(database_url, schema, script_location, revision)
 
 
-async def _migrate(database_url: str, schema: str, script_location: Path) -> None:
+async def _migrate(database_url: str, schema: str, script_location: Path, revision: str) -> None:
     engine = create_async_engine(async_url(database_url), poolclass=NullPool)
     try:
         async with engine.connect() as conn:
@@ -57,7 +60,7 @@ async def _migrate(database_url: str, schema: str, script_location: Path) -> Non
                 )
                 if not exists:
                     await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-                await conn.run_sync(_upgrade, alembic_config(script_location, schema))
+                await conn.run_sync(_upgrade, alembic_config(script_location, schema), revision)
                 await conn.commit()
             finally:
                 await conn.rollback()  # leave any failed transaction before unlocking
@@ -69,9 +72,9 @@ async def _migrate(database_url: str, schema: str, script_location: Path) -> Non
         await engine.dispose()
 
 
-def _upgrade(connection: Connection, cfg: Config) -> None:
+def _upgrade(connection: Connection, cfg: Config, revision: str) -> None:
     cfg.attributes["connection"] = connection
-    command.upgrade(cfg, "head")
+    command.upgrade(cfg, revision)
 
 
 def run_env(metadata: MetaData) -> None:

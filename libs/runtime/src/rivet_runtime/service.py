@@ -256,11 +256,15 @@ class ServiceRuntime(Generic[StateT]):
     # --- HTTP ---------------------------------------------------------------------------
 
     def ops_routes(self) -> list[BaseRoute]:
-        return [
+        """/health and /ready; /metrics too unless METRICS_PORT moves it to a listener of its
+        own (``cli.run_service`` starts it) or turns it off."""
+        routes: list[BaseRoute] = [
             Route("/health", self._health, methods=["GET"]),
             Route("/ready", self._ready, methods=["GET"]),
-            Route("/metrics", self._metrics, methods=["GET"]),
         ]
+        if self.settings.metrics_port == "http":
+            routes.append(Route("/metrics", self._metrics, methods=["GET"]))
+        return routes
 
     def ops_app(self) -> Starlette:
         """/health, /ready and /metrics for services without an API of their own."""

@@ -4,8 +4,13 @@ Each service subclasses ``ServiceSettings`` with its own fields. Names are the e
 variables in upper case (``NATS_URL``, ``DATABASE_URL``, ...); README lists them all.
 """
 
+from typing import Annotated, Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MetricsPort = Annotated[int, Field(ge=1, le=65535)] | Literal["http", "off"]
+"""Where /metrics is served: ``http`` (on HTTP_PORT), a port of its own, or ``off``."""
 
 
 class ServiceSettings(BaseSettings):
@@ -30,8 +35,20 @@ class ServiceSettings(BaseSettings):
         description="PostgreSQL URL; the service uses only its own schema.",
     )
     db_pool_size: int = Field(default=10, ge=1, le=200, description="Connections per process.")
-    http_host: str = Field(default="0.0.0.0", description="Bind address of the HTTP endpoint.")
-    http_port: int = Field(default=8000, ge=0, le=65535, description="Port of /health, /metrics.")
+    http_host: str = Field(
+        default="127.0.0.1",
+        description="Bind address of HTTP_PORT (and METRICS_PORT). The images set `0.0.0.0`: "
+        "a container's network is its own.",
+    )
+    http_port: int = Field(
+        default=8000, ge=0, le=65535, description="Port of /health, /ready (and /metrics)."
+    )
+    metrics_port: MetricsPort = Field(
+        default="http",
+        description="Where /metrics is served: `http` (on HTTP_PORT), a port number (a listener "
+        "on HTTP_HOST that serves only the metrics, to keep off a public network; HTTP_PORT then "
+        "answers 404) or `off`.",
+    )
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
     log_json: bool = Field(default=True, description="JSON log lines (false: plain text).")
     migrate_on_start: bool = Field(

@@ -5,7 +5,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from rivet_runtime.service import ServiceRuntime
 
-from . import errors
+from . import apidocs, errors
 from .forward import Forwarder
 from .middleware import GatewayMiddleware
 from .routes import ROUTERS
@@ -40,8 +40,10 @@ def create_app(runtime: ServiceRuntime[None]) -> FastAPI:
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=runtime.lifespan,
-        docs_url="/docs",
-        redoc_url="/redoc",
+        # /docs and /redoc come from apidocs.install: FastAPI's own pages load their files
+        # from a CDN and start Swagger UI with an inline script
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.forwarder = Forwarder(runtime, settings.rpc_timeout)
     app.state.uploads = lambda: runtime.uploads
@@ -52,6 +54,7 @@ def create_app(runtime: ServiceRuntime[None]) -> FastAPI:
         leeway=settings.jwt_leeway,
     )
     errors.install(app)
+    apidocs.install(app)
     for router in ROUTERS:
         app.include_router(router)
     for route in runtime.ops_routes():

@@ -5,11 +5,15 @@ from pathlib import Path
 from pydantic import Field, model_validator
 
 from rivet_runtime import ServiceSettings
+from rivet_runtime.settings import MetricsPort
 
 
 class GatewaySettings(ServiceSettings):
     service_name: str = "gateway"
     http_port: int = 8000
+    # The API port is public: /metrics (route names, traffic, error rates) is served on a port
+    # of its own that only the monitoring network reaches.
+    metrics_port: MetricsPort = 8100
 
     jwt_public_key: str | None = Field(
         default=None,
