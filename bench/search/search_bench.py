@@ -48,6 +48,7 @@ from rivet_assets.search import service as search_service
 from rivet_assets.settings import AssetsSettings
 from rivet_assets.state import AssetsState
 from rivet_contracts.assets import CreateEquipment, Source
+from rivet_contracts.identity import Role
 from rivet_runtime import UnitOfWork
 from rivet_runtime.db import Database, async_url
 from rivet_runtime.migrations import alembic_config
@@ -256,7 +257,7 @@ async def throughput(db: Database, rows: list[gen.Row], label: str) -> dict[str,
     """Single creates through create_or_match, one transaction (commit) each: half as sent
     (the matching rules run), half with ``create_anyway`` (the bare create path)."""
     state = AssetsState(AssetsSettings())
-    who = equipment_service.Who(org_id=ORG, user_id=None, source=Source.IMPORT)
+    who = equipment_service.Who(org_id=ORG, user_id=None, source=Source.IMPORT, role=Role.ADMIN)
     out: dict[str, Any] = {}
     half = len(rows) // 2
     for mode, chunk in (("match", rows[:half]), ("create_anyway", rows[half:])):

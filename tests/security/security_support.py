@@ -233,6 +233,7 @@ JSON_BODIES: dict[str, Any] = {
     "PUT /api/equipment/{ref}": {"manufacturer": "WEG", "model": "W22"},
     "PATCH /api/equipment/{ref}": {"location": "Probe bay"},
     "POST /api/equipment/{ref}/retire": {"reason": "probe retirement"},
+    "POST /api/equipment/{ref}/reinstate": {"reason": "probe reinstatement"},
     "POST /api/work-orders": {"title": "Probe job"},  # + equipment_id (filled in)
     "PATCH /api/work-orders/{ref}": {"note": "probe note"},
     "PUT /api/work-orders/{ref}": {"note": "probe note"},

@@ -5,6 +5,7 @@ decompression bombs are refused or defused; errors never show server internals."
 import asyncio
 import io
 import struct
+import uuid
 import zlib
 from typing import Any
 
@@ -31,6 +32,8 @@ SERVER_FIELDS = (
     "source",
     "is_admin",
     "password_hash",
+    "scan_id",
+    "photo_ref",
 )
 
 
@@ -63,6 +66,8 @@ async def test_unknown_fields_cannot_set_role_organization_or_owner(
         "source": "import",
         "is_admin": True,
         "password_hash": "$argon2id$v=19$m=8,t=1,p=1$c2FsdA$aGFzaA",
+        "scan_id": other.scan_id,
+        "photo_ref": f"photos/{other.scan_id}.jpg",
     }
     tried = 0
     for op in ops:
@@ -396,3 +401,39 @@ async def test_malformed_bodies_are_4xx_without_internals(
     assert not leaks(answer.text)
     assert "/etc/passwd" not in answer.text
     assert "root:" not in answer.text
+
+
+async def test_creates_and_edits_cannot_name_a_scan_or_a_photo(
+    client: httpx.AsyncClient, tenants: tuple[Tenant, Tenant], openapi: dict[str, Any]
+) -> None:
+    """A scan reaches assets only through the scan's own confirmation, and the photo of an
+    asset is the scan's: a body naming either (another organization's scan, one that does not
+    exist, a photo key) is refused and creates or changes nothing."""
+    team, other = tenants
+    serial = f"REF-{uuid.uuid4().hex[:8]}"
+    create = {"manufacturer": "ABB", "serial": serial}
+    for extra in (
+        {"scan_id": other.scan_id},
+        {"scan_id": str(uuid.uuid4())},
+        {"photo_ref": f"photos/{other.scan_id}.jpg"},
+    ):
+        answer = await client.post(
+            "/api/equipment", json=create | extra, headers=team.admin.headers
+        )
+        assert answer.status_code == 422, f"{extra}: {answer.text}"
+    mine = f"/api/equipment/{team.asset['id']}"
+    for method, body in (
+        ("PATCH", {"photo_ref": "photos/elsewhere.jpg"}),
+        ("PUT", {"manufacturer": "Siemens", "photo_ref": "photos/elsewhere.jpg"}),
+    ):
+        answer = await client.request(method, mine, json=body, headers=team.admin.headers)
+        assert answer.status_code == 422, f"{method} {body}: {answer.text}"
+    found = await client.get(
+        "/api/equipment/search/fuzzy", params={"query": serial}, headers=team.admin.headers
+    )
+    assert all(hit["equipment"]["serial"] != serial for hit in found.json()["items"])
+    asset = (await client.get(mine, headers=team.admin.headers)).json()
+    assert asset["version"] == team.asset["version"]
+    for name in ("CreateEquipment", "EquipmentFields", "EquipmentPatch"):
+        properties = openapi["components"]["schemas"][name]["properties"]
+        assert not {"scan_id", "photo_ref"} & set(properties), name

@@ -1,6 +1,7 @@
 """Roles hold on every route: viewers only read, technicians cannot do what admins do, and
 planning fields or someone else's assignment stay with admins."""
 
+import uuid
 from typing import Any
 
 import httpx
@@ -31,6 +32,8 @@ MIN_ROLE: dict[str, str | None] = {
     "PATCH /api/equipment/{ref}": "technician",
     "DELETE /api/equipment/{ref}": "viewer",  # 405 for everyone: assets are never deleted
     "POST /api/equipment/{ref}/retire": "admin",
+    "POST /api/equipment/{ref}/reinstate": "admin",
+    "GET /api/equipment/export": "viewer",
     "GET /api/equipment/{ref}/history": "viewer",
     "GET /api/work-orders": "viewer",
     "POST /api/work-orders": "technician",
@@ -163,3 +166,103 @@ def test_collection_time_document_is_the_served_one(
 ) -> None:
     """Tests parametrized at collection time see the same routes as the running gateway."""
     assert sorted(map(str, STATIC_OPS)) == sorted(map(str, ops))
+
+
+async def _asset(client: httpx.AsyncClient, team: Tenant, *, retired: bool) -> dict[str, Any]:
+    tag = uuid.uuid4().hex[:10].upper()
+    made = await client.post(
+        "/api/equipment",
+        json={"manufacturer": "Lenze", "model": "i550", "serial": f"LC-{tag}"},
+        headers=team.admin.headers,
+    )
+    assert made.status_code == 201, made.text
+    asset: dict[str, Any] = made.json()["equipment"]
+    if retired:
+        answer = await client.post(
+            f"/api/equipment/{asset['id']}/retire",
+            json={"reason": "scrapped"},
+            headers=team.admin.headers,
+        )
+        assert answer.status_code == 200, answer.text
+        asset = answer.json()
+    return asset
+
+
+@pytest.mark.parametrize("role", ["viewer", "technician", "admin"])
+@pytest.mark.parametrize("method", ["PATCH", "PUT"])
+@pytest.mark.parametrize(
+    ("start", "target"),
+    [("in_service", "retired"), ("retired", "in_service"), ("retired", "out_of_service")],
+)
+async def test_status_edits_never_retire_or_reinstate(
+    client: httpx.AsyncClient,
+    tenants: tuple[Tenant, Tenant],
+    role: str,
+    method: str,
+    start: str,
+    target: str,
+) -> None:
+    """Retiring and reinstating are admins' decisions with a reason, on their own routes: an
+    edit that tries either is refused for every role (403 below admin, 422 naming the route for
+    an admin), and nothing changes."""
+    team, _ = tenants
+    asset = await _asset(client, team, retired=start == "retired")
+    body = {"status": target} | ({"manufacturer": "Lenze"} if method == "PUT" else {})
+    answer = await client.request(
+        method,
+        f"/api/equipment/{asset['id']}",
+        json=body,
+        headers=team.session(role).headers,
+    )
+    assert answer.status_code == (422 if role == "admin" else 403), answer.text
+    if role == "admin":
+        route = "retire" if target == "retired" else "reinstate"
+        assert f"/{route}" in answer.json()["error"]["message"]
+    now = await client.get(f"/api/equipment/{asset['id']}", headers=team.admin.headers)
+    assert (now.json()["status"], now.json()["version"]) == (start, asset["version"])
+
+
+async def test_retire_and_reinstate_need_an_admin_and_a_reason(
+    client: httpx.AsyncClient, tenants: tuple[Tenant, Tenant]
+) -> None:
+    team, _ = tenants
+    asset = await _asset(client, team, retired=False)
+    url = f"/api/equipment/{asset['id']}"
+    for route in ("retire", "reinstate"):  # the second undoes the first
+        for role in ("viewer", "technician"):
+            answer = await client.post(
+                f"{url}/{route}", json={"reason": "mine"}, headers=team.session(role).headers
+            )
+            assert answer.status_code == 403, f"{route} as {role}: {answer.text}"
+        for body in ({}, {"reason": ""}, {"reason": "   "}):
+            answer = await client.post(f"{url}/{route}", json=body, headers=team.admin.headers)
+            assert answer.status_code == 422, f"{route} {body}: {answer.text}"
+        done = await client.post(
+            f"{url}/{route}", json={"reason": f"{route} for the test"}, headers=team.admin.headers
+        )
+        assert done.status_code == 200, done.text
+    history = await client.get(f"{url}/history", headers=team.admin.headers)
+    actions = [(e["action"], e["reason"]) for e in history.json()["items"]]
+    assert actions[:2] == [
+        ("reinstated", "reinstate for the test"),
+        ("retired", "retire for the test"),
+    ]
+    assert history.json()["items"][0]["changes"]["status"] == ["retired", "in_service"]
+
+
+@pytest.mark.parametrize("role", ["technician", "admin"])
+async def test_a_new_asset_cannot_start_retired(
+    client: httpx.AsyncClient, tenants: tuple[Tenant, Tenant], role: str
+) -> None:
+    team, _ = tenants
+    serial = f"NEW-RETIRED-{uuid.uuid4().hex[:8]}"
+    answer = await client.post(
+        "/api/equipment",
+        json={"manufacturer": "ABB", "serial": serial, "status": "retired"},
+        headers=team.session(role).headers,
+    )
+    assert answer.status_code == (422 if role == "admin" else 403), answer.text
+    found = await client.get(
+        "/api/equipment/search/fuzzy", params={"query": serial}, headers=team.admin.headers
+    )
+    assert all(hit["equipment"]["serial"] != serial for hit in found.json()["items"])

@@ -119,15 +119,40 @@ async def test_lists_searches_and_stats_never_show_other_organizations(
     assert checked >= 20
 
 
+async def _number_only_they_have(
+    client: httpx.AsyncClient, attacker: Tenant, victim: Tenant
+) -> str:
+    """An equipment number of the victim's that the attacker's organization does not have
+    (numbers count per organization, so the victim's first asset shares its number with the
+    attacker's own)."""
+
+    async def latest(tenant: Tenant) -> str:
+        page = await client.get(
+            "/api/equipment", params={"sort": "-number", "limit": 1}, headers=tenant.admin.headers
+        )
+        number: str = page.json()["items"][0]["number"]
+        return number
+
+    while (number := await latest(victim)) <= await latest(attacker):
+        made = await client.post(
+            "/api/equipment",
+            json={"manufacturer": "ABB", "serial": f"ONLY-{uuid.uuid4().hex[:10]}"},
+            headers=victim.admin.headers,
+        )
+        assert made.status_code == 201, made.text
+    return number
+
+
 async def test_bodies_cannot_point_at_other_organizations(
     client: httpx.AsyncClient, tenants: tuple[Tenant, Tenant]
 ) -> None:
     attacker, victim = tenants
     headers = attacker.admin.headers
     theirs = victim.asset["id"]
+    their_number = await _number_only_they_have(client, attacker, victim)
     attempts = [
         ("POST", "/api/work-orders", {"equipment_id": theirs, "title": "Steal"}),
-        ("POST", "/api/work-orders", {"equipment_id": victim.asset["number"], "title": "Steal"}),
+        ("POST", "/api/work-orders", {"equipment_id": their_number, "title": "Steal"}),
         ("POST", "/api/equipment", {"manufacturer": "ABB", "serial": "X-1", "parent_id": theirs}),
         ("POST", "/api/equipment", {"manufacturer": "Siemens", "merge_into": theirs}),
         ("PATCH", f"/api/equipment/{attacker.asset['id']}", {"parent_id": theirs}),

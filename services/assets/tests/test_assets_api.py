@@ -242,6 +242,17 @@ async def test_retire_instead_of_delete(api: httpx.AsyncClient) -> None:
         headers=admin.headers,
     )
     assert twice.status_code == 409
+    url = f"/api/equipment/{asset['id']}/reinstate"
+    denied = await api.post(url, json={"reason": "still works"}, headers=tech.headers)
+    assert denied.status_code == 403
+    back = await api.post(url, json={"reason": "repaired after all"}, headers=admin.headers)
+    assert back.status_code == 200, back.text
+    assert back.json()["status"] == "in_service"
+    again = await api.post(url, json={"reason": "again"}, headers=admin.headers)
+    assert again.status_code == 409
+    history = await api.get(f"/api/equipment/{asset['id']}/history", headers=admin.headers)
+    entries = [(e["action"], e["reason"]) for e in history.json()["items"]]
+    assert entries[:2] == [("reinstated", "repaired after all"), ("retired", "scrapped")]
 
 
 async def test_roles(api: httpx.AsyncClient) -> None:

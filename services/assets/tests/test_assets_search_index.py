@@ -1,22 +1,20 @@
 """The search index itself: the pigeonhole guarantee, and migration 0002 on a populated schema
-(backfill equal to what the application writes, SQL keys equal to Python keys, idempotent)."""
+(backfill equal to what the application writes, SQL keys equal to Python keys, idempotent);
+migration 0003 (history reasons) on a populated schema too."""
 
 import random
 import string
 import uuid
 from typing import Any
 
-from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
-from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlalchemy.pool import NullPool
 
 from rivet_assets.main import MIGRATIONS
 from rivet_assets.matching import normalize
 from rivet_assets.search import index, service
 from rivet_assets.search.keys import code_keys, query_keys
-from rivet_runtime.db import Database, async_url
+from rivet_runtime.db import Database
 from rivet_runtime.migrations import alembic_config, migrate
 
 ALNUM = string.ascii_uppercase + string.digits
@@ -51,21 +49,14 @@ def test_keys_find_every_code_within_two_edits_or_a_transposition() -> None:
     assert not set(code_keys("6SL32101KE213UF1")) & query_keys("3AUA0000080123")
 
 
+def _head() -> str:
+    head = ScriptDirectory.from_config(alembic_config(MIGRATIONS, "assets")).get_current_head()
+    assert head is not None
+    return head
+
+
 async def _upgrade_to(url: str, revision: str) -> None:
-    engine = create_async_engine(async_url(url), poolclass=NullPool)
-
-    def run(conn: Connection) -> None:
-        cfg = alembic_config(MIGRATIONS, "assets")
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
-
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text("CREATE SCHEMA IF NOT EXISTS assets"))
-            await conn.run_sync(run)
-            await conn.commit()
-    finally:
-        await engine.dispose()
+    await migrate(url, "assets", MIGRATIONS, revision=revision)
 
 
 def _row(org: uuid.UUID, i: int, make: str, model: str | None, serial: str | None,
@@ -102,7 +93,7 @@ async def test_migration_backfills_a_populated_schema(isolated_database: str) ->
         await migrate(isolated_database, "assets", MIGRATIONS)  # a second run changes nothing
         async with db.transaction() as conn:
             version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).all()
-            assert [v[0] for v in version] == ["0002"]
+            assert [v[0] for v in version] == [_head()]
             serial_keys = {
                 tuple(x)
                 for x in (
@@ -159,5 +150,38 @@ async def test_migration_backfills_a_populated_schema(isolated_database: str) ->
             assert [h.id for h in hits][:1] == [rows[0]["id"]]
             hits = await service.find(conn, org, "A1Z", 10)  # short serial, one typo
             assert rows[2]["id"] in {h.id for h in hits}
+    finally:
+        await db.dispose()
+
+
+async def test_migration_0003_keeps_the_reason_of_past_retirements(isolated_database: str) -> None:
+    org = uuid.uuid4()
+    asset = _row(org, 1, "Baldor", "EM3615T", "BD-1", None) | {"status": "retired"}
+    await _upgrade_to(isolated_database, "0002")
+    db = Database(isolated_database, "assets", pool_size=1)
+    try:
+        async with db.transaction() as conn:
+            await conn.execute(
+                text(f"INSERT INTO equipment ({', '.join(asset)}) VALUES "
+                     f"({', '.join(':' + c for c in asset)})"), asset,
+            )  # fmt: skip
+            for action, changes in (
+                ("created", '{"serial": [null, "BD-1"]}'),
+                (
+                    "retired",
+                    '{"status": ["in_service", "retired"], "retired_reason": [null, "flood"]}',
+                ),
+            ):
+                await conn.execute(
+                    text("INSERT INTO equipment_history (equipment_id, org_id, action, changes) "
+                         "VALUES (:e, :o, :a, CAST(:c AS jsonb))"),
+                    {"e": asset["id"], "o": org, "a": action, "c": changes},
+                )  # fmt: skip
+        await migrate(isolated_database, "assets", MIGRATIONS)
+        async with db.transaction() as conn:
+            reasons = (
+                await conn.execute(text("SELECT action, reason FROM equipment_history ORDER BY id"))
+            ).all()
+        assert [tuple(r) for r in reasons] == [("created", None), ("retired", "flood")]
     finally:
         await db.dispose()

@@ -65,8 +65,9 @@ class Ratings(View):
 
 
 class EquipmentFields(Request):
-    """What a caller may set on an asset. Identity, number, source and timestamps are the
-    service's to set."""
+    """What a caller may set on an asset. Identity, number, source, photo and timestamps are
+    the service's to set. Retirement and reinstatement have their own requests (admins, with
+    a reason): here ``status`` moves an asset only between in and out of service."""
 
     manufacturer: Text100 = Field(description="Brand; aliases become the canonical name.")
     model: Text100 | None = Field(default=None, description="Model or catalog number.")
@@ -76,11 +77,13 @@ class EquipmentFields(Request):
     location: Text200 | None = Field(default=None, description="e.g. `Plant 2 / Line 3`.")
     department: Text100 | None = Field(default=None, description="Owning department.")
     criticality: Criticality = Field(default=Criticality.MEDIUM, description="Business impact.")
-    status: EquipmentStatus = Field(default=EquipmentStatus.IN_SERVICE, description="Lifecycle.")
+    status: EquipmentStatus = Field(
+        default=EquipmentStatus.IN_SERVICE,
+        description="`in_service` or `out_of_service`; `retired` only through the retire route.",
+    )
     parent_id: UUID | None = Field(default=None, description="Parent asset (line -> machine).")
     installed_on: date | None = Field(default=None, description="Installation date.")
     ratings: Ratings = Field(default_factory=Ratings, description="Nameplate ratings.")
-    photo_ref: str | None = Field(default=None, max_length=200, description="Stored photo key.")
 
 
 class EquipmentPatch(Request):
@@ -94,11 +97,12 @@ class EquipmentPatch(Request):
     location: Text200 | None = Field(default=None, description="Where it is.")
     department: Text100 | None = Field(default=None, description="Owning department.")
     criticality: Criticality | None = Field(default=None, description="Business impact.")
-    status: EquipmentStatus | None = Field(default=None, description="Lifecycle status.")
+    status: EquipmentStatus | None = Field(
+        default=None, description="`in_service` or `out_of_service` (retire has its own route)."
+    )
     parent_id: UUID | None = Field(default=None, description="Parent asset.")
     installed_on: date | None = Field(default=None, description="Installation date.")
     ratings: Ratings | None = Field(default=None, description="Replaces the ratings.")
-    photo_ref: str | None = Field(default=None, max_length=200, description="Photo key.")
 
 
 class CreateEquipment(EquipmentFields):
@@ -111,7 +115,6 @@ class CreateEquipment(EquipmentFields):
     merge_into: UUID | None = Field(
         default=None, description="The caller chose this existing asset: enrich it instead."
     )
-    scan_id: UUID | None = Field(default=None, description="The nameplate scan behind this.")
 
 
 class GetEquipment(Request):
@@ -129,16 +132,30 @@ class SortKey(StrEnum):
     LOCATION = "location"
 
 
-class ListEquipment(Request):
-    limit: int = Field(default=50, ge=1, le=200, description="Page size (at most 200).")
-    offset: int = Field(default=0, ge=0, le=1_000_000, description="Rows to skip.")
+class EquipmentFilters(Request):
+    """Which assets a list or an export covers (all of the organization's by default)."""
+
     manufacturer: Text100 | None = Field(default=None, description="Canonical or alias name.")
     equipment_type: Text100 | None = Field(default=None, description="Exact type.")
     location: Text200 | None = Field(default=None, description="Location starts with this.")
     criticality: Criticality | None = Field(default=None, description="Exact criticality.")
     status: EquipmentStatus | None = Field(default=None, description="Exact status.")
     parent_id: UUID | None = Field(default=None, description="Children of this asset.")
+
+
+class ListEquipment(EquipmentFilters):
+    limit: int = Field(default=50, ge=1, le=200, description="Page size (at most 200).")
+    offset: int = Field(default=0, ge=0, le=1_000_000, description="Rows to skip.")
     sort: SortKey = Field(default=SortKey.NUMBER, description="Order of the page.")
+
+
+class ExportEquipment(EquipmentFilters):
+    """One part of a CSV export, in equipment-number order: the part after ``after``."""
+
+    after: EquipmentRef | None = Field(
+        default=None, description="Last equipment number of the previous part (none: the first)."
+    )
+    limit: int = Field(default=2000, ge=1, le=5000, description="Rows in this part.")
 
 
 class UpdateEquipment(Request):
@@ -160,6 +177,16 @@ class Retirement(Request):
 
 
 class RetireEquipment(Retirement):
+    ref: EquipmentRef = Field(description="Asset id or equipment number.")
+
+
+class Reinstatement(Request):
+    """Body of ``POST /api/equipment/{ref}/reinstate``."""
+
+    reason: Text200 = Field(description="Why a retired asset returns to service.")
+
+
+class ReinstateEquipment(Reinstatement):
     ref: EquipmentRef = Field(description="Asset id or equipment number.")
 
 
@@ -222,6 +249,14 @@ class EquipmentPage(View):
     offset: int
 
 
+class EquipmentCsvPart(View):
+    """A part of a CSV export: UTF-8 text, the header line first in the first part."""
+
+    csv: str = Field(description="CSV text; cells that a spreadsheet would run are defused.")
+    rows: int = Field(description="Assets in this part.")
+    next_after: str | None = Field(description="Send as `after` for the next part; none: done.")
+
+
 class Candidate(View):
     equipment: EquipmentView
     score: float = Field(description="0-100; how alike the two records are.")
@@ -256,8 +291,9 @@ class HistoryEntry(View):
     at: datetime
     actor_id: UUID | None
     channel: str | None
-    action: str = Field(description="created, updated, matched, enriched, retired.")
+    action: str = Field(description="created, updated, matched, enriched, retired, reinstated.")
     changes: dict[str, Any] = Field(description="field -> [old, new].")
+    reason: str | None = Field(default=None, description="Why: retirements, reinstatements.")
 
 
 class EquipmentHistory(View):
@@ -351,6 +387,12 @@ RPCS: tuple[RpcSpec, ...] = (
     RpcSpec(Rpc.ASSETS_GET, GetEquipment, EquipmentView, "One asset by id or equipment number."),
     RpcSpec(Rpc.ASSETS_LIST, ListEquipment, EquipmentPage, "A filtered, sorted page of assets."),
     RpcSpec(
+        Rpc.ASSETS_EXPORT,
+        ExportEquipment,
+        EquipmentCsvPart,
+        "A part of the asset register as CSV (re-importable), in number order.",
+    ),
+    RpcSpec(
         Rpc.ASSETS_UPDATE,
         UpdateEquipment,
         EquipmentView,
@@ -362,6 +404,13 @@ RPCS: tuple[RpcSpec, ...] = (
         RetireEquipment,
         EquipmentView,
         "Retire an asset (assets are never deleted).",
+        Role.ADMIN,
+    ),
+    RpcSpec(
+        Rpc.ASSETS_REINSTATE,
+        ReinstateEquipment,
+        EquipmentView,
+        "Return a retired asset to service.",
         Role.ADMIN,
     ),
     RpcSpec(
@@ -395,7 +444,9 @@ RPCS: tuple[RpcSpec, ...] = (
 EVENTS: tuple[EventSpec, ...] = (
     EventSpec(Events.EQUIPMENT_CREATED, EquipmentCreated, "A new asset entered the registry."),
     EventSpec(
-        Events.EQUIPMENT_UPDATED, EquipmentUpdated, "An asset changed (including retirement)."
+        Events.EQUIPMENT_UPDATED,
+        EquipmentUpdated,
+        "An asset changed (including retirement and reinstatement).",
     ),
     EventSpec(
         Events.EQUIPMENT_MATCHED,

@@ -99,6 +99,7 @@ equipment_history = Table(
     Column("channel", Text),
     Column("action", Text, nullable=False),
     Column("changes", JSONB, nullable=False),
+    Column("reason", Text, comment="why, for retirements and reinstatements"),
     Index("equipment_history_equipment_idx", "equipment_id", "id"),
 )
 

@@ -17,7 +17,7 @@ _SOURCES = {s.value: s for s in Source}
 
 def who(ctx: Ctx) -> Who:
     caller = ctx.caller
-    return Who(caller.org_id, caller.user_id, _SOURCES.get(ctx.channel, Source.API))
+    return Who(caller.org_id, caller.user_id, _SOURCES.get(ctx.channel, Source.API), caller.role)
 
 
 @router.handler(Rpc.ASSETS_CREATE)
@@ -35,6 +35,11 @@ async def list_equipment(req: contract.ListEquipment, ctx: Ctx) -> contract.Equi
     return await queries.list_page(ctx, ctx.caller.org_id, req)
 
 
+@router.handler(Rpc.ASSETS_EXPORT)
+async def export(req: contract.ExportEquipment, ctx: Ctx) -> contract.EquipmentCsvPart:
+    return await queries.export_part(ctx, ctx.caller.org_id, req)
+
+
 @router.handler(Rpc.ASSETS_UPDATE)
 async def update(req: contract.UpdateEquipment, ctx: Ctx) -> contract.EquipmentView:
     if (req.patch is None) == (req.replace is None):
@@ -50,6 +55,11 @@ async def update(req: contract.UpdateEquipment, ctx: Ctx) -> contract.EquipmentV
 @router.handler(Rpc.ASSETS_RETIRE)
 async def retire(req: contract.RetireEquipment, ctx: Ctx) -> contract.EquipmentView:
     return await service.retire(ctx, who(ctx), req.ref, req.reason)
+
+
+@router.handler(Rpc.ASSETS_REINSTATE)
+async def reinstate(req: contract.ReinstateEquipment, ctx: Ctx) -> contract.EquipmentView:
+    return await service.reinstate(ctx, who(ctx), req.ref, req.reason)
 
 
 @router.handler(Rpc.ASSETS_HISTORY)

@@ -172,6 +172,24 @@ async def page(
     return rows, total
 
 
+async def export_part(
+    conn: AsyncConnection, org_id: UUID, filters: dict[str, Any], after: str | None, limit: int
+) -> list[RowMapping]:
+    """Assets in number order after ``after``, each with its parent's number."""
+    parent = equipment.alias("parent")
+    where = _filtered(org_id, filters)
+    if after is not None:
+        where = and_(where, equipment.c.number > after)
+    query = (
+        select(equipment, parent.c.number.label("parent_number"))
+        .select_from(equipment.outerjoin(parent, parent.c.id == equipment.c.parent_id))
+        .where(where)
+        .order_by(equipment.c.number)
+        .limit(limit)
+    )
+    return list((await conn.execute(query)).mappings().all())
+
+
 async def add_history(
     conn: AsyncConnection,
     *,
@@ -181,6 +199,7 @@ async def add_history(
     channel: str | None,
     action: str,
     changes: dict[str, Any],
+    reason: str | None = None,
 ) -> None:
     await conn.execute(
         insert(equipment_history).values(
@@ -190,6 +209,7 @@ async def add_history(
             channel=channel,
             action=action,
             changes=changes,
+            reason=reason,
         )
     )
 
@@ -204,6 +224,7 @@ async def history(
             equipment_history.c.channel,
             equipment_history.c.action,
             equipment_history.c.changes,
+            equipment_history.c.reason,
         )
         .where(
             equipment_history.c.org_id == org_id, equipment_history.c.equipment_id == equipment_id

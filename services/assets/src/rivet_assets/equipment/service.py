@@ -27,11 +27,13 @@ from rivet_contracts.assets import (
     Ratings,
     Source,
 )
+from rivet_contracts.identity import Role
 from rivet_runtime import UnitOfWork
 
 from ..matching import normalize
 from ..matching.rules import Record, compare
 from ..state import AssetsState
+from . import lifecycle
 from . import repository as repo
 from .views import snapshot_fields, to_view
 
@@ -51,17 +53,28 @@ ENRICHABLE = (
 
 @dataclass(frozen=True)
 class Who:
-    """On whose behalf: the organization every read and write is scoped to, and the actor."""
+    """On whose behalf: the organization every read and write is scoped to, the actor and
+    their role."""
 
     org_id: UUID
     user_id: UUID | None
     source: Source
+    role: Role
 
 
-def normalized(fields: EquipmentFields) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ScanLink:
+    """The nameplate scan behind a create-or-match, as the OCR service announced it. Only the
+    scan consumer sets it: clients cannot name a scan or a photo."""
+
+    scan_id: UUID
+    photo_ref: str | None
+
+
+def normalized(fields: EquipmentFields, scan: ScanLink | None = None) -> dict[str, Any]:
     """Column values for ``fields``: canonical manufacturer and the normalized codes."""
     manufacturer, manufacturer_key = normalize.manufacturer(fields.manufacturer)
-    values = fields.model_dump(exclude={"create_anyway", "merge_into", "scan_id"})
+    values = fields.model_dump(exclude={"create_anyway", "merge_into"})
     values.update(
         manufacturer=manufacturer,
         manufacturer_key=manufacturer_key,
@@ -70,18 +83,30 @@ def normalized(fields: EquipmentFields) -> dict[str, Any]:
         criticality=fields.criticality.value,
         status=fields.status.value,
         ratings=fields.ratings.model_dump(exclude_none=True, exclude_defaults=True),
+        photo_ref=scan.photo_ref if scan else None,
     )
     return values
 
 
-async def create_or_match(uow: Uow, who: Who, req: CreateEquipment) -> CreateOrMatchResult:
-    values = normalized(req)
+async def create_or_match(
+    uow: Uow,
+    who: Who,
+    req: CreateEquipment,
+    *,
+    scan: ScanLink | None = None,
+    retired_reason: str | None = None,
+) -> CreateOrMatchResult:
+    """``retired_reason``: why a new asset may start retired (an imported register said so);
+    see ``lifecycle.check_new``."""
+    values = normalized(req, scan)
+    scan_id = scan.scan_id if scan else None
+
     settings = uow.state.settings
     if req.parent_id is not None:
         await _require(uow, who.org_id, req.parent_id, what="parent asset")
     if req.merge_into is not None:
         chosen = await _require(uow, who.org_id, req.merge_into, what="asset to merge into")
-        return await _matched(uow, who, chosen, values, 100.0, ["chosen by caller"], req.scan_id)
+        return await _matched(uow, who, chosen, values, 100.0, ["chosen by caller"], scan_id)
 
     serial = values["serial_norm"]
     await repo.lock_key(
@@ -90,7 +115,7 @@ async def create_or_match(uow: Uow, who: Who, req: CreateEquipment) -> CreateOrM
     if serial:
         same_serial = await repo.by_serial(uow.conn, who.org_id, serial)
         if same_serial is not None:
-            return await _matched(uow, who, same_serial, values, 100.0, ["serial"], req.scan_id)
+            return await _matched(uow, who, same_serial, values, 100.0, ["serial"], scan_id)
 
     candidates: list[Candidate] = []
     if values["model_norm"] and not req.create_anyway:
@@ -111,9 +136,7 @@ async def create_or_match(uow: Uow, who: Who, req: CreateEquipment) -> CreateOrM
         auto = [v for v in verdicts if v[1].same]
         if len(auto) == 1:
             row, verdict = auto[0]
-            return await _matched(
-                uow, who, row, values, verdict.score, verdict.reasons, req.scan_id
-            )
+            return await _matched(uow, who, row, values, verdict.score, verdict.reasons, scan_id)
         candidates = [
             Candidate(equipment=to_view(row), score=v.score, reasons=v.reasons)
             for row, v in verdicts[:10]
@@ -124,16 +147,21 @@ async def create_or_match(uow: Uow, who: Who, req: CreateEquipment) -> CreateOrM
             score=candidates[0].score,
             candidates=candidates,
         )
-    created = await _create(uow, who, values)
+    # A match keeps its status; only a new asset is checked.
+    lifecycle.check_new(req.status, who.role, retired_reason)
+    reason = retired_reason if req.status == EquipmentStatus.RETIRED else None
+    created = await _create(uow, who, values | {"retired_reason": reason}, reason=reason)
     await uow.emit(
         Events.EQUIPMENT_CREATED,
-        EquipmentCreated(**snapshot_fields(created), source=who.source, scan_id=req.scan_id),
+        EquipmentCreated(**snapshot_fields(created), source=who.source, scan_id=scan_id),
         org_id=who.org_id,
     )
     return CreateOrMatchResult(outcome=MatchOutcome.CREATED, equipment=to_view(created))
 
 
-async def _create(uow: Uow, who: Who, values: dict[str, Any]) -> RowMapping:
+async def _create(
+    uow: Uow, who: Who, values: dict[str, Any], *, reason: str | None = None
+) -> RowMapping:
     year = datetime.now(UTC).year
     number = await repo.next_number(uow.conn, who.org_id, year)
     row_values = values | {
@@ -153,8 +181,8 @@ async def _create(uow: Uow, who: Who, values: dict[str, Any]) -> RowMapping:
                 ErrorCode.CONFLICT, "an asset with this serial number already exists"
             ) from None
         raise
-    await _history(uow, who, row["id"], "created", {k: [None, _plain(v)] for k, v in values.items()
-                                                    if v not in (None, {}, "")})  # fmt: skip
+    changes = {k: [None, _plain(v)] for k, v in values.items() if v not in (None, {}, "")}
+    await _history(uow, who, row["id"], "created", changes, reason=reason)
     return row
 
 
@@ -225,7 +253,8 @@ async def update(
     expected_version: int | None = None,
     action: str = "updated",
 ) -> EquipmentView:
-    """Apply ``changes`` (fields of ``EquipmentFields``, already validated)."""
+    """Apply ``changes`` (fields of ``EquipmentFields``, already validated): an edit, which
+    never retires an asset or brings one back (``lifecycle.check_edit``)."""
     row = await find(uow, who.org_id, ref)
     if expected_version is not None and expected_version != row["version"]:
         raise ServiceError(
@@ -233,6 +262,22 @@ async def update(
             f"the asset is at version {row['version']}, not {expected_version}",
             details={"version": row["version"]},
         )
+    if changes.get("status") is not None:
+        lifecycle.check_edit(
+            EquipmentStatus(row["status"]), EquipmentStatus(changes["status"]), who.role
+        )
+    return await _change(uow, who, row, changes, action="updated")
+
+
+async def _change(
+    uow: Uow,
+    who: Who,
+    row: RowMapping,
+    changes: dict[str, Any],
+    *,
+    action: str,
+    reason: str | None = None,
+) -> EquipmentView:
     values = _column_values(changes)
     if "parent_id" in values and values["parent_id"] is not None:
         await _check_parent(uow, who.org_id, row["id"], values["parent_id"])
@@ -252,7 +297,7 @@ async def update(
         raise ServiceError(ErrorCode.CONFLICT, "the asset changed meanwhile; reload and retry")
     visible = {k: [_plain(row[k]), _plain(v)] for k, v in diff.items() if not k.endswith("_norm")
                and k != "manufacturer_key"}  # fmt: skip
-    await _history(uow, who, row["id"], action, visible)
+    await _history(uow, who, row["id"], action, visible, reason=reason)
     await uow.emit(
         Events.EQUIPMENT_UPDATED,
         EquipmentUpdated(**snapshot_fields(updated), changed=sorted(visible)),
@@ -301,16 +346,19 @@ async def _check_parent(uow: Uow, org_id: UUID, equipment_id: UUID, parent_id: U
 
 
 async def retire(uow: Uow, who: Who, ref: str, reason: str) -> EquipmentView:
+    """Take an asset out of service for good (the catalogue lets only admins ask)."""
     row = await find(uow, who.org_id, ref)
-    if row["status"] == EquipmentStatus.RETIRED.value:
-        raise ServiceError(ErrorCode.CONFLICT, f"{row['number']} is already retired")
-    return await update(
-        uow,
-        who,
-        str(row["id"]),
-        {"status": EquipmentStatus.RETIRED, "retired_reason": reason},
-        action="retired",
-    )
+    lifecycle.check_retire(EquipmentStatus(row["status"]), row["number"])
+    changes = {"status": EquipmentStatus.RETIRED, "retired_reason": reason}
+    return await _change(uow, who, row, changes, action="retired", reason=reason)
+
+
+async def reinstate(uow: Uow, who: Who, ref: str, reason: str) -> EquipmentView:
+    """Return a retired asset to service (admins), with the reason in its history."""
+    row = await find(uow, who.org_id, ref)
+    lifecycle.check_reinstate(EquipmentStatus(row["status"]), row["number"])
+    changes = {"status": EquipmentStatus.IN_SERVICE, "retired_reason": None}
+    return await _change(uow, who, row, changes, action="reinstated", reason=reason)
 
 
 async def _require(uow: Uow, org_id: UUID, equipment_id: UUID, *, what: str) -> RowMapping:
@@ -321,7 +369,13 @@ async def _require(uow: Uow, org_id: UUID, equipment_id: UUID, *, what: str) -> 
 
 
 async def _history(
-    uow: Uow, who: Who, equipment_id: UUID, action: str, changes: dict[str, Any]
+    uow: Uow,
+    who: Who,
+    equipment_id: UUID,
+    action: str,
+    changes: dict[str, Any],
+    *,
+    reason: str | None = None,
 ) -> None:
     await repo.add_history(
         uow.conn,
@@ -331,6 +385,7 @@ async def _history(
         channel=uow.channel,
         action=action,
         changes=changes,
+        reason=reason,
     )
 
 

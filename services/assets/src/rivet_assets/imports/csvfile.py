@@ -17,6 +17,8 @@ from pydantic import ValidationError
 from rivet_contracts import ErrorCode, ServiceError
 from rivet_contracts.assets import CreateEquipment, Ratings
 
+from .. import sheets
+
 # Header synonyms (compared after lower-casing and dropping punctuation and spaces).
 FIELDS: dict[str, tuple[str, ...]] = {
     "manufacturer": ("manufacturer", "make", "brand", "mfr", "mfg", "vendor", "maker"),
@@ -128,7 +130,11 @@ def records(sheet: Sheet) -> Iterator[tuple[int, dict[str, Any] | str]]:
         if len(cells) != len(sheet.header):
             yield line, f"{len(cells)} cells where the header has {len(sheet.header)}"
             continue
-        values = {field: cells[i].strip() for field, i in index.items() if cells[i].strip()}
+        values = {
+            field: sheets.restore(cells[i].strip())
+            for field, i in index.items()
+            if cells[i].strip()
+        }
         yield line, values
 
 

@@ -74,7 +74,7 @@ class ImportWorker:
         async with self.db.transaction() as conn:
             done = await repo.done_rows(conn, job["id"])
         identity = Identity(user_id=job["created_by"], org_id=job["org_id"], role=Role(job["role"]))
-        who = equipment.Who(job["org_id"], job["created_by"], Source.IMPORT)
+        who = equipment.Who(job["org_id"], job["created_by"], Source.IMPORT, identity.role)
         renewed = time.monotonic()
         for line, values in csvfile.records(sheet):
             if line in done:
@@ -92,7 +92,7 @@ class ImportWorker:
                     channel="import",
                     identity=identity,
                 )
-                await import_row(ctx, who, job["id"], line, values)
+                await import_row(ctx, who, job, line, values)
         async with self.db.transaction() as conn:
             await repo.finish(conn, job["id"], ImportStatus.DONE.value, None)
         with contextlib.suppress(Exception):
@@ -102,11 +102,14 @@ class ImportWorker:
 async def import_row(
     ctx: RequestContext[AssetsState],
     who: equipment.Who,
-    import_id: Any,
+    job: RowMapping,
     line: int,
     values: dict[str, Any] | str,
 ) -> None:
-    """Create-or-match one row and record what happened, in the caller's transaction."""
+    """Create-or-match one row and record what happened, in the caller's transaction. A row
+    of an asset already retired in the imported register may create it retired (admins)."""
+    import_id = job["id"]
+    retired_reason = f"retired in the imported register ({job['filename'] or 'upload'}, row {line})"
     request = csvfile.to_request(values) if isinstance(values, dict) else values
     if isinstance(request, CreateEquipment) and isinstance(values, dict) and values.get("parent"):
         parent = await equipment_repo.by_number(ctx.conn, who.org_id, values["parent"].upper())
@@ -119,7 +122,9 @@ async def import_row(
         return
     try:
         async with ctx.conn.begin_nested():
-            result = await equipment.create_or_match(ctx, who, request)
+            result = await equipment.create_or_match(
+                ctx, who, request, retired_reason=retired_reason
+            )
     except ServiceError as exc:
         await repo.record_row(ctx.conn, import_id, line, "rejected", reason=exc.info.message)
         return

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from rivet_contracts import Events, ServiceError
 from rivet_contracts.assets import CreateEquipment, CreateOrMatchResult, Source
 from rivet_contracts.envelope import EventEnvelope
+from rivet_contracts.identity import Role
 from rivet_contracts.ocr import EquipmentScanResolved, NameplateScanned, ScanCandidate
 from rivet_runtime import EventContext, EventRouter
 
@@ -30,9 +31,7 @@ def request_from(scan: NameplateScanned) -> CreateEquipment:
         model=fields.get("model") or scan.model,
         serial=fields.get("serial") or scan.serial,
         location=fields.get("location") or scan.location,
-        photo_ref=scan.photo_ref,
         ratings=fields.get("ratings") or scan.ratings,
-        scan_id=scan.scan_id,
         merge_into=scan.merge_into,
         create_anyway=scan.create_anyway,
     )
@@ -51,11 +50,13 @@ async def on_scanned(
     if event.org_id is None:
         return
     user_id = event.actor.user_id if event.actor else None
-    who = equipment.Who(event.org_id, user_id, Source.NAMEPLATE)
+    # Uploading and confirming a scan are technicians' requests.
+    who = equipment.Who(event.org_id, user_id, Source.NAMEPLATE, Role.TECHNICIAN)
+    link = equipment.ScanLink(scan.scan_id, scan.photo_ref)
     try:
         request = request_from(scan)
         async with ctx.conn.begin_nested():
-            result = await equipment.create_or_match(ctx, who, request)
+            result = await equipment.create_or_match(ctx, who, request, scan=link)
     except ValidationError as exc:
         first = exc.errors(include_url=False, include_input=False)[0]
         await _answer(ctx, event, scan, error=f"{'.'.join(map(str, first['loc']))}: {first['msg']}")
