@@ -175,7 +175,7 @@ async def run_queries(
 ) -> dict[str, Any]:
     async def one(q: str) -> list[uuid.UUID]:
         async with db.transaction() as conn:
-            uow: UnitOfWork[Any] = UnitOfWork(conn=conn, schema="assets", state=None)
+            uow: UnitOfWork[Any] = UnitOfWork(state=None, schema="assets", connection=conn)
             result = await search_service.search(uow, ORG, q, 10)
         return [h.equipment.id for h in result.items]
 
@@ -268,7 +268,7 @@ async def throughput(db: Database, rows: list[gen.Row], label: str) -> dict[str,
             req = CreateEquipment(manufacturer=r.manufacturer, model=r.model, serial=r.serial,
                                   location=r.location, create_anyway=mode != "match")  # fmt: skip
             async with db.transaction() as conn:
-                uow: UnitOfWork[Any] = UnitOfWork(conn=conn, schema="assets", state=state)
+                uow: UnitOfWork[Any] = UnitOfWork(state=state, schema="assets", connection=conn)
                 result = await equipment_service.create_or_match(uow, who, req)
             outcomes[result.outcome.value] += 1
         dt = time.perf_counter() - t

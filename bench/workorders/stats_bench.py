@@ -40,7 +40,7 @@ from rivet_workorders.main import MIGRATIONS, build
 from rivet_workorders.settings import WorkordersSettings
 from rivet_workorders.state import WorkordersState
 from rivet_workorders.stats import service
-from rivet_workorders.tables import metadata
+from rivet_workorders.tables import OPEN_STATUS_SQL, metadata
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import dataset
@@ -99,8 +99,8 @@ async def busiest_user(url: str) -> uuid.UUID:
     conn = await asyncpg.connect(url)
     try:
         user: uuid.UUID = await conn.fetchval(
-            "SELECT assignee_id FROM workorders.work_orders WHERE org_id = $1 "
-            "AND status IN ('open', 'in_progress', 'on_hold') AND assignee_id IS NOT NULL "
+            "SELECT assignee_id FROM workorders.work_orders WHERE org_id = $1 "  # noqa: S608 - literals of the enum
+            f"AND status IN ({OPEN_STATUS_SQL}) AND assignee_id IS NOT NULL "
             "GROUP BY assignee_id ORDER BY count(*) DESC LIMIT 1",
             BIG,
         )
@@ -163,7 +163,7 @@ async def measure_functions(url: str, identity: Identity, iterations: int, asset
             async def call(function: Any = function, request: Any = request) -> Any:
                 async with db.transaction() as conn:
                     ctx = RequestContext(
-                        conn=conn, schema="workorders", state=state, identity=identity
+                        state=state, schema="workorders", connection=conn, identity=identity
                     )
                     return await function(ctx, request)
 

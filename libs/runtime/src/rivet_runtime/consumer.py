@@ -33,7 +33,8 @@ from rivet_contracts import EventEnvelope, Events, Headers
 from rivet_contracts.base import DeadLettered
 from rivet_contracts.catalog import EVENTS
 
-from .context import EventContext
+from . import inbox
+from .context import Duplicate, EventContext
 from .db import Database
 from .logging import correlation_id as correlation_var
 from .metrics import DEAD_LETTERS, EVENT_HANDLING, EVENTS_CONSUMED, EVENTS_FAILED
@@ -46,13 +47,6 @@ StateT = TypeVar("StateT")
 EventHandler = Callable[[EventEnvelope[Any], EventContext[Any]], Awaitable[None]]
 BatchEventHandler = Callable[[Sequence[EventEnvelope[Any]], EventContext[Any]], Awaitable[None]]
 
-_CLAIM = text(
-    "INSERT INTO inbox (consumer, event_id) VALUES (:consumer, :event_id) ON CONFLICT DO NOTHING"
-)
-_CLAIM_MANY = text(
-    "INSERT INTO inbox (consumer, event_id) SELECT :consumer, unnest(CAST(:ids AS uuid[])) "
-    "ON CONFLICT DO NOTHING RETURNING event_id"
-)
 _DEAD = text(
     "INSERT INTO dead_letters (consumer, subject, event_id, payload, error, deliveries) "
     "VALUES (:consumer, :subject, :event_id, :payload, :error, :deliveries)"
@@ -79,6 +73,8 @@ class Subscription:
     batch_handler: BatchEventHandler | None = None
     """Applies several events in one transaction (group commit, see the module's docstring)."""
     max_batch: int = 1
+    own_transaction: bool = False
+    """The handler opens its unit of work itself (``ctx.transaction()``): see ``on``."""
 
 
 class EventRouter(Generic[StateT]):
@@ -88,13 +84,27 @@ class EventRouter(Generic[StateT]):
         self.subscriptions: list[Subscription] = []
 
     def on(
-        self, subject: str, *, consumer: str, workers: int | None = None
+        self,
+        subject: str,
+        *,
+        consumer: str,
+        workers: int | None = None,
+        own_transaction: bool = False,
     ) -> Callable[[EventHandler], EventHandler]:
+        """Register the handler of ``subject`` for the durable ``consumer``. The runtime runs
+        it inside one transaction that also records the event in the inbox. With
+        ``own_transaction`` the handler does its slow I/O first and then opens that one
+        transaction itself (``ctx.transaction()``, which raises ``Duplicate`` for an event
+        applied before: let it pass); a redelivery of an event already applied is acknowledged
+        without running the handler. What it does before its transaction may run again after
+        a crash, so it must be safe to repeat."""
         if subject not in EVENTS:
             raise KeyError(f"{subject!r} is not in the contract catalogue")
 
         def register(func: EventHandler) -> EventHandler:
-            self.subscriptions.append(Subscription(subject, consumer, func, workers))
+            self.subscriptions.append(
+                Subscription(subject, consumer, func, workers, own_transaction=own_transaction)
+            )
             return func
 
         return register
@@ -197,26 +207,34 @@ class EventProcessor(Generic[StateT]):
 
     async def _apply(self, sub: Subscription, envelope: EventEnvelope[Any]) -> Outcome:
         assert sub.handler is not None
-        async with self.db.transaction() as conn:
-            claimed = await conn.execute(
-                _CLAIM, {"consumer": sub.consumer, "event_id": envelope.event_id}
-            )
-            if claimed.rowcount == 0:
-                return Outcome.DUPLICATE
-            ctx = EventContext(
-                conn=conn,
-                schema=self.db.schema,
-                state=self.state,
-                correlation_id=envelope.correlation_id,
-                channel=envelope.actor.channel
-                if envelope.actor and envelope.actor.channel
-                else "event",
-                event=envelope,
-            )
+        ctx: EventContext[Any] = EventContext(
+            state=self.state,
+            schema=self.db.schema,
+            db=self.db,
+            correlation_id=envelope.correlation_id,
+            channel=(envelope.actor and envelope.actor.channel) or "event",
+            event=envelope,
+            consumer=sub.consumer,
+        )
+        try:
+            if not sub.own_transaction:
+                async with ctx.transaction():
+                    await sub.handler(envelope, ctx)
+                return Outcome.OK
+            if await self._seen(sub.consumer, envelope.event_id):
+                return Outcome.DUPLICATE  # skip the slow part of a redelivery
             await sub.handler(envelope, ctx)
-        for callback in ctx.after_commit:
-            callback()
+            if not ctx.claimed:  # nothing to write: record the event all the same
+                async with ctx.transaction():
+                    pass
+        except Duplicate:
+            return Outcome.DUPLICATE
         return Outcome.OK
+
+    async def _seen(self, consumer: str, event_id: UUID) -> bool:
+        async with self.db.transaction() as conn:
+            found = await conn.execute(inbox.SEEN, {"consumer": consumer, "event_id": event_id})
+            return found.first() is not None
 
     async def apply_batch(
         self, sub: Subscription, envelopes: Sequence[EventEnvelope[Any]]
@@ -226,7 +244,7 @@ class EventProcessor(Generic[StateT]):
         assert sub.batch_handler is not None
         async with self.db.transaction() as conn:
             ids = [envelope.event_id for envelope in envelopes]
-            result = await conn.execute(_CLAIM_MANY, {"consumer": sub.consumer, "ids": ids})
+            result = await conn.execute(inbox.CLAIM_MANY, {"consumer": sub.consumer, "ids": ids})
             claimed = {row[0] for row in result}
             fresh: list[EventEnvelope[Any]] = []
             outcomes: list[Outcome] = []
@@ -239,7 +257,7 @@ class EventProcessor(Generic[StateT]):
             if not fresh:
                 return outcomes
             ctx: EventContext[Any] = EventContext(
-                conn=conn, schema=self.db.schema, state=self.state, channel="event"
+                state=self.state, schema=self.db.schema, connection=conn, channel="event"
             )
             await sub.batch_handler(fresh, ctx)
         for callback in ctx.after_commit:

@@ -1,6 +1,23 @@
-"""What a handler gets: the open transaction, the caller, and a way to emit events."""
+"""What a handler gets: its unit of work (a transaction), the caller, and a way to emit events.
 
-from collections.abc import Callable
+Most handlers run inside one transaction that the runtime opens around them: ``ctx.conn`` is
+its connection, and everything they write and emit commits together or not at all. A handler
+whose work includes slow I/O - a request to another service, the object store, OCR, reading an
+upload - is registered with ``own_transaction=True`` and opens its unit of work itself::
+
+    async with ctx.reading() as conn:                # short: is there work at all?
+        ...
+    photo = await ctx.state.photos.get(key)          # slow: no connection held
+    fields = await run_ocr(photo)                    # slow: no locks held
+    async with ctx.transaction():                    # short: lock, check again, write, emit
+        ...
+
+so the slow part holds neither a pooled connection nor a row lock. ``ctx.conn`` outside a
+transaction is an error, not a silent autocommit.
+"""
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 from uuid import UUID
@@ -18,27 +35,77 @@ from rivet_contracts import (
 )
 from rivet_contracts.catalog import EVENTS
 
+from . import inbox
+from .db import Database
 from .outbox import write_event
 
 StateT = TypeVar("StateT")
 
 
+class Duplicate(Exception):
+    """The event was applied before: its inbox row exists. The runtime acknowledges it."""
+
+
 @dataclass
 class UnitOfWork(Generic[StateT]):
-    """One transaction and the service's shared state, for one request or one message.
+    """One request's or one message's work, the service's shared state, and the transaction
+    it runs in (opened by the runtime, or by the handler through ``transaction()``).
 
-    Events emitted here are written to the outbox in the same transaction; they leave the
-    service only after it commits.
+    Events emitted are written to the outbox in the same transaction; they leave the service
+    only after it commits. ``after_commit`` callbacks run once it has committed (never on
+    rollback).
     """
 
-    conn: AsyncConnection
-    schema: str
     state: StateT
+    schema: str
+    db: Database | None = None
+    """Where ``transaction()`` takes its connection (None: only ``connection`` is usable)."""
+    connection: AsyncConnection | None = None
+    """The connection of the open transaction, if any (see ``conn``)."""
     correlation_id: str | None = None
     channel: str = "api"
     emitted: list[EventEnvelope[Any]] = field(default_factory=list)
     after_commit: list[Callable[[], None]] = field(default_factory=list)
     """Side effects to run once the transaction has committed (never on rollback)."""
+
+    @property
+    def conn(self) -> AsyncConnection:
+        """The open transaction's connection."""
+        if self.connection is None:
+            raise RuntimeError("no transaction is open: use `async with ctx.transaction()`")
+        return self.connection
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """Open this unit of work's transaction: committed when the block ends, rolled back if
+        it raises; then the ``after_commit`` callbacks run."""
+        if self.connection is not None:
+            raise RuntimeError("a transaction is already open")
+        if self.db is None:
+            raise RuntimeError("this context has no database to open a transaction in")
+        async with self.db.transaction() as conn:
+            self.connection = conn
+            try:
+                await self._began(conn)
+                yield conn
+            finally:
+                self.connection = None
+        callbacks, self.after_commit = self.after_commit, []
+        for callback in callbacks:
+            callback()
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncConnection]:
+        """A short look at the database outside the unit of work, to decide before the slow
+        part whether there is work at all (a replica row, a scan's status). Not for writes:
+        what matters is checked again inside ``transaction()``."""
+        if self.db is None:
+            raise RuntimeError("this context has no database to read from")
+        async with self.db.read() as conn:
+            yield conn
+
+    async def _began(self, conn: AsyncConnection) -> None:
+        """Hook: what goes first in every transaction of this kind of work."""
 
     def actor(self) -> Actor | None:
         return Actor(kind=ActorKind.SYSTEM, channel=self.channel)
@@ -61,7 +128,8 @@ class UnitOfWork(Generic[StateT]):
 
 @dataclass
 class RequestContext(UnitOfWork[StateT]):
-    """A unit of work for a request; ``identity`` is the verified caller, if any."""
+    """A unit of work for a request; ``identity`` is the verified caller, if any. A handler
+    that opens its own transactions may open several, one after the other."""
 
     identity: Identity | None = None
 
@@ -80,10 +148,31 @@ class RequestContext(UnitOfWork[StateT]):
 
 @dataclass
 class EventContext(UnitOfWork[StateT]):
-    """A unit of work for an event; ``event`` is the envelope being handled."""
+    """A unit of work for an event; ``event`` is the envelope being handled.
+
+    With ``consumer`` set, the transaction records the event in that consumer's inbox first,
+    and raises ``Duplicate`` when it is already there: the changes and the inbox row commit
+    together. So an event gets one transaction: a second would be a second unit of work that
+    the inbox could not guard.
+    """
 
     event: EventEnvelope[Any] | None = None
+    consumer: str | None = None
+    claimed: bool = False
+    """True once a transaction of this event has begun (and claimed its inbox row)."""
 
     def actor(self) -> Actor | None:
         # Follow-up events are caused by the same actor as the event handled.
         return self.event.actor if self.event is not None else super().actor()
+
+    async def _began(self, conn: AsyncConnection) -> None:
+        if self.consumer is None or self.event is None:
+            return
+        if self.claimed:
+            raise RuntimeError("one transaction per event: its changes go with its inbox row")
+        self.claimed = True
+        result = await conn.execute(
+            inbox.CLAIM, {"consumer": self.consumer, "event_id": self.event.event_id}
+        )
+        if result.rowcount == 0:
+            raise Duplicate(f"{self.consumer} applied {self.event.event_id} before")

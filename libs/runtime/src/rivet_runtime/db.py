@@ -20,12 +20,20 @@ def async_url(url: str) -> str:
 class Database:
     """A service's connection pool, pinned to the service's own schema."""
 
-    def __init__(self, url: str, schema: str, *, pool_size: int = 10, app_name: str = "rivet"):
+    def __init__(
+        self,
+        url: str,
+        schema: str,
+        *,
+        pool_size: int = 10,
+        max_overflow: int | None = None,
+        app_name: str = "rivet",
+    ):
         self.schema = schema
         self.engine: AsyncEngine = create_async_engine(
             async_url(url),
             pool_size=pool_size,
-            max_overflow=pool_size,
+            max_overflow=pool_size if max_overflow is None else max_overflow,
             # No pre-ping: SQLAlchemy's costs three round trips (BEGIN; SELECT; ROLLBACK) on
             # every checkout. A connection the server closed is refused at checkout instead
             # (below); one that breaks mid-transaction fails that transaction, which callers
@@ -50,6 +58,13 @@ class Database:
         """A connection inside one transaction: committed on success, rolled back on error."""
         async with self.engine.begin() as conn:
             yield conn
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A connection without a transaction (autocommit): for a quick look that needs no
+        BEGIN and COMMIT round trips. Each statement sees what is committed when it runs."""
+        async with self.engine.connect() as conn:
+            yield await conn.execution_options(isolation_level="AUTOCOMMIT")
 
     async def ping(self) -> bool:
         try:

@@ -2,7 +2,8 @@
 
 ``RpcRouter`` collects handlers; ``RpcServer`` runs one: it reads the caller from headers,
 validates the body against the subject's request model, checks the caller's role, runs the
-handler in one transaction and turns the outcome into a reply. A handler returns its reply
+handler in one transaction (or lets it open its own: ``own_transaction=True``, for handlers
+with slow I/O, see ``context``) and turns the outcome into a reply. A handler returns its reply
 model, raises ``ServiceError`` (the transaction rolls back), or returns ``ErrorInfo`` to fail
 while keeping what it wrote (a failed login still counts against the throttle).
 """
@@ -10,6 +11,7 @@ while keeping what it wrote (a failed login still counts against the throttle).
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
@@ -31,20 +33,32 @@ Handler = Callable[[Any, RequestContext[Any]], Awaitable[BaseModel | ErrorInfo]]
 Reply = tuple[bytes, dict[str, str]]
 
 
+@dataclass(frozen=True)
+class Endpoint:
+    handler: Handler
+    own_transaction: bool = False
+    """The handler opens its unit of work itself (``ctx.transaction()``)."""
+
+
 class RpcRouter(Generic[StateT]):
     """A set of request handlers, one per subject of the catalogue."""
 
     def __init__(self) -> None:
-        self.handlers: dict[str, Handler] = {}
+        self.handlers: dict[str, Endpoint] = {}
 
-    def handler(self, subject: str) -> Callable[[Handler], Handler]:
+    def handler(
+        self, subject: str, *, own_transaction: bool = False
+    ) -> Callable[[Handler], Handler]:
+        """Register the handler of ``subject``. The runtime runs it inside one transaction,
+        unless ``own_transaction``: then it opens ``ctx.transaction()`` itself, around its
+        reads and writes but not its slow I/O."""
         if subject not in RPCS:
             raise KeyError(f"{subject!r} is not in the contract catalogue")
 
         def register(func: Handler) -> Handler:
             if subject in self.handlers:
                 raise ValueError(f"two handlers for {subject!r}")
-            self.handlers[subject] = func
+            self.handlers[subject] = Endpoint(func, own_transaction)
             return func
 
         return register
@@ -94,7 +108,7 @@ class RpcServer(Generic[StateT]):
         self.service = service
         self.db = db
         self.state = state
-        self.handlers: dict[str, Handler] = {}
+        self.handlers: dict[str, Endpoint] = {}
 
     def include(self, router: RpcRouter[StateT]) -> None:
         for subject, handler in router.handlers.items():
@@ -119,7 +133,7 @@ class RpcServer(Generic[StateT]):
             correlation_var.reset(token)
 
     async def _handle(
-        self, spec: RpcSpec, handler: Handler, body: bytes, headers: Mapping[str, str]
+        self, spec: RpcSpec, handler: Endpoint, body: bytes, headers: Mapping[str, str]
     ) -> Reply:
         try:
             identity = identity_from_headers(headers)
@@ -159,26 +173,25 @@ class RpcServer(Generic[StateT]):
     async def _run(
         self,
         spec: RpcSpec,
-        handler: Handler,
+        endpoint: Endpoint,
         request: BaseModel,
         identity: Identity | None,
         headers: Mapping[str, str],
     ) -> BaseModel | ErrorInfo:
         if self.db is None:
             raise RuntimeError(f"{spec.subject} needs a database, and this service has none")
-        async with self.db.transaction() as conn:
-            ctx = RequestContext(
-                conn=conn,
-                schema=self.db.schema,
-                state=self.state,
-                correlation_id=headers.get(Headers.CORRELATION_ID),
-                channel=headers.get(Headers.CHANNEL, "api"),
-                identity=identity,
-            )
-            result = await handler(request, ctx)
-        for callback in ctx.after_commit:
-            callback()
-        return result
+        ctx = RequestContext(
+            state=self.state,
+            schema=self.db.schema,
+            db=self.db,
+            correlation_id=headers.get(Headers.CORRELATION_ID),
+            channel=headers.get(Headers.CHANNEL, "api"),
+            identity=identity,
+        )
+        if endpoint.own_transaction:
+            return await endpoint.handler(request, ctx)
+        async with ctx.transaction():
+            return await endpoint.handler(request, ctx)
 
 
 def authorize(spec: RpcSpec, identity: Identity | None) -> None:

@@ -6,16 +6,19 @@ skipped.
 
 import asyncio
 import contextlib
+import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
+import nats
 from fastapi import FastAPI
 from pydantic_settings import BaseSettings
 
 from rivet_gateway.app import create_app
 from rivet_gateway.settings import GatewaySettings
 from rivet_runtime.service import ServiceRuntime
+from rivet_runtime.streams import ensure_streams
 
 from ..services import installed, spec
 from .env import TestEnv
@@ -77,6 +80,26 @@ class ServiceSet:
             new = self.build(name)
         self.runtimes[name] = new
         await new.start()
+
+    @contextlib.asynccontextmanager
+    async def alone(
+        self, name: str, database_url: str, **overrides: Any
+    ) -> AsyncIterator[ServiceRuntime[Any]]:
+        """One more instance of service ``name``, started on a NATS namespace and a database
+        of its own where nothing else runs: the streams it reads are declared for it (their
+        publishers are not there), so a test can play the other services itself."""
+        namespace = f"{self.env.namespace}a{uuid.uuid4().hex[:8]}"
+        runtime = self.build(name, database_url=database_url, nats_namespace=namespace, **overrides)
+        nc = await nats.connect(self.env.nats_url)
+        try:
+            await ensure_streams(nc.jetstream(), runtime.consumed_streams(), runtime.settings)
+        finally:
+            await nc.close()
+        await runtime.start()
+        try:
+            yield runtime
+        finally:
+            await runtime.stop()
 
     @contextlib.asynccontextmanager
     async def client(self, ip: str = "127.0.0.1") -> AsyncIterator[httpx.AsyncClient]:

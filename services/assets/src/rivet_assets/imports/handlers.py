@@ -11,7 +11,7 @@ router: RpcRouter[AssetsState] = RpcRouter()
 Ctx = RequestContext[AssetsState]
 
 
-@router.handler(Rpc.ASSETS_IMPORT_START)
+@router.handler(Rpc.ASSETS_IMPORT_START, own_transaction=True)
 async def start(req: contract.StartImport, ctx: Ctx) -> contract.ImportView:
     return await service.start(ctx, ctx.caller, req)
 

@@ -5,6 +5,7 @@ outcome, so after any crash the job resumes at the first row without a result, a
 always knows which rows were imported, matched, left for review or rejected (and why).
 """
 
+import asyncio
 from collections.abc import Sequence
 from uuid import UUID, uuid4
 
@@ -22,25 +23,28 @@ Uow = UnitOfWork[AssetsState]
 
 
 async def start(uow: Uow, caller: Identity, req: StartImport) -> ImportView:
+    """Read and check the file (slow: no transaction open; parsing in a worker thread), then
+    record the job in one short unit of work."""
     state = uow.state
     data = await state.upload(req.upload_key)
     if len(data) > state.settings.import_max_bytes:
         raise ServiceError(ErrorCode.PAYLOAD_TOO_LARGE, "the file is too large to import")
-    sheet = csvfile.read(data, max_rows=state.settings.import_max_rows)
-    job = await repo.insert_job(
-        uow.conn,
-        id=uuid4(),
-        org_id=caller.org_id,
-        created_by=caller.user_id,
-        role=caller.role.value,
-        filename=req.filename,
-        upload_key=req.upload_key,
-        status=ImportStatus.QUEUED.value,
-        total_rows=len(sheet.rows),
-        columns=sheet.columns,
-        ignored_columns=sheet.ignored,
-    )
-    uow.after_commit.append(state.wake_importer)
+    sheet = await asyncio.to_thread(csvfile.read, data, max_rows=state.settings.import_max_rows)
+    async with uow.transaction():
+        job = await repo.insert_job(
+            uow.conn,
+            id=uuid4(),
+            org_id=caller.org_id,
+            created_by=caller.user_id,
+            role=caller.role.value,
+            filename=req.filename,
+            upload_key=req.upload_key,
+            status=ImportStatus.QUEUED.value,
+            total_rows=len(sheet.rows),
+            columns=sheet.columns,
+            ignored_columns=sheet.ignored,
+        )
+        uow.after_commit.append(state.wake_importer)
     return _view(job, [])
 
 

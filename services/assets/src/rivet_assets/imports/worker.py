@@ -83,15 +83,15 @@ class ImportWorker:
                 async with self.db.transaction() as conn:
                     await repo.renew(conn, job["id"])
                 renewed = time.monotonic()
-            async with self.db.transaction() as conn:
-                ctx = RequestContext(
-                    conn=conn,
-                    schema=self.db.schema,
-                    state=self.state,
-                    correlation_id=f"import:{job['id']}",
-                    channel="import",
-                    identity=identity,
-                )
+            ctx = RequestContext(
+                state=self.state,
+                schema=self.db.schema,
+                db=self.db,
+                correlation_id=f"import:{job['id']}",
+                channel="import",
+                identity=identity,
+            )
+            async with ctx.transaction():
                 await import_row(ctx, who, job, line, values)
         async with self.db.transaction() as conn:
             await repo.finish(conn, job["id"], ImportStatus.DONE.value, None)

@@ -11,7 +11,7 @@ router: RpcRouter[OcrState] = RpcRouter()
 Ctx = RequestContext[OcrState]
 
 
-@router.handler(Rpc.OCR_SUBMIT)
+@router.handler(Rpc.OCR_SUBMIT, own_transaction=True)
 async def submit(req: contract.SubmitNameplate, ctx: Ctx) -> contract.ScanView:
     return await service.submit(ctx, ctx.caller, req)
 

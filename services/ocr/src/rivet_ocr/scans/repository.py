@@ -19,6 +19,10 @@ async def get(conn: AsyncConnection, org_id: UUID, scan_id: UUID) -> RowMapping 
     return (await conn.execute(query)).mappings().first()
 
 
+async def find(conn: AsyncConnection, scan_id: UUID) -> RowMapping | None:
+    return (await conn.execute(select(scans).where(scans.c.id == scan_id))).mappings().first()
+
+
 async def lock(conn: AsyncConnection, scan_id: UUID) -> RowMapping | None:
     query = select(scans).where(scans.c.id == scan_id).with_for_update()
     return (await conn.execute(query)).mappings().first()

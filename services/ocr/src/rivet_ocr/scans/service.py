@@ -1,4 +1,5 @@
-"""Rules of a scan's life. Never commits: the runtime does.
+"""Rules of a scan's life. Units of work are the runtime's, except where a step has slow I/O
+(``submit``: the upload, the re-encoding and the photo store come before its transaction).
 
 queued --(OCR worker)--> needs_review | matching --(assets answers)--> resolved
 needs_review --(a person confirms or corrects)--> matching
@@ -32,6 +33,8 @@ RATINGS = tuple(Ratings.model_fields.keys() - {"extra"})
 
 
 async def submit(uow: Uow, caller: Identity, req: SubmitNameplate) -> ScanView:
+    """Clean and store the photo (slow: no transaction open), then record the scan and
+    announce it in one short unit of work."""
     state, settings = uow.state, uow.state.settings
     data = await state.uploads().get(req.upload_key)
     photo = await asyncio.to_thread(
@@ -45,27 +48,28 @@ async def submit(uow: Uow, caller: Identity, req: SubmitNameplate) -> ScanView:
     photo_ref = await state.photos().put(
         photo.jpeg, prefix="nameplates", key=f"nameplates/{caller.org_id}/{scan_id}.jpg"
     )
-    row = await repo.insert_scan(
-        uow.conn,
-        id=scan_id,
-        org_id=caller.org_id,
-        requested_by=caller.user_id,
-        status=ScanStatus.QUEUED.value,
-        location=req.location,
-        photo_ref=photo_ref,
-    )
-    await uow.emit(
-        Events.NAMEPLATE_UPLOADED,
-        NameplateUploaded(
-            scan_id=scan_id,
-            photo_ref=photo_ref,
-            location=req.location,
-            requested_by=caller.user_id,
-        ),
-        org_id=caller.org_id,
-    )
     uploads = state.uploads()
-    uow.after_commit.append(lambda: _forget(uploads.delete(req.upload_key)))
+    async with uow.transaction():
+        row = await repo.insert_scan(
+            uow.conn,
+            id=scan_id,
+            org_id=caller.org_id,
+            requested_by=caller.user_id,
+            status=ScanStatus.QUEUED.value,
+            location=req.location,
+            photo_ref=photo_ref,
+        )
+        await uow.emit(
+            Events.NAMEPLATE_UPLOADED,
+            NameplateUploaded(
+                scan_id=scan_id,
+                photo_ref=photo_ref,
+                location=req.location,
+                requested_by=caller.user_id,
+            ),
+            org_id=caller.org_id,
+        )
+        uow.after_commit.append(lambda: _forget(uploads.delete(req.upload_key)))
     return to_view(row)
 
 

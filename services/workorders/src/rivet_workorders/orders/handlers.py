@@ -11,7 +11,7 @@ from .service import Ctx
 router: RpcRouter[WorkordersState] = RpcRouter()
 
 
-@router.handler(Rpc.WORKORDERS_CREATE)
+@router.handler(Rpc.WORKORDERS_CREATE, own_transaction=True)
 async def create(req: contract.CreateWorkOrder, ctx: Ctx) -> contract.WorkOrderView:
     return await service.create(ctx, req)
 
@@ -26,9 +26,11 @@ async def list_orders(req: contract.ListWorkOrders, ctx: Ctx) -> contract.WorkOr
     return await queries.list_page(ctx, req)
 
 
-@router.handler(Rpc.WORKORDERS_UPDATE)
+@router.handler(Rpc.WORKORDERS_UPDATE, own_transaction=True)
 async def update(req: contract.UpdateWorkOrder, ctx: Ctx) -> contract.WorkOrderView:
-    return await service.update(ctx, req)
+    await service.prepare_update(ctx, req)  # may ask the auth service: before the transaction
+    async with ctx.transaction():
+        return await service.update(ctx, req)
 
 
 @router.handler(Rpc.WORKORDERS_COMMENT)

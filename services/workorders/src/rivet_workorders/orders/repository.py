@@ -22,7 +22,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from rivet_contracts import ErrorCode, ServiceError
+from rivet_contracts import ErrorCode, ServiceError, refs
 from rivet_contracts.workorders import WorkOrderSort
 
 from ..tables import OPEN_ORDERS, counters, equipment, timeline, users, work_orders
@@ -62,14 +62,15 @@ VIEW_FROM = _view_from(work_orders)
 
 def parse_ref(ref: str) -> ColumnElement[bool]:
     """``id = ...`` or ``number = ...`` for a reference given by a caller."""
-    if ref.upper().startswith("WO-"):
-        return work_orders.c.number == ref.upper()
     try:
-        return work_orders.c.id == UUID(ref)
+        key = refs.parse_ref(ref, refs.WORK_ORDER_PREFIX)
     except ValueError:
         raise ServiceError(
             ErrorCode.VALIDATION, "give a work order id or number (WO-2026-000123)"
         ) from None
+    if isinstance(key, UUID):
+        return work_orders.c.id == key
+    return work_orders.c.number == key
 
 
 # The statements of the create and transition paths are built once: building one per call

@@ -11,7 +11,7 @@ from uuid import UUID, uuid4
 
 from sqlalchemy.engine import RowMapping
 
-from rivet_contracts import ErrorCode, Events, ServiceError
+from rivet_contracts import ErrorCode, Events, ServiceError, refs
 from rivet_contracts import workorders as contract
 from rivet_contracts.workorders import TimelineKind, WorkOrderStatus
 from rivet_runtime import RequestContext
@@ -57,24 +57,38 @@ def _plain(value: Any) -> Any:
 
 
 async def create(ctx: Ctx, req: contract.CreateWorkOrder) -> contract.WorkOrderView:
+    """Open a work order. The asset (and a new assignee) are made known to the replicas first,
+    outside the unit of work: that may ask the assets or auth service, and the wait must hold
+    neither a connection nor the number counter's row lock."""
     caller, now = ctx.caller, ctx.state.clock.now()
     if req.assignee_id is not None:
         lifecycle.check_assignment(caller.role, caller.user_id, None, req.assignee_id)
-        await replicas.require_assignable(ctx, req.assignee_id)
     if req.downtime_start is not None and req.downtime_start > now + CLOCK_SKEW:
         raise _invalid("downtime_start", "downtime cannot start in the future")
     if req.due_at is not None and req.due_at < now - CLOCK_SKEW:
         raise _invalid("due_at", "the due date is in the past")
-    equipment = await replicas.resolve_equipment(ctx, req)  # may call the assets service
-    # The counter row stays locked until commit (that is what keeps numbers unique), so it is
-    # taken after the slow part - the assets call - and just before the insert.
+    equipment_id = await replicas.prepare_equipment(ctx, req)
+    if req.assignee_id is not None:
+        await replicas.prepare_assignee(ctx, req.assignee_id)
+    async with ctx.transaction():
+        if req.assignee_id is not None:
+            await replicas.require_assignable(ctx, req.assignee_id)
+        equipment = await replicas.equipment_for_order(ctx, equipment_id)
+        return await _insert(ctx, req, equipment, now)
+
+
+async def _insert(
+    ctx: Ctx, req: contract.CreateWorkOrder, equipment: RowMapping, now: datetime
+) -> contract.WorkOrderView:
+    caller = ctx.caller
+    # The counter row stays locked until commit (that is what keeps numbers unique).
     year = now.astimezone(UTC).year
     number = await repo.next_number(ctx.conn, caller.org_id, year)
     order_id = uuid4()
     values: dict[str, Any] = {
         "id": order_id,
         "org_id": caller.org_id,
-        "number": f"WO-{year}-{number:06d}",
+        "number": refs.format_number(refs.WORK_ORDER_PREFIX, year, number),
         "equipment_id": equipment["id"],
         "title": req.title,
         "description": req.description or None,
@@ -140,7 +154,15 @@ class _Change:
     note: str | None
 
 
+async def prepare_update(ctx: Ctx, req: contract.UpdateWorkOrder) -> None:
+    """Before the unit of work of ``update``: a new assignee known to the replica (this may ask
+    the auth service)."""
+    if "assignee_id" in req.changes.model_fields_set and req.changes.assignee_id is not None:
+        await replicas.prepare_assignee(ctx, req.changes.assignee_id)
+
+
 async def update(ctx: Ctx, req: contract.UpdateWorkOrder) -> contract.WorkOrderView:
+    """In the unit of work, after ``prepare_update``."""
     caller, now = ctx.caller, ctx.state.clock.now()
     fields = req.changes.model_fields_set - {"expected_version"}
     if not fields:
@@ -229,7 +251,7 @@ async def _announce(
     org_id, actor = ctx.caller.org_id, ctx.caller.user_id
     if change.edited:
         data = contract.WorkOrderUpdated(**snapshot, changed=sorted(change.edited), actor_id=actor)
-        await ctx.emit(contract.WO_UPDATED, data, org_id=org_id)
+        await ctx.emit(Events.WO_UPDATED, data, org_id=org_id)
     if change.assignee is not None:
         assigned = contract.WorkOrderAssigned(
             **snapshot, previous_assignee_id=change.assignee[0], actor_id=actor

@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from rivet_contracts import ErrorCode, ServiceError
+from rivet_contracts import ErrorCode, ServiceError, refs
 from rivet_contracts.assets import EquipmentSnapshot, EquipmentView
 
 from ..rollups import scoring
@@ -152,14 +152,11 @@ _EQUIPMENT_BY_ID = (
 
 async def find_equipment(conn: AsyncConnection, org_id: UUID, ref: str) -> RowMapping | None:
     """A replicated asset of ``org_id`` by id or EQ-number (None if unknown or malformed)."""
-    key: str | UUID
-    if ref.upper().startswith("EQ-"):
-        query, key = _EQUIPMENT_BY_NUMBER, ref.upper()
-    else:
-        try:
-            query, key = _EQUIPMENT_BY_ID, UUID(ref)
-        except ValueError:
-            return None
+    try:
+        key = refs.parse_ref(ref, refs.EQUIPMENT_PREFIX)
+    except ValueError:
+        return None
+    query = _EQUIPMENT_BY_ID if isinstance(key, UUID) else _EQUIPMENT_BY_NUMBER
     return (await conn.execute(query, {"org_id": org_id, "ref": key})).mappings().first()
 
 

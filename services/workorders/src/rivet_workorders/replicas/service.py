@@ -4,13 +4,18 @@ The replicas are fed by events, so a just-created asset or just-joined user may 
 yet. Rather than refuse what the caller can see elsewhere, a miss asks the owning service (as
 the caller) and stores the answer - the same upsert the events use, so the later event is a
 no-op.
+
+Writes come in two steps. ``prepare_*`` run before the order's unit of work: they may ask
+another service, so they hold no transaction while they wait (a short read, then a short
+upsert of what the owner said). Inside the unit of work, ``equipment_for_order`` and
+``require_assignable`` read only the replicas.
 """
 
 from uuid import UUID
 
 from sqlalchemy.engine import RowMapping
 
-from rivet_contracts import ErrorCode, Role, Rpc, ServiceError
+from rivet_contracts import ErrorCode, Role, Rpc, ServiceError, refs
 from rivet_contracts.assets import (
     CreateOrMatchResult,
     EquipmentStatus,
@@ -29,8 +34,9 @@ from .repository import EquipmentRecord
 Ctx = RequestContext[WorkordersState]
 
 
-async def resolve_equipment(ctx: Ctx, req: CreateWorkOrder) -> RowMapping:
-    """The replica row of the asset the new order is for (see ``CreateWorkOrder``)."""
+async def prepare_equipment(ctx: Ctx, req: CreateWorkOrder) -> UUID:
+    """Before the unit of work: the id of the asset the new order is for (see
+    ``CreateWorkOrder``), in the replica once this returns. May ask the assets service."""
     if req.equipment is not None:
         result = await ctx.state.peers.call(
             Rpc.ASSETS_CREATE, req.equipment, CreateOrMatchResult, ctx
@@ -46,19 +52,30 @@ async def resolve_equipment(ctx: Ctx, req: CreateWorkOrder) -> RowMapping:
                     "candidates": [c.model_dump(mode="json") for c in result.candidates],
                 },
             )
-        row = await _store(ctx, result.equipment)
-    else:
-        assert req.equipment_id is not None  # the request model requires one of the two
-        found = await lookup_equipment(ctx, req.equipment_id, field="equipment_id")
-        if found is None:
-            raise ServiceError(
-                ErrorCode.VALIDATION,
-                f"equipment {req.equipment_id} not found in your organization",
-                details=[
-                    {"loc": ["equipment_id"], "msg": "unknown equipment", "type": "not_found"}
-                ],
-            )
-        row = found
+        async with ctx.transaction():
+            await _store(ctx, result.equipment)
+        return result.equipment.id
+    assert req.equipment_id is not None  # the request model requires one of the two
+    check_equipment_ref(req.equipment_id, "equipment_id")
+    org_id = ctx.caller.org_id
+    async with ctx.reading() as conn:
+        row = await repo.find_equipment(conn, org_id, req.equipment_id)
+    if row is not None:
+        return UUID(str(row["id"]))
+    view = await _ask_assets(ctx, req.equipment_id)
+    if view is None:
+        raise _unknown_equipment(req.equipment_id)
+    async with ctx.transaction():
+        await _store(ctx, view)
+    return view.id
+
+
+async def equipment_for_order(ctx: Ctx, equipment_id: UUID) -> RowMapping:
+    """In the unit of work: the replica row of an asset ``prepare_equipment`` returned, if it
+    may take a new order."""
+    row = await repo.find_equipment(ctx.conn, ctx.caller.org_id, str(equipment_id))
+    if row is None:  # not expected: prepare_equipment stored it
+        raise _unknown_equipment(str(equipment_id))
     if row["status"] == EquipmentStatus.RETIRED.value:
         raise ServiceError(
             ErrorCode.VALIDATION,
@@ -75,20 +92,30 @@ async def lookup_equipment(ctx: Ctx, ref: str, *, field: str) -> RowMapping | No
     row = await repo.find_equipment(ctx.conn, ctx.caller.org_id, ref)
     if row is not None:
         return row
+    view = await _ask_assets(ctx, ref)
+    return None if view is None else await _store(ctx, view)
+
+
+async def _ask_assets(ctx: Ctx, ref: str) -> EquipmentView | None:
     try:
-        view = await ctx.state.peers.call(Rpc.ASSETS_GET, GetEquipment(ref=ref), EquipmentView, ctx)
+        return await ctx.state.peers.call(Rpc.ASSETS_GET, GetEquipment(ref=ref), EquipmentView, ctx)
     except ServiceError as exc:
         if exc.code is ErrorCode.NOT_FOUND:
             return None
         raise
-    return await _store(ctx, view)
+
+
+def _unknown_equipment(ref: str) -> ServiceError:
+    return ServiceError(
+        ErrorCode.VALIDATION,
+        f"equipment {ref} not found in your organization",
+        details=[{"loc": ["equipment_id"], "msg": "unknown equipment", "type": "not_found"}],
+    )
 
 
 def check_equipment_ref(ref: str, field: str) -> None:
-    if ref.upper().startswith("EQ-"):
-        return
     try:
-        UUID(ref)
+        refs.parse_ref(ref, refs.EQUIPMENT_PREFIX)
     except ValueError:
         raise ServiceError(
             ErrorCode.VALIDATION,
@@ -109,18 +136,29 @@ async def _store(ctx: Ctx, view: EquipmentView) -> RowMapping:
     return row
 
 
-async def require_assignable(ctx: Ctx, user_id: UUID) -> None:
-    """``user_id`` is a technician or admin of the caller's organization."""
+async def prepare_assignee(ctx: Ctx, user_id: UUID) -> None:
+    """Before the unit of work: if the replica does not know ``user_id``, ask the auth service
+    for the caller's organization and store its members."""
     caller = ctx.caller
-    user = await repo.find_user(ctx.conn, caller.org_id, user_id)
-    if user is None and user_id != caller.user_id:
-        members = await ctx.state.peers.call(Rpc.AUTH_LIST_USERS, ListUsers(), UserList, ctx)
+    if user_id == caller.user_id:
+        return
+    async with ctx.reading() as conn:
+        if await repo.find_user(conn, caller.org_id, user_id) is not None:
+            return
+    members = await ctx.state.peers.call(Rpc.AUTH_LIST_USERS, ListUsers(), UserList, ctx)
+    async with ctx.transaction():
         for member in members.items:
             if member.org_id == caller.org_id:
                 await repo.replicate_user(
                     ctx.conn, member.id, member.org_id, member.full_name, member.email, member.role
                 )
-        user = await repo.find_user(ctx.conn, caller.org_id, user_id)
+
+
+async def require_assignable(ctx: Ctx, user_id: UUID) -> None:
+    """In the unit of work, after ``prepare_assignee``: ``user_id`` is a technician or admin
+    of the caller's organization."""
+    caller = ctx.caller
+    user = await repo.find_user(ctx.conn, caller.org_id, user_id)
     role: Role | None = Role(user["role"]) if user is not None else None
     if role is None and user_id == caller.user_id:
         role = caller.role
