@@ -7,7 +7,7 @@ from pydantic import ValidationError
 
 from rivet_contracts import EventEnvelope, Events, Role
 from rivet_contracts.auth import RegisterUser, UserRegistered
-from rivet_contracts.catalog import EVENTS, RPCS
+from rivet_contracts.catalog import EVENTS, MODULES, RPCS, RpcSpec
 from rivet_contracts.streams import ALL_STREAMS, stream_for
 from rivet_contracts.workorders import CreateWorkOrder
 
@@ -73,6 +73,21 @@ def test_every_event_has_a_stream_and_every_subject_is_unique() -> None:
         stream_for("nothing.here")
     assert not set(RPCS) & set(EVENTS)
     assert all(s.startswith("rpc.") for s in RPCS)
+
+
+def test_every_spec_is_named_after_its_action() -> None:
+    """Typed clients call a spec by its module's name for it (``auth.ME`` is ``rpc.auth.me``)."""
+    named = {
+        f"{module.__name__.rsplit('.', 1)[1]}.{name}": spec
+        for module in MODULES
+        for name, spec in vars(module).items()
+        if isinstance(spec, RpcSpec)
+    }
+    assert sorted(named) == sorted(
+        f"{spec.subject.split('.')[1]}.{spec.subject.split('.')[2].upper()}"
+        for spec in RPCS.values()
+    )
+    assert all(RPCS[spec.subject] is spec for spec in named.values())
 
 
 def test_every_field_is_described_or_self_explanatory() -> None:

@@ -376,63 +376,67 @@ class EquipmentMatched(EquipmentSnapshot):
 
 # --- catalogue ----------------------------------------------------------------------------
 
-RPCS: tuple[RpcSpec, ...] = (
-    RpcSpec(
+RPCS: tuple[RpcSpec[Any, Any], ...] = (
+    CREATE := RpcSpec(
         Rpc.ASSETS_CREATE,
         CreateEquipment,
         CreateOrMatchResult,
         "Create an asset, or match an existing one (create-or-match).",
         Role.TECHNICIAN,
     ),
-    RpcSpec(Rpc.ASSETS_GET, GetEquipment, EquipmentView, "One asset by id or equipment number."),
-    RpcSpec(Rpc.ASSETS_LIST, ListEquipment, EquipmentPage, "A filtered, sorted page of assets."),
-    RpcSpec(
+    GET := RpcSpec(
+        Rpc.ASSETS_GET, GetEquipment, EquipmentView, "One asset by id or equipment number."
+    ),
+    LIST := RpcSpec(
+        Rpc.ASSETS_LIST, ListEquipment, EquipmentPage, "A filtered, sorted page of assets."
+    ),
+    EXPORT := RpcSpec(
         Rpc.ASSETS_EXPORT,
         ExportEquipment,
         EquipmentCsvPart,
         "A part of the asset register as CSV (re-importable), in number order.",
     ),
-    RpcSpec(
+    UPDATE := RpcSpec(
         Rpc.ASSETS_UPDATE,
         UpdateEquipment,
         EquipmentView,
         "Change an asset (PATCH or PUT).",
         Role.TECHNICIAN,
     ),
-    RpcSpec(
+    RETIRE := RpcSpec(
         Rpc.ASSETS_RETIRE,
         RetireEquipment,
         EquipmentView,
         "Retire an asset (assets are never deleted).",
         Role.ADMIN,
     ),
-    RpcSpec(
+    REINSTATE := RpcSpec(
         Rpc.ASSETS_REINSTATE,
         ReinstateEquipment,
         EquipmentView,
         "Return a retired asset to service.",
         Role.ADMIN,
     ),
-    RpcSpec(
+    SEARCH := RpcSpec(
         Rpc.ASSETS_SEARCH,
         SearchEquipment,
         SearchResult,
         "Typo-tolerant search over number, brand, model, serial, location.",
     ),
-    RpcSpec(
+    HISTORY := RpcSpec(
         Rpc.ASSETS_HISTORY,
         GetEquipmentHistory,
         EquipmentHistory,
         "Who changed what on an asset, newest first.",
     ),
-    RpcSpec(
+    IMPORT_START := RpcSpec(
         Rpc.ASSETS_IMPORT_START,
         StartImport,
         ImportView,
         "Start importing an uploaded CSV file.",
         Role.ADMIN,
     ),
-    RpcSpec(
+    IMPORT_GET := RpcSpec(
         Rpc.ASSETS_IMPORT_GET,
         GetImport,
         ImportView,

@@ -1,7 +1,7 @@
 """Auth service contracts: registration, login, tokens, invitations, Telegram linking."""
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import EmailStr, Field, StringConstraints
@@ -214,59 +214,59 @@ class UserTelegramLinked(EventData):
 
 # --- catalogue ----------------------------------------------------------------------------
 
-RPCS: tuple[RpcSpec, ...] = (
-    RpcSpec(
+RPCS: tuple[RpcSpec[Any, Any], ...] = (
+    REGISTER := RpcSpec(
         Rpc.AUTH_REGISTER,
         RegisterUser,
         UserView,
         "Register a user and a new organization.",
         None,
     ),
-    RpcSpec(Rpc.AUTH_LOGIN, LogIn, TokenPair, "Log in with e-mail and password.", None),
-    RpcSpec(Rpc.AUTH_REFRESH, RefreshTokens, TokenPair, "Rotate a refresh token.", None),
-    RpcSpec(Rpc.AUTH_LOGOUT, LogOut, Done, "Revoke a session's refresh tokens.", None),
-    RpcSpec(Rpc.AUTH_ME, GetMe, UserView, "The caller's profile."),
-    RpcSpec(
+    LOGIN := RpcSpec(Rpc.AUTH_LOGIN, LogIn, TokenPair, "Log in with e-mail and password.", None),
+    REFRESH := RpcSpec(Rpc.AUTH_REFRESH, RefreshTokens, TokenPair, "Rotate a refresh token.", None),
+    LOGOUT := RpcSpec(Rpc.AUTH_LOGOUT, LogOut, Done, "Revoke a session's refresh tokens.", None),
+    ME := RpcSpec(Rpc.AUTH_ME, GetMe, UserView, "The caller's profile."),
+    LIST_USERS := RpcSpec(
         Rpc.AUTH_LIST_USERS,
         ListUsers,
         UserList,
         "Users of the caller's organization.",
     ),
-    RpcSpec(
+    INVITE := RpcSpec(
         Rpc.AUTH_INVITE,
         InviteUser,
         InvitationView,
         "Invite a user to the organization.",
         Role.ADMIN,
     ),
-    RpcSpec(
+    ACCEPT_INVITATION := RpcSpec(
         Rpc.AUTH_ACCEPT_INVITATION,
         AcceptInvitation,
         UserView,
         "Join an organization with an invitation.",
         None,
     ),
-    RpcSpec(
+    CREATE_TELEGRAM_LINK := RpcSpec(
         Rpc.AUTH_CREATE_TELEGRAM_LINK,
         CreateTelegramLink,
         TelegramLinkCode,
         "Create a one-time Telegram link code.",
     ),
-    RpcSpec(
+    REDEEM_TELEGRAM_LINK := RpcSpec(
         Rpc.AUTH_REDEEM_TELEGRAM_LINK,
         RedeemTelegramLink,
         TelegramIdentity,
         "Redeem a Telegram link code (Telegram service).",
         None,
     ),
-    RpcSpec(
+    REGISTER_TELEGRAM := RpcSpec(
         Rpc.AUTH_REGISTER_TELEGRAM,
         RegisterTelegramUser,
         TelegramIdentity,
         "Create a workspace for a new Telegram user (Telegram service).",
         None,
     ),
-    RpcSpec(
+    TELEGRAM_IDENTITY := RpcSpec(
         Rpc.AUTH_TELEGRAM_IDENTITY,
         GetTelegramIdentity,
         TelegramIdentity,

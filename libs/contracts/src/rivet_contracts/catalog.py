@@ -5,12 +5,14 @@ The runtime uses the catalogue to validate requests and enforce roles uniformly,
 document is generated from it, so a subject cannot exist without a typed contract.
 """
 
+from typing import Any
+
 from . import assets, auth, ocr, workorders
 from .spec import EventSpec, RpcSpec
 
 MODULES = (auth, assets, workorders, ocr)
 
-RPCS: dict[str, RpcSpec] = {spec.subject: spec for m in MODULES for spec in m.RPCS}
+RPCS: dict[str, RpcSpec[Any, Any]] = {spec.subject: spec for m in MODULES for spec in m.RPCS}
 EVENTS: dict[str, EventSpec] = {spec.subject: spec for m in MODULES for spec in m.EVENTS}
 
 __all__ = ["EVENTS", "RPCS", "EventSpec", "RpcSpec"]

@@ -1,7 +1,7 @@
 """The envelope around every domain event on JetStream."""
 
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -34,6 +34,3 @@ class EventEnvelope(BaseModel, Generic[DataT]):
         default=None, description="Id of the request, scan or job that caused the change."
     )
     data: DataT = Field(description="The event's payload; its schema depends on `type`.")
-
-
-AnyEvent = EventEnvelope[dict[str, Any]]

@@ -2,6 +2,7 @@
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 from uuid import UUID
 
 from pydantic import Field
@@ -173,11 +174,11 @@ class EquipmentScanResolved(EventData):
     error: str | None = Field(default=None, description="Why the record was refused, if so.")
 
 
-RPCS: tuple[RpcSpec, ...] = (
-    RpcSpec(Rpc.OCR_SUBMIT, SubmitNameplate, ScanView,
+RPCS: tuple[RpcSpec[Any, Any], ...] = (
+    SUBMIT := RpcSpec(Rpc.OCR_SUBMIT, SubmitNameplate, ScanView,
             "Accept a nameplate photo for scanning (checks and re-encodes it).", Role.TECHNICIAN),
-    RpcSpec(Rpc.OCR_GET_SCAN, GetScan, ScanView, "A scan: fields, quality, outcome."),
-    RpcSpec(Rpc.OCR_CONFIRM, ConfirmScan, ScanView,
+    GET_SCAN := RpcSpec(Rpc.OCR_GET_SCAN, GetScan, ScanView, "A scan: fields, quality, outcome."),
+    CONFIRM := RpcSpec(Rpc.OCR_CONFIRM, ConfirmScan, ScanView,
             "Confirm or correct a scan's fields; then create-or-match.", Role.TECHNICIAN),
 )  # fmt: skip
 

@@ -1,25 +1,35 @@
 """Specs that tie a subject to its models; each domain module lists its own."""
 
 from dataclasses import dataclass
+from typing import Generic
 
 from pydantic import BaseModel
+from typing_extensions import TypeVar
 
 from .base import EventData, Request
 from .identity import Role
 
+RequestT = TypeVar("RequestT", bound=Request, default=Request)
+ReplyT = TypeVar("ReplyT", bound=BaseModel, default=BaseModel)
+
 
 @dataclass(frozen=True)
-class RpcSpec:
+class RpcSpec(Generic[RequestT, ReplyT]):
     """A request-reply endpoint.
 
     ``min_role`` is the least role a caller needs; ``None`` means no identity is required
     (login, register) - such subjects are reachable only by the gateway and the bot, which NATS
     permissions enforce.
+
+    A spec is typed by its models (``RpcSpec[LogIn, TokenPair]``, inferred where it is made), so
+    a client that sends ``spec`` gets ``spec.reply`` back with its type known. Each domain module
+    names its specs where it lists them (``LOGIN := RpcSpec(...)`` inside ``RPCS``): a spec has a
+    name to call it by and cannot be left out of the catalogue.
     """
 
     subject: str
-    request: type[Request]
-    reply: type[BaseModel]
+    request: type[RequestT]
+    reply: type[ReplyT]
     summary: str
     min_role: Role | None = Role.VIEWER
 

@@ -14,9 +14,6 @@ from .identity import Role
 from .spec import EventSpec, RpcSpec
 from .subjects import Events, Rpc
 
-WO_UPDATED: Final = Events.WO_UPDATED
-"""Kept for imports; the subject lives in ``subjects.Events``."""
-
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=10_000)]
 Comment = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5_000)]
@@ -62,7 +59,14 @@ class WorkOrderStatus(StrEnum):
 OPEN_STATUSES: Final = frozenset(
     {WorkOrderStatus.OPEN, WorkOrderStatus.IN_PROGRESS, WorkOrderStatus.ON_HOLD}
 )
-"""Statuses that count as backlog (not completed, not cancelled)."""
+"""Statuses that count as backlog (not completed, not cancelled). The one list of them: SQL
+renders it from here (``OPEN_STATUS_VALUES``), never by hand."""
+
+OPEN_STATUS_VALUES: Final[tuple[str, ...]] = tuple(
+    s.value for s in WorkOrderStatus if s in OPEN_STATUSES
+)
+"""``OPEN_STATUSES`` as values in the enum's order (``open``, ``in_progress``, ``on_hold``): a
+stable order for SQL built from them."""
 
 
 class Priority(StrEnum):
@@ -503,66 +507,68 @@ class WorkOrderUpdated(WorkOrderSnapshot):
 
 # --- catalogue ----------------------------------------------------------------------------
 
-RPCS: tuple[RpcSpec, ...] = (
-    RpcSpec(
+RPCS: tuple[RpcSpec[Any, Any], ...] = (
+    CREATE := RpcSpec(
         Rpc.WORKORDERS_CREATE,
         CreateWorkOrder,
         WorkOrderView,
         "Open a work order (equipment-first: by asset, or by manufacturer/model/serial).",
         Role.TECHNICIAN,
     ),
-    RpcSpec(
+    GET := RpcSpec(
         Rpc.WORKORDERS_GET,
         GetWorkOrder,
         WorkOrderView,
         "One work order with its timeline, by id or number.",
     ),
-    RpcSpec(Rpc.WORKORDERS_LIST, ListWorkOrders, WorkOrderPage, "A filtered page of orders."),
-    RpcSpec(
+    LIST := RpcSpec(
+        Rpc.WORKORDERS_LIST, ListWorkOrders, WorkOrderPage, "A filtered page of orders."
+    ),
+    UPDATE := RpcSpec(
         Rpc.WORKORDERS_UPDATE,
         UpdateWorkOrder,
         WorkOrderView,
         "Change status (with reason), assignment, planning fields, hours; add a note.",
         Role.TECHNICIAN,
     ),
-    RpcSpec(
+    COMMENT := RpcSpec(
         Rpc.WORKORDERS_COMMENT,
         CommentOnWorkOrder,
         TimelineEntry,
         "Add a comment to an order's timeline.",
         Role.TECHNICIAN,
     ),
-    RpcSpec(
+    FOR_EQUIPMENT := RpcSpec(
         Rpc.WORKORDERS_FOR_EQUIPMENT,
         ListEquipmentWorkOrders,
         WorkOrderPage,
         "The work orders of one asset, newest first.",
     ),
-    RpcSpec(
+    STATS_OVERVIEW := RpcSpec(
         Rpc.STATS_OVERVIEW,
         StatsOverviewQuery,
         Overview,
         "Counts: assets, orders by status and priority, overdue, top brands and fault codes.",
     ),
-    RpcSpec(
+    STATS_EQUIPMENT_HEALTH := RpcSpec(
         Rpc.STATS_EQUIPMENT_HEALTH,
         EquipmentHealthQuery,
         EquipmentHealthReport,
         "Health score (0-100) per asset, worst first, with the formula.",
     ),
-    RpcSpec(
+    STATS_TRENDS := RpcSpec(
         Rpc.STATS_TRENDS,
         TrendsQuery,
         Trends,
         "Per day: created, completed, cancelled, reopened and open backlog.",
     ),
-    RpcSpec(
+    STATS_SUMMARY := RpcSpec(
         Rpc.STATS_SUMMARY,
         SummaryQuery,
         Summary,
         "The caller's own open, assigned and recently completed orders.",
     ),
-    RpcSpec(
+    STATS_KPIS := RpcSpec(
         Rpc.STATS_KPIS,
         KpiQuery,
         Kpis,
@@ -580,7 +586,7 @@ EVENTS: tuple[EventSpec, ...] = (
     EventSpec(Events.WO_ASSIGNED, WorkOrderAssigned, "A work order was assigned or unassigned."),
     EventSpec(Events.WO_COMMENTED, WorkOrderCommented, "A comment or note was added."),
     EventSpec(
-        WO_UPDATED,
+        Events.WO_UPDATED,
         WorkOrderUpdated,
         "Planning fields, hours or downtime of a work order changed.",
     ),

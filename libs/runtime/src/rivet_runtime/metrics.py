@@ -32,6 +32,12 @@ RPC_REQUESTS = Histogram(
     ["service", "subject", "outcome"],
     buckets=_LATENCY_BUCKETS,
 )
+RPC_CALLS = Histogram(
+    "rivet_rpc_client_duration_seconds",
+    "Outbound request latency (as the caller waits) by subject and outcome (ok or error code).",
+    ["service", "subject", "outcome"],
+    buckets=_LATENCY_BUCKETS,
+)
 EVENTS_PUBLISHED = Counter(
     "rivet_events_published_total", "Events the outbox relay published.", ["service", "subject"]
 )

@@ -25,6 +25,7 @@ from rivet_contracts.streams import StreamSpec, stream_for
 
 from . import maintenance, metrics
 from .broker import connect_forever, create_broker, inbox_prefix
+from .client import RpcClient
 from .consumer import EventProcessor, EventRouter, Outcome, Subscription
 from .db import Database
 from .health import Health
@@ -70,6 +71,7 @@ class ServiceRuntime(Generic[StateT]):
                 settings.database_url,
                 schema,
                 pool_size=settings.db_pool_size,
+                max_overflow=settings.db_pool_overflow,
                 app_name=settings.service_name,
             )
             if schema
@@ -78,6 +80,9 @@ class ServiceRuntime(Generic[StateT]):
         if self.db is not None:
             self.health.checks["database"] = self.db.ping
         self.broker: NatsBroker = create_broker(settings, self.health)
+        self.client = RpcClient(settings, self.broker, self.health)
+        """Requests to other services, on this runtime's connection (``unavailable`` until it
+        is connected)."""
         self.rpc: RpcServer[StateT] = RpcServer(settings.service_name, self.db, state)
         self.subscriptions: list[Subscription] = []
         self.relay: OutboxRelay | None = None

@@ -35,6 +35,12 @@ class ServiceSettings(BaseSettings):
         description="PostgreSQL URL; the service uses only its own schema.",
     )
     db_pool_size: int = Field(default=10, ge=1, le=200, description="Connections per process.")
+    db_pool_overflow: int | None = Field(
+        default=None,
+        ge=0,
+        le=200,
+        description="Connections opened beyond DB_POOL_SIZE at peaks (default: as many again).",
+    )
     http_host: str = Field(
         default="127.0.0.1",
         description="Bind address of HTTP_PORT (and METRICS_PORT). The images set `0.0.0.0`: "

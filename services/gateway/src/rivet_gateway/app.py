@@ -45,7 +45,7 @@ def create_app(runtime: ServiceRuntime[None]) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
-    app.state.forwarder = Forwarder(runtime, settings.rpc_timeout)
+    app.state.forwarder = Forwarder(runtime.client, settings.rpc_timeout)
     app.state.uploads = lambda: runtime.uploads
     app.state.verifier = TokenVerifier(
         settings.jwt_public_key,

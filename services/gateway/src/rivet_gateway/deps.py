@@ -5,7 +5,9 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import OAuth2PasswordBearer
 
-from .forward import CallMeta, Forwarder
+from rivet_runtime.client import CallMeta
+
+from .forward import Forwarder
 from .tokens import InvalidToken, TokenVerifier
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/auth/login", auto_error=False)

@@ -28,10 +28,6 @@ _BY_STATUS = {
 }
 
 
-class ErrorBody(ErrorInfo):
-    """Documented in OpenAPI as the body of every 4xx/5xx."""
-
-
 def error_response(
     code: ErrorCode,
     message: str,

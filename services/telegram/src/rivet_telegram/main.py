@@ -13,7 +13,9 @@ from starlette.routing import Route
 from rivet_runtime import ServiceRuntime
 from rivet_runtime.cli import run_service
 
+from .bot.who import Identities
 from .notify.consumer import router as notifications
+from .rivet import Rivet
 from .service import BotService
 from .settings import BotMode, TelegramSettings
 from .state import TelegramState
@@ -32,7 +34,8 @@ def build(settings: TelegramSettings | None = None) -> ServiceRuntime[TelegramSt
     )
     runtime.include_events(notifications)
     state.runtime = runtime
-    state.rivet.attach(runtime)
+    state.rivet = Rivet(runtime.client, settings)
+    state.identities = Identities(state.rivet, settings.telegram_identity_ttl)
     service = BotService(state, runtime)
     state.service = service
     runtime.on_started.append(service.start)

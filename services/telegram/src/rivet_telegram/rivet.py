@@ -11,21 +11,20 @@ down, or the service failed internally: the user should simply try again) and ``
 (the service refused with a reason the user can act on).
 """
 
-from typing import Any, TypeVar
+from typing import TypeVar
 from uuid import UUID
 
-from nats.errors import ConnectionClosedError, NoRespondersError
-from nats.errors import TimeoutError as NatsTimeout
 from pydantic import BaseModel
 
-from rivet_contracts import ErrorCode, ErrorInfo, Headers, Identity, Rpc, auth, ocr
+from rivet_contracts import ErrorCode, ErrorInfo, Identity, Request, ServiceError, auth, ocr
 from rivet_contracts import assets as eq
 from rivet_contracts import workorders as wo
-from rivet_runtime import ServiceRuntime
-from rivet_runtime.rpc import identity_headers
+from rivet_contracts.catalog import RpcSpec
+from rivet_runtime.client import CallMeta, RpcClient
 
 from .settings import TelegramSettings
 
+RequestT = TypeVar("RequestT", bound=Request)
 ReplyT = TypeVar("ReplyT", bound=BaseModel)
 
 CHANNEL = "telegram"
@@ -49,67 +48,38 @@ class RivetError(Exception):
 
 
 class Rivet:
-    """Sends requests on the service runtime's NATS connection."""
+    """Sends requests through the service runtime's client."""
 
-    def __init__(self, settings: TelegramSettings) -> None:
+    def __init__(self, client: RpcClient, settings: TelegramSettings) -> None:
+        self.client = client
         self.settings = settings
-        self._runtime: ServiceRuntime[Any] | None = None
-
-    def attach(self, runtime: ServiceRuntime[Any]) -> None:
-        """Use ``runtime``'s connection (the state exists before the runtime does)."""
-        self._runtime = runtime
 
     async def call(
         self,
-        subject: str,
-        request: BaseModel,
-        reply: type[ReplyT],
+        spec: RpcSpec[RequestT, ReplyT],
+        request: RequestT,
         *,
         identity: Identity | None,
         correlation_id: str | None = None,
     ) -> ReplyT:
-        runtime = self._runtime
-        if runtime is None or not runtime.health.nats_connected:
-            raise RivetUnavailable("the message bus is unavailable")
-        headers = identity_headers(identity)
-        headers[Headers.CHANNEL] = CHANNEL
-        if correlation_id:
-            headers[Headers.CORRELATION_ID] = correlation_id
+        """Send ``request`` as ``identity`` (None: as nobody yet); the reply as ``spec.reply``,
+        ``RivetUnavailable`` or ``RivetError``."""
+        meta = CallMeta(identity, correlation_id, CHANNEL)
+        timeout = self.settings.telegram_rpc_timeout
         try:
-            message = await runtime.broker.connection.request(
-                self.settings.subject(subject),
-                request.model_dump_json(exclude_unset=True).encode(),
-                timeout=self.settings.telegram_rpc_timeout,
-                headers=headers,
-            )
-        except NoRespondersError:
-            raise RivetUnavailable(f"no {subject.split('.')[1]} service is running") from None
-        except (NatsTimeout, TimeoutError):
-            raise RivetUnavailable(f"{subject} timed out") from None
-        except ConnectionClosedError:
-            raise RivetUnavailable("the message bus is unavailable") from None
-        code = (message.headers or {}).get(Headers.ERROR)
-        if code is None:
-            return reply.model_validate_json(message.data)
-        try:
-            info = ErrorInfo.model_validate_json(message.data)
-        except ValueError:
-            raise RivetUnavailable(f"{subject} answered {code} without details") from None
-        if info.code in _RETRYABLE:
-            raise RivetUnavailable(f"{subject}: {info.code.value}: {info.message}")
-        raise RivetError(info)
+            return await self.client.call(spec, request, meta, timeout=timeout)
+        except ServiceError as exc:
+            if exc.code in _RETRYABLE:
+                raise RivetUnavailable(f"{spec.subject}: {exc.code.value}: {exc}") from None
+            raise RivetError(exc.info) from None
 
     # --- identity (no caller yet) -------------------------------------------------------
 
     async def telegram_identity(self, telegram_user_id: int) -> auth.TelegramIdentity | None:
         """Who this Telegram user is in Rivet; None when the account is not linked."""
+        request = auth.GetTelegramIdentity(telegram_user_id=telegram_user_id)
         try:
-            return await self.call(
-                Rpc.AUTH_TELEGRAM_IDENTITY,
-                auth.GetTelegramIdentity(telegram_user_id=telegram_user_id),
-                auth.TelegramIdentity,
-                identity=None,
-            )
+            return await self.call(auth.TELEGRAM_IDENTITY, request, identity=None)
         except RivetError as exc:
             if exc.code is ErrorCode.NOT_FOUND:
                 return None
@@ -118,26 +88,18 @@ class Rivet:
     async def redeem_link(
         self, code: str, telegram_user_id: int, username: str | None
     ) -> auth.TelegramIdentity:
-        return await self.call(
-            Rpc.AUTH_REDEEM_TELEGRAM_LINK,
-            auth.RedeemTelegramLink(
-                code=code, telegram_user_id=telegram_user_id, telegram_username=username
-            ),
-            auth.TelegramIdentity,
-            identity=None,
+        request = auth.RedeemTelegramLink(
+            code=code, telegram_user_id=telegram_user_id, telegram_username=username
         )
+        return await self.call(auth.REDEEM_TELEGRAM_LINK, request, identity=None)
 
     async def register(
         self, telegram_user_id: int, full_name: str, username: str | None
     ) -> auth.TelegramIdentity:
-        return await self.call(
-            Rpc.AUTH_REGISTER_TELEGRAM,
-            auth.RegisterTelegramUser(
-                telegram_user_id=telegram_user_id, full_name=full_name, telegram_username=username
-            ),
-            auth.TelegramIdentity,
-            identity=None,
+        request = auth.RegisterTelegramUser(
+            telegram_user_id=telegram_user_id, full_name=full_name, telegram_username=username
         )
+        return await self.call(auth.REGISTER_TELEGRAM, request, identity=None)
 
     def as_user(self, identity: Identity, correlation_id: str | None = None) -> "UserApi":
         return UserApi(self, identity, correlation_id)
@@ -151,63 +113,55 @@ class UserApi:
         self.identity = identity
         self.correlation_id = correlation_id
 
-    async def _call(self, subject: str, request: BaseModel, reply: type[ReplyT]) -> ReplyT:
+    async def _call(self, spec: RpcSpec[RequestT, ReplyT], request: RequestT) -> ReplyT:
         return await self.rivet.call(
-            subject,
-            request,
-            reply,
-            identity=self.identity,
-            correlation_id=self.correlation_id,
+            spec, request, identity=self.identity, correlation_id=self.correlation_id
         )
 
     # --- stats ----------------------------------------------------------------------------
 
     async def overview(self) -> wo.Overview:
-        return await self._call(Rpc.STATS_OVERVIEW, wo.StatsOverviewQuery(), wo.Overview)
+        return await self._call(wo.STATS_OVERVIEW, wo.StatsOverviewQuery())
 
     async def summary(self) -> wo.Summary:
-        return await self._call(Rpc.STATS_SUMMARY, wo.SummaryQuery(limit=1), wo.Summary)
+        return await self._call(wo.STATS_SUMMARY, wo.SummaryQuery(limit=1))
 
     # --- equipment ------------------------------------------------------------------------
 
     async def list_equipment(self, offset: int, limit: int) -> eq.EquipmentPage:
-        request = eq.ListEquipment(offset=offset, limit=limit)
-        return await self._call(Rpc.ASSETS_LIST, request, eq.EquipmentPage)
+        return await self._call(eq.LIST, eq.ListEquipment(offset=offset, limit=limit))
 
     async def search_equipment(self, query: str, limit: int = 8) -> eq.SearchResult:
-        request = eq.SearchEquipment(query=query, limit=limit)
-        return await self._call(Rpc.ASSETS_SEARCH, request, eq.SearchResult)
+        return await self._call(eq.SEARCH, eq.SearchEquipment(query=query, limit=limit))
 
     async def get_equipment(self, ref: str) -> eq.EquipmentView:
-        return await self._call(Rpc.ASSETS_GET, eq.GetEquipment(ref=ref), eq.EquipmentView)
+        return await self._call(eq.GET, eq.GetEquipment(ref=ref))
 
     # --- work orders ----------------------------------------------------------------------
 
     async def list_work_orders(self, request: wo.ListWorkOrders) -> wo.WorkOrderPage:
-        return await self._call(Rpc.WORKORDERS_LIST, request, wo.WorkOrderPage)
+        return await self._call(wo.LIST, request)
 
     async def get_work_order(self, ref: str) -> wo.WorkOrderView:
-        return await self._call(Rpc.WORKORDERS_GET, wo.GetWorkOrder(ref=ref), wo.WorkOrderView)
+        return await self._call(wo.GET, wo.GetWorkOrder(ref=ref))
 
     async def create_work_order(self, request: wo.CreateWorkOrder) -> wo.WorkOrderView:
-        return await self._call(Rpc.WORKORDERS_CREATE, request, wo.WorkOrderView)
+        return await self._call(wo.CREATE, request)
 
     async def update_work_order(self, ref: str, changes: wo.WorkOrderChanges) -> wo.WorkOrderView:
-        request = wo.UpdateWorkOrder(ref=ref, changes=changes)
-        return await self._call(Rpc.WORKORDERS_UPDATE, request, wo.WorkOrderView)
+        return await self._call(wo.UPDATE, wo.UpdateWorkOrder(ref=ref, changes=changes))
 
     async def comment(self, ref: str, body: str) -> wo.TimelineEntry:
-        request = wo.CommentOnWorkOrder(ref=ref, body=body)
-        return await self._call(Rpc.WORKORDERS_COMMENT, request, wo.TimelineEntry)
+        return await self._call(wo.COMMENT, wo.CommentOnWorkOrder(ref=ref, body=body))
 
     # --- nameplate scans ------------------------------------------------------------------
 
     async def submit_scan(self, upload_key: str, location: str | None) -> ocr.ScanView:
         request = ocr.SubmitNameplate(upload_key=upload_key, location=location)
-        return await self._call(Rpc.OCR_SUBMIT, request, ocr.ScanView)
+        return await self._call(ocr.SUBMIT, request)
 
     async def get_scan(self, scan_id: UUID) -> ocr.ScanView:
-        return await self._call(Rpc.OCR_GET_SCAN, ocr.GetScan(scan_id=scan_id), ocr.ScanView)
+        return await self._call(ocr.GET_SCAN, ocr.GetScan(scan_id=scan_id))
 
     async def confirm_scan(self, request: ocr.ConfirmScan) -> ocr.ScanView:
-        return await self._call(Rpc.OCR_CONFIRM, request, ocr.ScanView)
+        return await self._call(ocr.CONFIRM, request)

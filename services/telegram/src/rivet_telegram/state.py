@@ -21,13 +21,10 @@ if TYPE_CHECKING:
 class TelegramState:
     settings: TelegramSettings
     rivet: Rivet = field(init=False)
+    """Requests to Rivet's services, on the runtime's client (``main.build`` sets it)."""
     identities: Identities = field(init=False)
     runtime: ServiceRuntime[Any] | None = None
     service: "BotService | None" = None
-
-    def __post_init__(self) -> None:
-        self.rivet = Rivet(self.settings)
-        self.identities = Identities(self.rivet, self.settings.telegram_identity_ttl)
 
     @property
     def db(self) -> Database:

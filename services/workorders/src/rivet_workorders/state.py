@@ -16,7 +16,5 @@ class WorkordersState:
     settings: WorkordersSettings
     clock: Clock = field(default_factory=Clock)
     peers: Peers = field(init=False)
+    """Requests to assets and auth, on the runtime's client (``main.build`` sets it)."""
     refresher: "HealthRefresher | None" = None
-
-    def __post_init__(self) -> None:
-        self.peers = Peers(self.settings)
