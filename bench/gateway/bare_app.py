@@ -41,10 +41,12 @@ from rivet_assets.search.service import MIN_SCORE
 from rivet_contracts import Actor, EventEnvelope, Events, Identity, Role
 from rivet_contracts import assets as assets_contract
 from rivet_contracts import workorders as wo_contract
+from rivet_contracts.refs import EQUIPMENT_PREFIX, WORK_ORDER_PREFIX, format_number, parse_ref
 from rivet_contracts.workorders import OPEN_STATUSES, Priority, TimelineKind, WorkOrderStatus
 from rivet_gateway.tokens import InvalidToken, TokenVerifier
 from rivet_workorders.orders import lifecycle
 from rivet_workorders.orders import views as wo_views
+from rivet_workorders.tables import OPEN_STATUS_SQL
 
 JSON = "application/json"
 EQUIPMENT_BY_ID = "SELECT * FROM assets.equipment WHERE org_id = $1 AND id = $2"
@@ -106,8 +108,8 @@ OVERDUE_BEFORE_TODAY = (
     "SELECT coalesce(sum(orders), 0) FROM workorders.wo_due WHERE org_id = $1 AND due_day < $2"
 )
 OVERDUE_TODAY = (
-    "SELECT count(*) FROM workorders.work_orders WHERE org_id = $1 "
-    "AND status IN ('open', 'in_progress', 'on_hold') AND due_at >= $2 AND due_at < $3"
+    "SELECT count(*) FROM workorders.work_orders WHERE org_id = $1 "  # noqa: S608 - literals of the enum
+    f"AND status IN ({OPEN_STATUS_SQL}) AND due_at >= $2 AND due_at < $3"
 )
 TOP_FAULTS = (
     "SELECT code, orders FROM workorders.fault_codes WHERE org_id = $1 AND orders > 0 "
@@ -191,13 +193,11 @@ def create_app(database_url: str, public_keys: str) -> FastAPI:
 
     @app.get("/api/equipment/{ref}")
     async def get_equipment(ref: str, who: Caller) -> Response:
-        if ref.upper().startswith("EQ-"):
-            sql, key = EQUIPMENT_BY_NUMBER, ref.upper()
-        else:
-            try:
-                sql, key = EQUIPMENT_BY_ID, UUID(ref)
-            except ValueError:
-                return error(422, "validation_error", "give an asset id or an equipment number")
+        try:
+            key = parse_ref(ref, EQUIPMENT_PREFIX)
+        except ValueError:
+            return error(422, "validation_error", "give an asset id or an equipment number")
+        sql = EQUIPMENT_BY_ID if isinstance(key, UUID) else EQUIPMENT_BY_NUMBER
         async with state["pool"].acquire() as conn, conn.transaction():
             row = await conn.fetchrow(sql, who.org_id, key)
         if row is None:
@@ -286,8 +286,8 @@ async def _create_order(
     order_id = uuid4()
     due = req.due_at or lifecycle.default_due(req.priority, now)
     values = (
-        order_id, who.org_id, f"WO-{year}-{number:06d}", equipment["id"], req.title,
-        req.description or None, list(dict.fromkeys(c.upper() for c in req.fault_codes)),
+        order_id, who.org_id, format_number(WORK_ORDER_PREFIX, year, number), equipment["id"],
+        req.title, req.description or None, list(dict.fromkeys(c.upper() for c in req.fault_codes)),
         list(dict.fromkeys(req.symptoms)), req.priority.value, WorkOrderStatus.OPEN.value,
         req.work_type.value, "api", due, None, who.user_id, wo_views.minutes(req.estimated_hours),
         req.downtime_start, now, now, now, 1,

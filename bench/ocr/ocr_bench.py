@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rapidfuzz.distance import Levenshtein
+
 ROOT = Path(__file__).resolve().parents[2]
 try:
     from rivet_ocr.scanner import Scanner, create_engine
@@ -53,23 +55,11 @@ def normalize(value: Any) -> str | None:
     return re.sub(r"\s+", "", str(value)).upper()
 
 
-def levenshtein(a: str, b: str) -> int:
-    if len(a) < len(b):
-        a, b = b, a
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
-
-
 def cer(recognised: str, reference: str) -> float:
     """Character error rate: edit distance / reference length, whitespace runs collapsed."""
     hyp = " ".join(recognised.split())
     ref = " ".join(reference.split())
-    return levenshtein(hyp, ref) / max(1, len(ref))
+    return Levenshtein.distance(hyp, ref) / max(1, len(ref))
 
 
 @dataclass

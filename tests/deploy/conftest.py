@@ -50,5 +50,10 @@ def nats_permissions() -> ModuleType:
 
 
 @pytest.fixture(scope="session")
+def postgres_roles() -> ModuleType:
+    return load_script("deploy/postgres/roles.py")
+
+
+@pytest.fixture(scope="session")
 def dashboard_script() -> ModuleType:
     return load_script("deploy/grafana/dashboard.py")

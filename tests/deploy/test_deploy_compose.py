@@ -71,10 +71,10 @@ def test_every_service_with_its_own_credentials() -> None:
         assert env["NATS_URL"].startswith(f"nats://{name}:"), name
         assert env["MIGRATE_ON_START"] == "false"
         assert env["HTTP_HOST"] == "0.0.0.0"  # health checks and scrapes from other containers
-        dockerfile = svc["build"]["dockerfile"]
-        assert dockerfile == f"services/{name}/Dockerfile"
-        if name != "telegram":  # the bot's image comes with its service
-            assert (ROOT / dockerfile).exists()
+        build = svc["build"]
+        assert build["dockerfile"] == "Dockerfile"  # the one Dockerfile, for this service
+        assert build["args"]["SERVICE"] == name
+        assert (ROOT / build["dockerfile"]).exists()
         if name in DB_SERVICES:
             assert env["DATABASE_URL"].startswith(f"postgresql://rivet_{name}:"), name
             migrate = services[f"{name}-migrate"]

@@ -7,6 +7,7 @@ import subprocess
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -191,7 +192,9 @@ def test_production_settings(tool: Callable[[str], str | None]) -> None:
     assert of_kind(docs, "Ingress")["gateway"]["spec"]["tls"][0]["secretName"] == "rivet-api-tls"
 
 
-def test_cloudnativepg_cluster(tool: Callable[[str], str | None]) -> None:
+def test_cloudnativepg_cluster(
+    tool: Callable[[str], str | None], postgres_roles: ModuleType
+) -> None:
     """The CRD the validator cannot check: the fields Rivet relies on."""
     docs = render(tool, K8S / "overlays/production")
     cluster = of_kind(docs, "Cluster")["rivet-db"]["spec"]
@@ -202,9 +205,13 @@ def test_cloudnativepg_cluster(tool: Callable[[str], str | None]) -> None:
     (ref,) = initdb["postInitApplicationSQLRefs"]["configMapRefs"]
     roles_map = of_kind(docs, "ConfigMap")[ref["name"]]
     roles_sql = (ROOT / "deploy/postgres/roles.sql").read_text()
-    assert roles_map["data"][ref["key"]] == roles_sql, (
-        "k8s/overlays/production/postgres/roles.sql must be a copy of deploy/postgres/roles.sql"
+    copy = (ROOT / "k8s/overlays/production/postgres/roles.sql").read_text()
+    assert copy == postgres_roles.render_overlay_copy(), (
+        "k8s/overlays/production/postgres/roles.sql is stale: run "
+        "`uv run python deploy/postgres/roles.py --write`"
     )
+    assert copy.endswith(roles_sql)  # the source, unchanged, under a header
+    assert roles_map["data"][ref["key"]] == copy
     managed = {r["name"]: r for r in cluster["managed"]["roles"]}
     listed = roles_sql.split("ARRAY[", 1)[1].split("]", 1)[0]
     expected = {"rivet_" + s.strip().strip("'") for s in listed.split(",")}

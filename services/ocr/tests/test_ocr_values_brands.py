@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from rivet_contracts import brands as shared
 from rivet_ocr.scanner import brands
 from rivet_ocr.scanner import values as v
 
@@ -111,11 +112,21 @@ def test_codes_dates_classes() -> None:
         ("Baldor-Reliance", "Baldor"),
         ("weg", "WEG"),
         ("Cutler-Hammer", "Eaton"),
+        ("AB", "Allen-Bradley"),  # an alias written without its spaces ("A B")
+        ("USMotors", "Nidec"),
         ("Unknown Pumps", None),
     ],
 )
 def test_canonical(alias: str, name: str | None) -> None:
     assert brands.canonical(alias) == name
+
+
+def test_one_brand_vocabulary() -> None:
+    """The scanner normalises and resolves brands with the contracts' functions, as the assets
+    service does: what a plate yields files under the name the register uses."""
+    assert brands.BRANDS is shared.BRANDS
+    assert brands.canonical is shared.canonical
+    assert brands.normalize is shared.normalize
 
 
 def test_every_brand_resolves_to_itself() -> None:

@@ -1,3 +1,6 @@
+-- Generated from deploy/postgres/roles.sql by `uv run python deploy/postgres/roles.py --write`:
+-- edit that file, not this copy.
+
 -- Rivet's PostgreSQL roles: one login role per service, owning its own schema and nothing else.
 --
 -- Run once per database, as a superuser (or as the database owner with CREATEROLE), before the

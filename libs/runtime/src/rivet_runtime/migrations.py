@@ -10,9 +10,11 @@ import hashlib
 import logging
 from pathlib import Path
 
-from alembic import command, context
+import sqlalchemy as sa
+from alembic import command, context, op
 from alembic.config import Config
 from sqlalchemy import MetaData, text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
@@ -89,3 +91,60 @@ def run_env(metadata: MetaData) -> None:
     )
     with context.begin_transaction():
         context.run_migrations()
+
+
+MESSAGING_TABLES = ("outbox", "inbox", "dead_letters")
+
+
+def create_messaging_tables(schema: str) -> None:
+    """In a migration's ``upgrade``: create ``outbox``, ``inbox`` and ``dead_letters`` in
+    ``schema``, the tables ``rivet_runtime.tables.add_messaging_tables`` declares.
+
+    Every service's first migration calls it, so this is what those migrations create: keep it
+    as it is. A later change to these tables is a new migration in each service (and a change to
+    ``add_messaging_tables``), never an edit here; a test checks that the two agree.
+    """
+
+    def created_at(name: str) -> sa.Column[object]:
+        return sa.Column(
+            name, sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
+        )
+
+    op.create_table(
+        "dead_letters",
+        sa.Column("id", sa.BigInteger(), sa.Identity(always=True), nullable=False),
+        sa.Column("consumer", sa.Text(), nullable=False),
+        sa.Column("subject", sa.Text(), nullable=False),
+        sa.Column("event_id", sa.Text(), nullable=True),
+        sa.Column("payload", sa.Text(), nullable=False),
+        sa.Column("error", sa.Text(), nullable=False),
+        sa.Column("deliveries", sa.Integer(), nullable=False),
+        created_at("created_at"),
+        sa.PrimaryKeyConstraint("id"),
+        schema=schema,
+    )
+    op.create_table(
+        "inbox",
+        sa.Column("consumer", sa.Text(), nullable=False),
+        sa.Column("event_id", sa.UUID(), nullable=False),
+        created_at("processed_at"),
+        sa.PrimaryKeyConstraint("consumer", "event_id"),
+        schema=schema,
+    )
+    op.create_table(
+        "outbox",
+        sa.Column("seq", sa.BigInteger(), sa.Identity(always=True), nullable=False),
+        sa.Column("event_id", sa.UUID(), nullable=False),
+        sa.Column("subject", sa.Text(), nullable=False),
+        sa.Column("payload", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        created_at("created_at"),
+        sa.PrimaryKeyConstraint("seq"),
+        sa.UniqueConstraint("event_id"),
+        schema=schema,
+    )
+
+
+def drop_messaging_tables(schema: str) -> None:
+    """In a migration's ``downgrade``: the reverse of ``create_messaging_tables``."""
+    for name in MESSAGING_TABLES:
+        op.drop_table(name, schema=schema)

@@ -3,6 +3,10 @@
 - ``outbox``: events written in the business transaction, published later by the relay.
 - ``inbox``: ids of events a consumer has applied, so a redelivery changes nothing.
 - ``dead_letters``: messages a consumer gave up on, for people to inspect and replay.
+
+Every service's first migration creates them with ``create_messaging_tables`` of
+``rivet_runtime.migrations``; a test (``libs/runtime/tests/test_runtime_migrations.py``) checks
+that the two agree.
 """
 
 from sqlalchemy import (

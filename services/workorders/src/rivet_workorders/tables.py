@@ -10,6 +10,8 @@ Three groups of tables:
   docs/adr/0008-workorder-rollups.md.
 """
 
+from collections.abc import Iterable
+
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
@@ -31,12 +33,25 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, DOUBLE_PRECISION, JSONB, UUID
 
+from rivet_contracts.workorders import OPEN_STATUS_VALUES, WorkOrderStatus
 from rivet_runtime.tables import add_messaging_tables
 
 SCHEMA = "workorders"
 metadata = MetaData(schema=SCHEMA)
 
-OPEN = text("status IN ('open', 'in_progress', 'on_hold')")
+
+def sql_literals(values: Iterable[str]) -> str:
+    """``'a', 'b'``: values of a vocabulary (an enum) as SQL string literals, for statements
+    built once at import."""
+    return ", ".join("'" + value.replace("'", "''") + "'" for value in values)
+
+
+OPEN_STATUS_SQL = sql_literals(OPEN_STATUS_VALUES)
+"""The backlog (``OPEN_STATUSES``: open, in progress, on hold) as a list of SQL string literals,
+for the raw statements that filter on it. Literals, not a bound parameter: the planner can then
+prove that a query implies the partial indexes' predicate (a parameter could be anything)."""
+
+OPEN = text(f"status IN ({OPEN_STATUS_SQL})")
 """Partial-index predicate of the backlog (queries use ``OPEN_ORDERS``, its twin)."""
 
 
@@ -140,8 +155,7 @@ work_orders = Table(
         "priority IN ('low', 'medium', 'high', 'critical')", name="work_orders_priority_check"
     ),
     CheckConstraint(
-        "status IN ('open', 'in_progress', 'on_hold', 'completed', 'cancelled')",
-        name="work_orders_status_check",
+        f"status IN ({sql_literals(WorkOrderStatus)})", name="work_orders_status_check"
     ),
     CheckConstraint(
         "work_type IN ('corrective', 'preventive', 'predictive', 'inspection')",
@@ -208,10 +222,9 @@ timeline = Table(
 )
 
 OPEN_ORDERS = work_orders.c.status.in_(
-    [literal_column("'open'"), literal_column("'in_progress'"), literal_column("'on_hold'")]
+    [literal_column(sql_literals([value])) for value in OPEN_STATUS_VALUES]
 )
-"""The backlog as a query condition. Written with literals, not bound parameters, so the
-planner can prove it implies the partial indexes' predicate (a parameter could be anything)."""
+"""The backlog as a query condition, with literals like ``OPEN_STATUS_SQL``."""
 COMPLETED_ORDERS = work_orders.c.status == literal_column("'completed'")
 
 # --- rollups (kept by rollups/consumer.py from wo.* events) -------------------------------

@@ -28,6 +28,7 @@ from rivet_contracts.assets import (
     Source,
 )
 from rivet_contracts.identity import Role
+from rivet_contracts.refs import EQUIPMENT_PREFIX, format_number, parse_ref
 from rivet_runtime import UnitOfWork
 
 from ..matching import normalize
@@ -167,7 +168,7 @@ async def _create(
     row_values = values | {
         "id": uuid4(),
         "org_id": who.org_id,
-        "number": f"EQ-{year}-{number:06d}",
+        "number": format_number(EQUIPMENT_PREFIX, year, number),
         "source": who.source.value,
         "created_by": who.user_id,
     }
@@ -229,16 +230,17 @@ async def get(uow: Uow, org_id: UUID, ref: str) -> EquipmentView:
 
 async def find(uow: Uow, org_id: UUID, ref: str) -> RowMapping:
     """An asset by id or equipment number; 404 for other organizations' assets too."""
+    try:
+        key = parse_ref(ref, EQUIPMENT_PREFIX)
+    except ValueError:
+        raise ServiceError(
+            ErrorCode.VALIDATION, "give an asset id or an equipment number (EQ-2026-000123)"
+        ) from None
     row: RowMapping | None
-    if ref.upper().startswith("EQ-"):
-        row = await repo.by_number(uow.conn, org_id, ref.upper())
+    if isinstance(key, UUID):
+        row = await repo.by_id(uow.conn, org_id, key)
     else:
-        try:
-            row = await repo.by_id(uow.conn, org_id, UUID(ref))
-        except ValueError:
-            raise ServiceError(
-                ErrorCode.VALIDATION, "give an asset id or an equipment number (EQ-2026-000123)"
-            ) from None
+        row = await repo.by_number(uow.conn, org_id, key)
     if row is None:
         raise ServiceError(ErrorCode.NOT_FOUND, f"asset {ref} not found")
     return row

@@ -6,9 +6,10 @@ another group keep their own name (Baldor stays Baldor, Leeson stays Leeson) exc
 plate itself is a sub-brand label of the maker: US MOTORS plates are made and serviced by Nidec
 Motor Corporation, so they file under Nidec.
 
-The table itself lives in ``rivet_contracts.brands`` (extend it there); aliases are matched
-as whole words after normalising case and punctuation, and names of five letters or more also
-with one OCR error (two from nine).
+The table, its normal form (``normalize``) and the exact alias lookup (``canonical``) live in
+``rivet_contracts.brands``, shared with the assets service (extend the table there). This module
+adds what only plates need: finding brands inside a line of text, as whole words, and for names
+of five letters or more also with one OCR error (two from nine).
 """
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final
 
-from rivet_contracts.brands import BRANDS as SHARED_BRANDS
+from rapidfuzz.distance import Levenshtein
 
-#: canonical name -> aliases; shared with the assets service (one vocabulary of brands)
-BRANDS: Final[dict[str, tuple[str, ...]]] = SHARED_BRANDS
-# fmt: on
+from rivet_contracts.brands import BRANDS, canonical, normalize
+
+__all__ = ["BRANDS", "BrandMatch", "canonical", "company_from_text", "find_brands", "normalize"]
 
 _OCR_LETTERS: Final = str.maketrans(
     {"0": "O", "1": "I", "5": "S", "8": "B", "6": "G", "|": "I", "$": "S"}
@@ -30,11 +31,6 @@ _OCR_LETTERS: Final = str.maketrans(
 
 
 _MAKER_WORDS: Final = frozenset({"MFR", "MFG", "MFD", "BY", "MANUFACTURER", "MAKER", "MAKE"})
-
-
-def normalize(text: str) -> str:
-    """Upper case, punctuation (``-``, ``·``, ``.``, ``/``) to spaces, spaces collapsed."""
-    return " ".join(re.sub(r"[^A-Z0-9]+", " ", text.upper()).split())
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,27 +68,6 @@ def _by_words() -> dict[tuple[str, ...], _Alias]:
 @lru_cache(maxsize=1)
 def _by_compact() -> dict[str, _Alias]:
     return {a.compact: a for a in reversed(_aliases()) if len(a.compact) >= 5}
-
-
-def canonical(name: str) -> str | None:
-    """Canonical brand for an exact alias (``"A-B"`` -> ``"Allen-Bradley"``), else ``None``."""
-    found = _by_words().get(tuple(normalize(name).split()))
-    return found.brand if found else None
-
-
-def _distance(a: str, b: str, limit: int) -> int:
-    """Levenshtein distance, giving up (returning ``limit + 1``) once it exceeds ``limit``."""
-    if abs(len(a) - len(b)) > limit:
-        return limit + 1
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        if min(cur) > limit:
-            return limit + 1
-        prev = cur
-    return prev[-1]
 
 
 _MAX_ALIAS_WORDS = 4
@@ -136,7 +111,7 @@ def find_brands(text: str) -> tuple[BrandMatch, ...]:
                     continue
                 for alias in by_compact.values():
                     limit = 1 if len(alias.compact) < 9 else 2
-                    dist = _distance(joined, alias.compact, limit)
+                    dist = Levenshtein.distance(joined, alias.compact, score_cutoff=limit)
                     if dist <= limit and allowed(alias, start):
                         quality = 0.85 - 0.1 * (dist - 1)
                         found.append(BrandMatch(alias.brand, quality, start, alias.compact))

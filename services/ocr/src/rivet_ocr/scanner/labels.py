@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final
 
+from rapidfuzz.distance import Levenshtein
+
 from . import values as v
 
 
@@ -175,20 +177,6 @@ def lookup(key: str) -> tuple[LabelDef, float] | None:
     return None
 
 
-def _edit_distance(a: str, b: str, limit: int) -> int:
-    if abs(len(a) - len(b)) > limit:
-        return limit + 1
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        if min(cur) > limit:
-            return limit + 1
-        prev = cur
-    return prev[-1]
-
-
 @lru_cache(maxsize=4096)
 def fuzzy_lookup(key: str) -> tuple[tuple[LabelDef, float], ...]:
     """Labels within one edit (two for long keys) of ``key``, best first.
@@ -206,7 +194,7 @@ def fuzzy_lookup(key: str) -> tuple[tuple[LabelDef, float], ...]:
     for cand, definition in LABELS.items():
         if len(cand) < 3 or definition.field in (None, "manufacturer"):
             continue
-        dist = _edit_distance(key, cand, limit)
+        dist = Levenshtein.distance(key, cand, score_cutoff=limit)
         if dist <= limit and definition not in seen:
             seen.add(definition)
             out.append((definition, 0.75 - 0.1 * dist))
@@ -230,7 +218,7 @@ def garbled_lookup(key: str) -> tuple[tuple[LabelDef, float], ...]:
     for cand, definition in LABELS.items():
         if definition.field in (None, "manufacturer") or len(cand) < 2 or cand[0] != key[0]:
             continue
-        dist = _edit_distance(key, cand, limit)
+        dist = Levenshtein.distance(key, cand, score_cutoff=limit)
         if dist <= limit and dist / max(len(key), len(cand)) <= 0.4 and definition not in seen:
             seen.add(definition)
             out.append((dist, definition))

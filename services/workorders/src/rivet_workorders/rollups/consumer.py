@@ -15,7 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from rivet_contracts import EventEnvelope, Events
-from rivet_contracts.workorders import WO_UPDATED, WorkOrderSnapshot
+from rivet_contracts.workorders import WorkOrderSnapshot
 from rivet_runtime import EventContext, EventRouter
 
 from ..state import WorkordersState
@@ -31,7 +31,7 @@ CONSUMERS = {
     Events.WO_STATUS_CHANGED: "workorders-rollups-status",
     Events.WO_ASSIGNED: "workorders-rollups-assigned",
     Events.WO_COMMENTED: "workorders-rollups-commented",
-    WO_UPDATED: "workorders-rollups-updated",
+    Events.WO_UPDATED: "workorders-rollups-updated",
 }
 
 

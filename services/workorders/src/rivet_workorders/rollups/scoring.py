@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from rivet_contracts.assets import Criticality
 
 from ..sums import add_rows
-from ..tables import org_health
+from ..tables import OPEN_STATUS_SQL, org_health
 from . import health
 
 OrgHealthDeltas = defaultdict[UUID, list[int]]
@@ -28,10 +28,10 @@ _LOCK = text(
     "FROM equipment WHERE id = ANY(CAST(:ids AS uuid[])) ORDER BY id FOR NO KEY UPDATE"
 )
 _LIVE = text(
-    "SELECT equipment_id, count(*) AS open, count(*) FILTER (WHERE due_at < :now) AS overdue, "
+    "SELECT equipment_id, count(*) AS open, count(*) FILTER (WHERE due_at < :now) AS overdue, "  # noqa: S608 - literals of the enum
     "min(due_at) FILTER (WHERE due_at >= :now) AS next_due FROM work_orders "
     "WHERE equipment_id = ANY(CAST(:ids AS uuid[])) "
-    "AND status IN ('open', 'in_progress', 'on_hold') GROUP BY equipment_id"
+    f"AND status IN ({OPEN_STATUS_SQL}) GROUP BY equipment_id"
 )
 _STORE = text(
     "UPDATE equipment AS e SET decay_corrective = u.dc, decay_downtime = u.dd, "

@@ -23,6 +23,7 @@ from rivet_contracts.workorders import Priority
 from rivet_runtime.db import Database
 
 from ..clock import Clock
+from ..tables import OPEN_STATUS_SQL
 from .service import midnight
 
 log = logging.getLogger(__name__)
@@ -40,12 +41,12 @@ BACKLOG_HOURS = Gauge(
 )
 
 _OPEN = text(
-    "SELECT priority, sum(orders) AS orders, sum(estimated_minutes) AS minutes FROM wo_counts "
-    "WHERE status IN ('open', 'in_progress', 'on_hold') GROUP BY priority"
+    "SELECT priority, sum(orders) AS orders, sum(estimated_minutes) AS minutes FROM wo_counts "  # noqa: S608 - literals of the enum
+    f"WHERE status IN ({OPEN_STATUS_SQL}) GROUP BY priority"
 )
 _OVERDUE_BEFORE_TODAY = text("SELECT coalesce(sum(orders), 0) FROM wo_due WHERE due_day < :today")
 _OVERDUE_TODAY = text(
-    "SELECT count(*) FROM work_orders WHERE status IN ('open', 'in_progress', 'on_hold') "
+    f"SELECT count(*) FROM work_orders WHERE status IN ({OPEN_STATUS_SQL}) "  # noqa: S608 - literals of the enum
     "AND due_at >= :midnight AND due_at < :now"
 )
 

@@ -22,7 +22,14 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..orders import repository as orders
-from ..tables import COMPLETED_ORDERS, OPEN_ORDERS, equipment, wo_daily, work_orders
+from ..tables import (
+    COMPLETED_ORDERS,
+    OPEN_ORDERS,
+    OPEN_STATUS_SQL,
+    equipment,
+    wo_daily,
+    work_orders,
+)
 
 _EQUIPMENT_COUNTS = text(
     "SELECT manufacturer, status, assets FROM equipment_counts WHERE org_id = :org"
@@ -35,8 +42,8 @@ _OVERDUE_BEFORE_TODAY = text(
     "SELECT coalesce(sum(orders), 0) FROM wo_due WHERE org_id = :org AND due_day < :today"
 )
 _OVERDUE_TODAY = text(
-    "SELECT count(*) FROM work_orders WHERE org_id = :org "
-    "AND status IN ('open', 'in_progress', 'on_hold') AND due_at >= :midnight AND due_at < :now"
+    "SELECT count(*) FROM work_orders WHERE org_id = :org "  # noqa: S608 - literals of the enum
+    f"AND status IN ({OPEN_STATUS_SQL}) AND due_at >= :midnight AND due_at < :now"
 )
 _TOP_FAULTS = text(
     "SELECT code, orders FROM fault_codes WHERE org_id = :org AND orders > 0 "

@@ -11,6 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
+from rivet_runtime.migrations import create_messaging_tables, drop_messaging_tables
+
 revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -20,24 +22,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     # Trigram similarity for matching and search (a trusted extension since PostgreSQL 13).
     op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public")
-    op.create_table(
-        "dead_letters",
-        sa.Column("id", sa.BigInteger(), sa.Identity(always=True), nullable=False),
-        sa.Column("consumer", sa.Text(), nullable=False),
-        sa.Column("subject", sa.Text(), nullable=False),
-        sa.Column("event_id", sa.Text(), nullable=True),
-        sa.Column("payload", sa.Text(), nullable=False),
-        sa.Column("error", sa.Text(), nullable=False),
-        sa.Column("deliveries", sa.Integer(), nullable=False),
-        sa.Column(
-            "created_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.PrimaryKeyConstraint("id"),
-        schema="assets",
-    )
+    create_messaging_tables("assets")
     op.create_table(
         "equipment",
         sa.Column("id", sa.UUID(), nullable=False),
@@ -220,35 +205,6 @@ def upgrade() -> None:
         postgresql_where=sa.text("finished_at IS NULL"),
     )
     op.create_table(
-        "inbox",
-        sa.Column("consumer", sa.Text(), nullable=False),
-        sa.Column("event_id", sa.UUID(), nullable=False),
-        sa.Column(
-            "processed_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.PrimaryKeyConstraint("consumer", "event_id"),
-        schema="assets",
-    )
-    op.create_table(
-        "outbox",
-        sa.Column("seq", sa.BigInteger(), sa.Identity(always=True), nullable=False),
-        sa.Column("event_id", sa.UUID(), nullable=False),
-        sa.Column("subject", sa.Text(), nullable=False),
-        sa.Column("payload", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-        sa.Column(
-            "created_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.PrimaryKeyConstraint("seq"),
-        sa.UniqueConstraint("event_id"),
-        schema="assets",
-    )
-    op.create_table(
         "equipment_history",
         sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
         sa.Column("equipment_id", sa.UUID(), nullable=False),
@@ -297,8 +253,7 @@ def downgrade() -> None:
         "equipment_history_equipment_idx", table_name="equipment_history", schema="assets"
     )
     op.drop_table("equipment_history", schema="assets")
-    op.drop_table("outbox", schema="assets")
-    op.drop_table("inbox", schema="assets")
+    drop_messaging_tables("assets")
     op.drop_index(
         "imports_unfinished_idx",
         table_name="imports",
@@ -327,4 +282,3 @@ def downgrade() -> None:
     op.drop_index("equipment_org_created_idx", table_name="equipment", schema="assets")
     op.drop_index("equipment_org_brand_model_idx", table_name="equipment", schema="assets")
     op.drop_table("equipment", schema="assets")
-    op.drop_table("dead_letters", schema="assets")

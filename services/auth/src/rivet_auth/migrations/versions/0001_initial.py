@@ -9,7 +9,8 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects import postgresql
+
+from rivet_runtime.migrations import create_messaging_tables, drop_messaging_tables
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -18,37 +19,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.create_table(
-        "dead_letters",
-        sa.Column("id", sa.BigInteger(), sa.Identity(always=True), nullable=False),
-        sa.Column("consumer", sa.Text(), nullable=False),
-        sa.Column("subject", sa.Text(), nullable=False),
-        sa.Column("event_id", sa.Text(), nullable=True),
-        sa.Column("payload", sa.Text(), nullable=False),
-        sa.Column("error", sa.Text(), nullable=False),
-        sa.Column("deliveries", sa.Integer(), nullable=False),
-        sa.Column(
-            "created_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.PrimaryKeyConstraint("id"),
-        schema="auth",
-    )
-    op.create_table(
-        "inbox",
-        sa.Column("consumer", sa.Text(), nullable=False),
-        sa.Column("event_id", sa.UUID(), nullable=False),
-        sa.Column(
-            "processed_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.PrimaryKeyConstraint("consumer", "event_id"),
-        schema="auth",
-    )
+    create_messaging_tables("auth")
     op.create_table(
         "login_throttle",
         sa.Column("key", sa.Text(), nullable=False, comment="account:<email> or device:<id>"),
@@ -68,22 +39,6 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.PrimaryKeyConstraint("id"),
-        schema="auth",
-    )
-    op.create_table(
-        "outbox",
-        sa.Column("seq", sa.BigInteger(), sa.Identity(always=True), nullable=False),
-        sa.Column("event_id", sa.UUID(), nullable=False),
-        sa.Column("subject", sa.Text(), nullable=False),
-        sa.Column("payload", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-        sa.Column(
-            "created_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.PrimaryKeyConstraint("seq"),
-        sa.UniqueConstraint("event_id"),
         schema="auth",
     )
     op.create_table(
@@ -229,8 +184,6 @@ def downgrade() -> None:
     op.drop_table("invitations", schema="auth")
     op.drop_index("users_org_idx", table_name="users", schema="auth")
     op.drop_table("users", schema="auth")
-    op.drop_table("outbox", schema="auth")
+    drop_messaging_tables("auth")
     op.drop_table("organizations", schema="auth")
     op.drop_table("login_throttle", schema="auth")
-    op.drop_table("inbox", schema="auth")
-    op.drop_table("dead_letters", schema="auth")

@@ -11,6 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
+from rivet_runtime.migrations import create_messaging_tables, drop_messaging_tables
+
 revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -27,24 +29,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("org_id", "year"),
         schema="workorders",
     )
-    op.create_table(
-        "dead_letters",
-        sa.Column("id", sa.BigInteger(), sa.Identity(always=True), nullable=False),
-        sa.Column("consumer", sa.Text(), nullable=False),
-        sa.Column("subject", sa.Text(), nullable=False),
-        sa.Column("event_id", sa.Text(), nullable=True),
-        sa.Column("payload", sa.Text(), nullable=False),
-        sa.Column("error", sa.Text(), nullable=False),
-        sa.Column("deliveries", sa.Integer(), nullable=False),
-        sa.Column(
-            "created_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.PrimaryKeyConstraint("id"),
-        schema="workorders",
-    )
+    create_messaging_tables("workorders")
     op.create_table(
         "equipment",
         sa.Column("id", sa.UUID(), nullable=False),
@@ -128,19 +113,6 @@ def upgrade() -> None:
         schema="workorders",
     )
     op.create_table(
-        "inbox",
-        sa.Column("consumer", sa.Text(), nullable=False),
-        sa.Column("event_id", sa.UUID(), nullable=False),
-        sa.Column(
-            "processed_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.PrimaryKeyConstraint("consumer", "event_id"),
-        schema="workorders",
-    )
-    op.create_table(
         "org_health",
         sa.Column("org_id", sa.UUID(), nullable=False),
         sa.Column("assets", sa.Integer(), server_default="0", nullable=False),
@@ -149,22 +121,6 @@ def upgrade() -> None:
         sa.Column("fair", sa.Integer(), server_default="0", nullable=False),
         sa.Column("poor", sa.Integer(), server_default="0", nullable=False),
         sa.PrimaryKeyConstraint("org_id"),
-        schema="workorders",
-    )
-    op.create_table(
-        "outbox",
-        sa.Column("seq", sa.BigInteger(), sa.Identity(always=True), nullable=False),
-        sa.Column("event_id", sa.UUID(), nullable=False),
-        sa.Column("subject", sa.Text(), nullable=False),
-        sa.Column("payload", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-        sa.Column(
-            "created_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.PrimaryKeyConstraint("seq"),
-        sa.UniqueConstraint("event_id"),
         schema="workorders",
     )
     op.create_table(
@@ -441,9 +397,8 @@ def downgrade() -> None:
     op.drop_index("users_org_idx", table_name="users", schema="workorders")
     op.drop_table("users", schema="workorders")
     op.drop_table("rollup_state", schema="workorders")
-    op.drop_table("outbox", schema="workorders")
+    drop_messaging_tables("workorders")
     op.drop_table("org_health", schema="workorders")
-    op.drop_table("inbox", schema="workorders")
     op.drop_index("fault_codes_org_orders_idx", table_name="fault_codes", schema="workorders")
     op.drop_table("fault_codes", schema="workorders")
     op.drop_table("equipment_counts", schema="workorders")
@@ -457,6 +412,5 @@ def downgrade() -> None:
         postgresql_where=sa.text("next_due_at IS NOT NULL"),
     )
     op.drop_table("equipment", schema="workorders")
-    op.drop_table("dead_letters", schema="workorders")
     op.drop_table("counters", schema="workorders")
     # ### end Alembic commands ###
