@@ -199,6 +199,22 @@ async def test_raw_calls_return_the_reply_bytes_untouched(
     assert json.loads(nobody.body) == {"code": "unavailable", "message": unavailable}
 
 
+async def test_raw_calls_return_the_outcome_and_typed_calls_the_model_alone(
+    runtime: ServiceRuntime[None], fakes: FakeServices
+) -> None:
+    body = ME.model_dump_json().encode()
+    await fakes.serve(auth.ME.subject, lambda _msg: (body, {Headers.OUTCOME: "accepted"}))
+    await fakes.serve(auth.LIST_USERS.subject, lambda _msg: (b'{"items": []}', {}))
+
+    raw = await runtime.client.call_raw(auth.ME.subject, auth.GetMe(), AS_CALLER, timeout=5)
+    assert (raw.body, raw.error, raw.outcome) == (body, None, "accepted")
+    plain = await runtime.client.call_raw(
+        auth.LIST_USERS.subject, auth.ListUsers(), AS_CALLER, timeout=5
+    )
+    assert (plain.error, plain.outcome) == (None, None)
+    assert await _call_me(runtime.client) == ME  # the body alone is the whole answer
+
+
 async def test_requests_no_service_could_accept_are_refused_before_sending(
     runtime: ServiceRuntime[None], fakes: FakeServices
 ) -> None:

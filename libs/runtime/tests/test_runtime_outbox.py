@@ -15,7 +15,7 @@ from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig
 
 from rivet_auth.main import build as build_auth
-from rivet_contracts import Events, Rpc
+from rivet_contracts import Events, Headers, Rpc
 from rivet_devstack.servers import EmbeddedNats
 from rivet_devstack.testing.helpers import PASSWORD
 from rivet_devstack.testing.services import ServiceSet
@@ -95,7 +95,7 @@ async def test_user_registered_reaches_jetstream_once_after_nats_comes_back(
         # The request reaches the service while NATS is down (its handler runs in-process here);
         # the registration commits and its event waits in the outbox.
         payload, headers = await _register(auth, "X")
-        assert headers == {}, payload
+        assert headers == {Headers.OUTCOME: "created"}, payload
         user_id = json.loads(payload)["id"]
 
         db = await asyncpg.connect(isolated_database)

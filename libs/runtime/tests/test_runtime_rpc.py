@@ -1,16 +1,27 @@
-"""Request handling rules, without servers: roles, validation, error masking."""
+"""Request handling rules, without servers: roles, validation, error masking, outcomes."""
 
 import json
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from rivet_contracts import ErrorCode, Headers, Identity, Role, Rpc, ServiceError
-from rivet_contracts.auth import InvitationView, InviteUser, UserView
-from rivet_runtime import RequestContext, RpcRouter
+from rivet_contracts import (
+    ErrorCode,
+    ErrorInfo,
+    Headers,
+    Identity,
+    Outcome,
+    Role,
+    Rpc,
+    ServiceError,
+    auth,
+)
+from rivet_contracts.auth import InvitationView, InviteUser, ListUsers, UserList, UserView
+from rivet_runtime import Accepted, Created, RequestContext, RpcRouter
 from rivet_runtime.rpc import RpcServer, identity_headers
 
 
@@ -101,3 +112,71 @@ def test_one_handler_per_subject() -> None:
 
     with pytest.raises(ValueError, match="two handlers"):
         _server(router).include(other)
+
+
+# What a successful request did: the subject's fixed outcome, or the handler's wrapped reply.
+
+outcomes: RpcRouter[None] = RpcRouter()
+
+
+@outcomes.handler(Rpc.AUTH_INVITE)  # its spec: every success is `created`
+async def invite_with_outcome(
+    req: InviteUser, ctx: RequestContext[None]
+) -> InvitationView | Accepted[InvitationView] | ErrorInfo:
+    if req.email.startswith("taken"):
+        raise ServiceError(ErrorCode.CONFLICT, "already invited")
+    if req.email.startswith("kept"):
+        return ErrorInfo(code=ErrorCode.RATE_LIMITED, message="wait")
+    view = InvitationView(
+        id=uuid.UUID(int=1),
+        email=req.email,
+        role=req.role,
+        expires_at=datetime(2026, 1, 2, tzinfo=UTC),
+    )
+    return Accepted(view) if req.email.startswith("later") else view
+
+
+@outcomes.handler(Rpc.AUTH_LIST_USERS)  # no fixed outcome
+async def list_users(req: ListUsers, ctx: RequestContext[None]) -> UserList | Created[UserList]:
+    return Created(UserList(items=[])) if ctx.channel == "new" else UserList(items=[])
+
+
+async def _outcome(
+    subject: str, body: dict[str, Any], **headers: str
+) -> tuple[Any, dict[str, str]]:
+    payload, reply_headers = await _server(outcomes).handle(
+        subject, json.dumps(body).encode(), _caller(Role.ADMIN) | headers
+    )
+    return json.loads(payload), reply_headers
+
+
+def test_outcomes_are_declared_in_the_catalogue() -> None:
+    assert auth.INVITE.outcome is Outcome.CREATED
+    assert auth.LIST_USERS.outcome is None
+
+
+async def test_a_subject_s_fixed_outcome_is_set_on_every_success() -> None:
+    reply, headers = await _outcome(Rpc.AUTH_INVITE, {"email": "tom@example.com"})
+    assert headers == {Headers.OUTCOME: "created"}
+    assert reply["email"] == "tom@example.com"
+
+
+async def test_a_wrapped_reply_sets_its_outcome_and_is_sent_unwrapped() -> None:
+    reply, headers = await _outcome(Rpc.AUTH_LIST_USERS, {}, **{Headers.CHANNEL: "new"})
+    assert (reply, headers) == ({"items": []}, {Headers.OUTCOME: "created"})
+    reply, headers = await _outcome(Rpc.AUTH_INVITE, {"email": "later@example.com"})
+    assert headers == {Headers.OUTCOME: "accepted"}  # the handler's word wins over the spec's
+    assert reply["email"] == "later@example.com"
+
+
+async def test_no_outcome_without_one_and_none_on_errors() -> None:
+    assert (await _outcome(Rpc.AUTH_LIST_USERS, {}))[1] == {}
+    assert (await _outcome(Rpc.AUTH_INVITE, {"email": "taken@example.com"}))[1] == {
+        Headers.ERROR: "conflict"
+    }
+    assert (await _outcome(Rpc.AUTH_INVITE, {"email": "kept@example.com"}))[1] == {
+        Headers.ERROR: "rate_limited"
+    }
+    assert (await _outcome(Rpc.AUTH_INVITE, {"email": "not mail"}))[1] == {
+        Headers.ERROR: "validation_error"
+    }

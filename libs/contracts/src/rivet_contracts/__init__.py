@@ -9,7 +9,7 @@ from .envelope import EventEnvelope
 from .errors import HTTP_STATUS, ErrorCode, ErrorInfo, ServiceError
 from .identity import Actor, ActorKind, Identity, Role
 from .subjects import Events, Rpc
-from .wire import Headers
+from .wire import Headers, Outcome
 
 __all__ = [
     "HTTP_STATUS",
@@ -23,6 +23,7 @@ __all__ = [
     "Events",
     "Headers",
     "Identity",
+    "Outcome",
     "Request",
     "Role",
     "Rpc",

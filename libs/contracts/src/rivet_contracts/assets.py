@@ -11,6 +11,7 @@ from .base import EventData, Request, View
 from .identity import Role
 from .spec import EventSpec, RpcSpec
 from .subjects import Events, Rpc
+from .wire import Outcome
 
 Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Text100 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -381,7 +382,8 @@ RPCS: tuple[RpcSpec[Any, Any], ...] = (
         Rpc.ASSETS_CREATE,
         CreateEquipment,
         CreateOrMatchResult,
-        "Create an asset, or match an existing one (create-or-match).",
+        "Create an asset, or match an existing one (create-or-match); Rivet-Outcome `created` "
+        "when it made one.",
         Role.TECHNICIAN,
     ),
     GET := RpcSpec(
@@ -435,12 +437,14 @@ RPCS: tuple[RpcSpec[Any, Any], ...] = (
         ImportView,
         "Start importing an uploaded CSV file.",
         Role.ADMIN,
+        outcome=Outcome.ACCEPTED,
     ),
     IMPORT_GET := RpcSpec(
         Rpc.ASSETS_IMPORT_GET,
         GetImport,
         ImportView,
-        "Progress and per-row results of an import.",
+        "Progress and per-row results of an import; Rivet-Outcome `accepted` while it is "
+        "queued or running.",
         Role.ADMIN,
     ),
 )

@@ -10,6 +10,7 @@ from .base import Done, EventData, Request, View
 from .identity import Identity, Role
 from .spec import EventSpec, RpcSpec
 from .subjects import Events, Rpc
+from .wire import Outcome
 
 PASSWORD_MIN_LENGTH = 8
 PASSWORD_MAX_LENGTH = 128
@@ -221,6 +222,7 @@ RPCS: tuple[RpcSpec[Any, Any], ...] = (
         UserView,
         "Register a user and a new organization.",
         None,
+        outcome=Outcome.CREATED,
     ),
     LOGIN := RpcSpec(Rpc.AUTH_LOGIN, LogIn, TokenPair, "Log in with e-mail and password.", None),
     REFRESH := RpcSpec(Rpc.AUTH_REFRESH, RefreshTokens, TokenPair, "Rotate a refresh token.", None),
@@ -238,6 +240,7 @@ RPCS: tuple[RpcSpec[Any, Any], ...] = (
         InvitationView,
         "Invite a user to the organization.",
         Role.ADMIN,
+        outcome=Outcome.CREATED,
     ),
     ACCEPT_INVITATION := RpcSpec(
         Rpc.AUTH_ACCEPT_INVITATION,
@@ -245,6 +248,7 @@ RPCS: tuple[RpcSpec[Any, Any], ...] = (
         UserView,
         "Join an organization with an invitation.",
         None,
+        outcome=Outcome.CREATED,
     ),
     CREATE_TELEGRAM_LINK := RpcSpec(
         Rpc.AUTH_CREATE_TELEGRAM_LINK,

@@ -12,6 +12,7 @@ from .base import EventData, Request, View
 from .identity import Role
 from .spec import EventSpec, RpcSpec
 from .subjects import Events, Rpc
+from .wire import Outcome
 
 CORE_FIELDS = ("manufacturer", "model", "serial")
 """A scan needs review unless these are read with enough confidence."""
@@ -176,10 +177,14 @@ class EquipmentScanResolved(EventData):
 
 RPCS: tuple[RpcSpec[Any, Any], ...] = (
     SUBMIT := RpcSpec(Rpc.OCR_SUBMIT, SubmitNameplate, ScanView,
-            "Accept a nameplate photo for scanning (checks and re-encodes it).", Role.TECHNICIAN),
-    GET_SCAN := RpcSpec(Rpc.OCR_GET_SCAN, GetScan, ScanView, "A scan: fields, quality, outcome."),
+            "Accept a nameplate photo for scanning (checks and re-encodes it).", Role.TECHNICIAN,
+            outcome=Outcome.ACCEPTED),
+    GET_SCAN := RpcSpec(Rpc.OCR_GET_SCAN, GetScan, ScanView,
+            "A scan: fields, quality, outcome; Rivet-Outcome `accepted` while it is "
+            "still being read or matched."),
     CONFIRM := RpcSpec(Rpc.OCR_CONFIRM, ConfirmScan, ScanView,
-            "Confirm or correct a scan's fields; then create-or-match.", Role.TECHNICIAN),
+            "Confirm or correct a scan's fields; then create-or-match.", Role.TECHNICIAN,
+            outcome=Outcome.ACCEPTED),
 )  # fmt: skip
 
 EVENTS: tuple[EventSpec, ...] = (

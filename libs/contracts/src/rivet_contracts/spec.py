@@ -8,6 +8,7 @@ from typing_extensions import TypeVar
 
 from .base import EventData, Request
 from .identity import Role
+from .wire import Outcome
 
 RequestT = TypeVar("RequestT", bound=Request, default=Request)
 ReplyT = TypeVar("ReplyT", bound=BaseModel, default=BaseModel)
@@ -25,6 +26,11 @@ class RpcSpec(Generic[RequestT, ReplyT]):
     a client that sends ``spec`` gets ``spec.reply`` back with its type known. Each domain module
     names its specs where it lists them (``LOGIN := RpcSpec(...)`` inside ``RPCS``): a spec has a
     name to call it by and cannot be left out of the catalogue.
+
+    ``outcome`` is what every successful reply says it did (``Rivet-Outcome``) when that is
+    fixed for the subject (a registration always creates); the runtime sets the header. A
+    handler whose outcome depends on the reply returns it wrapped instead (``Created(...)``,
+    ``Accepted(...)``, see ``rivet_runtime.rpc``), which takes precedence.
     """
 
     subject: str
@@ -32,6 +38,7 @@ class RpcSpec(Generic[RequestT, ReplyT]):
     reply: type[ReplyT]
     summary: str
     min_role: Role | None = Role.VIEWER
+    outcome: Outcome | None = None
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,12 @@
 
 A request's body is the JSON of its request model (see ``catalog``); who is calling travels in
 headers, so a service never trusts identity fields in a body. A reply's body is the JSON of the
-reply model, or of ``ErrorInfo`` when the ``Rivet-Error`` header is present. Keeping identity
-and status in headers lets the gateway forward bodies without re-encoding them.
+reply model, or of ``ErrorInfo`` when the ``Rivet-Error`` header is present; a successful reply
+may say what the request did in ``Rivet-Outcome`` (``Outcome``). Keeping identity and status in
+headers lets the gateway forward bodies without re-encoding or reading them.
 """
 
+from enum import StrEnum
 from typing import Final
 
 
@@ -18,5 +20,18 @@ class Headers:
     """Entry point of the request: `api`, `telegram`, ..."""
     ERROR: Final = "Rivet-Error"
     """On a reply: present (holding the error code) when the body is an ``ErrorInfo``."""
+    OUTCOME: Final = "Rivet-Outcome"
+    """On a successful reply: what the request did (an ``Outcome``), when it did more than
+    answer; absent means done. A value a caller does not know also means done."""
     MSG_ID: Final = "Nats-Msg-Id"
     """On an event: the event id, which JetStream uses to drop duplicates."""
+
+
+class Outcome(StrEnum):
+    """What a successful request did, beyond answering, independent of transport (header
+    ``Rivet-Outcome``). The gateway maps each to an HTTP status; no header means 200."""
+
+    CREATED = "created"  # 201
+    """Something new exists: the reply describes it."""
+    ACCEPTED = "accepted"  # 202
+    """Work was started or is still running: the reply is its state so far; ask again."""

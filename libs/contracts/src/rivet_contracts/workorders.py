@@ -13,6 +13,7 @@ from .base import EventData, Request, View
 from .identity import Role
 from .spec import EventSpec, RpcSpec
 from .subjects import Events, Rpc
+from .wire import Outcome
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=10_000)]
@@ -514,6 +515,7 @@ RPCS: tuple[RpcSpec[Any, Any], ...] = (
         WorkOrderView,
         "Open a work order (equipment-first: by asset, or by manufacturer/model/serial).",
         Role.TECHNICIAN,
+        outcome=Outcome.CREATED,
     ),
     GET := RpcSpec(
         Rpc.WORKORDERS_GET,
@@ -537,6 +539,7 @@ RPCS: tuple[RpcSpec[Any, Any], ...] = (
         TimelineEntry,
         "Add a comment to an order's timeline.",
         Role.TECHNICIAN,
+        outcome=Outcome.CREATED,
     ),
     FOR_EQUIPMENT := RpcSpec(
         Rpc.WORKORDERS_FOR_EQUIPMENT,

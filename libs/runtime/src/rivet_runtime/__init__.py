@@ -7,11 +7,13 @@ A service builds a ``ServiceRuntime`` from its settings, adds ``RpcRouter``s and
 
 from .consumer import EventRouter
 from .context import EventContext, RequestContext, UnitOfWork
-from .rpc import RpcRouter
+from .rpc import Accepted, Created, RpcRouter
 from .service import ServiceRuntime
 from .settings import ServiceSettings
 
 __all__ = [
+    "Accepted",
+    "Created",
     "EventContext",
     "EventRouter",
     "RequestContext",

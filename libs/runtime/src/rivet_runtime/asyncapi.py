@@ -23,8 +23,10 @@ Domain events are published on JetStream with `Nats-Msg-Id` = `event_id` (stream
 EQUIPMENT, WORKORDERS, NAMEPLATES, DEADLETTERS). Requests are NATS request-reply on
 `rpc.<service>.<action>`: the body is the request model, the caller travels in the headers
 `Rivet-User-Id`, `Rivet-Org-Id`, `Rivet-Role`, `Rivet-Correlation-Id`, `Rivet-Channel`; a reply
-carrying the header `Rivet-Error` has an `ErrorInfo` body. A deployment may prefix every subject
-with a namespace (`NATS_NAMESPACE`)."""
+carrying the header `Rivet-Error` has an `ErrorInfo` body. A successful reply may say what the
+request did in the header `Rivet-Outcome`: `created` (something new exists) or `accepted` (work
+is under way; the body is its state so far); without it the request is simply done. A
+deployment may prefix every subject with a namespace (`NATS_NAMESPACE`)."""
 
 
 def _typed(model: type[BaseModel], name: str) -> Any:
@@ -44,8 +46,9 @@ def build() -> dict[str, Any]:
             f"{subject}.reply",
             title=f"{subject}:reply",
             description=f"Reply to {subject} ({spec.reply.__name__}, or ErrorInfo when the "
-            "Rivet-Error header is set). Replies go to the requester's inbox; this channel "
-            "only documents their schema.",
+            "Rivet-Error header is set)."
+            + (f" Success sets Rivet-Outcome: {spec.outcome.value}." if spec.outcome else "")
+            + " Replies go to the requester's inbox; this channel only documents their schema.",
             schema=spec.reply,
             include_in_schema=True,
         )

@@ -8,8 +8,9 @@ to take the answer:
 - ``call(spec, request, meta, timeout=...)``: the reply parsed as ``spec.reply``, typed from the
   spec (``call(auth.ME, ...)`` is a ``UserView``), or ``ServiceError`` with the other service's
   code, message, details and retry_after;
-- ``call_raw(subject, request, meta, timeout=...)``: the reply bytes and the ``Rivet-Error``
-  code, unparsed, for the gateway, which passes bodies through.
+- ``call_raw(subject, request, meta, timeout=...)``: the reply bytes, the ``Rivet-Error`` code
+  and the ``Rivet-Outcome`` of a success, unparsed, for the gateway, which passes bodies through
+  and takes its status codes from the headers.
 
 Both map a failure of the bus itself to the same errors: nobody serves the subject ->
 ``unavailable``, no answer in time -> ``timeout``, no connection -> ``unavailable``.
@@ -69,10 +70,12 @@ class CallMeta:
 @dataclass(frozen=True, slots=True)
 class RawReply:
     """A reply as it came: ``body`` is the reply model's JSON when ``error`` is None, else an
-    ``ErrorInfo``'s JSON with ``error`` its code (also for a failure of the bus itself)."""
+    ``ErrorInfo``'s JSON with ``error`` its code (also for a failure of the bus itself).
+    ``outcome`` is a success's ``Rivet-Outcome`` as sent (an ``Outcome`` value, or None: done)."""
 
     body: bytes
     error: str | None = None
+    outcome: str | None = None
 
 
 class RpcClient:
@@ -96,10 +99,9 @@ class RpcClient:
         try:
             if isinstance(answer, ErrorInfo):
                 raise _error(answer)
-            body, code = answer
-            if code is not None:
-                raise _error(_error_info(spec.subject, code, body))
-            return _parse(spec, body)
+            if answer.error is not None:
+                raise _error(_error_info(spec.subject, answer.error, answer.body))
+            return _parse(spec, answer.body)
         except ServiceError as exc:
             outcome = exc.code.value
             raise
@@ -117,14 +119,15 @@ class RpcClient:
         if isinstance(answer, ErrorInfo):
             reply = RawReply(answer.model_dump_json(exclude_none=True).encode(), answer.code.value)
         else:
-            reply = RawReply(*answer)
+            reply = answer
         self._observe(subject, reply.error or "ok", started)
         return reply
 
     async def _send(
         self, subject: str, request: Request, meta: CallMeta, timeout: float
-    ) -> tuple[bytes, str | None] | ErrorInfo:
-        """The reply's body and ``Rivet-Error`` code, or what went wrong on the bus."""
+    ) -> RawReply | ErrorInfo:
+        """The reply's body, ``Rivet-Error`` and ``Rivet-Outcome``, or what went wrong on the
+        bus."""
         if not self.health.nats_connected:
             return _bus_down()
         headers = identity_headers(meta.identity)
@@ -150,7 +153,8 @@ class RpcClient:
             )
         except _BUS_DOWN:
             return _bus_down()
-        return message.data, (message.headers or {}).get(Headers.ERROR)
+        replied = message.headers or {}
+        return RawReply(message.data, replied.get(Headers.ERROR), replied.get(Headers.OUTCOME))
 
     def _observe(self, subject: str, outcome: str, started: float) -> None:
         key = (subject, outcome if outcome in _OUTCOMES else ErrorCode.INTERNAL.value)

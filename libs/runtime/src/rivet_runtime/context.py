@@ -19,9 +19,10 @@ transaction is an error, not a silent autocommit.
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from uuid import UUID
 
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rivet_contracts import (
@@ -31,15 +32,21 @@ from rivet_contracts import (
     EventData,
     EventEnvelope,
     Identity,
+    Request,
     ServiceError,
 )
-from rivet_contracts.catalog import EVENTS
+from rivet_contracts.catalog import EVENTS, RpcSpec
 
 from . import inbox
 from .db import Database
 from .outbox import write_event
 
+if TYPE_CHECKING:
+    from .client import RpcClient
+
 StateT = TypeVar("StateT")
+RequestT = TypeVar("RequestT", bound=Request)
+ReplyT = TypeVar("ReplyT", bound=BaseModel)
 
 
 class Duplicate(Exception):
@@ -132,6 +139,21 @@ class RequestContext(UnitOfWork[StateT]):
     that opens its own transactions may open several, one after the other."""
 
     identity: Identity | None = None
+    client: "RpcClient | None" = None
+    """Where ``call`` sends requests to other services."""
+    rpc_timeout: float = 5.0
+
+    async def call(self, spec: RpcSpec[RequestT, ReplyT], request: RequestT) -> ReplyT:
+        """Ask another service as this request's caller (same identity, correlation id and
+        channel: the other service applies its own role checks and organization scope). The
+        reply, typed from the catalogue, or ``ServiceError`` with the other service's error.
+        Slow: call it outside a transaction."""
+        from .client import CallMeta  # the client module imports the request runtime
+
+        if self.client is None:
+            raise RuntimeError("this context has no client to call other services with")
+        meta = CallMeta(self.identity, self.correlation_id, self.channel)
+        return await self.client.call(spec, request, meta, timeout=self.rpc_timeout)
 
     def actor(self) -> Actor | None:
         if self.identity is None:

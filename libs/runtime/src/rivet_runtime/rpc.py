@@ -3,21 +3,25 @@
 ``RpcRouter`` collects handlers; ``RpcServer`` runs one: it reads the caller from headers,
 validates the body against the subject's request model, checks the caller's role, runs the
 handler in one transaction (or lets it open its own: ``own_transaction=True``, for handlers
-with slow I/O, see ``context``) and turns the outcome into a reply. A handler returns its reply
-model, raises ``ServiceError`` (the transaction rolls back), or returns ``ErrorInfo`` to fail
-while keeping what it wrote (a failed login still counts against the throttle).
+with slow I/O, see ``context``) and turns what it returns into a reply. A handler returns its
+reply model, raises ``ServiceError`` (the transaction rolls back), or returns ``ErrorInfo`` to
+fail while keeping what it wrote (a failed login still counts against the throttle).
+
+What a successful request did travels in the ``Rivet-Outcome`` header (see ADR 0003): the
+subject's ``RpcSpec.outcome`` when it is fixed, or what the handler says by wrapping its reply
+model, when it depends on the reply: ``return Accepted(job) if job.status in RUNNING else job``.
 """
 
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 from uuid import UUID
 
 from pydantic import BaseModel, ValidationError
 
-from rivet_contracts import ErrorCode, ErrorInfo, Headers, Identity, Role, ServiceError
+from rivet_contracts import ErrorCode, ErrorInfo, Headers, Identity, Outcome, Role, ServiceError
 from rivet_contracts.catalog import RPCS, RpcSpec
 
 from .consumer import is_outage
@@ -26,11 +30,41 @@ from .db import Database
 from .logging import correlation_id as correlation_var
 from .metrics import RPC_REQUESTS
 
+if TYPE_CHECKING:
+    from .client import RpcClient  # which imports this module
+
 log = logging.getLogger(__name__)
 
 StateT = TypeVar("StateT")
-Handler = Callable[[Any, RequestContext[Any]], Awaitable[BaseModel | ErrorInfo]]
+ModelT = TypeVar("ModelT", bound=BaseModel)
 Reply = tuple[bytes, dict[str, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class WithOutcome(Generic[ModelT]):
+    """A reply model and what the request did: return ``Created(...)`` or ``Accepted(...)``."""
+
+    reply: ModelT
+    outcome: ClassVar[Outcome]
+
+
+@dataclass(frozen=True, slots=True)
+class Created(WithOutcome[ModelT]):
+    """The request made something new, which ``reply`` describes (``Rivet-Outcome: created``;
+    HTTP 201 at the gateway)."""
+
+    outcome: ClassVar[Outcome] = Outcome.CREATED
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted(WithOutcome[ModelT]):
+    """The work asked for is under way; ``reply`` is its state so far (``Rivet-Outcome:
+    accepted``; HTTP 202 at the gateway)."""
+
+    outcome: ClassVar[Outcome] = Outcome.ACCEPTED
+
+
+Handler = Callable[[Any, RequestContext[Any]], Awaitable[BaseModel | WithOutcome[Any] | ErrorInfo]]
 
 
 @dataclass(frozen=True)
@@ -104,10 +138,21 @@ def error_reply(info: ErrorInfo) -> Reply:
 class RpcServer(Generic[StateT]):
     """Runs request handlers for one service."""
 
-    def __init__(self, service: str, db: Database | None, state: StateT) -> None:
+    def __init__(
+        self,
+        service: str,
+        db: Database | None,
+        state: StateT,
+        *,
+        client: "RpcClient | None" = None,
+        rpc_timeout: float = 5.0,
+    ) -> None:
         self.service = service
         self.db = db
         self.state = state
+        self.client = client
+        """What handlers ask other services with (``ctx.call``), and how long they wait."""
+        self.rpc_timeout = rpc_timeout
         self.handlers: dict[str, Endpoint] = {}
 
     def include(self, router: RpcRouter[StateT]) -> None:
@@ -168,7 +213,12 @@ class RpcServer(Generic[StateT]):
             )
         if isinstance(result, ErrorInfo):
             return error_reply(result)
-        return result.model_dump_json().encode(), {}
+        outcome = spec.outcome
+        if isinstance(result, WithOutcome):
+            outcome, result = result.outcome, result.reply
+        return result.model_dump_json().encode(), (
+            {Headers.OUTCOME: outcome.value} if outcome is not None else {}
+        )
 
     async def _run(
         self,
@@ -177,7 +227,7 @@ class RpcServer(Generic[StateT]):
         request: BaseModel,
         identity: Identity | None,
         headers: Mapping[str, str],
-    ) -> BaseModel | ErrorInfo:
+    ) -> BaseModel | WithOutcome[Any] | ErrorInfo:
         if self.db is None:
             raise RuntimeError(f"{spec.subject} needs a database, and this service has none")
         ctx = RequestContext(
@@ -187,6 +237,8 @@ class RpcServer(Generic[StateT]):
             correlation_id=headers.get(Headers.CORRELATION_ID),
             channel=headers.get(Headers.CHANNEL, "api"),
             identity=identity,
+            client=self.client,
+            rpc_timeout=self.rpc_timeout,
         )
         if endpoint.own_transaction:
             return await endpoint.handler(request, ctx)

@@ -83,7 +83,13 @@ class ServiceRuntime(Generic[StateT]):
         self.client = RpcClient(settings, self.broker, self.health)
         """Requests to other services, on this runtime's connection (``unavailable`` until it
         is connected)."""
-        self.rpc: RpcServer[StateT] = RpcServer(settings.service_name, self.db, state)
+        self.rpc: RpcServer[StateT] = RpcServer(
+            settings.service_name,
+            self.db,
+            state,
+            client=self.client,
+            rpc_timeout=settings.rpc_timeout,
+        )
         self.subscriptions: list[Subscription] = []
         self.relay: OutboxRelay | None = None
         self.uses_uploads = uses_uploads

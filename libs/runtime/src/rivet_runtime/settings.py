@@ -55,6 +55,9 @@ class ServiceSettings(BaseSettings):
         "on HTTP_HOST that serves only the metrics, to keep off a public network; HTTP_PORT then "
         "answers 404) or `off`.",
     )
+    rpc_timeout: float = Field(
+        default=5.0, gt=0, le=60, description="Seconds to wait for another service's answer."
+    )
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
     log_json: bool = Field(default=True, description="JSON log lines (false: plain text).")
     migrate_on_start: bool = Field(

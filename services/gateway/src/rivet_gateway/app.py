@@ -9,8 +9,6 @@ from . import apidocs, errors
 from .forward import Forwarder
 from .middleware import GatewayMiddleware
 from .routes import ROUTERS
-from .routes.assets import IMPORT_MAX_BYTES
-from .routes.scans import PHOTO_MAX_BYTES
 from .settings import GatewaySettings
 from .tokens import TokenVerifier
 
@@ -45,6 +43,7 @@ def create_app(runtime: ServiceRuntime[None]) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
+    app.state.settings = settings
     app.state.forwarder = Forwarder(runtime.client, settings.rpc_timeout)
     app.state.uploads = lambda: runtime.uploads
     app.state.verifier = TokenVerifier(
@@ -72,9 +71,9 @@ def create_app(runtime: ServiceRuntime[None]) -> FastAPI:
         GatewayMiddleware,
         service=settings.service_name,
         max_body=settings.max_body_bytes,
-        body_limits={
-            "/api/equipment/import": IMPORT_MAX_BYTES + 64 * 1024,
-            "/api/upload/nameplate": PHOTO_MAX_BYTES + 64 * 1024,
+        body_limits={  # the file plus room for the multipart envelope and form fields
+            "/api/equipment/import": settings.import_max_bytes + 64 * 1024,
+            "/api/upload/nameplate": settings.photo_max_bytes + 64 * 1024,
         },
     )
     return app

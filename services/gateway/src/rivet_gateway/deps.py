@@ -8,6 +8,7 @@ from fastapi.security import OAuth2PasswordBearer
 from rivet_runtime.client import CallMeta
 
 from .forward import Forwarder
+from .settings import GatewaySettings
 from .tokens import InvalidToken, TokenVerifier
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/auth/login", auto_error=False)
@@ -18,6 +19,11 @@ oauth2 = OAuth2PasswordBearer(tokenUrl="/api/auth/login", auto_error=False)
 async def _forwarder(request: Request) -> Forwarder:
     forwarder: Forwarder = request.app.state.forwarder
     return forwarder
+
+
+async def _settings(request: Request) -> GatewaySettings:
+    settings: GatewaySettings = request.app.state.settings
+    return settings
 
 
 def _correlation_id(request: Request) -> str:
@@ -41,6 +47,7 @@ async def _anonymous(request: Request) -> CallMeta:
 
 
 Fwd = Annotated[Forwarder, Depends(_forwarder)]
+Config = Annotated[GatewaySettings, Depends(_settings)]
 Caller = Annotated[CallMeta, Depends(_caller)]
 """The authenticated caller (401 without a valid access token)."""
 Anonymous = Annotated[CallMeta, Depends(_anonymous)]

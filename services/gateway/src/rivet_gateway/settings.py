@@ -32,6 +32,18 @@ class GatewaySettings(ServiceSettings):
     max_body_bytes: int = Field(
         default=1_048_576, ge=1024, description="Largest JSON/form body accepted (413 above)."
     )
+    import_max_bytes: int = Field(
+        default=20 * 1024 * 1024,
+        ge=1024,
+        description="Largest CSV file `POST /api/equipment/import` takes (413 above); keep it "
+        "equal to the assets service's.",
+    )
+    photo_max_bytes: int = Field(
+        default=15 * 1024 * 1024,
+        ge=1024,
+        description="Largest photo `POST /api/upload/nameplate` takes (413 above); keep it "
+        "equal to the OCR service's.",
+    )
     cors_origins: list[str] = Field(
         default_factory=list, description="Origins allowed by CORS (JSON list), e.g. web client."
     )

@@ -2,8 +2,8 @@
 
 from rivet_contracts import ErrorCode, Rpc, ServiceError
 from rivet_contracts import assets as contract
-from rivet_contracts.assets import Source
-from rivet_runtime import RequestContext, RpcRouter
+from rivet_contracts.assets import MatchOutcome, Source
+from rivet_runtime import Created, RequestContext, RpcRouter
 
 from ..state import AssetsState
 from . import queries, service
@@ -21,8 +21,11 @@ def who(ctx: Ctx) -> Who:
 
 
 @router.handler(Rpc.ASSETS_CREATE)
-async def create(req: contract.CreateEquipment, ctx: Ctx) -> contract.CreateOrMatchResult:
-    return await service.create_or_match(ctx, who(ctx), req)
+async def create(
+    req: contract.CreateEquipment, ctx: Ctx
+) -> contract.CreateOrMatchResult | Created[contract.CreateOrMatchResult]:
+    result = await service.create_or_match(ctx, who(ctx), req)
+    return Created(result) if result.outcome == MatchOutcome.CREATED else result
 
 
 @router.handler(Rpc.ASSETS_GET)

@@ -1,6 +1,5 @@
 """``/api/equipment``: the asset registry."""
 
-import json
 from collections.abc import AsyncIterator
 from typing import Annotated
 from uuid import UUID
@@ -11,7 +10,7 @@ from fastapi.responses import StreamingResponse
 from rivet_contracts import ErrorCode, Rpc
 from rivet_contracts import assets as contract
 
-from ..deps import Caller, Fwd
+from ..deps import Caller, Config, Fwd
 from ..errors import error_response
 from .docs import errors
 from .polling import wait_while_running
@@ -24,7 +23,6 @@ Ref = Annotated[
 ]
 ListQuery = Annotated[contract.ListEquipment, Query()]
 ExportQuery = Annotated[contract.EquipmentFilters, Query()]
-IMPORT_MAX_BYTES = 20 * 1024 * 1024
 EXPORT_PART_ROWS = 2000
 """Assets per request of an export (about 0.3 MB of CSV), streamed out part by part."""
 
@@ -44,10 +42,7 @@ async def create(body: contract.CreateEquipment, fwd: Fwd, meta: Caller) -> Resp
     """Create-or-match: 201 with `outcome: created` for a new asset; 200 with `matched` (the
     existing asset, enriched with what it lacked) or `possible_duplicates` (candidates to choose
     from: send again with `merge_into` or `create_anyway`)."""
-    response = await fwd.call(Rpc.ASSETS_CREATE, body, meta)
-    if response.status_code == 200 and json.loads(bytes(response.body))["outcome"] == "created":
-        response.status_code = 201
-    return response
+    return await fwd.call(Rpc.ASSETS_CREATE, body, meta)
 
 
 @router.get("/search/fuzzy", response_model=contract.SearchResult, responses=errors(401, 422))
@@ -73,25 +68,26 @@ async def import_csv(
     request: Request,
     fwd: Fwd,
     meta: Caller,
+    config: Config,
     file: Annotated[UploadFile, File(description="CSV (UTF-8) export")],
     wait: Annotated[float, Query(ge=0, le=30)] = 5.0,
 ) -> Response:
     """Import a spreadsheet export (CSV, UTF-8; comma, semicolon or tab). Every row goes through
     create-or-match. Answers 200 with the per-row report when done within `wait` seconds,
     otherwise 202 with the job to poll at `GET /api/equipment/import/{id}`."""
-    data = await file.read(IMPORT_MAX_BYTES + 1)
-    if len(data) > IMPORT_MAX_BYTES:
-        return error_response(ErrorCode.PAYLOAD_TOO_LARGE, f"files up to {IMPORT_MAX_BYTES} bytes")
+    limit = config.import_max_bytes
+    data = await file.read(limit + 1)
+    if len(data) > limit:
+        return error_response(ErrorCode.PAYLOAD_TOO_LARGE, f"files up to {limit} bytes")
     uploads = request.app.state.uploads()
     if uploads is None:
         return error_response(ErrorCode.UNAVAILABLE, "uploads are not available yet; try again")
     key = await uploads.put(data, prefix="imports")
     body = contract.StartImport(upload_key=key, filename=file.filename)
-    started = await fwd.call(Rpc.ASSETS_IMPORT_START, body, meta)
-    if started.status_code != 200:
-        return started
-    job = json.loads(bytes(started.body))
-    return await _wait_for_import(fwd, meta, UUID(job["id"]), wait)
+    job = await fwd.fetch(contract.IMPORT_START, body, meta)
+    if isinstance(job, Response):
+        return job
+    return await _wait_for_import(fwd, meta, job.id, wait)
 
 
 @router.get(
@@ -108,13 +104,7 @@ async def import_status(
 ) -> Response:
     """Progress of an import and its per-row results (202 while it runs)."""
     body = contract.GetImport(import_id=import_id, rows_offset=rows_offset, rows_limit=rows_limit)
-    response = await fwd.call(Rpc.ASSETS_IMPORT_GET, body, meta)
-    if response.status_code == 200 and json.loads(bytes(response.body))["status"] in (
-        "queued",
-        "running",
-    ):
-        response.status_code = 202
-    return response
+    return await fwd.call(Rpc.ASSETS_IMPORT_GET, body, meta)
 
 
 async def _wait_for_import(fwd: Fwd, meta: Caller, import_id: UUID, wait: float) -> Response:
@@ -137,22 +127,21 @@ async def export(filters: ExportQuery, fwd: Fwd, meta: Caller) -> Response:
     re-imports unchanged), in number order, with the list's filters. Cells a spreadsheet would
     run as formulas start with an apostrophe."""
     base = filters.model_dump(exclude_unset=True) | {"limit": EXPORT_PART_ROWS}
-    first = await fwd.call(Rpc.ASSETS_EXPORT, contract.ExportEquipment(**base), meta)
-    if first.status_code != 200:
+    first = await fwd.fetch(contract.EXPORT, contract.ExportEquipment(**base), meta)
+    if isinstance(first, Response):
         return first
-    part = json.loads(bytes(first.body))
 
     async def parts() -> AsyncIterator[bytes]:
-        nonlocal part
-        yield part["csv"].encode()
-        while part["next_after"]:
-            request = contract.ExportEquipment(**base, after=part["next_after"])
-            answer = await fwd.call(Rpc.ASSETS_EXPORT, request, meta)
-            if answer.status_code != 200:
+        part = first
+        yield part.csv.encode()
+        while part.next_after:
+            request = contract.ExportEquipment(**base, after=part.next_after)
+            answer = await fwd.fetch(contract.EXPORT, request, meta)
+            if isinstance(answer, Response):
                 # Headers are gone: break the transfer so no one takes a short file for whole.
                 raise ExportInterrupted(bytes(answer.body).decode(errors="replace"))
-            part = json.loads(bytes(answer.body))
-            yield part["csv"].encode()
+            part = answer
+            yield part.csv.encode()
 
     return StreamingResponse(
         parts(),

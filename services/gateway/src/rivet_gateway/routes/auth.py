@@ -22,7 +22,7 @@ DeviceToken = Annotated[str | None, Header(alias="X-Device-Token", max_length=51
 )
 async def register(body: contract.RegisterUser, fwd: Fwd, meta: Anonymous) -> Response:
     """Create an account and a new organization with you as its admin."""
-    return await fwd.call(Rpc.AUTH_REGISTER, body, meta, status=201)
+    return await fwd.call(Rpc.AUTH_REGISTER, body, meta)
 
 
 @router.post("/login", response_model=contract.TokenPair, responses=errors(401, 422, 429))
@@ -76,7 +76,7 @@ async def users(fwd: Fwd, meta: Caller) -> Response:
 async def invite(body: contract.InviteUser, fwd: Fwd, meta: Caller) -> Response:
     """Invite someone to your organization (admins). Pass the returned one-time `token` to
     them; it is not shown again."""
-    return await fwd.call(Rpc.AUTH_INVITE, body, meta, status=201)
+    return await fwd.call(Rpc.AUTH_INVITE, body, meta)
 
 
 @router.post(
@@ -87,7 +87,7 @@ async def invite(body: contract.InviteUser, fwd: Fwd, meta: Caller) -> Response:
 )
 async def accept_invitation(body: contract.AcceptInvitation, fwd: Fwd, meta: Anonymous) -> Response:
     """Join the organization that invited you, choosing your password."""
-    return await fwd.call(Rpc.AUTH_ACCEPT_INVITATION, body, meta, status=201)
+    return await fwd.call(Rpc.AUTH_ACCEPT_INVITATION, body, meta)
 
 
 @router.post("/link-telegram", response_model=contract.TelegramLinkCode, responses=errors(401))

@@ -10,8 +10,9 @@ from fastapi import Response
 async def wait_while_running(
     fetch: Callable[[], Awaitable[Response]], *, location: str, wait: float, every: float = 0.1
 ) -> Response:
-    """Poll ``fetch`` (which answers 202 while the job runs) for up to ``wait`` seconds; a job
-    still running is answered 202 with ``Location`` to poll."""
+    """Poll ``fetch`` for up to ``wait`` seconds while it answers 202 (the service's outcome
+    ``accepted``: the job still runs); a job still running is answered 202 with ``Location`` to
+    poll. Only the status is looked at, never the body."""
     deadline = time.monotonic() + wait
     while True:
         response = await fetch()

@@ -1,6 +1,5 @@
 """``/api/upload/nameplate`` and ``/api/scans``: nameplate photos become assets."""
 
-import json
 from typing import Annotated
 from uuid import UUID
 
@@ -9,14 +8,12 @@ from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from rivet_contracts import ErrorCode, Rpc
 from rivet_contracts import ocr as contract
 
-from ..deps import Caller, Fwd
+from ..deps import Caller, Config, Fwd
 from ..errors import error_response
 from .docs import errors
 from .polling import wait_while_running
 
 router = APIRouter(tags=["nameplates"])
-PHOTO_MAX_BYTES = 15 * 1024 * 1024
-FINISHED = {"needs_review", "resolved", "failed"}
 Wait = Annotated[float, Query(ge=0, le=30, description="Seconds to wait for the outcome.")]
 
 
@@ -29,6 +26,7 @@ async def upload_nameplate(
     request: Request,
     fwd: Fwd,
     meta: Caller,
+    config: Config,
     photo: Annotated[UploadFile, File(description="JPEG, PNG or WebP")],
     location: Annotated[str | None, Form(max_length=200)] = None,
     wait: Wait = 10.0,
@@ -36,18 +34,19 @@ async def upload_nameplate(
     """Scan a nameplate photo. Answers 200 with the fields read and the equipment outcome
     (`created`, `matched`, `possible_duplicates`) or `needs_review` when the scan finishes
     within `wait` seconds; otherwise 202 with the scan to poll at `GET /api/scans/{id}`."""
-    data = await photo.read(PHOTO_MAX_BYTES + 1)
-    if len(data) > PHOTO_MAX_BYTES:
-        return error_response(ErrorCode.PAYLOAD_TOO_LARGE, f"photos up to {PHOTO_MAX_BYTES} bytes")
+    limit = config.photo_max_bytes
+    data = await photo.read(limit + 1)
+    if len(data) > limit:
+        return error_response(ErrorCode.PAYLOAD_TOO_LARGE, f"photos up to {limit} bytes")
     uploads = request.app.state.uploads()
     if uploads is None:
         return error_response(ErrorCode.UNAVAILABLE, "uploads are not available yet; try again")
     key = await uploads.put(data, prefix="photos")
     body = contract.SubmitNameplate(upload_key=key, location=location)
-    submitted = await fwd.call(Rpc.OCR_SUBMIT, body, meta)
-    if submitted.status_code != 200:
-        return submitted
-    return await _wait(fwd, meta, UUID(json.loads(bytes(submitted.body))["id"]), wait)
+    scan = await fwd.fetch(contract.SUBMIT, body, meta)
+    if isinstance(scan, Response):
+        return scan
+    return await _wait(fwd, meta, scan.id, wait)
 
 
 @router.get(
@@ -58,10 +57,7 @@ async def upload_nameplate(
 async def get_scan(scan_id: UUID, fwd: Fwd, meta: Caller) -> Response:
     """A scan: the fields read (with confidence), quality notes and the outcome (202 while
     it is still being read or matched)."""
-    response = await fwd.call(Rpc.OCR_GET_SCAN, contract.GetScan(scan_id=scan_id), meta)
-    if response.status_code == 200 and json.loads(bytes(response.body))["status"] not in FINISHED:
-        response.status_code = 202
-    return response
+    return await fwd.call(Rpc.OCR_GET_SCAN, contract.GetScan(scan_id=scan_id), meta)
 
 
 @router.post(
@@ -75,8 +71,8 @@ async def confirm_scan(
     """Confirm or correct a scan that needs review (or pick among its possible duplicates with
     `merge_into`, or `create_anyway`); the record then goes through create-or-match."""
     request = contract.ConfirmScan(scan_id=scan_id, **body.model_dump(exclude_unset=True))
-    confirmed = await fwd.call(Rpc.OCR_CONFIRM, request, meta)
-    if confirmed.status_code != 200:
+    confirmed = await fwd.fetch(contract.CONFIRM, request, meta)
+    if isinstance(confirmed, Response):
         return confirmed
     return await _wait(fwd, meta, scan_id, wait)
 

@@ -39,13 +39,14 @@ async def create(body: contract.CreateWorkOrder, fwd: Fwd, meta: Caller) -> Resp
     """Open a work order against an asset: `equipment_id` (id or EQ-number) or `equipment`
     (manufacturer, model, serial, ...; matched or registered by the assets service). 409 with
     `details.candidates` when the described asset may already exist: choose, then send again."""
-    return await fwd.call(Rpc.WORKORDERS_CREATE, body, meta, status=201)
+    return await fwd.call(Rpc.WORKORDERS_CREATE, body, meta)
 
 
 @router.get(
     "/api/work-orders/equipment/{equipment_id}/work-orders",
     response_model=contract.WorkOrderPage,
     responses=errors(401, 404, 422),
+    deprecated=True,
 )
 async def for_equipment_legacy(
     equipment_id: EquipmentRef,
@@ -55,8 +56,8 @@ async def for_equipment_legacy(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Response:
-    """An asset's work orders, newest first (the older API's path; same as
-    `GET /api/equipment/{id}/work-orders`)."""
+    """Deprecated: use `GET /api/equipment/{equipment_id}/work-orders`, which answers the same.
+    An asset's work orders, newest first (the older API's path, kept for its clients)."""
     return await equipment_orders(equipment_id, fwd, meta, status, limit, offset)
 
 
@@ -105,9 +106,11 @@ async def patch(ref: Ref, body: contract.WorkOrderChanges, fwd: Fwd, meta: Calle
     "/api/work-orders/{ref}",
     response_model=contract.WorkOrderView,
     responses=errors(401, 403, 404, 409, 422),
+    deprecated=True,
 )
 async def put(ref: Ref, body: contract.WorkOrderChanges, fwd: Fwd, meta: Caller) -> Response:
-    """Same as PATCH (kept for clients of the older API): only the fields sent change."""
+    """Deprecated: use `PATCH /api/work-orders/{ref}`, which answers the same. Only the fields
+    sent change (not a replacement; kept for clients of the older API)."""
     return await patch(ref, body, fwd, meta)
 
 
@@ -120,4 +123,4 @@ async def put(ref: Ref, body: contract.WorkOrderChanges, fwd: Fwd, meta: Caller)
 async def comment(ref: Ref, body: contract.NewComment, fwd: Fwd, meta: Caller) -> Response:
     """Add a comment to the timeline."""
     request = contract.CommentOnWorkOrder(ref=ref, body=body.body)
-    return await fwd.call(Rpc.WORKORDERS_COMMENT, request, meta, status=201)
+    return await fwd.call(Rpc.WORKORDERS_COMMENT, request, meta)
