@@ -109,7 +109,7 @@ async def test_services_that_do_not_answer_get_a_polite_try_again(
     nc = await nats.connect(test_env.nats_url)
     await ensure_streams(nc.jetstream(), (USERS, WORKORDERS), settings)
     await nc.close()
-    await bot.start(nats_namespace=namespace, telegram_rpc_timeout=1.0)
+    await bot.start(nats_namespace=namespace, rpc_timeout=1.0)
     person = bot.person()
     await person.say("/help")  # needs no service
     await person.read("/wo create")

@@ -26,7 +26,7 @@ async def test_a_create_waiting_on_assets_holds_no_connection(
     asked, release = asyncio.Event(), asyncio.Event()
 
     async with services.alone(
-        "workorders", isolated_database, db_pool_size=1, db_pool_overflow=0, peer_timeout=30.0
+        "workorders", isolated_database, db_pool_size=1, db_pool_overflow=0, rpc_timeout=30.0
     ) as runtime:
         settings = runtime.settings
         nc = await nats.connect(settings.nats_url)

@@ -28,6 +28,11 @@ class ServiceSpec:
     """Settings the test suite uses instead of the defaults."""
     metrics_port: int | None = None
     """The default METRICS_PORT where it is a port of its own (None: /metrics is on ``port``)."""
+    runtime: str | None = None
+    """``module:function`` making the runtime of an HTTP service without a database (the
+    gateway) from settings."""
+    app: str | None = None
+    """``module:function`` making that service's ASGI app from its runtime."""
 
     @property
     def scrape_port(self) -> int:
@@ -103,6 +108,8 @@ SERVICES: tuple[ServiceSpec, ...] = (
         None,
         "rivet_gateway.settings:GatewaySettings",
         metrics_port=8100,
+        runtime="rivet_gateway.app:build_runtime",
+        app="rivet_gateway.app:create_app",
     ),
 )
 

@@ -9,7 +9,7 @@ from rivet_runtime.cli import run_service
 from .equipment.handlers import router as equipment
 from .imports.handlers import router as imports
 from .imports.worker import ImportWorker
-from .nameplates.handlers import router as nameplates
+from .nameplates.events import router as nameplates
 from .search.handlers import router as search
 from .settings import AssetsSettings
 from .state import AssetsState

@@ -11,8 +11,8 @@ from rivet_runtime.uploads import UploadStore
 
 from .metrics import QUEUE_DEPTH
 from .reader import Reader
+from .scans.events import router as worker
 from .scans.handlers import router as scans
-from .scans.worker import router as worker
 from .settings import OcrSettings
 from .state import OcrState
 from .tables import SCHEMA

@@ -14,7 +14,7 @@ from rivet_runtime import ServiceRuntime
 from rivet_runtime.cli import run_service
 
 from .bot.who import Identities
-from .notify.consumer import router as notifications
+from .notify.events import router as notifications
 from .rivet import Rivet
 from .service import BotService
 from .settings import BotMode, TelegramSettings

@@ -65,7 +65,7 @@ class Rivet:
         """Send ``request`` as ``identity`` (None: as nobody yet); the reply as ``spec.reply``,
         ``RivetUnavailable`` or ``RivetError``."""
         meta = CallMeta(identity, correlation_id, CHANNEL)
-        timeout = self.settings.telegram_rpc_timeout
+        timeout = self.settings.rpc_timeout
         try:
             return await self.client.call(spec, request, meta, timeout=timeout)
         except ServiceError as exc:

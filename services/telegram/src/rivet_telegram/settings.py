@@ -45,12 +45,6 @@ class TelegramSettings(ServiceSettings):
     telegram_polling_timeout: int = Field(
         default=25, ge=0, le=50, description="Long-polling wait of getUpdates (seconds)."
     )
-    telegram_rpc_timeout: float = Field(
-        default=5.0,
-        gt=0,
-        le=60,
-        description="Seconds to wait for a Rivet service before telling the user to try again.",
-    )
     telegram_identity_ttl: float = Field(
         default=60.0,
         ge=0,

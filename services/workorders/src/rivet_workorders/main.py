@@ -8,9 +8,8 @@ from rivet_runtime import ServiceRuntime
 from rivet_runtime.cli import run_service
 
 from .orders.handlers import router as orders
-from .peers import Peers
-from .replicas.handlers import router as replicas
-from .rollups.consumer import router as rollups
+from .replicas.events import router as replicas
+from .rollups.events import router as rollups
 from .rollups.refresher import HealthRefresher
 from .settings import WorkordersSettings
 from .state import WorkordersState
@@ -31,7 +30,6 @@ def build(settings: WorkordersSettings | None = None) -> ServiceRuntime[Workorde
         runtime.include_rpc(router)
     for events in (replicas, rollups):
         runtime.include_events(events)
-    state.peers = Peers(runtime.client, settings.peer_timeout)
 
     tasks: list[asyncio.Task[None]] = []
 

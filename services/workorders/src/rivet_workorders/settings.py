@@ -9,7 +9,7 @@ class WorkordersSettings(ServiceSettings):
     service_name: str = "workorders"
     http_port: int = 8103
 
-    peer_timeout: float = Field(
+    rpc_timeout: float = Field(
         default=3.0,
         gt=0,
         le=60,

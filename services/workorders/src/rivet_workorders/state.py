@@ -4,7 +4,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .clock import Clock
-from .peers import Peers
 from .settings import WorkordersSettings
 
 if TYPE_CHECKING:
@@ -15,6 +14,4 @@ if TYPE_CHECKING:
 class WorkordersState:
     settings: WorkordersSettings
     clock: Clock = field(default_factory=Clock)
-    peers: Peers = field(init=False)
-    """Requests to assets and auth, on the runtime's client (``main.build`` sets it)."""
     refresher: "HealthRefresher | None" = None

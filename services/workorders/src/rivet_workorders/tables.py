@@ -227,7 +227,7 @@ OPEN_ORDERS = work_orders.c.status.in_(
 """The backlog as a query condition, with literals like ``OPEN_STATUS_SQL``."""
 COMPLETED_ORDERS = work_orders.c.status == literal_column("'completed'")
 
-# --- rollups (kept by rollups/consumer.py from wo.* events) -------------------------------
+# --- rollups (kept by rollups/events.py from wo.* events) -------------------------------
 
 rollup_state = Table(
     "rollup_state",

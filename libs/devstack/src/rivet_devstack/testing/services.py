@@ -15,8 +15,6 @@ import nats
 from fastapi import FastAPI
 from pydantic_settings import BaseSettings
 
-from rivet_gateway.app import create_app
-from rivet_gateway.settings import GatewaySettings
 from rivet_runtime.service import ServiceRuntime
 from rivet_runtime.streams import ensure_streams
 
@@ -44,15 +42,18 @@ class ServiceSet:
     def auth_settings(self, **overrides: Any) -> Any:
         return self.settings_for("auth", **overrides)
 
-    def gateway_settings(self, **overrides: Any) -> GatewaySettings:
+    def gateway_settings(self, **overrides: Any) -> Any:
+        """The gateway's settings (loaded through its spec: this library imports no service)."""
+        entry = spec("gateway")
+        cls: type[BaseSettings] = entry.load("settings")
         values = self.env.common() | {"jwt_public_key": self.public_key, "rpc_timeout": 3.0}
-        return GatewaySettings.model_validate(values | overrides)
+        return cls.model_validate(values | overrides)
 
     def gateway(self, **overrides: Any) -> tuple[ServiceRuntime[None], FastAPI]:
-        runtime: ServiceRuntime[None] = ServiceRuntime(
-            self.gateway_settings(**overrides), None, uses_uploads=True
-        )
-        return runtime, create_app(runtime)
+        entry = spec("gateway")
+        runtime: ServiceRuntime[None] = entry.load("runtime")(self.gateway_settings(**overrides))
+        app: FastAPI = entry.load("app")(runtime)
+        return runtime, app
 
     async def start(self) -> None:
         for entry in installed():

@@ -32,7 +32,7 @@ from rivet_runtime.db import Database
 from ..bot import keyboards
 from ..metrics import NOTIFICATION_BACKLOG, NOTIFICATIONS, RETRY_AFTER
 from ..settings import TelegramSettings
-from .consumer import CHANNEL
+from .events import CHANNEL
 
 log = logging.getLogger(__name__)
 

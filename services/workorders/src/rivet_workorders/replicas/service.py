@@ -15,15 +15,9 @@ from uuid import UUID
 
 from sqlalchemy.engine import RowMapping
 
-from rivet_contracts import ErrorCode, Role, Rpc, ServiceError, refs
-from rivet_contracts.assets import (
-    CreateOrMatchResult,
-    EquipmentStatus,
-    EquipmentView,
-    GetEquipment,
-    MatchOutcome,
-)
-from rivet_contracts.auth import ListUsers, UserList
+from rivet_contracts import ErrorCode, Role, ServiceError, assets, auth, refs
+from rivet_contracts.assets import EquipmentStatus, EquipmentView, GetEquipment, MatchOutcome
+from rivet_contracts.auth import ListUsers
 from rivet_contracts.workorders import CreateWorkOrder
 from rivet_runtime import RequestContext
 
@@ -38,9 +32,7 @@ async def prepare_equipment(ctx: Ctx, req: CreateWorkOrder) -> UUID:
     """Before the unit of work: the id of the asset the new order is for (see
     ``CreateWorkOrder``), in the replica once this returns. May ask the assets service."""
     if req.equipment is not None:
-        result = await ctx.state.peers.call(
-            Rpc.ASSETS_CREATE, req.equipment, CreateOrMatchResult, ctx
-        )
+        result = await ctx.call(assets.CREATE, req.equipment)
         if result.outcome is MatchOutcome.POSSIBLE_DUPLICATES or result.equipment is None:
             raise ServiceError(
                 ErrorCode.CONFLICT,
@@ -98,7 +90,7 @@ async def lookup_equipment(ctx: Ctx, ref: str, *, field: str) -> RowMapping | No
 
 async def _ask_assets(ctx: Ctx, ref: str) -> EquipmentView | None:
     try:
-        return await ctx.state.peers.call(Rpc.ASSETS_GET, GetEquipment(ref=ref), EquipmentView, ctx)
+        return await ctx.call(assets.GET, GetEquipment(ref=ref))
     except ServiceError as exc:
         if exc.code is ErrorCode.NOT_FOUND:
             return None
@@ -145,7 +137,7 @@ async def prepare_assignee(ctx: Ctx, user_id: UUID) -> None:
     async with ctx.reading() as conn:
         if await repo.find_user(conn, caller.org_id, user_id) is not None:
             return
-    members = await ctx.state.peers.call(Rpc.AUTH_LIST_USERS, ListUsers(), UserList, ctx)
+    members = await ctx.call(auth.LIST_USERS, ListUsers())
     async with ctx.transaction():
         for member in members.items:
             if member.org_id == caller.org_id:
