@@ -6,8 +6,8 @@
    end-to-end latency (``bench/gateway/gateway_bench.py``; a few minutes).
 2. The search benchmark in reduced mode: 100k assets, 300 queries per family
    (``bench/search/search_bench.py``; its database is loaded once, about a minute, then kept).
-3. The OCR benchmark in reduced mode: 15 photos (5 per level) of the 60-photo set, through the
-   same functions as ``bench/ocr/ocr_bench.py``.
+3. The OCR benchmark in reduced mode: 15 photos (5 per level) of the 60-photo set, read by the
+   OCR service's ``rivet-ocr read`` and scored by ``bench/ocr/ocr_bench.py``.
 
 Prints one table, writes every figure to ``.rivet/bench/latest.json`` and the table, with the
 date and the machine, into ``docs/performance.md`` between its ``bench:begin``/``bench:end``
@@ -96,13 +96,7 @@ def ocr_measure(out: Path) -> None:
 
     photos = ob.pick(sorted((ROOT / "bench" / "data" / "nameplates").glob("np_*.jpg")), OCR_PHOTOS)
     variant = ob.Variant("default", {})
-    started = time.perf_counter()
-    variant.scanner = ob.Scanner(ob.create_engine("rapidocr"))
-    variant.load_s = time.perf_counter() - started
-    variant.scanner.scan(photos[0].read_bytes())  # warm-up, not counted
-    for photo in photos:
-        truth = json.loads(photo.with_suffix(".json").read_text())
-        ob.score(variant, photo, truth, variant.scanner)
+    ob.measure(photos, [variant], "rapidocr")  # `rivet-ocr read`, warmed up on the first photo
     levels = {}
     for name, s in variant.levels.items():
         if s.images:

@@ -2,14 +2,17 @@
 
     DATABASE_URL=... JWT_PUBLIC_KEY_FILE=... HTTP_PORT=... python bench/gateway/bare_app.py
 
-Same database, same rows, same SQL statements as the services run for these requests (one
-transaction per request, as the runtime opens one), and the same response bytes: rows become
-the same contract models (``EquipmentView``, ``WorkOrderView``, ...) with the services' own
-view functions, and the search uses the assets service's planner and ranking with its raw
-SQL. What it leaves out is exactly what the benchmark prices: the gateway hop, NATS, the
-service runtime (request re-validation, role check from headers, reply headers) and
-SQLAlchemy Core (here: asyncpg directly). Access tokens are verified with the gateway's own
-``TokenVerifier`` (EdDSA), so JWT cost is on both sides.
+A hand-written app, self-contained as a baseline should be: it imports no service code. It runs,
+on the same database and rows, the same SQL statements as the services run for these requests
+(one transaction per request, as the runtime opens one) and answers the same bytes: rows become
+the same contract models (``EquipmentView``, ``WorkOrderView``, ...; ``rivet_contracts``) shaped
+as the services shape them, and the search is its own copy of the assets service's algorithm
+and SQL (``bare_search.py``). What it leaves out is exactly what the benchmark prices: the
+gateway hop, NATS, the service runtime (request re-validation, role check from headers, reply
+headers) and SQLAlchemy Core (here: asyncpg directly). Access tokens are verified as the gateway
+verifies them (EdDSA with PyJWT, a verified token remembered until it expires), so JWT cost is
+on both sides. Before measuring, the benchmark compares the first answers of both sides field
+by field (``same_answers``), which is what keeps this copy honest.
 
 Served by uvicorn with the options of ``rivet_runtime.cli.run_service`` (one process, the same
 event loop and HTTP parser as the services get).
@@ -22,33 +25,54 @@ the database work of the transaction is the same, the asynchronous publication i
 
 import json
 import os
+import re
+import sys
+import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from uuid import UUID, uuid4
 
 import asyncpg
+import jwt
 import uvicorn
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from fastapi import Depends, FastAPI, Header, Query, Request, Response
 
-from rivet_assets.equipment.views import to_view as equipment_view
-from rivet_assets.search import planner, ranking
-from rivet_assets.search import repository as search_sql
-from rivet_assets.search.service import MIN_SCORE
 from rivet_contracts import Actor, EventEnvelope, Events, Identity, Role
 from rivet_contracts import assets as assets_contract
 from rivet_contracts import workorders as wo_contract
 from rivet_contracts.refs import EQUIPMENT_PREFIX, WORK_ORDER_PREFIX, format_number, parse_ref
-from rivet_contracts.workorders import OPEN_STATUSES, Priority, TimelineKind, WorkOrderStatus
-from rivet_gateway.tokens import InvalidToken, TokenVerifier
-from rivet_workorders.orders import lifecycle
-from rivet_workorders.orders import views as wo_views
-from rivet_workorders.tables import OPEN_STATUS_SQL
+from rivet_contracts.workorders import (
+    OPEN_STATUS_VALUES,
+    OPEN_STATUSES,
+    Priority,
+    TimelineKind,
+    WorkOrderStatus,
+)
+from rivet_runtime.keys import key_id
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bare_search
 
 JSON = "application/json"
+OPEN_STATUS_SQL = ", ".join(f"'{value}'" for value in OPEN_STATUS_VALUES)
+S = WorkOrderStatus
+TRANSITIONS: dict[WorkOrderStatus, list[WorkOrderStatus]] = {
+    S.OPEN: [S.IN_PROGRESS, S.CANCELLED],
+    S.IN_PROGRESS: [S.ON_HOLD, S.COMPLETED, S.CANCELLED],
+    S.ON_HOLD: [S.IN_PROGRESS, S.COMPLETED, S.CANCELLED],
+    S.COMPLETED: [S.OPEN],
+    S.CANCELLED: [S.OPEN],
+}
+"""The work-order state machine (docs/workorders.md): ``allowed_transitions`` of a view."""
+DUE_OFFSETS = {Priority.CRITICAL: timedelta(hours=4), Priority.HIGH: timedelta(days=1),
+               Priority.MEDIUM: timedelta(days=7), Priority.LOW: timedelta(days=30)}  # fmt: skip
+"""Default due date = creation + this offset (docs/workorders.md)."""
 EQUIPMENT_BY_ID = "SELECT * FROM assets.equipment WHERE org_id = $1 AND id = $2"
 EQUIPMENT_BY_NUMBER = "SELECT * FROM assets.equipment WHERE org_id = $1 AND number = $2"
 EQUIPMENT_PAGE = (
@@ -115,6 +139,158 @@ TOP_FAULTS = (
     "SELECT code, orders FROM workorders.fault_codes WHERE org_id = $1 AND orders > 0 "
     "ORDER BY orders DESC, code LIMIT $2"
 )
+
+
+# --- access tokens, checked as the gateway checks them ---------------------------------------
+
+_PEM_BLOCK = re.compile(r"-----BEGIN PUBLIC KEY-----.+?-----END PUBLIC KEY-----", re.S)
+
+
+class InvalidToken(Exception):
+    pass
+
+
+class TokenVerifier:
+    """EdDSA only, key by ``kid``, ``iss``/``aud``/``exp``/``iat``/``sub`` required, an access
+    token; a verified token is remembered until it expires (as the gateway does)."""
+
+    def __init__(self, pem: str, *, issuer: str, audience: str, leeway: int) -> None:
+        self.keys: dict[str, Ed25519PublicKey] = {}
+        for block in _PEM_BLOCK.findall(pem):
+            key = load_pem_public_key(block.encode())
+            assert isinstance(key, Ed25519PublicKey)
+            self.keys[key_id(key)] = key
+        self.issuer, self.audience, self.leeway = issuer, audience, leeway
+        self._verified: dict[str, tuple[Identity, float]] = {}
+
+    def verify(self, token: str) -> Identity:
+        known = self._verified.get(token)
+        if known is not None:
+            if time.time() < known[1]:
+                return known[0]
+            raise InvalidToken("token expired")
+        try:
+            header = jwt.get_unverified_header(token)
+            key = self.keys.get(str(header.get("kid")))
+            if header.get("alg") != "EdDSA" or key is None:
+                raise InvalidToken("token is not valid")
+            claims = jwt.decode(
+                token, key, algorithms=["EdDSA"], audience=self.audience, issuer=self.issuer,
+                leeway=self.leeway, options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+            )  # fmt: skip
+        except jwt.ExpiredSignatureError as exc:
+            raise InvalidToken("token expired") from exc
+        except jwt.PyJWTError as exc:
+            raise InvalidToken("token is not valid") from exc
+        if claims.get("typ") != "access":
+            raise InvalidToken("not an access token")
+        identity = Identity(
+            user_id=UUID(claims["sub"]), org_id=UUID(claims["org"]), role=Role(claims["role"])
+        )
+        if len(self._verified) >= 10_000:
+            del self._verified[next(iter(self._verified))]
+        self._verified[token] = (identity, float(claims["exp"]) + self.leeway)
+        return identity
+
+
+# --- rows to contract models, shaped as the services shape them -----------------------------
+
+
+def equipment_view(row: Mapping[str, Any]) -> assets_contract.EquipmentView:
+    values = dict(row)
+    values["ratings"] = assets_contract.Ratings.model_validate(values.get("ratings") or {})
+    return assets_contract.EquipmentView.model_validate(values)
+
+
+def hours(minutes: int | None) -> float | None:
+    return None if minutes is None else round(minutes / 60, 4)
+
+
+def minutes(value: float | None) -> int | None:
+    return None if value is None else round(value * 60)
+
+
+def timeline_entry(row: Mapping[str, Any]) -> wo_contract.TimelineEntry:
+    return wo_contract.TimelineEntry(
+        id=row["entry_id"], at=row["at"], kind=row["kind"], author_id=row["author_id"],
+        author_name=row.get("author_name"), channel=row["channel"],
+        from_status=row["from_status"], to_status=row["to_status"], body=row["body"],
+        changes=row["changes"] or {},
+    )  # fmt: skip
+
+
+def work_order_view(
+    row: Mapping[str, Any], now: datetime, timeline: Sequence[Mapping[str, Any]]
+) -> wo_contract.WorkOrderView:
+    status = WorkOrderStatus(row["status"])
+    down_start, down_end = row["downtime_start"], row["downtime_end"]
+    downtime = None
+    if down_start is not None:
+        downtime = round(
+            ((down_end or max(now, down_start)) - down_start).total_seconds() / 3600, 4
+        )
+    return wo_contract.WorkOrderView(
+        id=row["id"],
+        number=row["number"],
+        equipment=wo_contract.EquipmentBrief(
+            id=row["equipment_id"],
+            number=row["equipment_number"],
+            name=row["equipment_name"],
+            manufacturer=row["equipment_manufacturer"],
+            model=row["equipment_model"],
+            serial=row["equipment_serial"],
+            location=row["equipment_location"],
+            criticality=row["equipment_criticality"],
+        ),
+        title=row["title"],
+        description=row["description"],
+        fault_codes=list(row["fault_codes"]),
+        symptoms=list(row["symptoms"]),
+        priority=row["priority"],
+        status=status,
+        work_type=row["work_type"],
+        source=row["source"],
+        due_at=row["due_at"],
+        overdue=status in OPEN_STATUSES and row["due_at"] < now,
+        assignee_id=row["assignee_id"],
+        assignee_name=row["assignee_name"],
+        requester_id=row["requester_id"],
+        requester_name=row["requester_name"],
+        estimated_hours=hours(row["estimated_minutes"]),
+        labour_hours=hours(row["labour_minutes"]),
+        downtime_start=down_start,
+        downtime_end=down_end,
+        downtime_hours=downtime,
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        acknowledged_at=row["acknowledged_at"],
+        started_at=row["started_at"],
+        on_hold_at=row["on_hold_at"],
+        completed_at=row["completed_at"],
+        cancelled_at=row["cancelled_at"],
+        reopened_at=row["reopened_at"],
+        status_changed_at=row["status_changed_at"],
+        allowed_transitions=list(TRANSITIONS[status]),
+        version=row["version"],
+        timeline=[timeline_entry(t) for t in timeline],
+    )
+
+
+def snapshot_fields(row: Mapping[str, Any]) -> dict[str, Any]:
+    """What every ``wo.*`` event carries about the order."""
+    names = ("number", "title", "status", "priority", "work_type", "equipment_id",
+             "equipment_number", "equipment_name", "assignee_id", "requester_id", "source",
+             "due_at", "created_at", "acknowledged_at", "completed_at", "downtime_start",
+             "downtime_end", "version")  # fmt: skip
+    return {
+        "work_order_id": row["id"],
+        **{name: row[name] for name in names},
+        "fault_codes": list(row["fault_codes"]),
+        "estimated_hours": hours(row["estimated_minutes"]),
+    }
+
+
+# --- the app ------------------------------------------------------------------------------
 
 
 def error(status: int, code: str, message: str) -> Response:
@@ -228,24 +404,8 @@ def create_app(database_url: str, public_keys: str) -> FastAPI:
 async def _search(
     conn: asyncpg.Connection, org_id: UUID, query: str, limit: int
 ) -> assets_contract.SearchResult:
-    """``rivet_assets.search.service.search`` on a raw connection: same statements."""
-    p = planner.plan(query)
-    if p is None:
-        return assets_contract.SearchResult(items=[])
-    cands: dict[UUID, Any] = {}
-    terms = await search_sql.terms(conn, org_id, p.code_keys, p.code_probes)
-    if p.serial_keys:
-        for r in await search_sql.serials(conn, org_id, p.serial_keys, p.serial_probes):
-            cands[r["id"]] = r
-    if p.numbers:
-        for r in await search_sql.numbers(conn, org_id, p.numbers):
-            cands[r["id"]] = r
-    choice = planner.choose(p, terms)
-    if choice.models:
-        any_of, all_of = planner.location_patterns(choice.locations)
-        for r in await search_sql.model_rows(conn, org_id, choice.models, any_of, all_of):
-            cands.setdefault(r["id"], r)
-    ranked = [r for r in ranking.rank(query, list(cands.values()), limit) if r.score >= MIN_SCORE]
+    """The assets service's search on a raw connection: same statements, same ranking."""
+    ranked = await bare_search.find(conn, org_id, query, limit)
     if not ranked:
         return assets_contract.SearchResult(items=[])
     rows = {r["id"]: r for r in await conn.fetch(FULL_ROWS, org_id, [x.id for x in ranked])}
@@ -271,7 +431,7 @@ def _plain(value: Any) -> Any:
 async def _create_order(
     conn: asyncpg.Connection, who: Identity, req: wo_contract.CreateWorkOrder
 ) -> wo_contract.WorkOrderView | None:
-    """``rivet_workorders.orders.service.create`` for an asset already in the replica."""
+    """The work-order service's create, for an asset already in its equipment replica."""
     now = datetime.now(UTC)
     assert req.equipment_id is not None
     try:
@@ -284,12 +444,12 @@ async def _create_order(
     year = now.year
     number = await conn.fetchval(NEXT_NUMBER, who.org_id, year)
     order_id = uuid4()
-    due = req.due_at or lifecycle.default_due(req.priority, now)
+    due = req.due_at or now + DUE_OFFSETS[req.priority]
     values = (
         order_id, who.org_id, format_number(WORK_ORDER_PREFIX, year, number), equipment["id"],
         req.title, req.description or None, list(dict.fromkeys(c.upper() for c in req.fault_codes)),
         list(dict.fromkeys(req.symptoms)), req.priority.value, WorkOrderStatus.OPEN.value,
-        req.work_type.value, "api", due, None, who.user_id, wo_views.minutes(req.estimated_hours),
+        req.work_type.value, "api", due, None, who.user_id, minutes(req.estimated_hours),
         req.downtime_start, now, now, now, 1,
     )  # fmt: skip
     await conn.execute(INSERT_ORDER, *values)
@@ -310,16 +470,16 @@ async def _create_order(
         type=Events.WO_CREATED,
         org_id=who.org_id,
         actor=Actor(user_id=who.user_id, channel="api"),
-        data=wo_contract.WorkOrderCreated(**wo_views.snapshot_fields(row)),
+        data=wo_contract.WorkOrderCreated(**snapshot_fields(row)),
     )
     await conn.execute(OUTBOX, envelope.event_id, envelope.type, envelope.model_dump_json())
     await conn.execute(NOTIFY)
     timeline = [dict(t) for t in await conn.fetch(TIMELINE_ROWS, order_id)]
-    return wo_views.to_view(row, now, timeline)  # type: ignore[arg-type]
+    return work_order_view(row, now, timeline)
 
 
 async def _overview(conn: asyncpg.Connection, org: UUID) -> wo_contract.Overview:
-    """``rivet_workorders.stats.service.overview``: same five statements, same reply."""
+    """The work-order service's overview: same five statements, same reply."""
     now = datetime.now(UTC)
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
     assets_by_status: Counter[str] = Counter()

@@ -1,13 +1,15 @@
 """The benchmark's data set: one organization, registered through the API, with N assets and
-M historical work orders loaded with COPY into the services' own schemas.
+M historical work orders loaded with COPY into the services' own schemas (made by the services
+themselves at start; this module imports no service code).
 
 * ``assets.equipment``: rows from the search benchmark's generator (``bench/search/gen.py``:
   real brand, order-code and serial shapes, site/area/room locations), stored as the service
-  stores them (canonical brand, normalized codes), plus the search index filled by the very
-  statements of migration 0002's backfill, and the equipment-number counters.
+  stores them (canonical brand, normalized codes), plus the search index filled by the
+  statements of the search migration's backfill, and the equipment-number counters
+  (``bench/lib/assets_sql.py``).
 * ``workorders``: the equipment replica (what ``equipment.created`` events would have built,
   health scores included), 200 technicians, M work orders over three years and the rollups,
-  all computed by ``bench/workorders/dataset.py`` with the service's own formulas.
+  all computed by ``bench/workorders/dataset.py`` with the documented formulas.
 
 The organization's admin (who calls every route) is registered through the gateway, so auth,
 the user replica and the token are real. The data set is kept in database ``rivet_bench``;
@@ -18,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import importlib.util
 import json
 import random
 import sys
@@ -33,19 +34,18 @@ from typing import Any
 import asyncpg
 import httpx
 
-from rivet_assets.matching import normalize
-
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT / "bench" / "search"))
 sys.path.insert(0, str(ROOT / "bench" / "workorders"))
+sys.path.insert(0, str(ROOT / "bench" / "lib"))
+import assets_sql  # noqa: E402  (bench/lib/assets_sql.py)
 import dataset as wo_dataset  # noqa: E402  (bench/workorders/dataset.py)
 import gen  # noqa: E402  (bench/search/gen.py)
 
 VERSION = 1
 """Bump when the data set's shape changes: a kept database with another version is rebuilt."""
 PASSWORD = "bench password 1"  # noqa: S105 - a throwaway account in a scratch database
-MIGRATION_0002 = ROOT / "services/assets/src/rivet_assets/migrations/versions/0002_search.py"
 ASSET_COLUMNS = ["id", "org_id", "number", "manufacturer", "manufacturer_key", "model",
                  "model_norm", "serial", "serial_norm", "name", "equipment_type", "location",
                  "criticality", "status", "source"]  # fmt: skip
@@ -105,26 +105,6 @@ async def kept_account(conn: asyncpg.Connection, assets: int, orders: int) -> Ac
     )  # fmt: skip
 
 
-def backfill_statements() -> list[str]:
-    """The INSERTs of migration 0002's backfill (the migration itself already ran, on an empty
-    table): taken from the migration file, so the index is filled exactly as a migration of a
-    populated schema fills it."""
-    spec = importlib.util.spec_from_file_location("bench_migration_0002", MIGRATION_0002)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    captured: list[str] = []
-
-    class Recorder:
-        def execute(self, sql: str) -> None:
-            captured.append(sql)
-
-    module.op = Recorder()
-    module.upgrade()
-    return [s for s in captured if s.strip().startswith("INSERT INTO assets.equipment_")]
-
-
 def asset_records(
     rows: Iterable[gen.Row], rng: random.Random
 ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
@@ -132,13 +112,13 @@ def asset_records(
     (the tuple shape ``bench/workorders/dataset.py`` expects)."""
     assets, replica = [], []
     for r in rows:
-        manufacturer, key = normalize.manufacturer(r.manufacturer)
+        manufacturer, key = assets_sql.manufacturer(r.manufacturer)
         kind = rng.choice(KINDS)
         name = f"{kind} {r.number[-6:]}"
         criticality = wo_dataset.pick(rng, {"low": 20, "medium": 50, "high": 22, "critical": 8})
         status = wo_dataset.pick(rng, {"in_service": 95, "out_of_service": 3, "retired": 2})
         assets.append((r.id, r.org_id, r.number, manufacturer, key, r.model,
-                       normalize.code(r.model), r.serial, normalize.code(r.serial), name,
+                       assets_sql.code(r.model), r.serial, assets_sql.code(r.serial), name,
                        kind.lower(), r.location, criticality, status, "import"))  # fmt: skip
         replica.append((r.id, r.org_id, r.number, name, manufacturer, r.model, r.serial,
                         r.location, criticality, status, 1))  # fmt: skip
@@ -153,18 +133,8 @@ async def load(conn: asyncpg.Connection, org_id: uuid.UUID, assets: int, orders:
     await conn.copy_records_to_table(
         "equipment", schema_name="assets", columns=ASSET_COLUMNS, records=asset_rows
     )
-    await conn.execute(
-        """
-        INSERT INTO assets.equipment_numbers (org_id, year, last)
-        SELECT org_id, split_part(number, '-', 2)::int, max(split_part(number, '-', 3)::int)
-          FROM assets.equipment WHERE org_id = $1 GROUP BY 1, 2
-        ON CONFLICT (org_id, year) DO UPDATE SET last = greatest(
-            assets.equipment_numbers.last, excluded.last)
-        """,
-        org_id,
-    )
-    for statement in backfill_statements():
-        await conn.execute(statement)
+    await assets_sql.continue_numbers(conn)
+    await assets_sql.fill_search_index(conn)
     print(f"  assets: {assets} rows and search index in {time.perf_counter() - started:.1f}s")
 
     started = time.perf_counter()

@@ -5,10 +5,12 @@ Usage (from the repository root)::
     python bench/ocr/ocr_bench.py [--data DIR] [--limit N] [--misses] [--opt KEY=VALUE ...]
                                   [--variant NAME:KEY=VALUE,KEY=VALUE ...]
 
-Runs :class:`rivet_ocr.scanner.Scanner` (full scan: decode + OCR + parse + quality notes) on
-every ``np_*.jpg`` of the data set and compares with its ``.json`` ground truth.  Variants
-(engine options) are run interleaved photo by photo, so that their timings share the same
-machine load.  See ``bench/ocr/README.md`` for the metric definitions.
+Reads every ``np_*.jpg`` of the data set with the OCR service's console command
+``rivet-ocr read`` (the worker's scanner: decode + OCR + parse + quality notes, one JSON line
+per photo) and compares with its ``.json`` ground truth.  Each variant (engine options) is one
+``rivet-ocr read`` process fed one photo at a time; variants are run interleaved photo by photo,
+so that their timings share the same machine load.  See ``bench/ocr/README.md`` for the metric
+definitions.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ import json
 import os
 import re
 import resource
+import shutil
 import statistics
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -28,11 +32,6 @@ from typing import Any
 from rapidfuzz.distance import Levenshtein
 
 ROOT = Path(__file__).resolve().parents[2]
-try:
-    from rivet_ocr.scanner import Scanner, create_engine
-except ImportError:  # running from a checkout without the package installed
-    sys.path.insert(0, str(ROOT / "services" / "ocr" / "src"))
-    from rivet_ocr.scanner import Scanner, create_engine
 
 SCORED_FIELDS = (
     "manufacturer",
@@ -72,11 +71,49 @@ class LevelStats:
     cpu: list[float] = field(default_factory=list)
 
 
+class Reader:
+    """One ``rivet-ocr read`` process (one engine configuration), given one photo at a time."""
+
+    def __init__(self, engine: str, options: dict[str, Any]) -> None:
+        script = Path(sys.executable).parent / "rivet-ocr"
+        exe = str(script) if script.exists() else shutil.which("rivet-ocr")
+        if exe is None:
+            raise SystemExit("rivet-ocr not found: run `uv sync` (the OCR service console script)")
+        argv = [exe, "read", "--engine", engine]
+        for key, value in options.items():
+            argv += ["--opt", f"{key}={value if isinstance(value, str) else json.dumps(value)}"]
+        self.proc = subprocess.Popen(
+            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1
+        )
+
+    def read(self, photo: Path) -> dict[str, Any]:
+        assert self.proc.stdin is not None
+        assert self.proc.stdout is not None
+        self.proc.stdin.write(f"{photo.resolve()}\n")
+        self.proc.stdin.flush()
+        while line := self.proc.stdout.readline():
+            if line.startswith("{"):  # anything else is not an answer
+                answer: dict[str, Any] = json.loads(line)
+                if "error" in answer:
+                    raise RuntimeError(f"rivet-ocr read {photo}: {answer['error']}")
+                return answer
+        raise RuntimeError(f"rivet-ocr read exited ({self.proc.wait()}) on {photo}")
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
 @dataclass
 class Variant:
     name: str
     options: dict[str, Any]
-    scanner: Any = None
+    reader: Reader | None = None
     levels: dict[str, LevelStats] = field(
         default_factory=lambda: {lvl: LevelStats() for lvl in LEVELS}
     )
@@ -141,51 +178,69 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[k]
 
 
-def score(variant: Variant, photo: Path, truth: dict[str, Any], scanner: Any) -> None:
-    data = photo.read_bytes()
-    start, cpu_start = time.perf_counter(), time.process_time()
-    result = scanner.scan(data)
-    elapsed = time.perf_counter() - start
-    cpu_used = time.process_time() - cpu_start
+def score(variant: Variant, photo: Path, truth: dict[str, Any], answer: dict[str, Any]) -> None:
+    """One photo's answer from ``rivet-ocr read`` against its ground truth."""
+    elapsed, cpu_used = answer["seconds"], answer["cpu_seconds"]
+    fields, confidence = answer["fields"], answer["confidence"]
     stats = variant.levels.setdefault(truth.get("difficulty", level_of(photo)), LevelStats())
     stats.times.append(elapsed)
     stats.cpu.append(cpu_used)
     stats.images += 1
-    stats.cer_sum += cer(result.text, truth["full_text"])
-    for stage, secs in result.timings.items():
+    stats.cer_sum += cer(answer["text"], truth["full_text"])
+    for stage, secs in answer["timings"].items():
         variant.stage_times.setdefault(stage, []).append(secs)
     for name in SCORED_FIELDS:
-        want, got = truth["fields"].get(name), result.fields.get(name)
+        want, got = truth["fields"].get(name), fields.get(name)
         good = normalize(want) == normalize(got)
         stats.correct += good
         stats.total += 1
         variant.per_field[name][0] += good
         variant.per_field[name][1] += 1
         if not good:
-            conf = result.field_confidence.get(name)
+            conf = confidence.get(name)
             variant.misses.append(
                 f"{photo.stem:16} {name:12} want={want!r:24} got={got!r} conf={conf}"
             )
     if truth["fields"].get("power") is not None:
-        variant.unit_ok[0] += result.fields.get("power_unit") == truth["fields"]["power_unit"]
+        variant.unit_ok[0] += fields.get("power_unit") == truth["fields"]["power_unit"]
         variant.unit_ok[1] += 1
     variant.records.append(
         {
             "photo": photo.name,
-            "fields": result.fields,
-            "confidence": result.field_confidence,
+            "fields": fields,
+            "confidence": confidence,
             "seconds": elapsed,
             "cpu_seconds": cpu_used,
-            "timings": result.timings,
-            "quality": [n.code for n in result.quality_notes],
+            "timings": answer["timings"],
+            "quality": answer["quality"],
         }
     )
+
+
+def measure(photos: list[Path], variants: list[Variant], engine: str) -> None:
+    """Start one reader per variant, warm each up on the first photo (not counted), then read
+    every photo with every variant in turn; the readers are stopped at the end."""
+    try:
+        for variant in variants:
+            t0 = time.perf_counter()
+            variant.reader = Reader(engine, variant.options)
+            warm = variant.reader.read(photos[0])  # loads the models, then one scan
+            variant.load_s = time.perf_counter() - t0 - warm["seconds"]
+        for photo in photos:
+            truth = json.loads(photo.with_suffix(".json").read_text())
+            for variant in variants:
+                assert variant.reader is not None
+                score(variant, photo, truth, variant.reader.read(photo))
+    finally:
+        for variant in variants:
+            if variant.reader is not None:
+                variant.reader.close()
 
 
 def report(variant: Variant, photos: int, engine: str) -> None:
     print(
         f"== {variant.name}: engine {engine} {variant.options or ''} "
-        f"(loaded in {variant.load_s:.2f} s)"
+        f"(reader started and models loaded in {variant.load_s:.2f} s)"
     )
     print(
         f"{'level':8} {'photos':>6} {'fields %':>9} {'CER %':>7} {'median s':>9} {'p95 s':>7}"
@@ -254,25 +309,17 @@ def main(argv: list[str] | None = None) -> int:
 
     variants = [Variant("default", parse_opts(args.opt))]
     variants += [parse_variant(spec) for spec in args.variant]
-    for variant in variants:
-        t0 = time.perf_counter()
-        variant.scanner = Scanner(create_engine(args.engine, **variant.options))
-        variant.load_s = time.perf_counter() - t0
-        variant.scanner.scan(photos[0].read_bytes())  # warm-up, not counted
+    measure(photos, variants, args.engine)
 
-    for photo in photos:
-        truth = json.loads(photo.with_suffix(".json").read_text())
-        for variant in variants:
-            score(variant, photo, truth, variant.scanner)
-
-    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    print(f"rivet nameplate scanner benchmark: {len(photos)} photos from {args.data}")
-    print("cpu s = process CPU seconds per photo (all threads); wall-clock is median/p95 s")
+    peak_rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
+    print(f"rivet nameplate scanner benchmark: {len(photos)} photos from {args.data}, read by "
+          f"`rivet-ocr read` (one process per variant)")  # fmt: skip
+    print("cpu s = reader process CPU seconds per photo (all threads); wall-clock is median/p95 s")
     print()
     for variant in variants:
         report(variant, len(photos), args.engine)
-    scope = "all variants" if len(variants) > 1 else "one scanner"
-    print(f"peak RSS {peak_rss_mb:.0f} MB ({scope} loaded in this process)")
+    scope = "the largest of the reader processes" if len(variants) > 1 else "the reader process"
+    print(f"peak RSS {peak_rss_mb:.0f} MB ({scope})")
     print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if args.misses:
         print()

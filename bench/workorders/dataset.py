@@ -1,36 +1,150 @@
 """A synthetic CMMS history for the stats benchmark, loaded with COPY into schema ``workorders``.
 
 One large organization (100,000 assets, 1,000,000 work orders over three years, 200 people)
-and a small second one as noise. Rollups are computed with the service's own contribution code
-(``rivet_workorders.rollups.facts.Deltas``) and health formula, so the tables hold what the
-service would have built event by event. ``rollup_state``, ``timeline`` and the messaging tables
-are left empty: no stats read touches them.
+and a small second one as noise. The rollup tables are filled with what the service would have
+built event by event: each order's contribution (counts by status and priority, open orders by
+due day, daily flows, fault codes, the decayed corrective and downtime sums per asset) and the
+health score, computed here by the rules docs/workorders.md documents (``Rollups``, ``score``
+below: the benchmark's own copy, no service code). ``rollup_state``, ``timeline`` and the
+messaging tables are left empty: no stats read touches them.
 """
 
 from __future__ import annotations
 
+import math
 import random
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import asyncpg
 
 from rivet_contracts.assets import Criticality
-from rivet_contracts.workorders import Priority, WorkOrderStatus, WorkType
-from rivet_workorders.orders.lifecycle import DUE_OFFSETS
-from rivet_workorders.rollups import health
-from rivet_workorders.rollups.facts import Deltas, Facts
-from rivet_workorders.tables import DAILY_COLUMNS
+from rivet_contracts.workorders import OPEN_STATUSES, Priority, WorkOrderStatus, WorkType
 
 BRANDS = ["Baldor", "Siemens", "ABB", "WEG", "Grundfos", "SEW", "Nord", "Danfoss", "Schneider",
           "Yaskawa", "Toshiba", "Leeson", "Marathon", "Lenze", "KSB", "Flowserve", "Atlas Copco",
           "Ingersoll Rand", "Emerson", "Rockwell"]  # fmt: skip
 HISTORY = timedelta(days=3 * 365)
 S = WorkOrderStatus
+
+# --- the service's documented rules (docs/workorders.md), restated ------------------------
+
+DUE_OFFSETS: dict[Priority, timedelta] = {
+    Priority.CRITICAL: timedelta(hours=4),
+    Priority.HIGH: timedelta(days=1),
+    Priority.MEDIUM: timedelta(days=7),
+    Priority.LOW: timedelta(days=30),
+}
+"""Default due date = creation + this offset."""
+DAILY_COLUMNS = ("created", "completed", "cancelled", "reopened", "planned", "reactive",
+                 "acknowledged", "ack_seconds", "repaired", "repair_seconds",
+                 "downtime_seconds")  # fmt: skip
+"""The counters of ``workorders.wo_daily``."""
+EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
+HALF_LIFE = timedelta(days=30)
+PRIORITY_WEIGHTS = {Priority.LOW: 2.0, Priority.MEDIUM: 5.0, Priority.HIGH: 10.0,
+                    Priority.CRITICAL: 20.0}  # fmt: skip
+CRITICALITY_FACTORS = {Criticality.LOW: 0.75, Criticality.MEDIUM: 1.0, Criticality.HIGH: 1.25,
+                       Criticality.CRITICAL: 1.5}  # fmt: skip
+DOWNTIME_POINTS_PER_HOUR, OPEN_ORDER_POINTS, OVERDUE_ORDER_POINTS = 1.0, 3.0, 7.0
+GOOD, FAIR = 80, 50
+
+
+def growth(at: datetime) -> float:
+    """``2^((at - EPOCH) / HALF_LIFE)``: the weight a decaying term is stored with."""
+    return float(2.0 ** ((at - EPOCH) / HALF_LIFE))
+
+
+def score(
+    criticality: Criticality, corrective: float, downtime: float, open_orders: int,
+    overdue: int, now: datetime,
+) -> int:  # fmt: skip
+    """100 - criticality factor x (corrective + downtime points + 3 x open + 7 x overdue)."""
+    factor = float(2.0 ** (-((now - EPOCH) / HALF_LIFE)))
+    penalty = CRITICALITY_FACTORS[criticality] * (
+        max(corrective, 0.0) * factor + max(downtime, 0.0) * factor
+        + OPEN_ORDER_POINTS * open_orders + OVERDUE_ORDER_POINTS * overdue
+    )  # fmt: skip
+    return min(100, max(0, math.floor(100.0 - penalty + 0.5)))
+
+
+def band(value: int) -> str:
+    return "good" if value >= GOOD else "fair" if value >= FAIR else "poor"
+
+
+def day(at: datetime) -> date:
+    return at.astimezone(UTC).date()
+
+
+def seconds(delta: timedelta) -> int:
+    return round(delta.total_seconds())
+
+
+@dataclass(frozen=True)
+class Facts:
+    """The part of a work order the rollups count."""
+
+    equipment_id: uuid.UUID
+    status: WorkOrderStatus
+    priority: Priority
+    work_type: WorkType
+    due_at: datetime
+    created_at: datetime
+    acknowledged_at: datetime | None
+    completed_at: datetime | None
+    estimated_minutes: int | None
+    downtime_start: datetime | None
+    downtime_end: datetime | None
+    fault_codes: tuple[str, ...]
+
+
+@dataclass
+class Rollups:
+    """The sums of every rollup table, keyed like the tables."""
+
+    counts: defaultdict[tuple[str, str], list[int]] = field(
+        default_factory=lambda: defaultdict(lambda: [0, 0, 0])
+    )  # (status, priority) -> [orders, estimated_minutes, unestimated]
+    due: Counter[date] = field(default_factory=Counter)  # open orders by UTC due day
+    daily: defaultdict[date, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    faults: Counter[str] = field(default_factory=Counter)
+    decay: defaultdict[uuid.UUID, list[float]] = field(
+        default_factory=lambda: defaultdict(lambda: [0.0, 0.0])
+    )  # equipment -> [corrective, downtime]
+
+    def add(self, f: Facts) -> None:
+        """The contribution of one work order."""
+        counts = self.counts[(f.status.value, f.priority.value)]
+        counts[0] += 1
+        counts[1] += f.estimated_minutes or 0
+        counts[2] += f.estimated_minutes is None
+        if f.status in OPEN_STATUSES:
+            self.due[day(f.due_at)] += 1
+        if f.status is S.CANCELLED:
+            return  # not work done: no failure, KPI or health effect
+        created = self.daily[day(f.created_at)]
+        corrective = f.work_type is WorkType.CORRECTIVE
+        created["reactive" if corrective else "planned"] += 1
+        if f.acknowledged_at is not None:
+            created["acknowledged"] += 1
+            created["ack_seconds"] += seconds(f.acknowledged_at - f.created_at)
+        for code in f.fault_codes:
+            self.faults[code] += 1
+        decay = self.decay[f.equipment_id]
+        if corrective:
+            decay[0] += PRIORITY_WEIGHTS[f.priority] * growth(f.created_at)
+        if f.downtime_start is not None and f.downtime_end is not None:
+            down = seconds(f.downtime_end - f.downtime_start)
+            self.daily[day(f.downtime_start)]["downtime_seconds"] += down
+            decay[1] += DOWNTIME_POINTS_PER_HOUR * (down / 3600) * growth(f.downtime_start)
+            if corrective and f.status is S.COMPLETED and f.completed_at:
+                repaired = self.daily[day(f.completed_at)]
+                repaired["repaired"] += 1
+                repaired["repair_seconds"] += down
 
 
 @dataclass
@@ -46,7 +160,7 @@ class Org:
 class Totals:
     """Per-organization state accumulated while orders stream out, for the rollup tables."""
 
-    deltas: Deltas = field(default_factory=Deltas)
+    deltas: Rollups = field(default_factory=Rollups)
     open_by_asset: defaultdict[uuid.UUID, list[datetime]] = field(
         default_factory=lambda: defaultdict(list)
     )
@@ -116,18 +230,18 @@ def order(
         if work_type is WorkType.CORRECTIVE and rng.random() < 0.6 else []  # fmt: skip
     asset = org.asset_ids[int(len(org.asset_ids) * rng.random() ** 1.5)]  # some assets fail more
     due = created + DUE_OFFSETS[priority]
-    facts = Facts(org_id=org.id, equipment_id=asset, status=status, priority=priority,
-                  work_type=work_type, due_at=due, created_at=created, acknowledged_at=ack,
-                  completed_at=done, estimated_minutes=estimate, downtime_start=down_start,
-                  downtime_end=down_end, fault_codes=tuple(sorted(faults)), version=1)  # fmt: skip
-    totals.deltas.add(facts, +1)
+    facts = Facts(equipment_id=asset, status=status, priority=priority, work_type=work_type,
+                  due_at=due, created_at=created, acknowledged_at=ack, completed_at=done,
+                  estimated_minutes=estimate, downtime_start=down_start, downtime_end=down_end,
+                  fault_codes=tuple(sorted(faults)))  # fmt: skip
+    totals.deltas.add(facts)
     flows = totals.deltas.daily
     flows[created.date()]["created"] += 1
     if done is not None:
         flows[done.date()]["completed"] += 1
     if cancelled is not None:
         flows[cancelled.date()]["cancelled"] += 1
-    if facts.is_open:
+    if status in OPEN_STATUSES:
         totals.open_by_asset[asset].append(due)
     number = f"WO-{created.year}-{totals.years[created.year]:06d}"
     last = done or cancelled or ack or created
@@ -189,12 +303,10 @@ async def _copy_equipment(
         dues = totals.open_by_asset.get(asset, [])
         overdue = sum(1 for d in dues if d < now)
         upcoming = [d for d in dues if d >= now]
-        score = health.score(
-            Criticality(criticality), corrective, downtime, len(dues), overdue, now
-        )
-        scores.append(score.score)
+        value = score(Criticality(criticality), corrective, downtime, len(dues), overdue, now)
+        scores.append(value)
         rows.append((*row, corrective, downtime, len(dues), overdue,
-                     min(upcoming) if upcoming else None, score.score, now))  # fmt: skip
+                     min(upcoming) if upcoming else None, value, now))  # fmt: skip
     columns = ["id", "org_id", "number", "name", "manufacturer", "model", "serial", "location",
                "criticality", "status", "version", "decay_corrective", "decay_downtime",
                "open_orders", "overdue_orders", "next_due_at", "score", "scored_at"]  # fmt: skip
@@ -204,7 +316,7 @@ async def _copy_equipment(
         "equipment_counts", schema_name="workorders",
         records=[(org.id, b, s, n) for (b, s), n in counts.items()],
     )  # fmt: skip
-    bands = Counter(health.band(s) for s in scores)
+    bands = Counter(band(s) for s in scores)
     await conn.execute(
         "INSERT INTO workorders.org_health VALUES ($1, $2, $3, $4, $5, $6)",
         org.id, len(scores), sum(scores), bands["good"], bands["fair"], bands["poor"],

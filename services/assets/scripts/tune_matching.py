@@ -1,23 +1,24 @@
 """Print how the create-or-match thresholds decide the labelled pairs.
 
-    uv run python bench/matching/tune.py
+    uv run python services/assets/scripts/tune_matching.py
 
 For each (auto, review) pair of thresholds: pairs decided as labelled, false merges (the
 expensive error: two assets become one), and missed matches. The shipped defaults are marked.
+A developer tool of the assets service (it runs the service's own matching rules on the pairs
+of ``services/assets/tests/matching_pairs.py``), not a benchmark: nothing is timed.
 """
 
 import sys
 from itertools import product
 from pathlib import Path
 
-ROOT = Path(__file__).parents[2]
-sys.path.insert(0, str(ROOT / "services" / "assets" / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from matching_pairs import PAIRS  # noqa: E402
+from matching_pairs import PAIRS
 
-from rivet_assets.matching import normalize  # noqa: E402
-from rivet_assets.matching.rules import Record, compare  # noqa: E402
-from rivet_assets.settings import AssetsSettings  # noqa: E402
+from rivet_assets.matching import normalize
+from rivet_assets.matching.rules import Record, compare
+from rivet_assets.settings import AssetsSettings
 
 
 def record(values: dict[str, str | None]) -> Record:
