@@ -147,7 +147,7 @@ def service_needs() -> list[ServiceNeeds]:
         found.append(
             ServiceNeeds(
                 name=spec.name,
-                serves_rpc=bool(runtime.rpc.handlers),
+                serves_rpc=bool(runtime.rpc_subjects),
                 publishes=tuple(runtime.publishes),
                 declares=tuple(runtime.streams()),
                 consumers=consumers,

@@ -41,7 +41,7 @@ def exposed_metrics() -> set[str]:
     """Names services expose: the runtime's metrics and each service's own metrics module."""
     modules = [runtime_metrics]
     services = ROOT / "services"
-    paths = [*services.glob("*/src/*/metrics.py"), *services.glob("*/src/*/*/gauges.py")]
+    paths = [*services.glob("*/src/*/metrics.py"), *services.glob("*/src/*/*/jobs.py")]
     for path in sorted(paths):
         src = next(p for p in path.parents if p.name == "src")
         module_name = ".".join(path.relative_to(src).with_suffix("").parts)

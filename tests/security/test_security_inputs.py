@@ -306,7 +306,7 @@ async def test_polyglot_photo_is_defused(
         await asyncio.sleep(0.1)
         scan = (await client.get(f"/api/scans/{scan['id']}", headers=team.admin.headers)).json()
     assert scan["photo_ref"], "the photo was not stored"
-    stored = await services.runtimes["ocr"].state.photo_store.get(scan["photo_ref"])
+    stored = await services.runtimes["ocr"].state.photos.get(scan["photo_ref"])
     assert stored.startswith(b"\xff\xd8\xff")
     for marker in (b"PK\x03\x04", b"<?php", b"<script"):
         assert marker not in stored

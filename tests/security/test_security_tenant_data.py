@@ -15,7 +15,6 @@ from starlette.applications import Starlette
 
 from rivet_devstack.testing.services import ServiceSet
 from rivet_runtime import metrics
-from rivet_workorders.stats import gauges
 
 pytestmark = pytest.mark.security
 
@@ -70,7 +69,8 @@ async def test_work_order_metrics_name_no_organization(
         assert time.monotonic() < deadline, "the rollups did not count the new orders"
         await asyncio.sleep(0.1)
     runtime = services.runtimes["workorders"]
-    await gauges.refresh(runtime.db, runtime.state.clock)  # the background task's pass, now
+    assert runtime.runner is not None
+    await runtime.runner.run_now("gauges")  # the background job's pass, now
 
     exposed = await _scrape(services)
     for tenant in tenants:

@@ -24,7 +24,7 @@ from rivet_runtime import EventContext, EventRouter, ServiceRuntime, ServiceSett
 from rivet_runtime.db import async_url
 from rivet_runtime.metrics import DEAD_LETTERS
 from rivet_runtime.outbox import write_event
-from rivet_runtime.tables import add_messaging_tables
+from rivet_runtime.tables import add_job_table, add_messaging_tables
 
 SCHEMA = "consumer_test"
 
@@ -41,6 +41,7 @@ class Recorder:
 async def _create_schema(url: str) -> None:
     metadata = MetaData(schema=SCHEMA)
     add_messaging_tables(metadata)
+    add_job_table(metadata)
     engine = create_async_engine(async_url(url))
     async with engine.begin() as conn:
         await conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
@@ -222,6 +223,7 @@ async def test_inbox_forgets_ids_older_than_the_streams_keep(
     test_env: TestEnv, isolated_database: str
 ) -> None:
     from rivet_runtime.db import Database
+    from rivet_runtime.jobs import JobContext
     from rivet_runtime.maintenance import prune_inbox
 
     await _create_schema(isolated_database)
@@ -233,7 +235,7 @@ async def test_inbox_forgets_ids_older_than_the_streams_keep(
                 f"('c', '{uuid.uuid4()}', now() - interval '40 days'), "
                 f"('c', '{uuid.uuid4()}', now() - interval '1 day')"
             )
-        assert await prune_inbox(db) == 1
+        assert await prune_inbox(JobContext(state=None, schema=SCHEMA, db=db)) == 1
         async with db.transaction() as conn:
             left = (await conn.exec_driver_sql(f"SELECT count(*) FROM {SCHEMA}.inbox")).scalar()
         assert left == 1

@@ -225,8 +225,11 @@ async def test_relay_survives_a_dead_connection_while_it_subscribes(
         assert relay._task is not None
         assert not relay._task.done()
 
+        listener = auth.listener
+        assert listener is not None
+
         async def listening() -> bool:
-            return relay._listener is not None
+            return listener._conn is not None and not listener._conn.is_closed()
 
         assert await _wait(listening, 5)  # listening again once a connection worked
 

@@ -22,7 +22,8 @@ from rivet_contracts import (
 )
 from rivet_contracts.auth import InvitationView, InviteUser, ListUsers, UserList, UserView
 from rivet_runtime import Accepted, Created, RequestContext, RpcRouter
-from rivet_runtime.rpc import RpcServer, identity_headers
+from rivet_runtime.identity import identity_headers
+from rivet_runtime.rpc import RpcServer
 
 
 class NoDatabase:

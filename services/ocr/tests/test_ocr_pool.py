@@ -14,7 +14,7 @@ import pytest
 from rivet_contracts import Identity, Role, Rpc
 from rivet_contracts.ocr import GetScan, SubmitNameplate
 from rivet_devstack.testing.services import ServiceSet
-from rivet_runtime.rpc import identity_headers
+from rivet_runtime.identity import identity_headers
 
 PHOTO = Path(__file__).parent / "fixtures" / "np_011_clean.jpg"
 

@@ -13,7 +13,6 @@ from rivet_contracts.streams import USERS, WORKORDERS
 from rivet_devstack.testing.env import TestEnv
 from rivet_runtime.settings import ServiceSettings
 from rivet_runtime.streams import ensure_streams
-from rivet_telegram.main import create_app
 
 SECRET = "s3cret-token_for-tests"
 
@@ -80,7 +79,7 @@ async def test_webhook_refuses_requests_without_the_secret(bot: Any) -> None:
     update = person.update(
         text="/help", entities=[{"type": "bot_command", "offset": 0, "length": 5}]
     )
-    transport = httpx.ASGITransport(app=create_app(runtime))
+    transport = httpx.ASGITransport(app=runtime.ops_app())
     async with httpx.AsyncClient(transport=transport, base_url="http://bot.test") as client:
         url = "/telegram/webhook"
         missing = await client.post(url, json=update)

@@ -7,7 +7,6 @@ from prometheus_client import REGISTRY, generate_latest
 from sqlalchemy import text
 
 from rivet_contracts.workorders import Priority
-from rivet_workorders.stats import gauges
 
 OPEN = "status IN ('open', 'in_progress', 'on_hold')"
 TRUTH = text(
@@ -52,7 +51,8 @@ async def test_gauges_are_totals_over_all_organizations(wo: Any) -> None:
         return want
 
     async def caught_up() -> bool:
-        await gauges.refresh(runtime.db, wo.clock)
+        assert runtime.runner is not None
+        await runtime.runner.run_now("gauges")
         return _samples() == await truth()
 
     await wo.until(caught_up, what="the gauges to follow the rollups")

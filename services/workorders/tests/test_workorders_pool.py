@@ -15,7 +15,7 @@ from rivet_contracts import Identity, Role, Rpc
 from rivet_contracts.assets import EquipmentView, Source
 from rivet_contracts.workorders import CreateWorkOrder, ListWorkOrders
 from rivet_devstack.testing.services import ServiceSet
-from rivet_runtime.rpc import identity_headers
+from rivet_runtime.identity import identity_headers
 
 
 async def test_a_create_waiting_on_assets_holds_no_connection(

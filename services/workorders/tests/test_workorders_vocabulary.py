@@ -13,7 +13,7 @@ from rivet_contracts.workorders import OPEN_STATUS_VALUES, OPEN_STATUSES, WorkOr
 from rivet_workorders import tables
 from rivet_workorders.orders import repository
 from rivet_workorders.rollups import scoring
-from rivet_workorders.stats import gauges
+from rivet_workorders.stats import jobs as gauges
 from rivet_workorders.stats import repository as stats
 
 SOURCE = Path(rivet_workorders.__file__).parent

@@ -39,8 +39,8 @@ from rivet_contracts import ErrorCode, ErrorInfo, Headers, Identity, Request, Se
 from rivet_contracts.catalog import RPCS, RpcSpec
 
 from .health import Health
+from .identity import identity_headers
 from .metrics import RPC_CALLS
-from .rpc import identity_headers
 from .settings import ServiceSettings
 
 log = logging.getLogger(__name__)

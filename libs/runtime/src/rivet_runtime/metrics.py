@@ -70,6 +70,28 @@ OUTBOX_PUBLISH_FAILURES = Counter(
     "rivet_outbox_publish_failures_total", "Relay passes that failed to publish.", ["service"]
 )
 NATS_CONNECTED = Gauge("rivet_nats_connected", "1 while connected to NATS.", ["service"])
+# Background jobs are labelled ``task`` (the job's name): ``job`` is Prometheus's own target label.
+JOB_RUNS = Counter(
+    "rivet_job_runs_total",
+    "Background job passes, by result (ok or failed).",
+    ["service", "task", "result"],
+)
+JOB_LAST_SUCCESS = Gauge(
+    "rivet_job_last_success_timestamp_seconds",
+    "When this process last finished a pass of the job without error.",
+    ["service", "task"],
+)
+JOB_PERIOD = Gauge(
+    "rivet_job_period_seconds",
+    "How often the job is meant to run (a queue job: its safety poll).",
+    ["service", "task"],
+)
+JOB_DURATION = Histogram(
+    "rivet_job_duration_seconds",
+    "Time a background job pass took.",
+    ["service", "task"],
+    buckets=(0.01, 0.05, 0.25, 1, 5, 30, 120, 600),
+)
 
 
 def render() -> tuple[bytes, str]:

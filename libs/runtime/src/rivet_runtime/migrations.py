@@ -148,3 +148,28 @@ def drop_messaging_tables(schema: str) -> None:
     """In a migration's ``downgrade``: the reverse of ``create_messaging_tables``."""
     for name in MESSAGING_TABLES:
         op.drop_table(name, schema=schema)
+
+
+def create_job_table(schema: str) -> None:
+    """In a migration's ``upgrade``: create ``job_runs`` in ``schema``, the table
+    ``rivet_runtime.tables.add_job_table`` declares (periodic background jobs). Like
+    ``create_messaging_tables``, what a migration created stays: change it only by adding."""
+    op.create_table(
+        "job_runs",
+        sa.Column("name", sa.Text(), nullable=False),
+        sa.Column(
+            "due_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
+        ),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("runs", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column("failures", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column("last_ok_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("name"),
+        schema=schema,
+    )
+
+
+def drop_job_table(schema: str) -> None:
+    """In a migration's ``downgrade``: the reverse of ``create_job_table``."""
+    op.drop_table("job_runs", schema=schema)

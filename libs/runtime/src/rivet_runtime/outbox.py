@@ -15,7 +15,6 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-import asyncpg
 from nats.js import JetStreamContext
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -23,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from rivet_contracts import EventEnvelope, Headers
 
 from .db import Database
+from .listener import Waker
 from .metrics import (
     EVENTS_PUBLISHED,
     OUTBOX_BACKLOG,
@@ -80,15 +80,20 @@ async def write_event(conn: AsyncConnection, schema: str, envelope: EventEnvelop
 class OutboxRelay:
     """Publishes committed outbox rows to JetStream, in commit order per relay pass."""
 
-    def __init__(self, settings: ServiceSettings, db: Database, js: JetStreamContext) -> None:
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        db: Database,
+        js: JetStreamContext,
+        waker: Waker | None = None,
+    ) -> None:
         self.settings = settings
         self.db = db
         self.js = js
-        self.channel = notify_channel(db.schema)
-        self._wake = asyncio.Event()
+        self.waker = waker
+        """Commit notifications on ``notify_channel(schema)`` (None: the safety poll alone)."""
         self._task: asyncio.Task[None] | None = None
-        self._listener: asyncpg.Connection | None = None
-        self._stopping = False
+        self._stopping = asyncio.Event()
         self._last_gauge = 0.0
         self._last_backlog = -1
 
@@ -96,25 +101,21 @@ class OutboxRelay:
         self._task = asyncio.create_task(self._run(), name=f"outbox-relay-{self.db.schema}")
 
     async def stop(self) -> None:
-        self._stopping = True
-        self._wake.set()
+        self._stopping.set()
+        if self.waker is not None:
+            self.waker.set()
         if self._task is not None:
             try:
                 await asyncio.wait_for(self._task, timeout=self.settings.shutdown_grace)
             except TimeoutError:
                 self._task.cancel()
-        await self._close_listener()
-
-    def wake(self) -> None:
-        self._wake.set()
 
     async def _run(self) -> None:
         backoff = 0.1
-        while not self._stopping:
+        while not self._stopping.is_set():
             # Everything inside the try: an exception escaping this loop would end the relay
             # task silently, and the service would look healthy with its events piling up.
             try:
-                await self._ensure_listener()
                 published = await self.relay_once()
                 backoff = 0.1
             except Exception as exc:
@@ -126,11 +127,14 @@ class OutboxRelay:
             if published >= self.settings.outbox_batch_size:
                 continue  # a full batch: more may be waiting
             # Otherwise the claim saw every committed row; a row committed since then has
-            # notified (the wake flag was cleared before the pass), so waiting loses nothing
+            # notified (the waker was cleared before the pass), so waiting loses nothing
             # and saves an empty pass - a whole transaction - per event at low rates.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.settings.outbox_safety_poll)
-            self._wake.clear()
+            poll = self.settings.outbox_safety_poll
+            if self.waker is not None:
+                await self.waker.wait(poll)
+            else:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), poll)
 
     async def relay_once(self) -> int:
         """Publish one batch; returns how many events went out.
@@ -193,32 +197,3 @@ class OutboxRelay:
         self._last_backlog = int(count)
         OUTBOX_BACKLOG.labels(self.settings.service_name).set(count)
         OUTBOX_OLDEST_AGE.labels(self.settings.service_name).set(float(age))
-
-    async def _ensure_listener(self) -> None:
-        """LISTEN for commit notifications on a dedicated connection; reconnect when lost."""
-        if self._listener is not None and not self._listener.is_closed():
-            return
-        await self._close_listener()
-        try:
-            raw = await self.db.engine.raw_connection()
-        except Exception:
-            return  # the safety poll carries on; next pass tries again
-        conn: asyncpg.Connection = raw.driver_connection
-        # Detach from the pool: this connection lives as long as the relay.
-        raw.detach()
-        try:
-            await conn.add_listener(self.channel, lambda *_: self._wake.set())
-        except Exception as exc:
-            # A pooled connection can be dead without asyncpg knowing yet (the server just
-            # restarted): drop it; the safety poll carries on and the next pass tries again.
-            log.warning("outbox relay cannot listen for commits yet: %r", exc)
-            conn.terminate()
-            return
-        conn.add_termination_listener(lambda *_: self._wake.set())
-        self._listener = conn
-
-    async def _close_listener(self) -> None:
-        if self._listener is not None:
-            with contextlib.suppress(Exception):
-                await self._listener.close(timeout=2)
-            self._listener = None

@@ -17,16 +17,16 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
-from uuid import UUID
 
 from pydantic import BaseModel, ValidationError
 
-from rivet_contracts import ErrorCode, ErrorInfo, Headers, Identity, Outcome, Role, ServiceError
+from rivet_contracts import ErrorCode, ErrorInfo, Headers, Identity, Outcome, ServiceError
 from rivet_contracts.catalog import RPCS, RpcSpec
 
 from .consumer import is_outage
 from .context import RequestContext
 from .db import Database
+from .identity import identity_from_headers
 from .logging import correlation_id as correlation_var
 from .metrics import RPC_REQUESTS
 
@@ -96,31 +96,6 @@ class RpcRouter(Generic[StateT]):
             return func
 
         return register
-
-
-def identity_from_headers(headers: Mapping[str, str]) -> Identity | None:
-    """The caller named in a request's headers, or None for an anonymous request."""
-    user_id = headers.get(Headers.USER_ID)
-    if not user_id:
-        return None
-    try:
-        return Identity(
-            user_id=UUID(user_id),
-            org_id=UUID(headers.get(Headers.ORG_ID, "")),
-            role=Role(headers.get(Headers.ROLE, "")),
-        )
-    except ValueError as exc:
-        raise ServiceError(ErrorCode.UNAUTHORIZED, "malformed caller identity") from exc
-
-
-def identity_headers(identity: Identity | None) -> dict[str, str]:
-    if identity is None:
-        return {}
-    return {
-        Headers.USER_ID: str(identity.user_id),
-        Headers.ORG_ID: str(identity.org_id),
-        Headers.ROLE: identity.role.value,
-    }
 
 
 def validation_details(exc: ValidationError) -> list[dict[str, Any]]:

@@ -1,21 +1,26 @@
 """``ServiceRuntime``: what every Rivet service process is made of.
 
-It owns the database pool, the NATS broker, the request and event handlers, the outbox relay,
-health and metrics. ``start`` migrates (under an advisory lock), connects (retrying forever),
-declares the streams, starts the subscribers and the relay; ``stop`` drains in reverse order so a
+It owns the database pool, the NATS broker, the request and event handlers, the background
+jobs, the outbox relay, health and metrics. ``start`` migrates (under an advisory lock), connects
+(retrying forever), declares the streams, builds the service's state from the connected
+resources, starts the subscribers, the relay and the jobs; ``stop`` drains in reverse order so a
 SIGTERM finishes work in hand instead of dropping it.
 """
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from faststream import AckPolicy
 from faststream.nats import ConsumerConfig, JStream, NatsBroker, NatsResponse, PullSub
 from faststream.nats.message import NatsMessage
+from nats.aio.client import Client as NatsClient
+from nats.js import JetStreamContext
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -29,8 +34,10 @@ from .client import RpcClient
 from .consumer import EventProcessor, EventRouter, Outcome, Subscription
 from .db import Database
 from .health import Health
+from .jobs import Job, JobRouter, JobRunner
+from .listener import CommitListener
 from .migrations import migrate
-from .outbox import OutboxRelay
+from .outbox import OutboxRelay, notify_channel
 from .rpc import RpcRouter, RpcServer
 from .settings import ServiceSettings
 from .streams import ensure_streams
@@ -41,6 +48,28 @@ log = logging.getLogger(__name__)
 StateT = TypeVar("StateT")
 
 
+@dataclass(frozen=True)
+class Connected:
+    """What the runtime has connected when it builds a service's state (``state`` factory)."""
+
+    settings: ServiceSettings
+    db: Database | None
+    client: RpcClient
+    nats: NatsClient
+    js: JetStreamContext
+    uploads: UploadStore | None
+    """The shared upload bucket (``uses_uploads``)."""
+
+    async def store(self, bucket: str, *, ttl: timedelta | None, description: str) -> UploadStore:
+        """An object-store bucket of the service's own, created if missing."""
+        store = UploadStore(self.js, self.settings, bucket=bucket, ttl=ttl, description=description)
+        await store.ensure()
+        return store
+
+
+StateFactory = Callable[[Connected], StateT] | Callable[[Connected], Awaitable[StateT]]
+
+
 async def _whole_message(msg: NatsMessage) -> NatsMessage:
     """Subscriber decoder: the handler's one parameter is the message itself (body, headers,
     JetStream metadata), so nothing is injected from FastStream's context."""
@@ -48,12 +77,17 @@ async def _whole_message(msg: NatsMessage) -> NatsMessage:
 
 
 class ServiceRuntime(Generic[StateT]):
-    """One service process. ``schema`` is None for services without a database (gateway)."""
+    """One service process. ``schema`` is None for services without a database (gateway).
+
+    ``state`` is what the service's handlers share (``ctx.state``): a function that builds it
+    from the ``Connected`` resources once they are connected (so it is built complete, with no
+    field filled in later), or the value itself when it needs none of them.
+    """
 
     def __init__(
         self,
         settings: ServiceSettings,
-        state: StateT,
+        state: "StateFactory[StateT] | StateT",
         *,
         schema: str | None = None,
         migrations: Path | None = None,
@@ -61,7 +95,8 @@ class ServiceRuntime(Generic[StateT]):
         uses_uploads: bool = False,
     ) -> None:
         self.settings = settings
-        self.state = state
+        self._make_state = state
+        self._state: StateT | None = None
         self.schema = schema
         self.migrations = migrations
         self.publishes = publishes
@@ -83,30 +118,63 @@ class ServiceRuntime(Generic[StateT]):
         self.client = RpcClient(settings, self.broker, self.health)
         """Requests to other services, on this runtime's connection (``unavailable`` until it
         is connected)."""
-        self.rpc: RpcServer[StateT] = RpcServer(
-            settings.service_name,
-            self.db,
-            state,
-            client=self.client,
-            rpc_timeout=settings.rpc_timeout,
-        )
+        self.rpc_routers: list[RpcRouter[StateT]] = []
+        self._rpc: RpcServer[StateT] | None = None
         self.subscriptions: list[Subscription] = []
+        self.jobs: list[Job] = []
+        self.listener = CommitListener(self.db) if self.db is not None else None
+        """The process's one LISTEN connection: commit notifications for the relay and jobs."""
         self.relay: OutboxRelay | None = None
+        self.runner: JobRunner[StateT] | None = None
         self.uses_uploads = uses_uploads
         self.uploads: UploadStore | None = None
         self.on_started: list[Callable[[], Any]] = []
+        """Run once everything has started (components beside the runtime: the bot)."""
         self.on_stopping: list[Callable[[], Any]] = []
+        """Run first at a stop: stop taking work from outside."""
+        self.on_stopped: list[Callable[[], Any]] = []
+        """Run once the jobs and handlers have finished, before the database closes."""
+        self.http_routes: list[BaseRoute] = []
+        """Routes of the service's own beside /health, /ready and /metrics (a webhook)."""
         self._subscribed = False
         self._start_task: asyncio.Task[None] | None = None
-        self._housekeeping: asyncio.Task[None] | None = None
+        if self.db is not None:
+            self.include_jobs(maintenance.jobs)  # type: ignore[arg-type]
+
+    @property
+    def state(self) -> StateT:
+        """The service's state; built when the runtime has connected (``start``)."""
+        if self._state is None:
+            raise RuntimeError("the state is built when the runtime starts")
+        return self._state
+
+    @property
+    def rpc(self) -> RpcServer[StateT]:
+        """The request handlers, once the state they share is built (``start``)."""
+        if self._rpc is None:
+            raise RuntimeError("requests are served once the runtime has started")
+        return self._rpc
 
     # --- composition ------------------------------------------------------------------
 
     def include_rpc(self, router: RpcRouter[StateT]) -> None:
-        self.rpc.include(router)
+        self.rpc_routers.append(router)
+
+    @property
+    def rpc_subjects(self) -> list[str]:
+        """The request subjects this service serves (known before it starts)."""
+        return [subject for router in self.rpc_routers for subject in router.handlers]
 
     def include_events(self, router: EventRouter[StateT]) -> None:
         self.subscriptions.extend(router.subscriptions)
+
+    def include_jobs(self, router: JobRouter[StateT]) -> None:
+        if self.db is None:
+            raise RuntimeError("background jobs need a database (claims, job_runs)")
+        for job in router.jobs:
+            if any(j.name == job.name for j in self.jobs):
+                raise ValueError(f"two jobs named {job.name!r}")
+            self.jobs.append(job)
 
     def streams(self) -> tuple[StreamSpec, ...]:
         """Streams this service declares (creates or updates): the ones it publishes to, and
@@ -122,13 +190,22 @@ class ServiceRuntime(Generic[StateT]):
         consumed = (stream_for(sub.subject) for sub in self.subscriptions)
         return tuple(spec for spec in dict.fromkeys(consumed) if spec not in declared)
 
-    def _subscribe(self) -> None:
+    def _subscribe(self, state: StateT) -> None:
         """Register request and event subscribers with the broker (before it starts)."""
         if self._subscribed:
             return
         self._subscribed = True
         settings = self.settings
-        for subject in self.rpc.handlers:
+        self._rpc = RpcServer(
+            settings.service_name,
+            self.db,
+            state,
+            client=self.client,
+            rpc_timeout=settings.rpc_timeout,
+        )
+        for router in self.rpc_routers:
+            self._rpc.include(router)
+        for subject in self._rpc.handlers:
             self.broker.subscriber(
                 settings.subject(subject),
                 queue=settings.service_name,
@@ -139,7 +216,7 @@ class ServiceRuntime(Generic[StateT]):
             return
         if self.db is None:
             raise RuntimeError("event consumers need a database for their inbox")
-        processor = EventProcessor(settings, self.db, self.state)
+        processor = EventProcessor(settings, self.db, state)
         inbox = inbox_prefix(settings.service_name, settings.nats_namespace)
         for sub in self.subscriptions:
             self.broker.subscriber(
@@ -192,9 +269,9 @@ class ServiceRuntime(Generic[StateT]):
     # --- lifecycle --------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Migrate, connect, declare streams, start subscribers and the relay."""
+        """Migrate, connect, declare streams, build the state, start subscribers, the relay
+        and the jobs."""
         settings = self.settings
-        self._subscribe()
         if self.db is not None and self.migrations is not None and settings.migrate_on_start:
             await self._retry("migrations", self.run_migrations)
         await connect_forever(self.broker, self.health, settings.service_name)
@@ -209,15 +286,41 @@ class ServiceRuntime(Generic[StateT]):
         if self.uses_uploads:
             self.uploads = UploadStore(js, settings)
             await self._retry("upload store", self.uploads.ensure)
+        connected = Connected(
+            settings, self.db, self.client, self.broker.connection, js, self.uploads
+        )
+        state: StateT | None = None
+
+        async def build_state() -> None:
+            nonlocal state
+            state = await self._build_state(connected)
+
+        await self._retry("state", build_state)
+        self._state = cast(StateT, state)
+        self._subscribe(self._state)
         await self.broker.start()
-        if self.db is not None:
-            self.relay = OutboxRelay(settings, self.db, js)
+        if self.db is not None and self.listener is not None:
+            self.relay = OutboxRelay(
+                settings, self.db, js, self.listener.waker(notify_channel(self.db.schema))
+            )
             await self.relay.start()
-            self._housekeeping = asyncio.create_task(maintenance.run_forever(self.db))
+            self.runner = JobRunner(
+                settings, self.db, self._state, self.jobs, self.listener, self.client
+            )
+            await self._retry("jobs", self.runner.start)
         for hook in self.on_started:
             await _maybe_await(hook())
         self.health.started = True
         log.info("%s started", settings.service_name)
+
+    async def _build_state(self, connected: Connected) -> StateT:
+        make = self._make_state
+        if not callable(make):
+            return make
+        built = make(connected)
+        if asyncio.iscoroutine(built):
+            built = await built
+        return cast(StateT, built)
 
     async def run_migrations(self) -> None:
         if self.db is None or self.migrations is None:
@@ -234,12 +337,17 @@ class ServiceRuntime(Generic[StateT]):
         for hook in self.on_stopping:
             with contextlib.suppress(Exception):
                 await _maybe_await(hook())
-        if self._housekeeping is not None:
-            self._housekeeping.cancel()
+        if self.runner is not None:
+            await self.runner.stop()  # running passes finish (SHUTDOWN_GRACE)
         with contextlib.suppress(Exception):
             await self.broker.stop()  # drains subscriptions, waits for running handlers
         if self.relay is not None:
             await self.relay.stop()
+        if self.listener is not None:
+            await self.listener.close()
+        for hook in self.on_stopped:
+            with contextlib.suppress(Exception):
+                await _maybe_await(hook())
         if self.db is not None:
             await self.db.dispose()
         log.info("%s stopped", self.settings.service_name)
@@ -267,11 +375,12 @@ class ServiceRuntime(Generic[StateT]):
     # --- HTTP ---------------------------------------------------------------------------
 
     def ops_routes(self) -> list[BaseRoute]:
-        """/health and /ready; /metrics too unless METRICS_PORT moves it to a listener of its
-        own (``cli.run_service`` starts it) or turns it off."""
+        """/health, /ready and the service's ``http_routes``; /metrics too unless METRICS_PORT
+        moves it to a listener of its own (``cli.run_service`` starts it) or turns it off."""
         routes: list[BaseRoute] = [
             Route("/health", self._health, methods=["GET"]),
             Route("/ready", self._ready, methods=["GET"]),
+            *self.http_routes,
         ]
         if self.settings.metrics_port == "http":
             routes.append(Route("/metrics", self._metrics, methods=["GET"]))

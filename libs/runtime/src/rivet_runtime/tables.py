@@ -3,10 +3,12 @@
 - ``outbox``: events written in the business transaction, published later by the relay.
 - ``inbox``: ids of events a consumer has applied, so a redelivery changes nothing.
 - ``dead_letters``: messages a consumer gave up on, for people to inspect and replay.
+- ``job_runs``: when each periodic background job is next due, so that one replica runs it
+  once per period (``rivet_runtime.jobs``).
 
-Every service's first migration creates them with ``create_messaging_tables`` of
-``rivet_runtime.migrations``; a test (``libs/runtime/tests/test_runtime_migrations.py``) checks
-that the two agree.
+Every service's first migration creates the messaging tables with ``create_messaging_tables``
+of ``rivet_runtime.migrations``, and a later one ``job_runs`` with ``create_job_table``; a test
+(``libs/runtime/tests/test_runtime_migrations.py``) checks that they agree.
 """
 
 from sqlalchemy import (
@@ -56,3 +58,18 @@ def add_messaging_tables(metadata: MetaData) -> tuple[Table, Table, Table]:
         Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     )
     return outbox, inbox, dead_letters
+
+
+def add_job_table(metadata: MetaData) -> Table:
+    """Declare ``job_runs`` in ``metadata`` (the service's schema)."""
+    return Table(
+        "job_runs",
+        metadata,
+        Column("name", Text, primary_key=True),
+        Column("due_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("started_at", DateTime(timezone=True)),
+        Column("runs", BigInteger, nullable=False, server_default="0"),
+        Column("failures", BigInteger, nullable=False, server_default="0"),
+        Column("last_ok_at", DateTime(timezone=True)),
+        Column("last_error", Text),
+    )

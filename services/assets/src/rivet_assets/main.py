@@ -8,7 +8,7 @@ from rivet_runtime.cli import run_service
 
 from .equipment.handlers import router as equipment
 from .imports.handlers import router as imports
-from .imports.worker import ImportWorker
+from .imports.jobs import jobs as import_jobs
 from .nameplates.events import router as nameplates
 from .search.handlers import router as search
 from .settings import AssetsSettings
@@ -20,10 +20,9 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def build(settings: AssetsSettings | None = None) -> ServiceRuntime[AssetsState]:
     settings = settings or AssetsSettings()
-    state = AssetsState(settings)
-    runtime = ServiceRuntime(
+    runtime: ServiceRuntime[AssetsState] = ServiceRuntime(
         settings,
-        state,
+        lambda resources: AssetsState.connected(settings, resources),
         schema=SCHEMA,
         migrations=MIGRATIONS,
         publishes=(EQUIPMENT,),
@@ -32,19 +31,7 @@ def build(settings: AssetsSettings | None = None) -> ServiceRuntime[AssetsState]
     for router in (equipment, search, imports):
         runtime.include_rpc(router)
     runtime.include_events(nameplates)
-
-    def started() -> None:
-        assert runtime.db is not None
-        state.uploads = runtime.uploads
-        state.importer = ImportWorker(runtime.db, state)
-        state.importer.start()
-
-    async def stopping() -> None:
-        if state.importer is not None:
-            await state.importer.stop()
-
-    runtime.on_started.append(started)
-    runtime.on_stopping.append(stopping)
+    runtime.include_jobs(import_jobs)
     return runtime
 
 

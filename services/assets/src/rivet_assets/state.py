@@ -1,32 +1,21 @@
-"""What the assets handlers share for the life of the process."""
+"""What the assets handlers and jobs share for the life of the process."""
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
-from rivet_contracts import ErrorCode, ServiceError
+from rivet_runtime.service import Connected
 from rivet_runtime.uploads import UploadStore
 
 from .settings import AssetsSettings
 
-if TYPE_CHECKING:
-    from .imports.worker import ImportWorker
 
-
-@dataclass
+@dataclass(frozen=True)
 class AssetsState:
     settings: AssetsSettings
-    uploads: UploadStore | None = None
-    importer: "ImportWorker | None" = field(default=None)
+    uploads: UploadStore
+    """Files clients uploaded (the gateway writes them; imports read and delete them)."""
 
-    async def upload(self, key: str) -> bytes:
-        if self.uploads is None:
-            raise ServiceError(ErrorCode.UNAVAILABLE, "the upload store is not ready")
-        return await self.uploads.get(key)
-
-    async def delete_upload(self, key: str) -> None:
-        if self.uploads is not None:
-            await self.uploads.delete(key)
-
-    def wake_importer(self) -> None:
-        if self.importer is not None:
-            self.importer.wake()
+    @classmethod
+    def connected(cls, settings: AssetsSettings, resources: Connected) -> "AssetsState":
+        if resources.uploads is None:
+            raise RuntimeError("the assets service runs with the upload store")
+        return cls(settings, resources.uploads)

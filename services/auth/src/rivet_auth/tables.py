@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import UUID
 
-from rivet_runtime.tables import add_messaging_tables
+from rivet_runtime.tables import add_job_table, add_messaging_tables
 
 SCHEMA = "auth"
 metadata = MetaData(schema=SCHEMA)
@@ -105,3 +105,4 @@ telegram_link_codes = Table(
 )
 
 outbox, inbox, dead_letters = add_messaging_tables(metadata)
+job_runs = add_job_table(metadata)

@@ -1,28 +1,38 @@
-"""What the OCR handlers share for the life of the process."""
+"""What the OCR handlers, consumers and jobs share for the life of the process."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from rivet_contracts import ErrorCode, ServiceError
+from nats.js import JetStreamContext
+
+from rivet_runtime.service import Connected
 from rivet_runtime.uploads import UploadStore
 
 from .reader import Reader
 from .settings import OcrSettings
 
+PHOTOS_BUCKET = "PHOTOS"
 
-@dataclass
+
+@dataclass(frozen=True)
 class OcrState:
     settings: OcrSettings
     reader: Reader
-    upload_store: UploadStore | None = None
-    photo_store: UploadStore | None = None
-    ready: bool = field(default=False)
+    uploads: UploadStore
+    """Files clients uploaded (the gateway writes them; a scan takes its photo from there)."""
+    photos: UploadStore
+    """Nameplate photos as kept (re-encoded), for as long as their scans."""
+    jetstream: JetStreamContext
+    """For the backlog gauge (the OCR consumer's pending count)."""
 
-    def uploads(self) -> UploadStore:
-        if self.upload_store is None:
-            raise ServiceError(ErrorCode.UNAVAILABLE, "the upload store is not ready")
-        return self.upload_store
-
-    def photos(self) -> UploadStore:
-        if self.photo_store is None:
-            raise ServiceError(ErrorCode.UNAVAILABLE, "the photo store is not ready")
-        return self.photo_store
+    @classmethod
+    async def connected(cls, settings: OcrSettings, resources: Connected) -> "OcrState":
+        """Load the models (about a second, so the first scan is not slow) and open the
+        photo bucket."""
+        if resources.uploads is None:
+            raise RuntimeError("the OCR service runs with the upload store")
+        reader = Reader(settings)
+        await reader.load()
+        photos = await resources.store(
+            PHOTOS_BUCKET, ttl=None, description="Nameplate photos (re-encoded)"
+        )
+        return cls(settings, reader, resources.uploads, photos, resources.js)

@@ -3,7 +3,7 @@
 from sqlalchemy import Column, DateTime, Index, MetaData, Table, Text, func, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
-from rivet_runtime.tables import add_messaging_tables
+from rivet_runtime.tables import add_job_table, add_messaging_tables
 
 SCHEMA = "ocr"
 metadata = MetaData(schema=SCHEMA)
@@ -33,3 +33,4 @@ scans = Table(
 )
 
 outbox, inbox, dead_letters = add_messaging_tables(metadata)
+job_runs = add_job_table(metadata)

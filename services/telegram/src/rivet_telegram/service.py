@@ -1,10 +1,9 @@
 """The bot next to the service runtime: started when the runtime has started, stopped first.
 
-``BotService`` owns the aiogram Bot and Dispatcher and the loops around them:
+``BotService`` owns the aiogram Dispatcher and what feeds it:
 
 - getting updates: long polling (default; the webhook is removed first, or getUpdates would be
   refused) or a webhook (registered with the secret token; ``webhook`` answers the POSTs);
-- the notification sender and housekeeping;
 - a plain NATS subscription to ``user.telegram_linked`` in every replica, which drops the cached
   identity of that Telegram id (the durable consumer that keeps the users replica runs in one
   replica only).
@@ -17,9 +16,12 @@ import asyncio
 import contextlib
 import hmac
 import logging
+from dataclasses import dataclass
 from typing import Any
 
+from aiogram import Dispatcher
 from aiogram.types import Update
+from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from pydantic import ValidationError
 from starlette.requests import Request
@@ -28,14 +30,11 @@ from starlette.responses import JSONResponse, Response
 from rivet_contracts import Events
 from rivet_contracts.auth import UserTelegramLinked
 from rivet_contracts.envelope import EventEnvelope
-from rivet_runtime import ServiceRuntime
 
-from . import housekeeping
-from .bot.app import create_bot, create_dispatcher
+from .bot.app import create_dispatcher
 from .bot.middlewares import UpdateGate
-from .notify.sender import NotificationSender
 from .render.help import COMMANDS
-from .settings import BotMode
+from .settings import BotMode, TelegramSettings
 from .state import TelegramState
 
 log = logging.getLogger(__name__)
@@ -44,14 +43,11 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 
 
 class BotService:
-    def __init__(self, state: TelegramState, runtime: ServiceRuntime[TelegramState]) -> None:
-        self.state = state
-        self.settings = state.settings
-        self.runtime = runtime
-        self.bot = create_bot(state)
-        self.gate = UpdateGate(state.db)
-        self.dp = create_dispatcher(state, self.gate)
-        self.sender = NotificationSender(self.settings, state.db, self.bot)
+    """Made with the runtime; ``start`` gets the state once the runtime has built it."""
+
+    def __init__(self, settings: TelegramSettings) -> None:
+        self.settings = settings
+        self._started: _Started | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._feeding: set[asyncio.Task[None]] = set()
         self._subscription: Any = None
@@ -60,60 +56,67 @@ class BotService:
 
     # --- lifecycle ----------------------------------------------------------------------
 
-    async def start(self) -> None:
-        connection = self.runtime.broker.connection
-        self._subscription = await connection.subscribe(
+    async def start(self, state: TelegramState, nats: NatsClient) -> None:
+        gate = UpdateGate(state.db)
+        self._started = _Started(state, gate, create_dispatcher(state, gate))
+        self._subscription = await nats.subscribe(
             self.settings.subject(Events.USER_TELEGRAM_LINKED), cb=self._on_linked
         )
-        self.sender.start()
-        self._tasks.append(asyncio.create_task(housekeeping.run_forever(self.state.db)))
         self._tasks.append(asyncio.create_task(self._run(), name="telegram-updates"))
 
     async def stop(self) -> None:
         self._stopping = True
+        started = self._started
+        if started is None:
+            return
         if self._polling:
             with contextlib.suppress(RuntimeError, TimeoutError):
-                await asyncio.wait_for(self.dp.stop_polling(), self.settings.shutdown_grace)
+                await asyncio.wait_for(started.dp.stop_polling(), self.settings.shutdown_grace)
         for task in self._tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         if self._feeding:  # webhook updates accepted but maybe not yet at the gate
             await asyncio.wait(set(self._feeding), timeout=self.settings.shutdown_grace)
-        if not await self.gate.drained(self.settings.shutdown_grace):
-            log.warning("%d updates still in hand at shutdown", self.gate.in_hand)
-        await self.sender.stop()
+        if not await started.gate.drained(self.settings.shutdown_grace):
+            log.warning("%d updates still in hand at shutdown", started.gate.in_hand)
         if self._subscription is not None:
             with contextlib.suppress(Exception):
                 await self._subscription.unsubscribe()
-        await self.bot.session.close()
 
     async def _run(self) -> None:
-        await self._prepare()
+        started = self._ready()
+        await self._prepare(started)
         if self.settings.telegram_mode is BotMode.POLLING:
             self._polling = True
-            await self.dp.start_polling(
-                self.bot,
+            await started.dp.start_polling(
+                started.state.bot,
                 polling_timeout=self.settings.telegram_polling_timeout,
                 handle_signals=False,
                 close_bot_session=False,
-                allowed_updates=self.dp.resolve_used_update_types(),
+                allowed_updates=started.dp.resolve_used_update_types(),
             )
 
-    async def _prepare(self) -> None:
+    def _ready(self) -> "_Started":
+        if self._started is None:
+            raise RuntimeError("the bot has not started")
+        return self._started
+
+    async def _prepare(self, started: "_Started") -> None:
         """Command menu, and the webhook set (webhook mode) or removed (polling)."""
         delay = 1.0
         while True:
             try:
-                await self.bot.set_my_commands(COMMANDS)
+                bot, dp = started.state.bot, started.dp
+                await bot.set_my_commands(COMMANDS)
                 if self.settings.telegram_mode is BotMode.WEBHOOK:
-                    await self.bot.set_webhook(
+                    await bot.set_webhook(
                         str(self.settings.telegram_webhook_url),
                         secret_token=self.settings.telegram_webhook_secret,
-                        allowed_updates=self.dp.resolve_used_update_types(),
+                        allowed_updates=dp.resolve_used_update_types(),
                     )
                 else:
-                    await self.bot.delete_webhook(drop_pending_updates=False)
+                    await bot.delete_webhook(drop_pending_updates=False)
                 log.info("bot ready (%s)", self.settings.telegram_mode.value)
                 return
             except Exception as exc:
@@ -126,7 +129,8 @@ class BotService:
             event = EventEnvelope[UserTelegramLinked].model_validate_json(msg.data)
         except ValidationError:
             return
-        self.state.identities.forget(event.data.telegram_user_id)
+        if self._started is not None:
+            self._started.state.identities.forget(event.data.telegram_user_id)
 
     # --- webhook ------------------------------------------------------------------------
 
@@ -137,19 +141,27 @@ class BotService:
         given = request.headers.get(SECRET_HEADER, "").encode()
         if not expected or not hmac.compare_digest(given, expected):
             return JSONResponse({"ok": False, "error": "wrong or missing secret token"}, 401)
-        if self._stopping:
-            return JSONResponse({"ok": False, "error": "stopping; send it again"}, 503)
+        started = self._started
+        if self._stopping or started is None:
+            return JSONResponse({"ok": False, "error": "not running; send it again"}, 503)
         try:
-            update = Update.model_validate(await request.json(), context={"bot": self.bot})
+            update = Update.model_validate(await request.json(), context={"bot": started.state.bot})
         except (ValueError, ValidationError):
             return JSONResponse({"ok": False, "error": "not an update"}, 400)
-        task = asyncio.create_task(self._feed(update))
+        task = asyncio.create_task(self._feed(started, update))
         self._feeding.add(task)
         task.add_done_callback(self._feeding.discard)
         return JSONResponse({"ok": True})
 
-    async def _feed(self, update: Update) -> None:
+    async def _feed(self, started: "_Started", update: Update) -> None:
         try:
-            await self.dp.feed_update(self.bot, update)
+            await started.dp.feed_update(started.state.bot, update)
         except Exception:
             log.exception("update %s failed", update.update_id)
+
+
+@dataclass(frozen=True)
+class _Started:
+    state: TelegramState
+    gate: UpdateGate
+    dp: Dispatcher

@@ -1,43 +1,46 @@
-"""What the bot's handlers, consumers and background loops share for the life of the process."""
+"""What the bot's handlers, consumers and jobs share for the life of the process."""
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+
+from aiogram import Bot
 
 from rivet_contracts.auth import TelegramIdentity
-from rivet_runtime import ServiceRuntime
 from rivet_runtime.db import Database
+from rivet_runtime.service import Connected
 from rivet_runtime.uploads import UploadStore
 
+from .bot.client import create_bot
 from .bot.who import Identities
 from .notify import users
-from .rivet import Rivet, RivetUnavailable
+from .rivet import Rivet
 from .settings import TelegramSettings
 
-if TYPE_CHECKING:
-    from .service import BotService
 
-
-@dataclass
+@dataclass(frozen=True)
 class TelegramState:
     settings: TelegramSettings
-    rivet: Rivet = field(init=False)
-    """Requests to Rivet's services, on the runtime's client (``main.build`` sets it)."""
-    identities: Identities = field(init=False)
-    runtime: ServiceRuntime[Any] | None = None
-    service: "BotService | None" = None
+    db: Database
+    uploads: UploadStore
+    """Where photos go before the OCR service reads them."""
+    rivet: Rivet
+    """Requests to Rivet's services, on the runtime's client."""
+    identities: Identities
+    bot: Bot
+    """The Bot API client (updates, replies and notifications all go through it)."""
 
-    @property
-    def db(self) -> Database:
-        if self.runtime is None or self.runtime.db is None:
-            raise RuntimeError("the Telegram service runs with a database")
-        return self.runtime.db
-
-    def uploads(self) -> UploadStore:
-        """The upload store photos go into before the OCR service reads them."""
-        store = self.runtime.uploads if self.runtime is not None else None
-        if store is None:
-            raise RivetUnavailable("the upload store is not ready yet")
-        return store
+    @classmethod
+    def connected(cls, settings: TelegramSettings, resources: Connected) -> "TelegramState":
+        if resources.db is None or resources.uploads is None:
+            raise RuntimeError("the Telegram service runs with a database and the upload store")
+        rivet = Rivet(resources.client, settings)
+        return cls(
+            settings=settings,
+            db=resources.db,
+            uploads=resources.uploads,
+            rivet=rivet,
+            identities=Identities(rivet, settings.telegram_identity_ttl),
+            bot=create_bot(settings),
+        )
 
     async def linked(self, telegram_user_id: int, me: TelegramIdentity) -> None:
         """Remember a link made through this bot at once (the event confirms it later), so the

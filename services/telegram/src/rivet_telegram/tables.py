@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
-from rivet_runtime.tables import add_messaging_tables
+from rivet_runtime.tables import add_job_table, add_messaging_tables
 
 SCHEMA = "telegram"
 metadata = MetaData(schema=SCHEMA)
@@ -92,3 +92,4 @@ Index(
 )
 
 outbox, inbox, dead_letters = add_messaging_tables(metadata)
+job_runs = add_job_table(metadata)

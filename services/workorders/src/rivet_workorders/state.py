@@ -1,17 +1,12 @@
-"""What the work orders handlers share for the life of the process."""
+"""What the work orders handlers and jobs share for the life of the process."""
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from .clock import Clock
 from .settings import WorkordersSettings
 
-if TYPE_CHECKING:
-    from .rollups.refresher import HealthRefresher
 
-
-@dataclass
+@dataclass(frozen=True)
 class WorkordersState:
     settings: WorkordersSettings
     clock: Clock = field(default_factory=Clock)
-    refresher: "HealthRefresher | None" = None

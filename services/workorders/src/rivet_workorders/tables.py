@@ -34,7 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, DOUBLE_PRECISION, JSONB, UUID
 
 from rivet_contracts.workorders import OPEN_STATUS_VALUES, WorkOrderStatus
-from rivet_runtime.tables import add_messaging_tables
+from rivet_runtime.tables import add_job_table, add_messaging_tables
 
 SCHEMA = "workorders"
 metadata = MetaData(schema=SCHEMA)
@@ -313,3 +313,4 @@ org_health = Table(
 )
 
 outbox, inbox, dead_letters = add_messaging_tables(metadata)
+job_runs = add_job_table(metadata)

@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rivet_contracts.assets import SortKey
 
-from ..search import index as search_index
 from ..tables import equipment, equipment_history, equipment_numbers
 
 _CRITICALITY_RANK = case(
@@ -57,9 +56,7 @@ async def next_number(conn: AsyncConnection, org_id: UUID, year: int) -> int:
 
 async def insert_equipment(conn: AsyncConnection, values: dict[str, Any]) -> RowMapping:
     query = insert(equipment).values(**values).returning(*equipment.c)
-    row = (await conn.execute(query)).mappings().one()
-    await search_index.add(conn, row)
-    return row
+    return (await conn.execute(query)).mappings().one()
 
 
 # The lookups of every read and create are built once: building a statement per call and
@@ -111,7 +108,6 @@ async def update_equipment(
     conn: AsyncConnection, org_id: UUID, equipment_id: UUID, version: int, values: dict[str, Any]
 ) -> RowMapping | None:
     """Apply ``values`` if the row is still at ``version``; None when someone changed it."""
-    old_serial = await search_index.serial_before(conn, org_id, equipment_id, values)
     query = (
         update(equipment)
         .where(
@@ -122,10 +118,7 @@ async def update_equipment(
         .values(**values, version=equipment.c.version + 1, updated_at=func.now())
         .returning(*equipment.c)
     )
-    row = (await conn.execute(query)).mappings().first()
-    if row is not None:
-        await search_index.update(conn, row, values, old_serial)
-    return row
+    return (await conn.execute(query)).mappings().first()
 
 
 async def ancestor_ids(conn: AsyncConnection, equipment_id: UUID) -> list[UUID]:

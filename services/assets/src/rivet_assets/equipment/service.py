@@ -33,6 +33,7 @@ from rivet_runtime import UnitOfWork
 
 from ..matching import normalize
 from ..matching.rules import Record, compare
+from ..search import index as search_index
 from ..state import AssetsState
 from . import lifecycle
 from . import repository as repo
@@ -174,7 +175,7 @@ async def _create(
     }
     try:
         async with uow.conn.begin_nested():
-            row = await repo.insert_equipment(uow.conn, row_values)
+            row = await _insert(uow, row_values)
     except IntegrityError as exc:
         if "equipment_org_serial_key" in str(exc.orig):
             # Only reachable if a serial was added concurrently by an update.
@@ -205,7 +206,7 @@ async def _matched(
     if ratings != (row["ratings"] or {}):
         fill["ratings"] = ratings
     if fill:
-        updated = await repo.update_equipment(uow.conn, who.org_id, row["id"], row["version"], fill)
+        updated = await _update(uow, who.org_id, row, fill)
         if updated is None:
             raise ServiceError(ErrorCode.CONFLICT, "the asset changed meanwhile; try again")
         changes = {
@@ -294,7 +295,7 @@ async def _change(
     diff = {k: v for k, v in values.items() if _plain(row[k]) != _plain(v)}
     if not diff:
         return to_view(row)
-    updated = await repo.update_equipment(uow.conn, who.org_id, row["id"], row["version"], diff)
+    updated = await _update(uow, who.org_id, row, diff)
     if updated is None:
         raise ServiceError(ErrorCode.CONFLICT, "the asset changed meanwhile; reload and retry")
     visible = {k: [_plain(row[k]), _plain(v)] for k, v in diff.items() if not k.endswith("_norm")
@@ -402,3 +403,22 @@ def _plain(value: Any) -> Any:
     if isinstance(value, UUID | date):
         return str(value) if isinstance(value, UUID) else value.isoformat()
     return getattr(value, "value", value)
+
+
+async def _insert(uow: Uow, values: dict[str, Any]) -> RowMapping:
+    """Store a new asset and add it to the search index, in the unit of work."""
+    row = await repo.insert_equipment(uow.conn, values)
+    await search_index.add(uow.conn, row)
+    return row
+
+
+async def _update(
+    uow: Uow, org_id: UUID, row: RowMapping, values: dict[str, Any]
+) -> RowMapping | None:
+    """Change an asset if it is still at ``row``'s version (None if someone changed it
+    meanwhile), and keep the search index in step."""
+    old_serial = await search_index.serial_before(uow.conn, org_id, row["id"], values)
+    updated = await repo.update_equipment(uow.conn, org_id, row["id"], row["version"], values)
+    if updated is not None:
+        await search_index.update(uow.conn, updated, values, old_serial)
+    return updated

@@ -64,6 +64,13 @@ async def renew(conn: AsyncConnection, import_id: UUID) -> None:
     )
 
 
+async def release(conn: AsyncConnection, import_id: UUID) -> None:
+    """Give the job back before its lease ends (this replica is stopping)."""
+    await conn.execute(
+        text("UPDATE imports SET lease_until = NULL WHERE id = :id"), {"id": import_id}
+    )
+
+
 async def record_row(
     conn: AsyncConnection,
     import_id: UUID,

@@ -1,4 +1,4 @@
-"""Import jobs: accepted quickly, processed row by row by ``ImportWorker``.
+"""Import jobs: accepted quickly, processed row by row by the ``imports`` job (``jobs.py``).
 
 Each row runs through create-or-match in its own transaction together with the record of its
 outcome, so after any crash the job resumes at the first row without a result, and the caller
@@ -14,10 +14,12 @@ from sqlalchemy.engine import RowMapping
 from rivet_contracts import ErrorCode, Identity, ServiceError
 from rivet_contracts.assets import ImportRowResult, ImportStatus, ImportView, StartImport
 from rivet_runtime import UnitOfWork
+from rivet_runtime.jobs import notify
 
 from ..state import AssetsState
 from . import csvfile
 from . import repository as repo
+from .jobs import CHANNEL
 
 Uow = UnitOfWork[AssetsState]
 
@@ -26,7 +28,7 @@ async def start(uow: Uow, caller: Identity, req: StartImport) -> ImportView:
     """Read and check the file (slow: no transaction open; parsing in a worker thread), then
     record the job in one short unit of work."""
     state = uow.state
-    data = await state.upload(req.upload_key)
+    data = await state.uploads.get(req.upload_key)
     if len(data) > state.settings.import_max_bytes:
         raise ServiceError(ErrorCode.PAYLOAD_TOO_LARGE, "the file is too large to import")
     sheet = await asyncio.to_thread(csvfile.read, data, max_rows=state.settings.import_max_rows)
@@ -44,7 +46,7 @@ async def start(uow: Uow, caller: Identity, req: StartImport) -> ImportView:
             columns=sheet.columns,
             ignored_columns=sheet.ignored,
         )
-        uow.after_commit.append(state.wake_importer)
+        await notify(uow.conn, CHANNEL)  # wakes the job when this commits
     return _view(job, [])
 
 

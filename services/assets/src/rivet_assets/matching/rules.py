@@ -9,7 +9,7 @@
    on both records. Anything else scoring >= ``review`` is listed as a possible duplicate for
    the caller to choose.
 Thresholds were chosen on the labelled pairs in ``services/assets/tests/matching_pairs.py``
-(see ``bench/matching/tune.py`` and docs/assets.md).
+(see ``services/assets/scripts/tune_matching.py`` and docs/assets.md).
 """
 
 from dataclasses import dataclass, field

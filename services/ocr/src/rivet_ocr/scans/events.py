@@ -18,10 +18,12 @@ from . import repository as repo
 from . import service
 
 router: EventRouter[OcrState] = EventRouter()
+CONSUMER = "ocr-worker"
+"""The durable consumer that reads the photos."""
 Ctx = EventContext[OcrState]
 
 
-@router.on(Events.NAMEPLATE_UPLOADED, consumer="ocr-worker", own_transaction=True)
+@router.on(Events.NAMEPLATE_UPLOADED, consumer=CONSUMER, own_transaction=True)
 async def scan(event: EventEnvelope[NameplateUploaded], ctx: Ctx) -> None:
     """Read the photo and run OCR with no transaction open (half a second of CPU holds no
     connection and no lock), then lock the scan, check it still waits, and write."""
@@ -30,7 +32,7 @@ async def scan(event: EventEnvelope[NameplateUploaded], ctx: Ctx) -> None:
         row = await repo.find(conn, upload.scan_id)
     if row is None or row["status"] != ScanStatus.QUEUED.value:
         return  # unknown, or already read (a redelivery)
-    photo = await ctx.state.photos().get(upload.photo_ref)
+    photo = await ctx.state.photos.get(upload.photo_ref)
     try:
         reading = await ctx.state.reader.read(photo)
     except UnreadablePhoto as exc:

@@ -36,7 +36,7 @@ async def submit(uow: Uow, caller: Identity, req: SubmitNameplate) -> ScanView:
     """Clean and store the photo (slow: no transaction open), then record the scan and
     announce it in one short unit of work."""
     state, settings = uow.state, uow.state.settings
-    data = await state.uploads().get(req.upload_key)
+    data = await state.uploads.get(req.upload_key)
     photo = await asyncio.to_thread(
         photos.clean,
         data,
@@ -45,10 +45,10 @@ async def submit(uow: Uow, caller: Identity, req: SubmitNameplate) -> ScanView:
         max_side=settings.photo_max_side,
     )
     scan_id = uuid4()
-    photo_ref = await state.photos().put(
+    photo_ref = await state.photos.put(
         photo.jpeg, prefix="nameplates", key=f"nameplates/{caller.org_id}/{scan_id}.jpg"
     )
-    uploads = state.uploads()
+    uploads = state.uploads
     async with uow.transaction():
         row = await repo.insert_scan(
             uow.conn,

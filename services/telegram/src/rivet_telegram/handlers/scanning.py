@@ -56,7 +56,7 @@ async def scan_photo(
         return None, progress
     download = await bot.download(file_id)
     data = download.read() if download is not None else b""
-    key = await app.uploads().put(data, prefix="telegram")
+    key = await app.uploads.put(data, prefix="telegram")
     location = clip(message.caption, 200) if message.caption else None
     try:
         scan = await api.submit_scan(key, location or None)

@@ -2,14 +2,13 @@
 
 Each handler runs in the runtime's transaction with the inbox, so a redelivered event changes
 nothing; notifications are rows in ``notifications`` (one per event and recipient) that the
-sender delivers after the commit, woken by a ``NOTIFY``.
+``notifications`` job (``jobs.py``) delivers after the commit, woken by a notification.
 """
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 
 from rivet_contracts import Events
@@ -22,17 +21,17 @@ from rivet_contracts.workorders import (
     WorkOrderStatusChanged,
 )
 from rivet_runtime import EventContext, EventRouter
+from rivet_runtime.jobs import notify
 
 from ..render.common import esc
 from ..state import TelegramState
 from ..tables import notifications
 from . import messages, users
+from .jobs import CHANNEL
 
 router: EventRouter[TelegramState] = EventRouter()
 Ctx = EventContext[TelegramState]
 
-CHANNEL = "telegram_notifications"
-_WAKE = text(f"SELECT pg_notify('{CHANNEL}', '')")
 _STORE = insert(notifications).on_conflict_do_nothing()
 
 
@@ -109,4 +108,4 @@ async def _enqueue(ctx: Ctx, event: EventEnvelope[Any], actor: UUID | None, comp
         return
     # executemany: a multi-row .values([...]) cannot be cached by SQLAlchemy
     await ctx.conn.execute(_STORE, rows)
-    await ctx.conn.execute(_WAKE)
+    await notify(ctx.conn, CHANNEL)  # wakes the sender when this commits

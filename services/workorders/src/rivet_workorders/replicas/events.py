@@ -15,6 +15,7 @@ from rivet_runtime import EventContext, EventRouter
 
 from ..state import WorkordersState
 from . import repository as repo
+from .replicate import replicate_equipment
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ async def on_equipment(event: EventEnvelope[Any], ctx: Ctx) -> None:
         log.warning("%s %s has no organization; ignored", event.type, event.event_id)
         return
     record = repo.EquipmentRecord.of_event(data)
-    await repo.replicate_equipment(ctx.conn, event.org_id, record, ctx.state.clock.now())
+    await replicate_equipment(ctx.conn, event.org_id, record, ctx.state.clock.now())
 
 
 @router.on(Events.USER_REGISTERED, consumer="workorders-users-registered")

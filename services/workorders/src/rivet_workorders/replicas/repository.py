@@ -1,8 +1,6 @@
-"""Replicas of equipment (from the assets service) and users (from auth).
-
-The equipment replica also carries the asset counts per manufacturer and status, and every
-replicated asset has a health score (100 until its orders say otherwise).
-"""
+"""Replicas of equipment (from the assets service) and users (from auth): what is stored and
+how it is read. The rules of replicating an asset (versions, counts, health) are in
+``replicate``."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,10 +12,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from rivet_contracts import ErrorCode, ServiceError, refs
+from rivet_contracts import refs
 from rivet_contracts.assets import EquipmentSnapshot, EquipmentView
 
-from ..rollups import scoring
 from ..sums import add_rows
 from ..tables import equipment, equipment_counts, users
 
@@ -91,46 +88,33 @@ _LOCK_EQUIPMENT = (
 )
 
 
-async def replicate_equipment(
+async def insert_equipment(
     conn: AsyncConnection, org_id: UUID, record: EquipmentRecord, now: datetime
 ) -> bool:
-    """Insert the asset, or update it if ``record`` is newer; False when nothing changed.
-
-    Idempotent and order-safe: a repeated or older event (lower ``version``) changes nothing.
-    """
-    health = scoring.new_deltas()
+    """Insert the asset with a fresh score of 100; False if it was there already."""
     inserted = await conn.execute(
         _INSERT_EQUIPMENT,
         {"id": record.id, "org_id": org_id, "score": 100, "scored_at": now, **record.columns()},
     )
-    if inserted.first() is not None:
-        await _count(conn, org_id, {(record.manufacturer, record.status): 1})
-        scoring.count_new_asset(health, org_id)
-        await scoring.apply_org_health(conn, health)
-        return True
-    old = (await conn.execute(_LOCK_EQUIPMENT, {"id_": record.id})).mappings().one()
-    if old["org_id"] != org_id:
-        raise ServiceError(ErrorCode.CONFLICT, f"asset {record.id} belongs to another organization")
-    if old["version"] >= record.version:
-        return False
+    return inserted.first() is not None
+
+
+async def lock_equipment(conn: AsyncConnection, equipment_id: UUID) -> RowMapping:
+    return (await conn.execute(_LOCK_EQUIPMENT, {"id_": equipment_id})).mappings().one()
+
+
+async def update_equipment(conn: AsyncConnection, record: EquipmentRecord, now: datetime) -> None:
     await conn.execute(
         update(equipment)
         .where(equipment.c.id == record.id)
         .values(replicated_at=now, **record.columns())
     )
-    if (old["manufacturer"], old["status"]) != (record.manufacturer, record.status):
-        await _count(
-            conn,
-            org_id,
-            {(old["manufacturer"], old["status"]): -1, (record.manufacturer, record.status): 1},
-        )
-    if old["criticality"] != record.criticality:
-        await scoring.rescore(conn, [record.id], now, health)
-        await scoring.apply_org_health(conn, health)
-    return True
 
 
-async def _count(conn: AsyncConnection, org_id: UUID, changes: dict[tuple[str, str], int]) -> None:
+async def add_counts(
+    conn: AsyncConnection, org_id: UUID, changes: dict[tuple[str, str], int]
+) -> None:
+    """Add to the asset counts per (manufacturer, status)."""
     rows = [
         {"org_id": org_id, "manufacturer": m, "status": s, "assets": n}
         for (m, s), n in sorted(changes.items())

@@ -23,6 +23,7 @@ from rivet_runtime import RequestContext
 
 from ..state import WorkordersState
 from . import repository as repo
+from .replicate import replicate_equipment
 from .repository import EquipmentRecord
 
 Ctx = RequestContext[WorkordersState]
@@ -120,7 +121,7 @@ async def _store(ctx: Ctx, view: EquipmentView) -> RowMapping:
     org_id = ctx.caller.org_id
     if view.org_id != org_id:  # never expected: the assets service scopes by the same caller
         raise ServiceError(ErrorCode.NOT_FOUND, f"equipment {view.id} not found")
-    await repo.replicate_equipment(
+    await replicate_equipment(
         ctx.conn, org_id, EquipmentRecord.of_view(view), ctx.state.clock.now()
     )
     row = await repo.find_equipment(ctx.conn, org_id, str(view.id))

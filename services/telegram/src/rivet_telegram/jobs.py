@@ -1,13 +1,13 @@
 """Forgetting what is no longer needed: handled update ids (Telegram redelivers for at most a
 day), conversations abandoned for a month, and notifications that failed for good a month ago."""
 
-import asyncio
-import contextlib
 import logging
 
 from sqlalchemy import text
 
-from rivet_runtime.db import Database
+from rivet_runtime.jobs import JobContext, JobRouter
+
+from .state import TelegramState
 
 log = logging.getLogger(__name__)
 
@@ -19,18 +19,15 @@ PRUNE = (
 )
 
 
-async def prune(db: Database) -> int:
+jobs: JobRouter[TelegramState] = JobRouter()
+
+
+@jobs.periodic("housekeeping", every=EVERY_SECONDS)
+async def prune(ctx: JobContext[TelegramState]) -> int:
     removed = 0
-    async with db.transaction() as conn:
+    async with ctx.transaction() as conn:
         for statement in PRUNE:
             removed += int((await conn.execute(statement)).rowcount)
+    if removed:
+        log.info("pruned %d old rows", removed)
     return removed
-
-
-async def run_forever(db: Database) -> None:
-    while True:
-        with contextlib.suppress(Exception):
-            removed = await prune(db)
-            if removed:
-                log.info("pruned %d old rows", removed)
-        await asyncio.sleep(EVERY_SECONDS)

@@ -1,6 +1,7 @@
 """Operational gauges for Prometheus: the work-order load of the whole system, summed over all
 organizations. Read from the rollups every ``EVERY`` seconds in a few statements (not per
-request), so scraping costs nothing.
+request), so scraping costs nothing. Each replica sets its own (a job per replica: gauges live
+in the process); they agree, so dashboards take the max over replicas.
 
 ``/metrics`` needs no token, so nothing here names or separates organizations: no
 organization id, no per-organization series (whose number would also grow with the tenants).
@@ -13,16 +14,15 @@ tenant sets it, and a change in the tenant mix moves it with no repair getting f
 slower), and no operator acts on it; it is a per-organization KPI (``/api/stats/kpis``).
 """
 
-import asyncio
 import logging
 
 from prometheus_client import Gauge
 from sqlalchemy import text
 
 from rivet_contracts.workorders import Priority
-from rivet_runtime.db import Database
+from rivet_runtime.jobs import JobContext, JobRouter
 
-from ..clock import Clock
+from ..state import WorkordersState
 from ..tables import OPEN_STATUS_SQL
 from .service import midnight
 
@@ -51,10 +51,14 @@ _OVERDUE_TODAY = text(
 )
 
 
-async def refresh(db: Database, clock: Clock) -> None:
-    now = clock.now()
+jobs: JobRouter[WorkordersState] = JobRouter()
+
+
+@jobs.periodic("gauges", every=EVERY, per_replica=True)
+async def refresh_gauges(ctx: JobContext[WorkordersState]) -> int:
+    now = ctx.state.clock.now()
     today = midnight(now)
-    async with db.transaction() as conn:
+    async with ctx.transaction() as conn:  # one snapshot for the three figures
         opened = (await conn.execute(_OPEN)).mappings().all()
         before = await conn.scalar(_OVERDUE_BEFORE_TODAY, {"today": today.date()})
         due_today = await conn.scalar(_OVERDUE_TODAY, {"midnight": today, "now": now})
@@ -66,12 +70,4 @@ async def refresh(db: Database, clock: Clock) -> None:
         minutes += int(row["minutes"] or 0) if row else 0
     BACKLOG_HOURS.set(minutes / 60)
     OVERDUE.set(int(before or 0) + int(due_today or 0))
-
-
-async def run_forever(db: Database, clock: Clock) -> None:
-    while True:
-        try:
-            await refresh(db, clock)
-        except Exception as exc:  # a bad pass must not stop the next one
-            log.warning("work-order gauges not refreshed: %r", exc)
-        await asyncio.sleep(EVERY)
+    return 1

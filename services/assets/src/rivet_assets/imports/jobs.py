@@ -1,0 +1,123 @@
+"""Processes import jobs in the background, row by row (see ``imports.service``).
+
+A queue job: the transaction that records an import notifies ``CHANNEL``, waking the job in
+every replica; one claims the import (a lease, renewed while it works), the others find nothing.
+A replica that stops mid-import hands it back at its next row; one that dies leaves it to the
+next claim when the lease runs out. Rows already recorded are skipped, so none is done twice.
+"""
+
+import logging
+import time
+from typing import Any
+
+from sqlalchemy.engine import RowMapping
+
+from rivet_contracts import Identity, Role, ServiceError
+from rivet_contracts.assets import CreateEquipment, ImportStatus, Source
+from rivet_runtime import RequestContext
+from rivet_runtime.jobs import JobContext, JobRouter
+
+from ..equipment import repository as equipment_repo
+from ..equipment import service as equipment
+from ..state import AssetsState
+from . import csvfile
+from . import repository as repo
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "assets_imports"
+RENEW_EVERY = 15.0
+
+jobs: JobRouter[AssetsState] = JobRouter()
+
+
+@jobs.queue("imports", channel=CHANNEL)
+async def run_imports(ctx: JobContext[AssetsState]) -> int:
+    """Claim one waiting import and work through it; 1 if there was one."""
+    async with ctx.transaction() as conn:
+        job = await repo.claim(conn)
+    if job is None:
+        return 0
+    await process(ctx, job)
+    return 1
+
+
+async def process(ctx: JobContext[AssetsState], job: RowMapping) -> None:
+    uploads = ctx.state.uploads
+    try:
+        data = await uploads.get(job["upload_key"])
+        sheet = csvfile.read(data, max_rows=ctx.state.settings.import_max_rows)
+    except ServiceError as exc:
+        async with ctx.transaction() as conn:
+            await repo.finish(conn, job["id"], ImportStatus.FAILED.value, exc.info.message)
+        return
+    async with ctx.reading() as conn:
+        done = await repo.done_rows(conn, job["id"])
+    identity = Identity(user_id=job["created_by"], org_id=job["org_id"], role=Role(job["role"]))
+    who = equipment.Who(job["org_id"], job["created_by"], Source.IMPORT, identity.role)
+    renewed = time.monotonic()
+    for line, values in csvfile.records(sheet):
+        if line in done:
+            continue
+        if ctx.stopping:  # shutting down: hand the rest to the next claim at once
+            async with ctx.transaction() as conn:
+                await repo.release(conn, job["id"])
+            return
+        if time.monotonic() - renewed > RENEW_EVERY:
+            async with ctx.transaction() as conn:
+                await repo.renew(conn, job["id"])
+            renewed = time.monotonic()
+        row = ctx.as_caller(identity, f"import:{job['id']}")
+        async with row.transaction():
+            await import_row(row, who, job, line, values)
+    async with ctx.transaction() as conn:
+        await repo.finish(conn, job["id"], ImportStatus.DONE.value, None)
+    try:
+        await uploads.delete(job["upload_key"])
+    except Exception as exc:  # the bucket's TTL removes it anyway
+        log.warning("import %s: upload not deleted: %r", job["id"], exc)
+
+
+async def import_row(
+    ctx: RequestContext[AssetsState],
+    who: equipment.Who,
+    job: RowMapping,
+    line: int,
+    values: dict[str, Any] | str,
+) -> None:
+    """Create-or-match one row and record what happened, in the caller's transaction. A row
+    of an asset already retired in the imported register may create it retired (admins)."""
+    import_id = job["id"]
+    retired_reason = f"retired in the imported register ({job['filename'] or 'upload'}, row {line})"
+    request = csvfile.to_request(values) if isinstance(values, dict) else values
+    if isinstance(request, CreateEquipment) and isinstance(values, dict) and values.get("parent"):
+        parent = await equipment_repo.by_number(ctx.conn, who.org_id, values["parent"].upper())
+        if parent is None:
+            request = f"parent {values['parent']} not found"
+        else:
+            request = request.model_copy(update={"parent_id": parent["id"]})
+    if isinstance(request, str):
+        await repo.record_row(ctx.conn, import_id, line, "rejected", reason=request)
+        return
+    try:
+        async with ctx.conn.begin_nested():
+            result = await equipment.create_or_match(
+                ctx, who, request, retired_reason=retired_reason
+            )
+    except ServiceError as exc:
+        await repo.record_row(ctx.conn, import_id, line, "rejected", reason=exc.info.message)
+        return
+    if result.equipment is not None:
+        await repo.record_row(
+            ctx.conn,
+            import_id,
+            line,
+            result.outcome.value,
+            equipment_id=result.equipment.id,
+            equipment_number=result.equipment.number,
+        )
+        return
+    numbers = ", ".join(c.equipment.number for c in result.candidates[:5])
+    await repo.record_row(
+        ctx.conn, import_id, line, result.outcome.value, reason=f"possible duplicate of {numbers}"
+    )
