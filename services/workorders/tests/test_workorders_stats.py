@@ -243,7 +243,8 @@ async def test_stats_on_a_hand_computed_dataset(wo: Any) -> None:
     one = await wo.get(admin, "/api/stats/equipment-health", equipment_id=a3["number"])
     assert [i["score"] for i in one["items"]] == [89]
 
-    # Time passes with no event: O4 falls due on 7 Apr; the health-refresh job notices (next_due_at).
+    # Time passes with no event: O4 falls due on 7 Apr; the health-refresh job notices
+    # (next_due_at).
     later = NOW + timedelta(days=30)
     wo.clock.freeze(later)
     runner = wo.services.runtimes["workorders"].runner

@@ -1,7 +1,8 @@
 """Storing health scores: rescoring assets and keeping the per-organization summary.
 
-Every writer of health data (the rollup consumer, the equipment replica, the health-refresh job) locks
-``equipment`` rows first (in id order) and ``org_health`` last, so they never deadlock.
+Every writer of health data (the rollup consumer, the equipment replica, the health-refresh
+job) locks ``equipment`` rows first (in id order) and ``org_health`` last, so they never
+deadlock.
 """
 
 from collections import defaultdict
