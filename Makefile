@@ -6,7 +6,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
 RUN := $(UV) run --frozen --no-sync
 .DEFAULT_GOAL := help
 
-.PHONY: help run test chaos fuzz bench lint format typecheck asyncapi migrate clean
+.PHONY: help run test chaos scale-out fuzz bench lint format typecheck asyncapi migrate clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -27,6 +27,9 @@ test: .venv/.synced  ## ruff, mypy and pytest against real NATS and PostgreSQL
 
 chaos: .venv/.synced  ## fault suite: 10,000 operations while NATS, services and PostgreSQL die
 	RIVET_CHAOS=full $(RUN) pytest tests/chaos -s -p no:cacheprovider $(PYTEST_ARGS)
+
+scale-out: .venv/.synced  ## only the scale-out run of `make chaos`: 2 replicas each, 3 NATS nodes
+	RIVET_CHAOS=full $(RUN) pytest tests/chaos/test_chaos_scale_out.py -s -p no:cacheprovider $(PYTEST_ARGS)
 
 fuzz: .venv/.synced  ## long schemathesis pass over every route of the gateway's OpenAPI
 	RIVET_FUZZ=long $(RUN) pytest tests/fuzz -p no:cacheprovider --timeout 3600 $(PYTEST_ARGS)

@@ -6,6 +6,14 @@ server) and every service started from its console script exactly as ``rivet-dev
 each on its own loopback port. The cluster can ``kill -9`` and restart NATS on the same port
 and store, pause it (SIGSTOP/SIGCONT), ``kill -9`` and restart any service, and restart
 PostgreSQL. ``close`` stops everything it started and removes the folder, also after a failure.
+
+Scale-out (``replicas``, ``nats_nodes``): every service but the gateway (and the Telegram bot, see
+``SINGLE``) started ``replicas`` times, each replica a process of its own on its own port with the
+same environment (so the same ``SERVICE_NAME``: one queue group, one set of durable consumers);
+the extra ones are named ``assets-2``, ``assets-3``... And ``nats_nodes`` > 1: a JetStream
+cluster of that many private nats-servers joined by routes, every service given all their URLs,
+streams and the upload store with ``STREAM_REPLICAS`` = min(3, nodes). One node can be killed
+and restarted (``kill_nats_node``), one replica killed (``kill_service`` with its name).
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -30,6 +39,7 @@ from rivet_devstack.processes import ServiceProcess
 from rivet_devstack.servers import (
     EmbeddedNats,
     EmbeddedPostgres,
+    NatsCluster,
     drop_database,
     ensure_database,
     free_port,
@@ -41,6 +51,11 @@ BIN = Path(sys.executable).parent
 FAST_HASHING = {"ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST": "8192"}
 SCHEMAS = ("auth", "assets", "workorders", "ocr")
 """Schemas with an outbox (services with a database)."""
+SINGLE = ("gateway", "telegram")
+"""Started once whatever ``replicas`` says: the gateway (the load talks to one address; it keeps
+no state, a deployment puts a load balancer before several) and the Telegram bot, which the
+cluster starts only when TELEGRAM_BOT_TOKEN is set: in polling mode two replicas would both call
+getUpdates, which Telegram refuses for the second (409 Conflict); replicas need webhook mode."""
 
 
 def _say(message: str) -> None:
@@ -61,6 +76,13 @@ class Cluster:
     database: str = field(default_factory=lambda: f"rivet_chaos_{uuid.uuid4().hex[:8]}")
     database_url: str = ""
     nats_paused: bool = False
+    replicas: int = 1
+    """Processes of each service (but those in ``SINGLE``)."""
+    nats_nodes: int = 1
+    """1: one nats-server; more: a JetStream cluster of that many nodes."""
+    nats_cluster: NatsCluster | None = None
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    """Wall-clock time the cluster was started (before its database existed)."""
 
     # --- start and stop ---------------------------------------------------------------
 
@@ -71,10 +93,13 @@ class Cluster:
         admin_url: str | None = None,
         env: dict[str, str] | None = None,
         keep: bool = False,
+        *,
+        replicas: int = 1,
+        nats_nodes: int = 1,
     ) -> Iterator[Cluster]:
         """A started cluster; everything is stopped and removed afterwards, even on failure."""
         root = Path(tempfile.mkdtemp(prefix="rivet-chaos-"))
-        cluster = cls(root, admin_url, dict(env or {}))
+        cluster = cls(root, admin_url, dict(env or {}), replicas=replicas, nats_nodes=nats_nodes)
         failed = True
         try:
             cluster.start()
@@ -86,7 +111,11 @@ class Cluster:
             cluster.close(remove=not keep)
 
     def start(self) -> None:
-        self.nats = EmbeddedNats(self.root / "nats").start()
+        self.started_at = datetime.now(UTC)
+        if self.nats_nodes > 1:
+            self.nats_cluster = NatsCluster(self.root / "nats", self.nats_nodes).start()
+        else:
+            self.nats = EmbeddedNats(self.root / "nats").start()
         if self.admin_url is None:
             self.postgres = EmbeddedPostgres(self.root / "postgres").start()
             admin = self.postgres.url
@@ -100,7 +129,7 @@ class Cluster:
         (keys / "private.pem").write_text(private)
         (keys / "public.pem").write_text(public)
         base = {k: v for k, v in os.environ.items() if not k.startswith(("NATS_", "DATABASE_"))} | {
-            "NATS_URL": self.nats.url,
+            "NATS_URL": self.nats_url,
             "DATABASE_URL": self.database_url,
             "JWT_PRIVATE_KEY_FILE": str(keys / "private.pem"),
             "JWT_PUBLIC_KEY_FILE": str(keys / "public.pem"),
@@ -112,6 +141,7 @@ class Cluster:
             "DB_POOL_SIZE": "5",
             "SHUTDOWN_GRACE": "3",
             **FAST_HASHING,
+            **({"STREAM_REPLICAS": str(min(3, self.nats_nodes))} if self.nats_nodes > 1 else {}),
             **self.env_overrides,
         }
         logs = self.root / "logs"
@@ -119,19 +149,28 @@ class Cluster:
         for spec in SERVICES:
             if not spec.installed() or missing_requirements(spec):
                 continue  # like `make run`: the Telegram bot needs a bot token
-            port = free_port()
-            self.services[spec.name] = ServiceProcess(
-                spec.name,
-                [str(BIN / spec.command)],
-                port,
-                base | {"HTTP_PORT": str(port), "SERVICE_NAME": spec.name},
-                logs / f"{spec.name}.log",
-            )
+            count = 1 if spec.name in SINGLE else self.replicas
+            for number in range(1, count + 1):
+                name = spec.name if number == 1 else f"{spec.name}-{number}"
+                port = free_port()
+                self.services[name] = ServiceProcess(
+                    name,
+                    [str(BIN / spec.command)],
+                    port,
+                    # the same SERVICE_NAME for every replica: one RPC queue group
+                    base | {"HTTP_PORT": str(port), "SERVICE_NAME": spec.name},
+                    logs / f"{name}.log",
+                )
         for service in self.services.values():
             service.start()
+        started = time.monotonic()
         for name in self.services:
-            self.wait_ready(name, timeout=90)
-        _say(f"up: {', '.join(self.services)}; gateway {self.gateway_url}")
+            self.wait_ready(name, timeout=90 * max(1, self.replicas))
+        nats = f"{self.nats_nodes}-node JetStream cluster" if self.nats_cluster else "NATS"
+        _say(
+            f"up in {time.monotonic() - started:.1f} s: {', '.join(self.services)}; {nats} "
+            f"{self.nats_url}; gateway {self.gateway_url}"
+        )
 
     def close(self, *, remove: bool = True) -> None:
         if self.nats_paused:
@@ -142,6 +181,8 @@ class Cluster:
         if self.nats is not None:
             with contextlib.suppress(Exception):
                 self.nats.stop()
+        if self.nats_cluster is not None:
+            self.nats_cluster.stop()
         if self.postgres is not None:
             with contextlib.suppress(Exception):
                 self.postgres.stop()
@@ -157,6 +198,11 @@ class Cluster:
                 tail = service.log.read_text(errors="replace").splitlines()[-lines:]
                 print(f"----- {service.name} (last {len(tail)} lines) -----")
                 print("\n".join(tail))
+        for node in self.nats_cluster.nodes if self.nats_cluster else ():
+            with contextlib.suppress(OSError):
+                tail = (node.store / "nats.log").read_text(errors="replace").splitlines()[-lines:]
+                print(f"----- nats {node.name} (last {len(tail)} lines) -----")
+                print("\n".join(tail))
 
     # --- where things are ----------------------------------------------------------------
 
@@ -166,8 +212,41 @@ class Cluster:
 
     @property
     def nats_url(self) -> str:
+        """``NATS_URL``: every node's URL, comma separated, when NATS is a cluster."""
+        if self.nats_cluster is not None:
+            return self.nats_cluster.url
         assert self.nats is not None
         return self.nats.url
+
+    @property
+    def nats_servers(self) -> list[str]:
+        """The same as a list (what ``nats.connect`` takes)."""
+        return self.nats_url.split(",")
+
+    def replicas_of(self, service: str) -> list[str]:
+        """Names of the processes of ``service`` (``assets``, ``assets-2``, ...)."""
+        return [n for n in self.services if n == service or n.startswith(f"{service}-")]
+
+    def owner_of_connection(self, client_port: int) -> str | None:
+        """The service process holding the local TCP port ``client_port`` (the
+        ``client_port`` of a backend in ``pg_stat_activity``), read from /proc (Linux)."""
+        inodes: set[str] = set()
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            with contextlib.suppress(OSError):
+                for line in Path(table).read_text().splitlines()[1:]:
+                    fields = line.split()
+                    if int(fields[1].rsplit(":", 1)[1], 16) == client_port:
+                        inodes.add(fields[9])
+        for name, service in self.services.items():
+            if not service.alive() or service.proc is None:
+                continue
+            with contextlib.suppress(OSError):
+                for fd in Path(f"/proc/{service.proc.pid}/fd").iterdir():
+                    with contextlib.suppress(OSError):
+                        target = os.readlink(fd)
+                        if target.startswith("socket:[") and target[8:-1] in inodes:
+                            return name
+        return None
 
     def ready(self, name: str) -> bool:
         service = self.services[name]
@@ -201,7 +280,7 @@ class Cluster:
 
     def kill_nats(self, down_for: float = 1.0) -> None:
         """``kill -9`` nats-server, then start it again on the same port and store."""
-        assert self.nats is not None
+        assert self.nats is not None, "one nats-server: a cluster has kill_nats_node"
         self.nats.kill()
         time.sleep(down_for)
         self.nats = EmbeddedNats(self.nats.store, port=self.nats.port).start()
@@ -217,6 +296,15 @@ class Cluster:
         assert self.nats.proc is not None
         os.kill(self.nats.proc.pid, signal.SIGCONT)
         self.nats_paused = False
+
+    def kill_nats_node(self, index: int, down_for: float = 10.0) -> float:
+        """``kill -9`` one node of the NATS cluster, start it again after ``down_for`` seconds
+        on the same ports and store; returns the seconds until it is current again."""
+        assert self.nats_cluster is not None, "needs nats_nodes > 1"
+        self.nats_cluster.kill(index)
+        time.sleep(down_for)
+        self.nats_cluster.restart(index)
+        return self.nats_cluster.wait_healthy(120, [index])
 
     def kill_service(self, name: str, down_for: float = 0.5) -> None:
         """``kill -9`` a service mid-flight and start it again (same data, new process)."""

@@ -63,6 +63,66 @@ def service_kill(name: str) -> Fault:
     return Fault(0, f"kill -9 {name}, restart it", act)
 
 
+def nats_node_kill(
+    index: int | None = None, down_for: float = 10.0, leader_of: str = "EQUIPMENT"
+) -> Fault:
+    """Cluster mode: ``kill -9`` one node (``index``, or the current leader of the stream
+    ``leader_of``), keep it down ``down_for`` seconds, start it again on the same ports and store
+    and wait until it has caught up."""
+
+    async def act(cluster: Cluster) -> str:
+        assert cluster.nats_cluster is not None
+        chosen, why = index, ""
+        if chosen is None:
+            leader = await _stream_leader(cluster, leader_of)
+            names = [node.name for node in cluster.nats_cluster.nodes]
+            chosen = names.index(leader) if leader in names else 0
+            why = f" (leader of {leader_of})" if leader in names else " (no leader found)"
+        t0 = time.monotonic()
+        current = await asyncio.to_thread(cluster.kill_nats_node, chosen, down_for)
+        ready = await _all_ready(cluster)
+        return (
+            f"node n{chosen + 1}{why} down {down_for:g} s, current again {current:.1f} s after "
+            f"its restart ({time.monotonic() - t0:.1f} s in all); {ready}"
+        )
+
+    return Fault(0, f"kill -9 one NATS node, restart it after {down_for:g} s", act)
+
+
+async def _stream_leader(cluster: Cluster, stream: str) -> str | None:
+    nc = await nats.connect(cluster.nats_servers, connect_timeout=5, max_reconnect_attempts=2)
+    try:
+        info = await nc.jetstream().stream_info(stream)
+        return info.cluster.leader if info.cluster else None
+    except Exception:
+        return None
+    finally:
+        await nc.close()
+
+
+Chooser = Callable[[Cluster], Awaitable[tuple[str, str]]]
+"""Picks the process to kill when the fault starts: (name, why)."""
+
+
+def replica_kill(target: str | Chooser, down_for: float = 15.0) -> Fault:
+    """``kill -9`` one process of a replicated service (a name like ``assets-2``, or one chosen
+    when the fault starts); the other replicas carry the load while it is down, then it is
+    started again after ``down_for`` seconds."""
+
+    async def act(cluster: Cluster) -> str:
+        name, why = (target, "") if isinstance(target, str) else await target(cluster)
+        t0 = time.monotonic()
+        await asyncio.to_thread(cluster.kill_service, name, down_for)
+        took = await asyncio.to_thread(cluster.wait_ready, name, 120)
+        return (
+            f"killed {name}{why}; down {down_for:g} s, ready {took:.1f} s after its restart "
+            f"({time.monotonic() - t0:.1f} s in all)"
+        )
+
+    label = target if isinstance(target, str) else "a replica"
+    return Fault(0, f"kill -9 {label}, restart it after {down_for:g} s", act)
+
+
 def postgres_restart() -> Fault:
     async def act(cluster: Cluster) -> str:
         await asyncio.to_thread(cluster.restart_postgres, 1.0)
@@ -88,9 +148,16 @@ class Outcome:
     faults: list[str] = field(default_factory=list)
     marks: list[tuple[float, str]] = field(default_factory=list)
     elapsed: float = 0.0
+    after_load: list[str] = field(default_factory=list)
+    """What the ``after_load`` steps said."""
 
     def summary(self) -> str:
-        return summary(self.work, self.report, self.faults, self.elapsed, self.marks)
+        text = summary(self.work, self.report, self.faults, self.elapsed, self.marks)
+        if not self.after_load:
+            return text
+        head, _, tail = text.rpartition("in the database")
+        extra = "".join(f"  {line}\n" for line in self.after_load)
+        return f"{head}after the load:\n{extra}in the database{tail}"
 
 
 async def run(
@@ -100,11 +167,18 @@ async def run(
     *,
     workers: int = 12,
     converge_timeout: float = 150.0,
+    before_load: Callable[[], Awaitable[object]] | None = None,
+    after_load: tuple[Callable[[], Awaitable[str]], ...] = (),
 ) -> Outcome:
+    """``before_load`` runs after the workload's setup, ``after_load`` steps (work started by
+    a fault that must finish, e.g. an import) once the load and the faults are done and before
+    convergence is awaited; what they return goes into the summary."""
     limits = httpx.Limits(max_connections=workers + 4, max_keepalive_connections=workers + 4)
     async with httpx.AsyncClient(base_url=cluster.gateway_url, limits=limits) as client:
         work = Workload(cluster.gateway_url, operations, workers=workers)
         await work.setup(client)
+        if before_load is not None:
+            await before_load()
         outcome = Outcome(work, Report())
         started = time.monotonic()
         load = asyncio.create_task(work.run_all(), name="chaos-load")
@@ -142,6 +216,8 @@ async def run(
             for task in (load, injector, reporter):
                 task.cancel()
         outcome.elapsed = time.monotonic() - started
+    for step in after_load:
+        outcome.after_load.append(await step())
     await asyncio.to_thread(cluster.wait_all_ready, 120)
     report = outcome.report
     report.converge_seconds, report.pending = await wait_converged(
@@ -199,7 +275,7 @@ async def poison(cluster: Cluster, work: Workload, max_deliveries: int) -> Poiso
     """An ``equipment.created`` naming an existing asset under another organization: the
     replica refuses it on every delivery (a conflict), so it can only be dead-lettered."""
     db = await asyncpg.connect(cluster.database_url)
-    nc = await nats.connect(cluster.nats_url)
+    nc = await nats.connect(cluster.nats_servers)
     js = nc.jetstream()
     try:
         victim = await db.fetchrow("SELECT id, number FROM workorders.equipment LIMIT 1")

@@ -50,7 +50,7 @@ class Report:
 
 async def _connect(cluster: Cluster) -> tuple[asyncpg.Connection, Any, JetStreamContext]:
     db = await asyncpg.connect(cluster.database_url, timeout=10)
-    nc = await nats.connect(cluster.nats_url, connect_timeout=5, max_reconnect_attempts=3)
+    nc = await nats.connect(cluster.nats_servers, connect_timeout=5, max_reconnect_attempts=3)
     return db, nc, nc.jetstream()
 
 

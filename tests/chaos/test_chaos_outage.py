@@ -61,7 +61,7 @@ async def _organization(cluster: Cluster) -> str:
 async def _publish(cluster: Cluster, org: str, asset: uuid.UUID) -> None:
     """What a relay would have published just before the database went away."""
     event = _equipment_event(org, asset, "EQ-2026-777777", 1)
-    nc = await nats.connect(cluster.nats_url)
+    nc = await nats.connect(cluster.nats_servers)
     try:
         await nc.jetstream().publish(
             event.type,

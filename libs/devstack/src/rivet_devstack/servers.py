@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,18 +81,30 @@ def nats_server_binary() -> str:
 
 @dataclass
 class EmbeddedNats:
-    """A nats-server with JetStream on file storage, fsync on every write."""
+    """A nats-server with JetStream on file storage, fsync on every write.
+
+    Alone by default; with ``cluster_port`` (and the other nodes' cluster ports in ``routes``)
+    a node of a JetStream cluster (see ``NatsCluster``)."""
 
     store: Path
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
+    name: str | None = None
+    """``server_name`` (a JetStream cluster needs a distinct one per node)."""
+    cluster_name: str = "rivet"
+    cluster_port: int | None = None
+    """Port of the cluster routes listener; None: a server on its own."""
+    routes: list[int] = field(default_factory=list)
+    """Cluster ports of the other nodes."""
+    monitor_port: int | None = None
+    """HTTP monitoring port (``/healthz``, ``/jsz``); None: none."""
 
     @property
     def url(self) -> str:
         return f"nats://127.0.0.1:{self.port}"
 
     def config(self) -> str:
-        return (
+        text = (
             f"listen: 127.0.0.1:{self.port}\n"
             "max_payload: 8MB\n"
             "jetstream {\n"
@@ -99,6 +112,33 @@ class EmbeddedNats:
             "  sync_interval: always\n"
             "}\n"
         )
+        if self.name:
+            text += f"server_name: {self.name}\n"
+        if self.monitor_port:
+            text += f"http: 127.0.0.1:{self.monitor_port}\n"
+        if self.cluster_port:
+            routes = ", ".join(f"nats-route://127.0.0.1:{port}" for port in self.routes)
+            text += (
+                "cluster {\n"
+                f"  name: {self.cluster_name}\n"
+                f"  listen: 127.0.0.1:{self.cluster_port}\n"
+                f"  routes: [{routes}]\n"
+                "}\n"
+            )
+        return text
+
+    def healthy(self) -> bool:
+        """``/healthz`` answers 200: the server is up and, in a cluster, its JetStream is current
+        (a meta leader is known and its streams have caught up). Needs ``monitor_port``."""
+        if self.monitor_port is None or self.proc is None or self.proc.poll() is not None:
+            return False
+        try:
+            with urllib.request.urlopen(
+                f"http://127.0.0.1:{self.monitor_port}/healthz", timeout=2
+            ) as answer:
+                return bool(answer.status == 200)
+        except (OSError, ValueError):
+            return False
 
     def start(self) -> "EmbeddedNats":
         self.store.mkdir(parents=True, exist_ok=True)
@@ -125,6 +165,81 @@ class EmbeddedNats:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+@dataclass
+class NatsCluster:
+    """A JetStream cluster of ``size`` private nats-servers on loopback, joined by cluster
+    routes, each with its own client, route and monitoring port and its own store folder under
+    ``root``. Clients get every node's URL (``urls``); a node can be killed and started again on
+    the same ports and store."""
+
+    root: Path
+    size: int = 3
+    name: str = "rivet"
+    nodes: list[EmbeddedNats] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.nodes:
+            return
+        cluster_ports = [free_port() for _ in range(self.size)]
+        for index, cluster_port in enumerate(cluster_ports):
+            self.nodes.append(
+                EmbeddedNats(
+                    self.root / f"n{index + 1}",
+                    name=f"n{index + 1}",
+                    cluster_name=self.name,
+                    cluster_port=cluster_port,
+                    routes=[p for p in cluster_ports if p != cluster_port],
+                    monitor_port=free_port(),
+                )
+            )
+
+    @property
+    def urls(self) -> list[str]:
+        return [node.url for node in self.nodes]
+
+    @property
+    def url(self) -> str:
+        """Every node, comma separated (``NATS_URL``)."""
+        return ",".join(self.urls)
+
+    def start(self, timeout: float = 60.0) -> "NatsCluster":
+        """Start every node, then wait until each reports its JetStream current."""
+        try:
+            for node in self.nodes:
+                node.start()
+            self.wait_healthy(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def wait_healthy(self, timeout: float, nodes: list[int] | None = None) -> float:
+        """Seconds until the given nodes (all by default) answer ``/healthz`` with 200."""
+        started = time.monotonic()
+        for index in range(self.size) if nodes is None else nodes:
+            while not self.nodes[index].healthy():
+                proc = self.nodes[index].proc
+                if proc is not None and proc.poll() is not None:
+                    raise RuntimeError(f"nats node n{index + 1} exited with {proc.returncode}")
+                if time.monotonic() - started > timeout:
+                    raise TimeoutError(f"nats node n{index + 1} not healthy after {timeout}s")
+                time.sleep(0.2)
+        return time.monotonic() - started
+
+    def kill(self, index: int) -> None:
+        """SIGKILL one node (its store stays)."""
+        self.nodes[index].kill()
+
+    def restart(self, index: int) -> None:
+        """Start a killed or stopped node again on the same ports and store."""
+        self.nodes[index].start()
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            with contextlib.suppress(Exception):
+                node.stop()
 
 
 @dataclass

@@ -1,0 +1,206 @@
+"""Scale-out: two replicas of every service, each event handled once, each job run once.
+
+Every service but the gateway runs twice (two processes, same settings: one RPC queue group,
+shared durable consumers, outbox relays, queue jobs and periodic-job claims side by side). Under
+the chaos load a CSV import runs on the two assets replicas. Then the chaos checks must find
+nothing lost and nothing doubled (each durable consumer's inbox holds each event of its subject
+once, the effects match), every import row must be imported exactly once, and no periodic job
+may have run more often than its period allows (``job_runs``).
+
+- ``make chaos`` (``RIVET_CHAOS=full``): NATS is a JetStream cluster of three private
+  nats-servers, every stream (and the upload store) with three replicas, and faults:
+  ``RIVET_CHAOS_SCALE_OPERATIONS`` operations (6,000 by default), a
+  ``RIVET_CHAOS_IMPORT_ROWS``-row import (2,000), the assets replica doing the import
+  ``kill -9``ed (another takes the job over when its lease runs out), one NATS node (the
+  EQUIPMENT stream's leader) ``kill -9``ed, and a work-order replica (a consumer with events
+  in hand) ``kill -9``ed; each is restarted.
+- ``make test``: the light variant, no faults: one NATS, the machine's PostgreSQL, 1,500
+  operations, a 300-row import (under a minute; a NATS-node or consumer kill makes the system
+  wait out JetStream's 60 s ``ack_wait`` before it converges, which the full run pays).
+
+One run per mode serves both tests below.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections import Counter
+from dataclasses import dataclass
+
+import pytest
+from chaos_cluster import Cluster
+from chaos_jobs import (
+    Checked,
+    CsvImport,
+    Jobs,
+    check_jobs,
+    read_baseline,
+    read_jobs,
+    work_split,
+)
+from chaos_scenario import Outcome, nats_node_kill, replica_kill, run, schedule
+
+from rivet_devstack.testing.env import TestEnv
+
+pytestmark = [pytest.mark.chaos, pytest.mark.slow]
+FULL = os.environ.get("RIVET_CHAOS") == "full"
+OPERATIONS = int(os.environ.get("RIVET_CHAOS_SCALE_OPERATIONS", "6000"))
+IMPORT_ROWS = int(os.environ.get("RIVET_CHAOS_IMPORT_ROWS", "2000"))
+REPLICAS = 2
+LIGHT_OPERATIONS = 1500
+LIGHT_IMPORT_ROWS = 300
+
+
+@dataclass
+class ScaleOut:
+    outcome: Outcome
+    imported: Checked
+    csv: CsvImport
+    jobs: Jobs | None
+    split: dict[str, Counter[str]]
+    """Work per process since its last start."""
+    restarted: set[str]
+    seconds: float
+
+    def summary(self) -> str:
+        figures = ", ".join(f"{k}: {v}" for k, v in self.imported.figures.items())
+        lines = [
+            self.outcome.summary(),
+            f"import check      {figures}",
+            f"  lost {len(self.imported.lost)}, duplicated {len(self.imported.duplicated)}",
+            *(f"  - {item}" for item in (self.imported.lost + self.imported.duplicated)[:20]),
+        ]
+        lines.append("work per process (since its last start):")
+        for name, counts in self.split.items():
+            work = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+            mark = " (restarted)" if name in self.restarted else ""
+            lines.append(f"  {name:<13} {work or '-'}{mark}")
+        if self.outcome.report.history:
+            lines.append("pending while converging:")
+            lines += [f"  {line}" for line in self.outcome.report.history]
+        if self.jobs is None:
+            lines.append("periodic jobs     no job_runs table in any schema yet")
+        else:
+            lines.append(f"periodic jobs     after {self.jobs.elapsed:.0f} s:")
+            lines += check_jobs(self.jobs)[2]
+        lines.append(f"scale-out run     {self.seconds:.0f} s from start to verdict")
+        return "\n".join(lines)
+
+
+def _full(cluster: Cluster, csv: CsvImport) -> Outcome:
+    # in turn, each under load (the load lasts about a minute here)
+    faults = schedule(
+        (0.05, csv.start()),
+        (0.10, replica_kill(csv.holder, down_for=15.0)),
+        (0.45, nats_node_kill(None, down_for=10.0)),
+        (0.75, replica_kill("workorders-2", down_for=5.0)),
+    )
+    return asyncio.run(
+        run(
+            cluster,
+            OPERATIONS,
+            faults,
+            workers=16,
+            converge_timeout=200,
+            before_load=csv.setup,
+            after_load=(lambda: csv.finish(300),),
+        )
+    )
+
+
+def _light(cluster: Cluster, csv: CsvImport) -> Outcome:
+    return asyncio.run(
+        run(
+            cluster,
+            LIGHT_OPERATIONS,
+            schedule((0.2, csv.start())),
+            workers=8,
+            converge_timeout=60,
+            before_load=csv.setup,
+            after_load=(lambda: csv.finish(60),),
+        )
+    )
+
+
+@pytest.fixture(scope="module")
+def scale_out(request: pytest.FixtureRequest) -> ScaleOut:
+    """One scale-out run (full under ``RIVET_CHAOS=full``, light otherwise), checked."""
+    started = time.monotonic()
+    admin_url = None
+    # a periodic job claimed every 2 s (one replica per pass) instead of every minute
+    env = {"HEALTH_REFRESH_INTERVAL": "2"}
+    if not FULL:
+        test_env: TestEnv = request.getfixturevalue("test_env")
+        admin_url = test_env.admin_url
+        env |= {"CONSUMER_RETRY_DELAY": "0.2", "OUTBOX_SAFETY_POLL": "2"}
+    with Cluster.running(
+        admin_url=admin_url, env=env, replicas=REPLICAS, nats_nodes=3 if FULL else 1
+    ) as cluster:
+        baseline = asyncio.run(read_baseline(cluster))
+        csv = CsvImport(cluster.gateway_url, IMPORT_ROWS if FULL else LIGHT_IMPORT_ROWS)
+        outcome = (_full if FULL else _light)(cluster, csv)
+        imported = asyncio.run(csv.check(cluster))
+        jobs = asyncio.run(read_jobs(cluster, baseline))
+        split = work_split(cluster)
+        restarted = {name for name, process in cluster.services.items() if process.starts > 1}
+    return ScaleOut(outcome, imported, csv, jobs, split, restarted, time.monotonic() - started)
+
+
+def _check(result: ScaleOut, operations: int) -> None:
+    outcome, report = result.outcome, result.outcome.report
+    assert report.converge_seconds is not None, f"never converged: {report.pending}"
+    assert not report.lost, report.lost[:20]
+    assert not report.duplicated, report.duplicated[:20]
+    assert outcome.work.done >= operations
+    assert outcome.work.outcomes()["ok"] > 0
+    assert all("NOT RUN" not in fault for fault in outcome.faults), outcome.faults
+    assert all("NOT " not in line for line in outcome.after_load), outcome.after_load
+    assert not result.imported.lost, result.imported.lost[:20]
+    assert not result.imported.duplicated, result.imported.duplicated[:20]
+    # both replicas took part: requests shared by the queue group, events by the consumers
+    # (a restarted replica's counters start again at 0, maybe after the load)
+    for name in {"assets", "assets-2", "workorders", "workorders-2"} - result.restarted:
+        assert result.split[name]["requests"] > 0, (name, result.split[name])
+    for name in {"workorders", "workorders-2"} - result.restarted:
+        assert result.split[name]["events ok"] > 0, (name, result.split[name])
+
+
+@pytest.mark.skipif(not FULL, reason="the full variant runs with `make chaos`")
+@pytest.mark.timeout(3600)
+def test_chaos_scale_out(scale_out: ScaleOut, capsys: pytest.CaptureFixture[str]) -> None:
+    """2 replicas of every service, R3 streams on 3 nodes; the importing assets replica, a
+    NATS node and a work-order replica killed under load; nothing lost, nothing doubled, each
+    import row once."""
+    with capsys.disabled():
+        print(scale_out.summary())
+    _check(scale_out, OPERATIONS)
+
+
+@pytest.mark.skipif(FULL, reason="make chaos runs the full variant")
+@pytest.mark.timeout(240)
+def test_two_replicas_handle_each_event_once(
+    scale_out: ScaleOut, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Light: 2 replicas of every service on one NATS, 1,500 operations, a 300-row import;
+    each event applied once per consumer, each row imported once."""
+    with capsys.disabled():
+        print(scale_out.summary())
+    _check(scale_out, LIGHT_OPERATIONS)
+
+
+@pytest.mark.timeout(3600)
+def test_periodic_jobs_run_once_across_replicas(scale_out: ScaleOut) -> None:
+    """Each periodic job ran at most once per period over both replicas: ``runs - failures``
+    in ``<schema>.job_runs`` <= elapsed / period + 1 (since the start, and since everything
+    was up), and the processes' successful passes (``rivet_job_runs_total``) do not exceed
+    the claimed ones."""
+    assert scale_out.jobs is not None, "no <schema>.job_runs table in any schema"
+    doubled, unchecked, lines = check_jobs(scale_out.jobs)
+    print("\n".join(lines))
+    assert not doubled, doubled
+    assert not unchecked, (
+        f"no period known for {unchecked}: no rivet_job_period_seconds{{service, task}} on any "
+        "process (nor RIVET_CHAOS_JOB_PERIODS)"
+    )
