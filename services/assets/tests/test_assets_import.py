@@ -1,8 +1,20 @@
 """CSV import through the gateway: header mapping, per-row outcomes, bad files refused."""
 
-import httpx
+import asyncio
+import json
+import time
+import uuid
+from typing import Any
 
+import asyncpg
+import httpx
+import nats
+
+from rivet_contracts import Identity, Role, Rpc
+from rivet_contracts.assets import GetImport, StartImport
 from rivet_devstack.testing.helpers import Session, invite_member, register
+from rivet_devstack.testing.services import ServiceSet
+from rivet_runtime.identity import identity_headers
 
 CSV = (
     "Asset Name;Make;Model No.;Serial Number;Location;Criticality;Voltage;HP;Parent\r\n"
@@ -110,3 +122,48 @@ async def test_imports_are_private(api: httpx.AsyncClient) -> None:
     job = (await _import(api, admin, b"make\nABB\n")).json()
     peek = await api.get(f"/api/equipment/import/{job['id']}", headers=other.headers)
     assert peek.status_code == 404
+
+
+async def test_a_big_import_leaves_its_tables_vacuumed_and_analysed(
+    services: ServiceSet, isolated_database: str
+) -> None:
+    """Searches right after a bulk import run at full speed: before it says done, an import of
+    IMPORT_TIDY_ROWS rows or more has vacuumed and analysed the tables it filled (statistics for
+    the planner, a visibility map for the index-only scans), autovacuum or not."""
+    caller = Identity(user_id=uuid.uuid4(), org_id=uuid.uuid4(), role=Role.ADMIN)
+    rows = "".join(f"Siemens,6SL3210-1KE21-3UF{i},XAJ7-500-{i:04d},Plant 1 / Line {i}\n"
+                   for i in range(5))  # fmt: skip
+    csv = ("manufacturer,model,serial,location\n" + rows).encode()
+    async with services.alone("assets", isolated_database, import_tidy_rows=5) as assets:
+        nc = await nats.connect(assets.settings.nats_url)
+        try:
+
+            async def ask(subject: str, request: Any) -> dict[str, Any]:
+                reply = await nc.request(
+                    assets.settings.subject(subject),
+                    request.model_dump_json().encode(),
+                    timeout=10,
+                    headers=identity_headers(caller),
+                )
+                answer: dict[str, Any] = json.loads(reply.data)
+                return answer
+
+            key = await assets.state.uploads.put(csv, prefix="imports")
+            job = await ask(Rpc.ASSETS_IMPORT_START, StartImport(upload_key=key))
+            deadline = time.monotonic() + 30
+            while job["status"] != "done":
+                assert time.monotonic() < deadline, job
+                await asyncio.sleep(0.2)
+                job = await ask(Rpc.ASSETS_IMPORT_GET, GetImport(import_id=job["id"], rows_limit=0))
+            assert job["created"] == 5
+        finally:
+            await nc.close()
+    db = await asyncpg.connect(isolated_database)
+    try:
+        tidied = await db.fetch(
+            "SELECT relname FROM pg_stat_user_tables WHERE schemaname = 'assets' "
+            "AND last_vacuum IS NOT NULL AND last_analyze IS NOT NULL"
+        )
+    finally:
+        await db.close()
+    assert {"equipment", "equipment_serial_key", "equipment_term"} <= {r[0] for r in tidied}

@@ -60,21 +60,38 @@ async def _upgrade_to(url: str, revision: str) -> None:
 
 
 def _row(org: uuid.UUID, i: int, make: str, model: str | None, serial: str | None,
-         location: str | None) -> dict[str, Any]:  # fmt: skip
+         location: str | None, kind: str | None = None) -> dict[str, Any]:  # fmt: skip
     manufacturer, key = normalize.manufacturer(make)
     return {
         "id": uuid.uuid4(), "org_id": org, "number": f"EQ-2026-{i:06d}",
         "manufacturer": manufacturer, "manufacturer_key": key, "model": model,
         "model_norm": normalize.code(model), "serial": serial,
         "serial_norm": normalize.code(serial), "location": location, "source": "api",
+        "equipment_type": kind,
     }  # fmt: skip
 
 
 async def test_migration_backfills_a_populated_schema(isolated_database: str) -> None:
     org, other = uuid.uuid4(), uuid.uuid4()
     rows = [
-        _row(org, 1, "Allen Bradley", "PowerFlex 525", "B7K22190", "Plant 1 / Line 3 / Pump room"),
-        _row(org, 2, "Siemens", "6SL3210-1KE21-3UF1", "XAJ7-123-4567", "Plant 1 /  Line 4"),
+        _row(
+            org,
+            1,
+            "Allen Bradley",
+            "PowerFlex 525",
+            "B7K22190",
+            "Plant 1 / Line 3 / Pump room",
+            "Drive",
+        ),
+        _row(
+            org,
+            2,
+            "Siemens",
+            "6SL3210-1KE21-3UF1",
+            "XAJ7-123-4567",
+            "Plant 1 /  Line 4",
+            " Frequency   converter",
+        ),
         _row(org, 3, "Siemens", "6SL3210-1KE21-3UF1", "A12", None),  # short serial
         _row(org, 4, "Weidmüller", None, None, "Hall 2"),  # unknown brand, nothing else
         _row(other, 1, "Siemens", "6SL3210-1KE21-3UF1", "XAJ7-123-4568", "Plant 9"),
@@ -133,6 +150,7 @@ async def test_migration_backfills_a_populated_schema(isolated_database: str) ->
     want_terms = {(r["org_id"], *t) for r in rows for t in index.terms(r)}
     assert terms == want_terms
     assert ("l", "LINE4", "", "Line 4") in {t[1:] for t in terms}
+    assert ("t", "FREQUENCYCONVERTER", "", "Frequency converter") in {t[1:] for t in terms}
     want_term_keys = {
         (r["org_id"], k, r["model_norm"]) for r in rows if r["model_norm"]
         for k in code_keys(r["model_norm"])
@@ -150,6 +168,10 @@ async def test_migration_backfills_a_populated_schema(isolated_database: str) ->
             assert [h.id for h in hits][:1] == [rows[0]["id"]]
             hits = await service.find(conn, org, "A1Z", 10)  # short serial, one typo
             assert rows[2]["id"] in {h.id for h in hits}
+            hits = await service.find(conn, org, "frequency converters", 10)  # a type
+            assert [h.id for h in hits][:1] == [rows[1]["id"]]
+            hits = await service.find(conn, org, "weidmuller", 10)  # a brand alone
+            assert [h.id for h in hits][:1] == [rows[3]["id"]]
     finally:
         await db.dispose()
 

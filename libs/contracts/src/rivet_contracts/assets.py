@@ -192,8 +192,13 @@ class ReinstateEquipment(Reinstatement):
 
 
 class SearchEquipment(Request):
-    query: Text200 = Field(description="Free text: number, brand, model, serial, location.")
+    query: Text200 = Field(
+        description="Free text: number, brand, model, serial, location, type, or several."
+    )
     limit: int = Field(default=10, ge=1, le=50, description="Results (at most 50).")
+    offset: int = Field(
+        default=0, ge=0, le=500, description="Results to skip: the `next_offset` of a page."
+    )
 
 
 class GetEquipmentHistory(Request):
@@ -286,6 +291,9 @@ class SearchHit(View):
 
 class SearchResult(View):
     items: list[SearchHit]
+    next_offset: int | None = Field(
+        default=None, description="The `offset` of the next page; null on the last one."
+    )
 
 
 class HistoryEntry(View):

@@ -24,6 +24,12 @@ class AssetsSettings(ServiceSettings):
         "possible duplicate for the caller to choose.",
     )
     import_max_rows: int = Field(default=50_000, ge=1, description="Rows accepted per CSV file.")
+    import_tidy_rows: int = Field(
+        default=1000,
+        ge=1,
+        description="An import of this many rows or more vacuums and analyses the tables it "
+        "filled before it reports done, so searches right after it run at full speed.",
+    )
     import_max_bytes: int = Field(
         default=20 * 1024 * 1024, ge=1024, description="Largest CSV file accepted (bytes)."
     )

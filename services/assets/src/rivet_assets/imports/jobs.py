@@ -27,6 +27,10 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "assets_imports"
 RENEW_EVERY = 15.0
+TIDY = (
+    "VACUUM (ANALYZE) equipment, equipment_serial_key, equipment_term, equipment_term_key, "
+    "equipment_history"
+)
 
 jobs: JobRouter[AssetsState] = JobRouter()
 
@@ -70,12 +74,29 @@ async def process(ctx: JobContext[AssetsState], job: RowMapping) -> None:
         row = ctx.as_caller(identity, f"import:{job['id']}")
         async with row.transaction():
             await import_row(row, who, job, line, values)
+    if len(sheet.rows) >= ctx.state.settings.import_tidy_rows:
+        # before "done": the first searches after a big import run at full speed (fresh
+        # statistics for the planner, a visibility map for the index-only scans), whatever
+        # autovacuum is doing
+        await _tidy(ctx)
     async with ctx.transaction() as conn:
         await repo.finish(conn, job["id"], ImportStatus.DONE.value, None)
     try:
         await uploads.delete(job["upload_key"])
     except Exception as exc:  # the bucket's TTL removes it anyway
         log.warning("import %s: upload not deleted: %r", job["id"], exc)
+
+
+async def _tidy(ctx: JobContext[AssetsState]) -> None:
+    """VACUUM (ANALYZE) the tables an import filled (outside any transaction, as VACUUM must
+    be; the simple query protocol, as VACUUM cannot be prepared)."""
+    started = time.monotonic()
+    async with ctx.reading() as conn:
+        raw = await conn.get_raw_connection()
+        driver = raw.driver_connection
+        assert driver is not None  # an open asyncpg connection
+        await driver.execute(TIDY)
+    log.info("tables vacuumed and analysed after an import in %.1f s", time.monotonic() - started)
 
 
 async def import_row(

@@ -14,4 +14,4 @@ router: RpcRouter[AssetsState] = RpcRouter()
 async def search(
     req: contract.SearchEquipment, ctx: RequestContext[AssetsState]
 ) -> contract.SearchResult:
-    return await service.search(ctx, ctx.caller.org_id, req.query, req.limit)
+    return await service.search(ctx, ctx.caller.org_id, req.query, req.limit, req.offset)

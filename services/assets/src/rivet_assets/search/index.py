@@ -1,6 +1,6 @@
 """Keeps the search index current, in the transaction that inserts or updates an asset.
 
-Called from ``equipment.repository`` (application-side, not triggers: one extra statement per
+Called from ``equipment.service`` (application-side, not triggers: one extra statement per
 insert, and no hot rows - dictionary terms are inserted with ``ON CONFLICT DO NOTHING`` and
 never updated, so writers only wait on each other for a term that neither has committed yet).
 Terms no asset uses any more are harmless (a model without rows yields no candidates);
@@ -16,7 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .keys import code_keys, norm
 
-SEARCH_FIELDS = frozenset({"manufacturer", "manufacturer_key", "model", "model_norm", "location"})
+SEARCH_FIELDS = frozenset(
+    {"manufacturer", "manufacturer_key", "model", "model_norm", "location", "equipment_type"}
+)
 
 # One round trip: serial keys, dictionary terms (sorted, so concurrent writers lock in the
 # same order) and the model term's keys.
@@ -55,6 +57,8 @@ def terms(row: Mapping[Any, Any]) -> list[tuple[str, str, str, str]]:
         out["m", row["model_norm"], brand_key] = row["model"] or row["model_norm"]
     if brand := norm(row["manufacturer"]):
         out["b", brand, brand_key] = row["manufacturer"]
+    if kind := norm(row["equipment_type"]):
+        out["t", kind, ""] = " ".join((row["equipment_type"] or "").split())
     for segment in (row["location"] or "").split("/"):
         if seg := norm(segment):
             out.setdefault(("l", seg, ""), " ".join(segment.split()))

@@ -27,6 +27,12 @@ MIN_SEG_LEN = 6
 TAU = 2
 """Edit budget the keys guarantee (Levenshtein, plus a transposition at a segment boundary)."""
 
+PREFIX_MIN = 2
+"""The last word of a query is also read as the start of a longer word from this length on
+(search as you type: "grun" -> Grundfos)."""
+PREFIX_SIMILARITY = 0.8
+"""What a prefix match counts as, against a full match's 1.0 (and a typo's less)."""
+
 _WORD_SPLIT = re.compile(r"[\s/,;|]+")
 
 

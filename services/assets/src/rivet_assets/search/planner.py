@@ -10,7 +10,16 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from . import brands
-from .keys import edit_budget, is_code, norm, query_keys, runs, split_words
+from .keys import (
+    PREFIX_MIN,
+    PREFIX_SIMILARITY,
+    edit_budget,
+    is_code,
+    norm,
+    query_keys,
+    runs,
+    split_words,
+)
 
 MAX_MODELS = 12
 """Model terms whose rows are fetched."""
@@ -37,6 +46,12 @@ class Plan:
     numbers: list[str]
     code_keys: list[str] = field(default_factory=list)
     serial_keys: list[str] = field(default_factory=list)
+
+    @property
+    def prefix(self) -> str | None:
+        """The last word, read as the start of a longer one (search as you type)."""
+        last = self.words[-1]
+        return last if len(last) >= PREFIX_MIN else None
 
 
 def plan(query: str) -> Plan | None:
@@ -69,11 +84,17 @@ def plan(query: str) -> Plan | None:
 
 @dataclass
 class Choice:
-    """Models to fetch rows of (best first) and the location segments the query names."""
+    """Models to fetch rows of (best first), and the facets the query names: location
+    segments (in query order), brands (``manufacturer_key``), equipment types (normal form)."""
 
     models: list[tuple[str, str]]
     locations: list[str]
     brands: set[str]
+    types: set[str] = field(default_factory=set)
+
+    @property
+    def facets(self) -> bool:
+        return bool(self.locations or self.brands or self.types)
 
 
 def _like(value: str) -> str:
@@ -103,6 +124,12 @@ def choose(p: Plan, terms: Sequence[Mapping[Any, Any]]) -> Choice:
     nlen = np.array([len(x) for x in names])[None, :]
     budget = edit_budget(np.minimum(plen, nlen))
     sim_names = np.where(dist <= budget, 1.0 - dist / np.maximum(plen, nlen), 0.0)
+    if p.prefix is not None and p.prefix in probes:
+        row = probes.index(p.prefix)
+        starts = np.array([n.startswith(p.prefix) and n != p.prefix for n in names])
+        sim_names[row] = np.where(
+            starts, np.maximum(sim_names[row], PREFIX_SIMILARITY), sim_names[row]
+        )
     # per term: best over its forms
     own = np.array(owner)
     sim_terms = np.zeros((len(probes), len(terms)))
@@ -139,6 +166,7 @@ def choose(p: Plan, terms: Sequence[Mapping[Any, Any]]) -> Choice:
     sim = sim_terms.max(axis=0)
     models: dict[tuple[str, str], float] = {}
     locations: dict[str, int] = {}
+    types: set[str] = set()
     for ti, t in enumerate(terms):
         if sim[ti] <= 0:
             continue
@@ -150,6 +178,8 @@ def choose(p: Plan, terms: Sequence[Mapping[Any, Any]]) -> Choice:
             brand_keys.add(t["brand"])
         elif kind == "l" and keep_loc[ti]:
             locations[t["display"]] = loc_start[ti]
+        elif kind == "t":
+            types.add(t["norm"])
     ranked = sorted(
         models.items(),
         key=lambda kv: (-(kv[1] + (BRAND_BONUS if kv[0][1] in brand_keys else 0.0)), kv[0][0]),
@@ -158,6 +188,7 @@ def choose(p: Plan, terms: Sequence[Mapping[Any, Any]]) -> Choice:
         [k for k, _ in ranked[:MAX_MODELS]],
         sorted(locations, key=locations.__getitem__),
         brand_keys,
+        types,
     )
 
 

@@ -1,11 +1,12 @@
 """Coverage ranking of candidate assets (rapidfuzz + numpy, a few hundred rows at most).
 
 Each asset has tokens (brand, its words and aliases, model and its parts, brand+model glued,
-serial, equipment number, location segments and their words, name words). The query words are
-segmented into runs of 1 to 6 words by dynamic programming; each run is matched to its best
-token (OSA similarity within the run's edit budget, weighted by the run's length). The score is
-the share of the query's characters so explained, 0-100. ``matched_on`` is the field whose
-tokens explained the most.
+serial, equipment number, location segments and their words, type and its words, name words).
+The query words are segmented into runs of 1 to 6 words by dynamic programming; each run is
+matched to its best token (OSA similarity within the run's edit budget, weighted by the run's
+length; the last word may also be the start of a token, at ``PREFIX_WEIGHT``: search as you
+type). The score is the share of the query's characters so explained, 0-100. ``matched_on`` is
+the field whose tokens explained the most. Equal scores: most recently changed first.
 """
 
 from collections.abc import Mapping, Sequence
@@ -19,7 +20,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from . import brands
-from .keys import edit_budget, norm, runs, split_words
+from .keys import PREFIX_MIN, PREFIX_SIMILARITY, edit_budget, norm, runs, split_words
 
 SIBLING_PENALTY = 0.5
 """Points the k-th asset of one (brand, model) loses per earlier sibling on the page, so a
@@ -75,12 +76,14 @@ def _tokens(row: Mapping[Any, Any]) -> list[tuple[str, str]]:
         out += [(number, "number"), (number[2:], "number"), (number[-6:], "number")]
     if row["location"]:
         out += _text_tokens(row["location"], "location", True)
+    if row["equipment_type"]:
+        out += _text_tokens(row["equipment_type"], "equipment_type", False)
     if row["name"]:
         out += _text_tokens(row["name"], "name", False)
     return out
 
 
-_FIELD_ORDER = ("serial", "number", "model", "manufacturer", "location", "name")
+_FIELD_ORDER = ("serial", "number", "model", "manufacturer", "location", "equipment_type", "name")
 
 
 def rank(query: str, rows: Sequence[Mapping[Any, Any]], limit: int) -> list[Ranked]:
@@ -107,6 +110,11 @@ def rank(query: str, rows: Sequence[Mapping[Any, Any]], limit: int) -> list[Rank
     budget = edit_budget(seg_len)
     gain = np.where(dist <= budget, seg_len * (1.0 - dist / np.maximum(seg_len, tok_len)), 0.0)
     n = len(words)
+    last = words[-1]
+    if len(last) >= PREFIX_MIN:  # the last word as the start of a token
+        k = seg_index[(n - 1, n)]
+        starts = np.array([t.startswith(last) for t in vlist])
+        gain[k] = np.where(starts, np.maximum(gain[k], len(last) * PREFIX_SIMILARITY), gain[k])
     scored: list[tuple[float, int, str]] = []
     for ri, toks in enumerate(row_tokens):
         cols = np.fromiter((vocab[t] for t, _ in toks), dtype=np.int64, count=len(toks))
@@ -135,7 +143,7 @@ def rank(query: str, rows: Sequence[Mapping[Any, Any]], limit: int) -> list[Rank
             j = i
         matched = max(_FIELD_ORDER, key=lambda f: by_field.get(f, 0.0)) if by_field else "number"
         scored.append((best[n] / total * 100.0, ri, matched))
-    scored.sort(key=lambda x: (-x[0], rows[x[1]]["number"]))
+    scored.sort(key=lambda x: (-x[0], _newest_first(rows[x[1]])))
     seen: dict[tuple[str, str], int] = {}
     final = []
     for score, ri, matched in scored:
@@ -144,8 +152,14 @@ def rank(query: str, rows: Sequence[Mapping[Any, Any]], limit: int) -> list[Rank
         earlier = seen.get(group, 0)
         seen[group] = earlier + 1
         final.append((score - SIBLING_PENALTY * earlier, score, ri, matched))
-    final.sort(key=lambda x: (-x[0], rows[x[2]]["number"]))
+    final.sort(key=lambda x: (-x[0], _newest_first(rows[x[2]])))
     return [
         Ranked(rows[ri]["id"], round(min(score, 100.0), 1), matched)
         for _, score, ri, matched in final[:limit]
     ]
+
+
+def _newest_first(row: Mapping[Any, Any]) -> tuple[float, str]:
+    """Tie-break: the most recently changed asset first, then the equipment number."""
+    changed = row["updated_at"]
+    return (-changed.timestamp() if changed is not None else 0.0, row["number"])

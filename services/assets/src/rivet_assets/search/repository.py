@@ -28,8 +28,12 @@ MAX_EDITS_SQL = 4
 
 COLUMNS = (
     "e.id, e.number, e.manufacturer, e.manufacturer_key, e.model, e.model_norm, e.serial,"
-    " e.serial_norm, e.location, e.name"
+    " e.serial_norm, e.location, e.name, e.equipment_type, e.updated_at"
 )
+MAX_PREFIX_MODELS = 20
+"""Model terms fetched for the start of a code (search as you type)."""
+TYPE_NORM = "regexp_replace(upper(e.equipment_type), '[^0-9A-Z]+', '', 'g')"
+"""The expression of ``equipment_org_type_recent_idx`` (migration 0005)."""
 _LEV = "(SELECT min(levenshtein_less_equal({col}, p, {m})) FROM unnest($3::text[]) AS p)"
 
 TERMS = f"""
@@ -40,7 +44,11 @@ TERMS = f"""
          WHERE {_LEV.format(col="x.norm", m=MAX_EDITS_SQL)} <= {MAX_EDITS_SQL})
     UNION ALL
     (SELECT kind, norm, brand, display FROM equipment_term
-      WHERE org_id = $1 AND kind IN ('b', 'l') LIMIT {MAX_DICT})
+      WHERE org_id = $1 AND kind IN ('b', 'l', 't') LIMIT {MAX_DICT})
+    UNION ALL
+    (SELECT kind, norm, brand, display FROM equipment_term
+      WHERE org_id = $1 AND kind = 'm' AND norm >= $4 AND norm < $5 AND starts_with(norm, $4)
+      LIMIT {MAX_PREFIX_MODELS})
 """  # noqa: S608
 
 
@@ -98,6 +106,57 @@ MODEL_ROWS = f"""
     JOIN equipment e ON e.id = c.id AND e.org_id = $1
 """  # noqa: S608
 
+
+def _facet_rows_sql(brands: bool, types: bool, locations: bool) -> str:
+    """Ids of the assets of the named brands, types and places (all that are named), most
+    recently changed first, then the rows. One index range scan per brand or type
+    (``equipment_org_brand_recent_idx``, ``equipment_org_type_recent_idx``); places alone go
+    through ``equipment_location_trgm_idx`` or the recency index, as the planner judges.
+    Parameters: $1 the organization, then the lists named (brands, types, ILIKE patterns),
+    then the limit."""
+    arg = iter(range(2, 6))
+    b = f"${next(arg)}::text[]" if brands else ""
+    t = f"${next(arg)}::text[]" if types else ""
+    loc = f"${next(arg)}::text[]" if locations else ""
+    limit = f"${next(arg)}"
+    where = ["e.org_id = $1"]
+    if types and brands:
+        where.append(f"{TYPE_NORM} = ANY({t})")
+    if locations:
+        where.append(f"e.location ILIKE ALL({loc})")
+    outer = None
+    if brands:
+        outer = f"unnest({b}) AS f(v)"
+        where.append("e.manufacturer_key = f.v")
+    elif types:
+        outer = f"unnest({t}) AS f(v)"
+        where.append(f"{TYPE_NORM} = f.v")
+    # Only fixed fragments and parameter numbers are put together here; values are parameters.
+    inner = (
+        f"SELECT e.id, e.updated_at FROM equipment e WHERE {' AND '.join(where)} "  # noqa: S608
+        f"ORDER BY e.updated_at DESC, e.id DESC LIMIT {limit}"
+    )
+    if outer:
+        ids = f"SELECT r.id, r.updated_at FROM {outer} CROSS JOIN LATERAL ({inner}) r"  # noqa: S608
+    else:
+        ids = inner
+    return f"""
+    SELECT {COLUMNS} FROM (
+        SELECT c.id, c.updated_at FROM ({ids}) c ORDER BY c.updated_at DESC, c.id DESC
+        LIMIT {limit}
+    ) c
+    JOIN equipment e ON e.id = c.id AND e.org_id = $1
+    """  # noqa: S608
+
+
+FACET_ROWS = {
+    (b, t, loc): _facet_rows_sql(b, t, loc)
+    for b in (False, True)
+    for t in (False, True)
+    for loc in (False, True)
+    if b or t or loc
+}
+
 NUMBERS = f"SELECT {COLUMNS} FROM equipment e WHERE e.org_id = $1 AND e.number = ANY($2::text[])"  # noqa: S608
 
 
@@ -107,8 +166,19 @@ async def driver(conn: AsyncConnection) -> Any:
     return raw.driver_connection
 
 
-async def terms(db: Any, org_id: UUID, keys: Sequence[str], probes: Sequence[str]) -> list[Any]:
-    return list(await db.fetch(TERMS, org_id, keys, probes))
+async def terms(
+    db: Any, org_id: UUID, keys: Sequence[str], probes: Sequence[str], prefix: str | None
+) -> list[Any]:
+    """Model terms near the code probes or starting with ``prefix``, and every brand, location
+    segment and type of the organization (the dictionary, matched in Python)."""
+    low, high = (prefix, _after_prefix(prefix)) if prefix else (None, None)
+    return list(await db.fetch(TERMS, org_id, keys, probes, low, high))
+
+
+def _after_prefix(prefix: str) -> str:
+    """The least string above every string that starts with ``prefix`` (normal forms are
+    ASCII letters and digits)."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
 async def serials(db: Any, org_id: UUID, keys: Sequence[str], probes: Sequence[str]) -> list[Any]:
@@ -139,6 +209,21 @@ async def model_rows(
             ROWS_PER_MODEL if len(models) <= FEW_MODELS else 3,
         )
     )
+
+
+async def facet_rows(
+    db: Any,
+    org_id: UUID,
+    brands: Sequence[str],
+    types: Sequence[str],
+    location_patterns: Sequence[str],
+    limit: int,
+) -> list[Any]:
+    """The ``limit`` most recently changed assets of the named brands and types in all the
+    places named (``ILIKE`` patterns), whichever of the three are given."""
+    named = [list(x) for x in (brands, types, location_patterns) if x]
+    sql = FACET_ROWS[bool(brands), bool(types), bool(location_patterns)]
+    return list(await db.fetch(sql, org_id, *named, limit))
 
 
 async def full_rows(conn: AsyncConnection, org_id: UUID, ids: Sequence[UUID]) -> list[RowMapping]:

@@ -1,8 +1,8 @@
-"""Typo-tolerant search over equipment number, manufacturer, model, serial and location.
+"""Typo-tolerant search over equipment number, manufacturer, model, serial, location and type.
 
 PostgreSQL finds candidates through exact lookups only (pigeonhole keys of codes, the
-per-organization dictionary, the equipment number); Python ranks them (see ``ranking``).
-Design and measurements: docs/search.md.
+per-organization dictionary, the equipment number, the rows of a named brand, type or place);
+Python ranks them (see ``ranking``). Design and measurements: docs/search.md.
 """
 
 from typing import Any
@@ -21,14 +21,22 @@ MIN_SCORE = 20.0
 """Hits explaining less of the query than this (percent of its characters) are dropped."""
 
 
-async def find(conn: AsyncConnection, org_id: UUID, query: str, limit: int) -> list[ranking.Ranked]:
-    """Ranked ids of the organization's assets for ``query``, best first."""
+MAX_OFFSET = 500
+"""Deepest page (``offset``) a search reaches."""
+
+
+async def find(
+    conn: AsyncConnection, org_id: UUID, query: str, limit: int, offset: int = 0
+) -> list[ranking.Ranked]:
+    """Ranked ids of the organization's assets for ``query``, best first, from ``offset``;
+    one more than ``limit`` when there are more."""
     p = planner.plan(query)
     if p is None:
         return []
+    want = offset + limit + 1
     db = await repo.driver(conn)
     cands: dict[UUID, Any] = {}
-    terms = await repo.terms(db, org_id, p.code_keys, p.code_probes)
+    terms = await repo.terms(db, org_id, p.code_keys, p.code_probes, p.prefix)
     if p.serial_keys:
         for r in await repo.serials(db, org_id, p.serial_keys, p.serial_probes):
             cands[r["id"]] = r
@@ -36,23 +44,35 @@ async def find(conn: AsyncConnection, org_id: UUID, query: str, limit: int) -> l
         for r in await repo.numbers(db, org_id, p.numbers):
             cands[r["id"]] = r
     choice = planner.choose(p, terms)
+    any_of, all_of = planner.location_patterns(choice.locations)
     if choice.models:
-        any_of, all_of = planner.location_patterns(choice.locations)
         for r in await repo.model_rows(db, org_id, choice.models, any_of, all_of):
             cands.setdefault(r["id"], r)
-    ranked = ranking.rank(query, list(cands.values()), limit)
-    return [r for r in ranked if r.score >= MIN_SCORE]
+    if choice.facets and len(cands) < want:
+        # The brand's, type's or place's own assets (all named facets together), newest
+        # first: what "grundfos", "boiler house" or "abb pumps line 3" asks for.
+        brands, types = sorted(choice.brands), sorted(choice.types)
+        places = all_of or any_of
+        for r in await repo.facet_rows(db, org_id, brands, types, places, want):
+            cands.setdefault(r["id"], r)
+    ranked = ranking.rank(query, list(cands.values()), want)
+    return [r for r in ranked if r.score >= MIN_SCORE][offset:]
 
 
-async def search(uow: UnitOfWork[Any], org_id: UUID, query: str, limit: int = 10) -> SearchResult:
-    ranked = await find(uow.conn, org_id, query, limit)
+async def search(
+    uow: UnitOfWork[Any], org_id: UUID, query: str, limit: int = 10, offset: int = 0
+) -> SearchResult:
+    found = await find(uow.conn, org_id, query, limit, offset)
+    more = len(found) > limit
+    ranked = found[:limit]
     if not ranked:
-        return SearchResult(items=[])
+        return SearchResult(items=[], next_offset=None)
     rows = {r["id"]: r for r in await repo.full_rows(uow.conn, org_id, [x.id for x in ranked])}
     return SearchResult(
         items=[
             SearchHit(equipment=to_view(rows[x.id]), score=x.score, matched_on=x.matched_on)
             for x in ranked
             if x.id in rows
-        ]
+        ],
+        next_offset=offset + limit if more and offset + limit <= MAX_OFFSET else None,
     )

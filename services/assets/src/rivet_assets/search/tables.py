@@ -4,7 +4,7 @@ Declared on the service's metadata so that alembic's autogenerate knows them (im
 module next to ``rivet_assets.tables`` in ``migrations/env.py`` before autogenerating).
 """
 
-from sqlalchemy import Column, Index, PrimaryKeyConstraint, Table, Text
+from sqlalchemy import Column, Index, PrimaryKeyConstraint, Table, Text, text
 from sqlalchemy.dialects.postgresql import UUID
 
 from ..tables import equipment, metadata
@@ -24,7 +24,7 @@ equipment_term = Table(
     "equipment_term",
     metadata,
     Column("org_id", UUID(as_uuid=True), nullable=False),
-    Column("kind", Text, nullable=False, comment="m model, b brand, l location segment"),
+    Column("kind", Text, nullable=False, comment="m model, b brand, l location segment, t type"),
     Column("norm", Text, nullable=False, comment="normal form (search.keys.norm)"),
     Column("brand", Text, nullable=False, comment="manufacturer_key (kinds m and b)"),
     Column("display", Text, nullable=False),
@@ -48,4 +48,25 @@ Index(
     equipment.c.manufacturer_key,
     equipment.c.model_norm,
     postgresql_include=["location", "id"],
+)
+
+# The first page of a brand, a type or a place, most recently changed first (migration 0005).
+Index(
+    "equipment_org_brand_recent_idx",
+    equipment.c.org_id,
+    equipment.c.manufacturer_key,
+    equipment.c.updated_at.desc(),
+)
+Index(
+    "equipment_org_type_recent_idx",
+    equipment.c.org_id,
+    text("regexp_replace(upper(equipment_type), '[^0-9A-Z]+', '', 'g')"),
+    equipment.c.updated_at.desc(),
+    postgresql_where=text("equipment_type IS NOT NULL"),
+)
+Index(
+    "equipment_location_trgm_idx",
+    equipment.c.location,
+    postgresql_using="gin",
+    postgresql_ops={"location": "public.gin_trgm_ops"},
 )

@@ -51,11 +51,13 @@ async def search(
     meta: Caller,
     query: Annotated[str, Query(min_length=1, max_length=200)],
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
+    offset: Annotated[int, Query(ge=0, le=500)] = 0,
 ) -> Response:
-    """Typo-tolerant search over number, manufacturer, model, serial and location, best first."""
-    return await fwd.call(
-        Rpc.ASSETS_SEARCH, contract.SearchEquipment(query=query, limit=limit), meta
-    )
+    """Typo-tolerant search over number, manufacturer, model, serial, location and type, best
+    first: a whole nameplate line, or a brand, a place or a type alone (that facet's assets,
+    most recently changed first). `next_offset` pages on."""
+    request = contract.SearchEquipment(query=query, limit=limit, offset=offset)
+    return await fwd.call(Rpc.ASSETS_SEARCH, request, meta)
 
 
 @router.post(
