@@ -1,20 +1,26 @@
 """Pure parts of the bot: escaping, who is notified and what they read, scan corrections,
-settings."""
+requests refused by their contract, settings."""
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from uuid import uuid4
 
 import pytest
-from pydantic import ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
+from rivet_contracts.assets import SearchEquipment
 from rivet_contracts.workorders import (
+    CommentOnWorkOrder,
+    GetWorkOrder,
     Priority,
     WorkOrderAssigned,
+    WorkOrderChanges,
     WorkOrderCommented,
     WorkOrderStatus,
     WorkOrderStatusChanged,
     WorkType,
 )
+from rivet_telegram.bot.errors import OOPS, explain
 from rivet_telegram.notify import messages
 from rivet_telegram.render.common import MAX_MESSAGE, esc, fit
 from rivet_telegram.render.scans import parse_corrections
@@ -106,6 +112,37 @@ def test_scan_corrections_are_read_from_field_lines() -> None:
         "model": "EM3615T",
         "equipment_type": "motor",
     }
+
+
+def refusal_of(build: Callable[[], object]) -> tuple[str, str]:
+    with pytest.raises(ValidationError) as caught:
+        build()
+    return explain(caught.value)
+
+
+class NotAContract(BaseModel):
+    query: str = Field(max_length=5)
+
+
+def test_a_request_its_contract_refuses_is_explained_with_the_limit() -> None:
+    html, plain = refusal_of(lambda: SearchEquipment(query="<pump> & " * 30, limit=80))
+    assert plain == (
+        "⚠️ Too long: the search text may have at most 200 characters.\n"
+        "Out of range: the limit must be at most 50."
+    )
+    assert html == plain  # nothing to escape, and nothing of the input is repeated
+    assert refusal_of(lambda: GetWorkOrder(ref="WO-" * 30))[0] == (
+        "⚠️ Too long: the work order number may have at most 64 characters."
+    )
+    assert refusal_of(lambda: CommentOnWorkOrder(ref="WO-2026-000001", body="  "))[0] == (
+        "⚠️ Empty: the comment needs some text."
+    )
+    # a model inside a request (a work order's changes) is the contract's too
+    assert refusal_of(lambda: WorkOrderChanges(reason="x" * 1001))[0] == (
+        "⚠️ Too long: the reason may have at most 1000 characters."
+    )
+    # any other model built wrongly is the bot's own failure
+    assert refusal_of(lambda: NotAContract(query="x" * 6)) == (OOPS, OOPS)
 
 
 def test_settings() -> None:

@@ -75,7 +75,7 @@ async def equipment_text(message: Message, state: FSMContext, api: UserApi) -> N
             return
         await equipment_chosen(message, state, item)
         return
-    found = await api.search_equipment(text[:200], limit=6)
+    found = await api.search_equipment(text, limit=6)  # too long: refused (bot.errors)
     if not found.items:
         await message.answer(
             f"Nothing found for “{esc(text, 100)}”. Try other words or a nameplate photo."

@@ -1,4 +1,5 @@
-"""Hold, cancel and reopen ask why: the next message is the reason (3-1000 characters).
+"""Hold, cancel and reopen ask why: the next message is the reason (3-1000 characters; a
+longer one is refused with the limit, and the question stays open).
 
 The pending change (order, target status, version, the card to refresh) is FSM data, so a
 restart between the button and the answer loses nothing.
@@ -11,12 +12,14 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import Message
+from pydantic import ValidationError
 
 from rivet_contracts.auth import TelegramIdentity
 from rivet_contracts.workorders import WorkOrderChanges, WorkOrderStatus
 
 from ..bot import keyboards
 from ..bot.callbacks import WoCb
+from ..bot.errors import refusal
 from ..bot.routing import Handlers
 from ..render.common import STATUS, esc
 from ..rivet import UserApi
@@ -64,9 +67,15 @@ async def reason_given(
         return
     data = await state.get_data()
     target = WorkOrderStatus(data["status"])
-    changes = WorkOrderChanges(
-        status=target, reason=reason[:1000], expected_version=data.get("version") or None
-    )
+    try:
+        changes = WorkOrderChanges(
+            status=target, reason=reason, expected_version=data.get("version") or None
+        )
+    except ValidationError as exc:  # too long: say so and keep waiting
+        if (problem := refusal(exc)) is None:
+            raise
+        await message.answer(f"{problem}\nSend it again, or /cancel.")
+        return
     await state.clear()
     order = await api.update_work_order(data["number"], changes)
     await message.answer(f"Done: {esc(order.number)} is now {STATUS[order.status]}.")

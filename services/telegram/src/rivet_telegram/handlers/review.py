@@ -12,6 +12,7 @@ from rivet_contracts.auth import TelegramIdentity
 from rivet_contracts.ocr import ConfirmScan
 
 from ..bot import keyboards
+from ..bot.errors import refusal
 from ..bot.routing import Handlers
 from ..render import scans
 from ..rivet import UserApi
@@ -41,8 +42,10 @@ async def corrections_given(
         return
     try:
         patch = EquipmentPatch.model_validate(fields)
-    except ValidationError:
-        await message.answer("One of those values is too long (100 characters at most).")
+    except ValidationError as exc:  # a value over its field's limit: say which, keep waiting
+        if (problem := refusal(exc)) is None:
+            raise
+        await message.answer(f"{problem}\nSend the lines again, or /cancel.")
         return
     data = await state.get_data()
     await state.clear()
