@@ -229,6 +229,16 @@ JSON_BODIES: dict[str, Any] = {
         "password": "correct horse battery",
         "full_name": "New Comer",
     },
+    "POST /api/auth/password/forgot": {"email": "nobody-probe@example.com"},
+    "POST /api/auth/password/reset": {
+        "token": "0" * 32 + "." + "1" * 43,
+        "new_password": "tulip orbit saddle 42",
+    },
+    # a wrong current password: the probe must not change the tenants' passwords
+    "POST /api/auth/password/change": {
+        "current_password": "not the password",
+        "new_password": "tulip orbit saddle 42",
+    },
     "POST /api/equipment": {"manufacturer": "WEG", "model": "W22", "serial": "PROBE-1"},
     "PUT /api/equipment/{ref}": {"manufacturer": "WEG", "model": "W22"},
     "PATCH /api/equipment/{ref}": {"location": "Probe bay"},

@@ -117,6 +117,29 @@ class RegisterTelegramUser(Request):
     )
 
 
+class ForgotPassword(Request):
+    """Ask for a password reset link by e-mail. The answer is the same whether or not the
+    address has an account."""
+
+    email: str = Field(max_length=320, description="The account's e-mail.")
+
+
+class ResetPassword(Request):
+    """Choose a new password with the one-time token of a reset link. Every session of the
+    account ends."""
+
+    token: Token = Field(description="The token from the reset link (valid 30 minutes, once).")
+    new_password: Password = Field(description=PASSWORD_RULES)
+
+
+class ChangePassword(Request):
+    """Change the caller's password. Every other session of the account ends; the answer is a
+    new token pair for this one."""
+
+    current_password: str = Field(max_length=128, description="The password in use now.")
+    new_password: Password = Field(description=PASSWORD_RULES)
+
+
 class GetTelegramIdentity(Request):
     """Sent by the Telegram service: who is this Telegram user in Rivet?"""
 
@@ -166,6 +189,14 @@ class InvitationView(View):
     token: str | None = Field(default=None, description="One-time token for the invitee.")
 
 
+class PasswordResetRequested(View):
+    """The answer to a reset request, the same for every address."""
+
+    message: str = Field(
+        description="If the address has an account, a reset link is on its way to it."
+    )
+
+
 class TelegramLinkCode(View):
     code: str = Field(description="One-time code, valid for 10 minutes.")
     link: str | None = Field(description="`https://t.me/<bot>?start=<code>` when a bot is set.")
@@ -211,6 +242,15 @@ class UserTelegramLinked(EventData):
     user_id: UUID
     org_id: UUID
     telegram_user_id: int
+
+
+class UserPasswordChanged(EventData):
+    """A password was changed or reset; every session of the user but the one that changed it
+    has ended."""
+
+    user_id: UUID
+    org_id: UUID
+    how: str = Field(description="`changed` (knowing the old one) or `reset` (by a mailed link).")
 
 
 # --- catalogue ----------------------------------------------------------------------------
@@ -277,6 +317,27 @@ RPCS: tuple[RpcSpec[Any, Any], ...] = (
         "Resolve a Telegram user to a Rivet identity (Telegram service).",
         None,
     ),
+    FORGOT_PASSWORD := RpcSpec(
+        Rpc.AUTH_FORGOT_PASSWORD,
+        ForgotPassword,
+        PasswordResetRequested,
+        "Mail a password reset link (same answer for every address).",
+        None,
+        outcome=Outcome.ACCEPTED,
+    ),
+    RESET_PASSWORD := RpcSpec(
+        Rpc.AUTH_RESET_PASSWORD,
+        ResetPassword,
+        Done,
+        "Set a new password with a reset link's token.",
+        None,
+    ),
+    CHANGE_PASSWORD := RpcSpec(
+        Rpc.AUTH_CHANGE_PASSWORD,
+        ChangePassword,
+        TokenPair,
+        "Change the caller's password; other sessions end.",
+    ),
 )
 
 EVENTS: tuple[EventSpec, ...] = (
@@ -291,5 +352,10 @@ EVENTS: tuple[EventSpec, ...] = (
         Events.USER_TELEGRAM_LINKED,
         UserTelegramLinked,
         "A user linked their Telegram account.",
+    ),
+    EventSpec(
+        Events.USER_PASSWORD_CHANGED,
+        UserPasswordChanged,
+        "A user's password was changed or reset; their other sessions ended.",
     ),
 )

@@ -16,6 +16,7 @@ class Events:
     USER_INVITED: Final = "user.invited"
     USER_JOINED: Final = "user.joined"
     USER_TELEGRAM_LINKED: Final = "user.telegram_linked"
+    USER_PASSWORD_CHANGED: Final = "user.password_changed"  # noqa: S105 - a subject
 
     EQUIPMENT_CREATED: Final = "equipment.created"
     EQUIPMENT_UPDATED: Final = "equipment.updated"
@@ -51,6 +52,9 @@ class Rpc:
     AUTH_REDEEM_TELEGRAM_LINK: Final = "rpc.auth.redeem_telegram_link"
     AUTH_TELEGRAM_IDENTITY: Final = "rpc.auth.telegram_identity"
     AUTH_REGISTER_TELEGRAM: Final = "rpc.auth.register_telegram"
+    AUTH_FORGOT_PASSWORD: Final = "rpc.auth.forgot_password"  # noqa: S105 - a subject
+    AUTH_RESET_PASSWORD: Final = "rpc.auth.reset_password"  # noqa: S105 - a subject
+    AUTH_CHANGE_PASSWORD: Final = "rpc.auth.change_password"  # noqa: S105 - a subject
 
     ASSETS_CREATE: Final = "rpc.assets.create"
     ASSETS_GET: Final = "rpc.assets.get"

@@ -16,6 +16,7 @@ import urllib.request
 from pathlib import Path
 
 from .keys import ensure_keys
+from .mailserver import LocalMailServer
 from .servers import Servers, ensure_database, resolve, with_database
 from .services import SERVICES, ServiceSpec, installed, missing_requirements, spec
 
@@ -105,6 +106,12 @@ def _run_services(servers: Servers) -> int:
         "JWT_PUBLIC_KEY_FILE": str(public_key),
         "LOG_JSON": os.environ.get("LOG_JSON", "false"),
     }
+    mailbox: LocalMailServer | None = None
+    if not os.environ.get("SMTP_URL"):
+        # no mail server given: one of our own that keeps every message as a file
+        mailbox = LocalMailServer(STATE / "mail").start()
+        base_env["SMTP_URL"] = mailbox.url
+        _say(f"mail is not sent anywhere: it is kept in {STATE / 'mail'} (SMTP {mailbox.url})")
     bin_dir = Path(sys.executable).parent
     procs: dict[str, subprocess.Popen[bytes]] = {}
     _say(f"using {servers.describe()}")
@@ -126,7 +133,11 @@ def _run_services(servers: Servers) -> int:
         _say("press Ctrl-C to stop")
     else:
         _say("the gateway did not become ready within 60 s; see the logs above")
-    return _supervise(procs)
+    try:
+        return _supervise(procs)
+    finally:
+        if mailbox is not None:
+            mailbox.stop()
 
 
 def service_env(service: ServiceSpec, base_env: dict[str, str]) -> dict[str, str]:

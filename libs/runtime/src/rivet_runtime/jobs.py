@@ -73,6 +73,7 @@ class JobContext(UnitOfWork[StateT]):
     """The unit of work of one pass of a background job."""
 
     job: str = ""
+    settings: ServiceSettings | None = None
     client: "RpcClient | None" = None
     rpc_timeout: float = 5.0
     stop_event: asyncio.Event = field(default_factory=asyncio.Event)
@@ -253,6 +254,7 @@ class JobRunner(Generic[StateT]):
             correlation_id=f"job:{job.name}",
             channel="job",
             job=job.name,
+            settings=self.settings,
             client=self.client,
             rpc_timeout=self.settings.rpc_timeout,
             stop_event=self._stopping,

@@ -173,3 +173,40 @@ def create_job_table(schema: str) -> None:
 def drop_job_table(schema: str) -> None:
     """In a migration's ``downgrade``: the reverse of ``create_job_table``."""
     op.drop_table("job_runs", schema=schema)
+
+
+def create_mail_table(schema: str) -> None:
+    """In a migration's ``upgrade``: create ``mail_outbox`` in ``schema``, the table
+    ``rivet_runtime.tables.add_mail_table`` declares (services that send mail)."""
+    op.create_table(
+        "mail_outbox",
+        sa.Column("id", sa.BigInteger(), sa.Identity(always=True), nullable=False),
+        sa.Column("key", sa.Text(), nullable=False),
+        sa.Column("to_address", sa.Text(), nullable=False),
+        sa.Column("subject", sa.Text(), nullable=False),
+        sa.Column("text_body", sa.Text(), nullable=False),
+        sa.Column("html_body", sa.Text(), nullable=True),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.Column(
+            "next_attempt_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.Column("attempts", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("failed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("key"),
+        schema=schema,
+    )
+
+
+def drop_mail_table(schema: str) -> None:
+    """In a migration's ``downgrade``: the reverse of ``create_mail_table``."""
+    op.drop_table("mail_outbox", schema=schema)

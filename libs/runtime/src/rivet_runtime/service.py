@@ -28,7 +28,7 @@ from starlette.routing import BaseRoute, Route
 
 from rivet_contracts.streams import StreamSpec, stream_for
 
-from . import maintenance, metrics
+from . import mail, maintenance, metrics
 from .broker import connect_forever, create_broker, inbox_prefix
 from .client import RpcClient
 from .consumer import EventProcessor, EventRouter, Outcome, Subscription
@@ -39,7 +39,7 @@ from .listener import CommitListener
 from .migrations import migrate
 from .outbox import OutboxRelay, notify_channel
 from .rpc import RpcRouter, RpcServer
-from .settings import ServiceSettings
+from .settings import MailSettings, ServiceSettings
 from .streams import ensure_streams
 from .uploads import UploadStore
 
@@ -93,6 +93,7 @@ class ServiceRuntime(Generic[StateT]):
         migrations: Path | None = None,
         publishes: tuple[StreamSpec, ...] = (),
         uses_uploads: bool = False,
+        sends_mail: bool = False,
     ) -> None:
         self.settings = settings
         self._make_state = state
@@ -140,6 +141,12 @@ class ServiceRuntime(Generic[StateT]):
         self._start_task: asyncio.Task[None] | None = None
         if self.db is not None:
             self.include_jobs(maintenance.jobs)  # type: ignore[arg-type]
+        if sends_mail:
+            if not isinstance(settings, MailSettings):
+                raise TypeError("a service that sends mail has MailSettings")
+            self.include_jobs(mail.jobs)
+            if not settings.smtp_url:
+                log.warning("SMTP_URL is not set: mail waits in the outbox until it is")
 
     @property
     def state(self) -> StateT:

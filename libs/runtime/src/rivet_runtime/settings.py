@@ -87,3 +87,25 @@ class ServiceSettings(BaseSettings):
     def stream_name(self, name: str) -> str:
         """A stream name under this deployment's namespace."""
         return f"{self.nats_namespace.upper()}_{name}" if self.nats_namespace else name
+
+
+class MailSettings(ServiceSettings):
+    """What a service that sends mail needs besides (``rivet_runtime.mail``)."""
+
+    smtp_url: str | None = Field(
+        default=None,
+        description="SMTP server for outgoing mail: `smtp://user:password@host:587?starttls=true` "
+        "or `smtps://user:password@host:465`. Unset: mail waits in the outbox (`make run` and "
+        "the tests start a local server and set it).",
+    )
+    mail_from: str = Field(
+        default="Rivet <rivet@localhost>", description="Sender of outgoing mail (`From`)."
+    )
+    mail_max_age: float = Field(
+        default=2 * 86400.0,
+        gt=0,
+        description="Seconds a mail is retried while the SMTP server fails before it is given up.",
+    )
+    mail_poll: float = Field(
+        default=10.0, gt=0, description="Seconds between mail passes with no commit notification."
+    )

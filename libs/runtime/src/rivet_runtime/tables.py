@@ -5,6 +5,7 @@
 - ``dead_letters``: messages a consumer gave up on, for people to inspect and replay.
 - ``job_runs``: when each periodic background job is next due, so that one replica runs it
   once per period (``rivet_runtime.jobs``).
+- ``mail_outbox``: mail to send, in services that send mail (``rivet_runtime.mail``).
 
 Every service's first migration creates the messaging tables with ``create_messaging_tables``
 of ``rivet_runtime.migrations``, and a later one ``job_runs`` with ``create_job_table``; a test
@@ -71,5 +72,26 @@ def add_job_table(metadata: MetaData) -> Table:
         Column("runs", BigInteger, nullable=False, server_default="0"),
         Column("failures", BigInteger, nullable=False, server_default="0"),
         Column("last_ok_at", DateTime(timezone=True)),
+        Column("last_error", Text),
+    )
+
+
+def add_mail_table(metadata: MetaData) -> Table:
+    """Declare ``mail_outbox`` in ``metadata`` (the service's schema)."""
+    return Table(
+        "mail_outbox",
+        metadata,
+        Column("id", BigInteger, Identity(always=True), primary_key=True),
+        Column("key", Text, nullable=False, unique=True),
+        Column("to_address", Text, nullable=False),
+        Column("subject", Text, nullable=False),
+        Column("text_body", Text, nullable=False),
+        Column("html_body", Text),
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column(
+            "next_attempt_at", DateTime(timezone=True), nullable=False, server_default=func.now()
+        ),
+        Column("attempts", Integer, nullable=False, server_default="0"),
+        Column("failed_at", DateTime(timezone=True)),
         Column("last_error", Text),
     )

@@ -7,6 +7,8 @@ from rivet_runtime import ServiceRuntime
 from rivet_runtime.cli import run_service
 
 from .accounts.handlers import router as accounts
+from .passwords.handlers import router as passwords
+from .passwords.jobs import jobs as password_jobs
 from .sessions.handlers import router as sessions
 from .settings import AuthSettings
 from .state import AuthState
@@ -24,9 +26,11 @@ def build(settings: AuthSettings | None = None) -> ServiceRuntime[AuthState]:
         schema=SCHEMA,
         migrations=MIGRATIONS,
         publishes=(USERS,),
+        sends_mail=True,
     )
-    for router in (accounts, sessions, telegram):
+    for router in (accounts, sessions, passwords, telegram):
         runtime.include_rpc(router)
+    runtime.include_jobs(password_jobs)
     return runtime
 
 

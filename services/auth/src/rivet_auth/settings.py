@@ -4,10 +4,10 @@ from pathlib import Path
 
 from pydantic import Field, model_validator
 
-from rivet_runtime import ServiceSettings
+from rivet_runtime.settings import MailSettings
 
 
-class AuthSettings(ServiceSettings):
+class AuthSettings(MailSettings):
     service_name: str = "auth"
     http_port: int = 8101
 
@@ -24,6 +24,17 @@ class AuthSettings(ServiceSettings):
         default=30 * 24 * 3600, ge=3600, description="Seconds a refresh token lives (30 days)."
     )
     invitation_ttl: int = Field(default=7 * 24 * 3600, ge=600, description="Seconds (7 days).")
+    password_reset_ttl: int = Field(
+        default=1800, ge=300, le=86400, description="Seconds a reset link works (30 min)."
+    )
+    password_reset_limit: int = Field(
+        default=3, ge=1, description="Reset mails an account gets per hour at most."
+    )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Where people reach Rivet: the links in mail (reset, invitations) start "
+        "with it.",
+    )
     telegram_link_ttl: int = Field(default=600, ge=60, le=3600, description="Seconds (10 min).")
     telegram_bot_username: str | None = Field(
         default=None, description="Bot username for `https://t.me/<bot>?start=<code>` links."

@@ -7,6 +7,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     LargeBinary,
@@ -17,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import UUID
 
-from rivet_runtime.tables import add_job_table, add_messaging_tables
+from rivet_runtime.tables import add_job_table, add_mail_table, add_messaging_tables
 
 SCHEMA = "auth"
 metadata = MetaData(schema=SCHEMA)
@@ -43,6 +44,9 @@ users = Table(
     Column("telegram_user_id", BigInteger, unique=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("email_verified", Boolean, nullable=False, server_default="false"),
+    Column("last_login_at", DateTime(timezone=True)),
+    Column("password_changed_at", DateTime(timezone=True)),
     CheckConstraint("role IN ('admin', 'technician', 'viewer')", name="users_role_check"),
     Index("users_org_idx", "org_id"),
 )
@@ -104,5 +108,27 @@ telegram_link_codes = Table(
     Column("used_at", DateTime(timezone=True)),
 )
 
+password_reset_requests = Table(
+    "password_reset_requests",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("email", Text, nullable=False, comment="as asked, lower-cased; maybe no account's"),
+    Column("requested_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    comment="asked for, not yet looked at (the `password-resets` job)",
+)
+
+password_resets = Table(
+    "password_resets",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("user_id", UUID(as_uuid=True), ForeignKey("users.id"), nullable=False),
+    Column("token_hash", LargeBinary, nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True)),
+    Index("password_resets_user_idx", "user_id", "created_at"),
+)
+
 outbox, inbox, dead_letters = add_messaging_tables(metadata)
 job_runs = add_job_table(metadata)
+mail_outbox = add_mail_table(metadata)

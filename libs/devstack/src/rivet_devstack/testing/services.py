@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings
 from rivet_runtime.service import ServiceRuntime
 from rivet_runtime.streams import ensure_streams
 
+from ..mailserver import LocalMailServer
 from ..services import installed, spec
 from .env import TestEnv
 
@@ -28,11 +29,15 @@ class ServiceSet:
         self.private_key, self.public_key = keys
         self.runtimes: dict[str, ServiceRuntime[Any]] = {}
         self.app: FastAPI | None = None
+        self.mail = LocalMailServer()
+        """The SMTP server of services that send mail: tests read what arrived from it."""
 
     def settings_for(self, name: str, **overrides: Any) -> Any:
         entry = spec(name)
         cls: type[BaseSettings] = entry.load("settings")
         values = self.env.common() | {"jwt_private_key": self.private_key} | entry.test_overrides
+        if "smtp_url" in cls.model_fields:
+            values |= {"smtp_url": self.mail.url, "mail_poll": 1.0}
         return cls.model_validate(values | overrides)
 
     def build(self, name: str, **overrides: Any) -> ServiceRuntime[Any]:
@@ -56,6 +61,7 @@ class ServiceSet:
         return runtime, app
 
     async def start(self) -> None:
+        self.mail.start()
         for entry in installed():
             # Services that need outside credentials (the Telegram bot) are started by their
             # own tests, against fakes.
@@ -70,6 +76,7 @@ class ServiceSet:
     async def stop(self) -> None:
         for runtime in reversed(self.runtimes.values()):
             await runtime.stop()
+        self.mail.stop()
 
     async def restart(self, name: str) -> None:
         """Stop a service and start a fresh instance of it (new process state, same data)."""

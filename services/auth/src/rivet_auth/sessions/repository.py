@@ -8,7 +8,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..tables import login_throttle, refresh_tokens, trusted_devices
+from ..tables import login_throttle, refresh_tokens, trusted_devices, users
 
 
 async def insert_refresh_token(
@@ -112,3 +112,7 @@ async def reset_throttle(conn: AsyncConnection, key: str) -> None:
         .where(login_throttle.c.key == key)
         .values(failures=0, last_failure_at=None)
     )
+
+
+async def record_login(conn: AsyncConnection, user_id: UUID, now: datetime) -> None:
+    await conn.execute(update(users).where(users.c.id == user_id).values(last_login_at=now))

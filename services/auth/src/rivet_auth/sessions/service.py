@@ -12,6 +12,7 @@ from rivet_runtime import RequestContext
 from ..accounts import repository as accounts
 from ..accounts.service import normalize_email
 from ..security import secrets
+from ..settings import AuthSettings
 from ..state import AuthState
 from . import repository as repo
 from .throttle import ThrottlePolicy
@@ -22,8 +23,8 @@ BAD_CREDENTIALS = ErrorInfo(code=ErrorCode.UNAUTHORIZED, message="invalid e-mail
 BAD_REFRESH = ServiceError(ErrorCode.UNAUTHORIZED, "refresh token is invalid, expired or revoked")
 
 
-def _policy(ctx: Ctx) -> ThrottlePolicy:
-    settings = ctx.state.settings
+def throttle_policy(settings: AuthSettings) -> ThrottlePolicy:
+    """Failed logins (and wrong current passwords) per account before waits start."""
     return ThrottlePolicy(free=settings.login_free_failures, max_delay=settings.login_max_delay)
 
 
@@ -34,7 +35,7 @@ async def login(ctx: Ctx, req: contract.LogIn) -> contract.TokenPair | ErrorInfo
     device_id = await _trusted_device(ctx, req.device_token, user["id"] if user else None)
     key = f"device:{device_id}" if device_id else f"account:{email}"
 
-    policy = _policy(ctx)
+    policy = throttle_policy(ctx.state.settings)
     throttle = await repo.lock_throttle(ctx.conn, key)
     wait = policy.retry_after(throttle["failures"], throttle["last_failure_at"], now)
     if wait > 0:
@@ -51,6 +52,7 @@ async def login(ctx: Ctx, req: contract.LogIn) -> contract.TokenPair | ErrorInfo
         return BAD_CREDENTIALS
 
     await repo.reset_throttle(ctx.conn, key)
+    await repo.record_login(ctx.conn, user["id"], now)
     if check.new_hash:
         await accounts.set_password_hash(ctx.conn, user["id"], check.new_hash)
     device_token = None
@@ -58,7 +60,7 @@ async def login(ctx: Ctx, req: contract.LogIn) -> contract.TokenPair | ErrorInfo
         device_id, device_secret = uuid4(), secrets.new_secret()
         await repo.insert_device(ctx.conn, device_id, user["id"], secrets.digest(device_secret))
         device_token = secrets.compose(device_id, device_secret)
-    pair = await _issue(ctx, user["id"], user["org_id"], Role(user["role"]), uuid4(), now)
+    pair = await issue_tokens(ctx, user["id"], user["org_id"], Role(user["role"]), uuid4(), now)
     return pair.model_copy(update={"device_token": device_token or req.device_token})
 
 
@@ -82,7 +84,7 @@ async def refresh(ctx: Ctx, req: contract.RefreshTokens) -> contract.TokenPair |
     user = await accounts.active_user(ctx.conn, spent["user_id"])
     if user is None:
         raise BAD_REFRESH
-    return await _issue(
+    return await issue_tokens(
         ctx, user["id"], user["org_id"], Role(user["role"]), spent["family_id"], now
     )
 
@@ -108,7 +110,7 @@ async def _trusted_device(ctx: Ctx, device_token: str | None, user_id: UUID | No
     return parts[0] if owner == user_id else None
 
 
-async def _issue(
+async def issue_tokens(
     ctx: Ctx, user_id: UUID, org_id: UUID, role: Role, family_id: UUID, now: datetime
 ) -> contract.TokenPair:
     settings = ctx.state.settings

@@ -55,6 +55,32 @@ async def logout(body: contract.LogOut, fwd: Fwd, meta: Anonymous) -> Response:
     return await fwd.call(Rpc.AUTH_LOGOUT, body, meta)
 
 
+@router.post(
+    "/password/forgot",
+    status_code=202,
+    response_model=contract.PasswordResetRequested,
+    responses=errors(422),
+)
+async def forgot_password(body: contract.ForgotPassword, fwd: Fwd, meta: Anonymous) -> Response:
+    """Mail a link to choose a new password (valid 30 minutes, once). The answer is the same
+    whether or not the address has an account."""
+    return await fwd.call(Rpc.AUTH_FORGOT_PASSWORD, body, meta)
+
+
+@router.post("/password/reset", response_model=Done, responses=errors(422))
+async def reset_password(body: contract.ResetPassword, fwd: Fwd, meta: Anonymous) -> Response:
+    """Choose a new password with the token of a reset link. Every session of the account
+    ends; log in again."""
+    return await fwd.call(Rpc.AUTH_RESET_PASSWORD, body, meta)
+
+
+@router.post("/password/change", response_model=contract.TokenPair, responses=errors(401, 422, 429))
+async def change_password(body: contract.ChangePassword, fwd: Fwd, meta: Caller) -> Response:
+    """Change your password (the current one is needed). Your other sessions end; the answer
+    is a new token pair for this one."""
+    return await fwd.call(Rpc.AUTH_CHANGE_PASSWORD, body, meta)
+
+
 @router.get("/me", response_model=contract.UserView, responses=errors(401))
 async def me(fwd: Fwd, meta: Caller) -> Response:
     """Your profile."""
