@@ -86,6 +86,8 @@ class ServiceNeeds:
     dead_letters: bool = False
     buckets: tuple[str, ...] = ()
     calls: tuple[str, ...] = ()
+    listens: tuple[str, ...] = ()
+    """Event subjects every replica hears (``ServiceRuntime.listen``)."""
 
 
 @dataclass
@@ -154,6 +156,7 @@ def service_needs() -> list[ServiceNeeds]:
                 dead_letters=runtime.db is not None and bool(consumers),
                 buckets=tuple(dict.fromkeys(buckets)),
                 calls=_calls(spec.name),
+                listens=tuple(sorted({subject for subject, _ in runtime.listened})),
             )
         )
     known = {n.name for n in found}
@@ -230,6 +233,8 @@ def permissions(needs: ServiceNeeds, namespace: str = "") -> Permissions:
         yield f"{inbox_prefix(needs.name, namespace)}.>"
         if needs.serves_rpc:
             yield subject(f"rpc.{needs.name}.>")
+        for event in needs.listens:  # events every replica hears as they are published
+            yield subject(event)
 
     return Permissions(
         user=user_name(needs.name, namespace),

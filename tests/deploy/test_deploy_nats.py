@@ -13,6 +13,7 @@ import pytest
 import yaml
 from deploy_support import AuthNats, start_auth_nats
 
+from rivet_contracts.catalog import EVENTS
 from rivet_devstack.servers import nats_server_binary
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,7 +62,8 @@ def test_every_user_is_least_privileged(nats_permissions: ModuleType) -> None:
         assert not any(s.startswith("$JS.API.STREAM.DELETE") for s in p.publish), user
         assert not any(s.startswith("rpc.") and s.endswith(">") for s in p.publish), user
         for s in p.subscribe:
-            assert s in (f"_INBOX_{user}.>", f"rpc.{user}.>"), (user, s)  # own inbox only
+            # its own inbox and requests, and single events it listens to (no wildcards)
+            assert s in (f"_INBOX_{user}.>", f"rpc.{user}.>") or s in EVENTS, (user, s)
     # only the entry points may send requests to auth's anonymous subjects (login, register)
     senders = {u for u, p in by_user.items() if "rpc.auth.login" in p.publish}
     assert senders == {"gateway", "telegram"}

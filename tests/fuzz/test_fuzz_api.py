@@ -142,6 +142,10 @@ async def target(services: ServiceSet, api: httpx.AsyncClient) -> AsyncIterator[
         "/api/work-orders/equipment/{equipment_id}/work-orders": {"equipment_id": ids["asset"]},
         "/api/work-orders/{ref}": {"ref": ids["order"]},
         "/api/work-orders/{ref}/comments": {"ref": ids["order"]},
+        # the admin themself: every change is refused (the last admin), nothing moves
+        "/api/auth/users/{user_id}/role": {"user_id": admin.user["id"]},
+        "/api/auth/users/{user_id}/deactivate": {"user_id": admin.user["id"]},
+        "/api/auth/users/{user_id}/reactivate": {"user_id": admin.user["id"]},
         "/api/equipment/import/{import_id}": {"import_id": imported.json()["id"]},
         "/api/scans/{scan_id}": {"scan_id": scan.json()["id"]},
         "/api/scans/{scan_id}/confirm": {"scan_id": scan.json()["id"]},

@@ -55,6 +55,8 @@ class Tenant:
     order: dict[str, Any]
     import_id: str
     scan_id: str
+    spare: Session | None = None
+    """A technician whose account the probes may switch off, on and change the role of."""
     secrets: set[str] = field(default_factory=set)
     """Strings only this organization's members may ever see."""
 
@@ -70,6 +72,7 @@ async def _tenant(api: httpx.AsyncClient, name: str) -> Tenant:
     admin = await register(api, f"sec-{name}", organization_name=f"Security {name}")
     technician = await invite_member(api, admin, "technician")
     viewer = await invite_member(api, admin, "viewer")
+    spare = await invite_member(api, admin, "technician")
     tag = uuid.uuid4().hex[:8].upper()
     assets = []
     for n in (1, 2):
@@ -115,6 +118,7 @@ async def _tenant(api: httpx.AsyncClient, name: str) -> Tenant:
         order.json(),
         imported.json()["id"],
         scan.json()["id"],
+        spare,
     )
     tenant.secrets = {
         tag,
@@ -230,6 +234,7 @@ JSON_BODIES: dict[str, Any] = {
         "full_name": "New Comer",
     },
     "POST /api/auth/password/forgot": {"email": "nobody-probe@example.com"},
+    "PUT /api/auth/users/{user_id}/role": {"role": "technician"},
     "POST /api/auth/password/reset": {
         "token": "0" * 32 + "." + "1" * 43,
         "new_password": "tulip orbit saddle 42",
@@ -272,6 +277,7 @@ def ids_of(tenant: Tenant, path: str, *, numbers: bool = False) -> dict[str, str
         "equipment_id": asset,
         "import_id": tenant.import_id,
         "scan_id": tenant.scan_id,
+        "user_id": str(tenant.spare.user["id"]) if tenant.spare else "",
     }
 
 

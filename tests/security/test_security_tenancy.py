@@ -22,6 +22,7 @@ def _absent(op: Operation) -> dict[str, str]:
         "equipment_id": fake,
         "import_id": fake,
         "scan_id": fake,
+        "user_id": fake,
     }
 
 

@@ -71,7 +71,9 @@ class Gateway:
 
 def _token(private_pem: str) -> str:
     signer = TokenSigner(private_pem, issuer="rivet-auth", audience="rivet", ttl=600)
-    return signer.access_token(user_id=uuid.uuid4(), org_id=uuid.uuid4(), role=Role.ADMIN)
+    return signer.access_token(
+        user_id=uuid.uuid4(), org_id=uuid.uuid4(), role=Role.ADMIN, session_id=uuid.uuid4()
+    )
 
 
 @pytest.fixture

@@ -75,6 +75,45 @@ class GetMe(Request):
 class ListUsers(Request):
     """The users of the caller's organization."""
 
+    include_inactive: bool = Field(
+        default=False, description="Also the deactivated members (to reactivate one)."
+    )
+
+
+class NewRole(Request):
+    """Body of ``PUT /api/auth/users/{user_id}/role``."""
+
+    role: Role = Field(description="The new role.")
+
+
+class ChangeRole(Request):
+    """Give a member of the caller's organization another role (admins only). The last
+    active admin keeps the role (409)."""
+
+    user_id: UUID = Field(description="The member.")
+    role: Role = Field(description="The new role.")
+
+
+class DeactivateUser(Request):
+    """Switch a member's account off at once (admins only): their sessions end, their tokens
+    stop working within seconds, the bot forgets them. The last active admin cannot be
+    deactivated (409). Their work orders and history stay."""
+
+    user_id: UUID = Field(description="The member.")
+
+
+class ReactivateUser(Request):
+    """Switch a deactivated member's account on again (admins only); they log in anew."""
+
+    user_id: UUID = Field(description="The member.")
+
+
+class ListRevocations(Request):
+    """Sessions and users whose access tokens stopped being valid since ``since`` (for the
+    gateway's token check; access tokens older than their lifetime have expired anyway)."""
+
+    since: datetime = Field(description="Revocations at or after this time.")
+
 
 class InviteUser(Request):
     """Invite someone to the caller's organization with a role (admins only)."""
@@ -172,11 +211,27 @@ class UserView(View):
     full_name: str
     role: Role
     telegram_linked: bool = False
+    is_active: bool = True
+    email_verified: bool = False
+    last_login_at: datetime | None = None
     created_at: datetime
 
 
 class UserList(View):
     items: list[UserView]
+
+
+class Revocation(View):
+    """Access tokens of ``user_id`` issued at or before ``revoked_at`` are no longer valid:
+    those of one session (``session_id``), or all of the user's (``session_id`` null)."""
+
+    user_id: UUID
+    session_id: UUID | None
+    revoked_at: datetime
+
+
+class Revocations(View):
+    items: list[Revocation]
 
 
 class InvitationView(View):
@@ -242,6 +297,41 @@ class UserTelegramLinked(EventData):
     user_id: UUID
     org_id: UUID
     telegram_user_id: int
+
+
+class UserRoleChanged(EventData):
+    user_id: UUID
+    org_id: UUID
+    role: Role
+    previous_role: Role
+    changed_by: UUID
+
+
+class UserDeactivated(EventData):
+    user_id: UUID
+    org_id: UUID
+    deactivated_by: UUID
+
+
+class UserReactivated(EventData):
+    user_id: UUID
+    org_id: UUID
+    email: str
+    full_name: str
+    role: Role
+    reactivated_by: UUID
+
+
+class UserSessionsRevoked(EventData):
+    """Access tokens issued at or before ``revoked_at`` stop working: one session's
+    (``session_id``: a logout, a stolen refresh token) or all of the user's (a new password,
+    another role, deactivation)."""
+
+    user_id: UUID
+    org_id: UUID
+    session_id: UUID | None
+    revoked_at: datetime
+    reason: str
 
 
 class UserPasswordChanged(EventData):
@@ -338,6 +428,30 @@ RPCS: tuple[RpcSpec[Any, Any], ...] = (
         TokenPair,
         "Change the caller's password; other sessions end.",
     ),
+    CHANGE_ROLE := RpcSpec(
+        Rpc.AUTH_CHANGE_ROLE, ChangeRole, UserView, "Give a member another role.", Role.ADMIN
+    ),
+    DEACTIVATE_USER := RpcSpec(
+        Rpc.AUTH_DEACTIVATE_USER,
+        DeactivateUser,
+        UserView,
+        "Switch a member's account off.",
+        Role.ADMIN,
+    ),
+    REACTIVATE_USER := RpcSpec(
+        Rpc.AUTH_REACTIVATE_USER,
+        ReactivateUser,
+        UserView,
+        "Switch a member's account on again.",
+        Role.ADMIN,
+    ),
+    REVOCATIONS := RpcSpec(
+        Rpc.AUTH_REVOCATIONS,
+        ListRevocations,
+        Revocations,
+        "Revoked sessions since a time (gateway).",
+        None,
+    ),
 )
 
 EVENTS: tuple[EventSpec, ...] = (
@@ -357,5 +471,17 @@ EVENTS: tuple[EventSpec, ...] = (
         Events.USER_PASSWORD_CHANGED,
         UserPasswordChanged,
         "A user's password was changed or reset; their other sessions ended.",
+    ),
+    EventSpec(Events.USER_ROLE_CHANGED, UserRoleChanged, "An admin changed a member's role."),
+    EventSpec(
+        Events.USER_DEACTIVATED, UserDeactivated, "An admin switched a member's account off."
+    ),
+    EventSpec(
+        Events.USER_REACTIVATED, UserReactivated, "An admin switched a member's account on again."
+    ),
+    EventSpec(
+        Events.USER_SESSIONS_REVOKED,
+        UserSessionsRevoked,
+        "Access tokens of a session or of a user stopped being valid.",
     ),
 )

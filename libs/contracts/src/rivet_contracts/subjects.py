@@ -17,6 +17,10 @@ class Events:
     USER_JOINED: Final = "user.joined"
     USER_TELEGRAM_LINKED: Final = "user.telegram_linked"
     USER_PASSWORD_CHANGED: Final = "user.password_changed"  # noqa: S105 - a subject
+    USER_ROLE_CHANGED: Final = "user.role_changed"
+    USER_DEACTIVATED: Final = "user.deactivated"
+    USER_REACTIVATED: Final = "user.reactivated"
+    USER_SESSIONS_REVOKED: Final = "user.sessions_revoked"
 
     EQUIPMENT_CREATED: Final = "equipment.created"
     EQUIPMENT_UPDATED: Final = "equipment.updated"
@@ -55,6 +59,10 @@ class Rpc:
     AUTH_FORGOT_PASSWORD: Final = "rpc.auth.forgot_password"  # noqa: S105 - a subject
     AUTH_RESET_PASSWORD: Final = "rpc.auth.reset_password"  # noqa: S105 - a subject
     AUTH_CHANGE_PASSWORD: Final = "rpc.auth.change_password"  # noqa: S105 - a subject
+    AUTH_CHANGE_ROLE: Final = "rpc.auth.change_role"
+    AUTH_DEACTIVATE_USER: Final = "rpc.auth.deactivate_user"
+    AUTH_REACTIVATE_USER: Final = "rpc.auth.reactivate_user"
+    AUTH_REVOCATIONS: Final = "rpc.auth.revocations"
 
     ASSETS_CREATE: Final = "rpc.assets.create"
     ASSETS_GET: Final = "rpc.assets.get"

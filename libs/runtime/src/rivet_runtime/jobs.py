@@ -187,12 +187,14 @@ class JobRunner(Generic[StateT]):
     def __init__(
         self,
         settings: ServiceSettings,
-        db: Database,
+        db: Database | None,
         state: StateT,
         jobs: list[Job],
-        listener: CommitListener,
+        listener: CommitListener | None,
         client: "RpcClient | None" = None,
     ) -> None:
+        """``db`` and ``listener`` may be None for a service without a database, which runs
+        per-replica periodic jobs only."""
         self.settings = settings
         self.db = db
         self.state = state
@@ -200,14 +202,20 @@ class JobRunner(Generic[StateT]):
         self.listener = listener
         self.client = client
         self._stopping = asyncio.Event()
+        queued = [job for job in jobs if job.channel is not None]
+        shared = [job for job in jobs if job.every is not None and not job.per_replica]
+        if (queued or shared) and (db is None or listener is None):
+            raise ValueError("queue jobs and shared periodic jobs need a database")
         self._wakers = {
-            job.name: listener.waker(job.channel) for job in jobs if job.channel is not None
+            job.name: listener.waker(job.channel)
+            for job in queued
+            if listener is not None and job.channel is not None
         }
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         shared = [job for job in self.jobs if job.every is not None and not job.per_replica]
-        if shared:
+        if shared and self.db is not None:
             async with self.db.transaction() as conn:
                 for job in shared:
                     await conn.execute(_REGISTER, {"name": job.name})
@@ -249,7 +257,7 @@ class JobRunner(Generic[StateT]):
     def context(self, job: Job) -> JobContext[StateT]:
         return JobContext(
             state=self.state,
-            schema=self.db.schema,
+            schema=self.db.schema if self.db is not None else "",
             db=self.db,
             correlation_id=f"job:{job.name}",
             channel="job",
@@ -334,6 +342,7 @@ class JobRunner(Generic[StateT]):
 
     async def _claim(self, job: Job, every: float) -> float | None:
         """None if this replica claimed the pass; otherwise seconds until it is due."""
+        assert self.db is not None  # checked in __init__
         async with self.db.transaction() as conn:
             claimed = await conn.scalar(_CLAIM, {"name": job.name, "hold": max(every, HOLD)})
             if claimed is not None:
@@ -345,6 +354,7 @@ class JobRunner(Generic[StateT]):
         return max(float(until), 0.0) + 0.01
 
     async def _record(self, statement: Any, job: Job, **params: Any) -> None:
+        assert self.db is not None  # checked in __init__
         try:
             async with self.db.transaction() as conn:
                 await conn.execute(statement, {"name": job.name, **params})

@@ -37,11 +37,11 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from prometheus_client import Counter, Gauge
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .jobs import JobContext, JobRouter, notify
+from .metrics import MAIL_BACKLOG, MAILS
 
 log = logging.getLogger(__name__)
 
@@ -50,13 +50,6 @@ CHANNEL = "rivet_mail"
 BATCH = 20
 LEASE_SECONDS = 120.0
 SMTP_TIMEOUT = 20.0
-
-MAILS = Counter(
-    "rivet_mail_total",
-    "Mail handed to the SMTP server (sent), put back for a retry, or given up on (failed).",
-    ["service", "result"],
-)
-MAIL_BACKLOG = Gauge("rivet_mail_backlog", "Mail waiting to be sent.", ["service"])
 
 
 @dataclass(frozen=True)

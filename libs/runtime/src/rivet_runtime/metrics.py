@@ -70,6 +70,12 @@ OUTBOX_PUBLISH_FAILURES = Counter(
     "rivet_outbox_publish_failures_total", "Relay passes that failed to publish.", ["service"]
 )
 NATS_CONNECTED = Gauge("rivet_nats_connected", "1 while connected to NATS.", ["service"])
+MAILS = Counter(
+    "rivet_mail_total",
+    "Mail handed to the SMTP server (sent), put back for a retry, or given up on (failed).",
+    ["service", "result"],
+)
+MAIL_BACKLOG = Gauge("rivet_mail_backlog", "Mail waiting to be sent.", ["service"])
 # Background jobs are labelled ``task`` (the job's name): ``job`` is Prometheus's own target label.
 JOB_RUNS = Counter(
     "rivet_job_runs_total",

@@ -20,18 +20,22 @@ from faststream import AckPolicy
 from faststream.nats import ConsumerConfig, JStream, NatsBroker, NatsResponse, PullSub
 from faststream.nats.message import NatsMessage
 from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
+from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from rivet_contracts import EventEnvelope
+from rivet_contracts.catalog import EVENTS
 from rivet_contracts.streams import StreamSpec, stream_for
 
 from . import mail, maintenance, metrics
 from .broker import connect_forever, create_broker, inbox_prefix
 from .client import RpcClient
-from .consumer import EventProcessor, EventRouter, Outcome, Subscription
+from .consumer import EventProcessor, EventRouter, Outcome, Subscription, envelope_model
 from .db import Database
 from .health import Health
 from .jobs import Job, JobRouter, JobRunner
@@ -97,7 +101,7 @@ class ServiceRuntime(Generic[StateT]):
     ) -> None:
         self.settings = settings
         self._make_state = state
-        self._state: StateT | None = None
+        self._state: StateT | None = None if callable(state) else state
         self.schema = schema
         self.migrations = migrations
         self.publishes = publishes
@@ -123,6 +127,8 @@ class ServiceRuntime(Generic[StateT]):
         self._rpc: RpcServer[StateT] | None = None
         self.subscriptions: list[Subscription] = []
         self.jobs: list[Job] = []
+        self.listened: list[tuple[str, Callable[[EventEnvelope[Any]], Any]]] = []
+        """Event subjects every replica hears (``listen``)."""
         self.listener = CommitListener(self.db) if self.db is not None else None
         """The process's one LISTEN connection: commit notifications for the relay and jobs."""
         self.relay: OutboxRelay | None = None
@@ -150,10 +156,11 @@ class ServiceRuntime(Generic[StateT]):
 
     @property
     def state(self) -> StateT:
-        """The service's state; built when the runtime has connected (``start``)."""
-        if self._state is None:
+        """The service's state: built when the runtime has connected (``start``), or the value
+        given (which needs no connected resources) from the start."""
+        if self._state is None and callable(self._make_state):
             raise RuntimeError("the state is built when the runtime starts")
-        return self._state
+        return cast(StateT, self._state)
 
     @property
     def rpc(self) -> RpcServer[StateT]:
@@ -175,10 +182,23 @@ class ServiceRuntime(Generic[StateT]):
     def include_events(self, router: EventRouter[StateT]) -> None:
         self.subscriptions.extend(router.subscriptions)
 
+    def listen(self, subject: str, handler: Callable[[EventEnvelope[Any]], Any]) -> None:
+        """Let every replica hear the events of ``subject`` as they are published (a plain
+        NATS subscription: no inbox, no durability, no database): for what each process keeps
+        in memory and must drop at once, such as a cache of identities or revoked tokens. An
+        event missed while disconnected is not replayed, so pair it with an expiry or a
+        resync. ``handler`` gets the parsed envelope; one it cannot parse is dropped."""
+        if subject not in EVENTS:
+            raise KeyError(f"{subject!r} is not in the contract catalogue")
+        self.listened.append((subject, handler))
+
     def include_jobs(self, router: JobRouter[StateT]) -> None:
-        if self.db is None:
-            raise RuntimeError("background jobs need a database (claims, job_runs)")
         for job in router.jobs:
+            if self.db is None and not (job.per_replica and job.channel is None):
+                raise RuntimeError(
+                    f"job {job.name!r} needs a database (claims, job_runs); without one a "
+                    "service runs only per-replica periodic jobs"
+                )
             if any(j.name == job.name for j in self.jobs):
                 raise ValueError(f"two jobs named {job.name!r}")
             self.jobs.append(job)
@@ -306,11 +326,16 @@ class ServiceRuntime(Generic[StateT]):
         self._state = cast(StateT, state)
         self._subscribe(self._state)
         await self.broker.start()
+        for subject, handler in self.listened:
+            await self.broker.connection.subscribe(
+                settings.subject(subject), cb=_listener(subject, handler)
+            )
         if self.db is not None and self.listener is not None:
             self.relay = OutboxRelay(
                 settings, self.db, js, self.listener.waker(notify_channel(self.db.schema))
             )
             await self.relay.start()
+        if self.jobs:
             self.runner = JobRunner(
                 settings, self.db, self._state, self.jobs, self.listener, self.client
             )
@@ -410,6 +435,23 @@ class ServiceRuntime(Generic[StateT]):
     async def _metrics(self, _request: Request) -> Response:
         body, content_type = metrics.render()
         return Response(body, media_type=content_type)
+
+
+def _listener(
+    subject: str, handler: Callable[[EventEnvelope[Any]], Any]
+) -> Callable[[Msg], Awaitable[None]]:
+    async def on_message(msg: Msg) -> None:
+        try:
+            event: EventEnvelope[Any] = envelope_model(subject).model_validate_json(msg.data)
+        except ValidationError:
+            log.warning("%s: a message that is not the contract's event was dropped", subject)
+            return
+        try:
+            await _maybe_await(handler(event))
+        except Exception:
+            log.exception("%s: the listener failed", subject)
+
+    return on_message
 
 
 async def _maybe_await(value: Any) -> Any:

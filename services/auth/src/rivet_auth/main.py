@@ -7,9 +7,11 @@ from rivet_runtime import ServiceRuntime
 from rivet_runtime.cli import run_service
 
 from .accounts.handlers import router as accounts
+from .members.handlers import router as members
 from .passwords.handlers import router as passwords
 from .passwords.jobs import jobs as password_jobs
 from .sessions.handlers import router as sessions
+from .sessions.jobs import jobs as session_jobs
 from .settings import AuthSettings
 from .state import AuthState
 from .tables import SCHEMA
@@ -28,9 +30,10 @@ def build(settings: AuthSettings | None = None) -> ServiceRuntime[AuthState]:
         publishes=(USERS,),
         sends_mail=True,
     )
-    for router in (accounts, sessions, passwords, telegram):
+    for router in (accounts, members, sessions, passwords, telegram):
         runtime.include_rpc(router)
-    runtime.include_jobs(password_jobs)
+    for jobs in (password_jobs, session_jobs):
+        runtime.include_jobs(jobs)
     return runtime
 
 

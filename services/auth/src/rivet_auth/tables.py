@@ -129,6 +129,18 @@ password_resets = Table(
     Index("password_resets_user_idx", "user_id", "created_at"),
 )
 
+session_revocations = Table(
+    "session_revocations",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("user_id", UUID(as_uuid=True), nullable=False),
+    Column("org_id", UUID(as_uuid=True), nullable=False),
+    Column("session_id", UUID(as_uuid=True), comment="null: every session of the user"),
+    Column("revoked_at", DateTime(timezone=True), nullable=False),
+    Index("session_revocations_at_idx", "revoked_at"),
+    comment="access tokens issued at or before revoked_at are refused (kept for their lifetime)",
+)
+
 outbox, inbox, dead_letters = add_messaging_tables(metadata)
 job_runs = add_job_table(metadata)
 mail_outbox = add_mail_table(metadata)

@@ -1,13 +1,19 @@
 """The gateway's FastAPI application: thin by design (HTTP, token check, forwarding, docs)."""
 
+from dataclasses import dataclass
+from typing import Any
+
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from rivet_contracts import Events
 from rivet_runtime.service import ServiceRuntime
 
 from . import apidocs, errors
 from .forward import Forwarder
 from .middleware import GatewayMiddleware
+from .revocations import Revocations, on_revoked
+from .revocations import jobs as revocation_jobs
 from .routes import ROUTERS
 from .settings import GatewaySettings
 from .tokens import TokenVerifier
@@ -21,11 +27,24 @@ Log in with `POST /api/auth/login` (form-encoded, `username` = e-mail), then sen
 """
 
 
-def build_runtime(settings: GatewaySettings | None = None) -> ServiceRuntime[None]:
-    return ServiceRuntime(settings or GatewaySettings(), None, uses_uploads=True)
+@dataclass(frozen=True)
+class GatewayState:
+    revocations: Revocations
+    """Access tokens revoked before they expire (kept in step by a listener and a job)."""
 
 
-def create_app(runtime: ServiceRuntime[None]) -> FastAPI:
+def build_runtime(settings: GatewaySettings | None = None) -> ServiceRuntime[GatewayState]:
+    settings = settings or GatewaySettings()
+    # an access token lives at most an hour (the auth service's ACCESS_TOKEN_TTL, 15 minutes
+    # by default, cannot be set longer): older revocations refuse nothing
+    revocations = Revocations(keep=3600 + settings.jwt_leeway + 60)
+    runtime = ServiceRuntime(settings, GatewayState(revocations), uses_uploads=True)
+    runtime.listen(Events.USER_SESSIONS_REVOKED, on_revoked(revocations))
+    runtime.include_jobs(revocation_jobs)
+    return runtime
+
+
+def create_app(runtime: ServiceRuntime[Any]) -> FastAPI:
     settings = runtime.settings
     assert isinstance(settings, GatewaySettings)
     if not settings.jwt_public_key:
@@ -46,11 +65,13 @@ def create_app(runtime: ServiceRuntime[None]) -> FastAPI:
     app.state.settings = settings
     app.state.forwarder = Forwarder(runtime.client, settings.rpc_timeout)
     app.state.uploads = lambda: runtime.uploads
+    state = runtime.state
     app.state.verifier = TokenVerifier(
         settings.jwt_public_key,
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
         leeway=settings.jwt_leeway,
+        revocations=state.revocations if isinstance(state, GatewayState) else None,
     )
     errors.install(app)
     apidocs.install(app)

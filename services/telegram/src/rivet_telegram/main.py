@@ -9,6 +9,7 @@ from pathlib import Path
 
 from starlette.routing import Route
 
+from rivet_contracts import Events
 from rivet_runtime import ServiceRuntime
 from rivet_runtime.cli import run_service
 
@@ -37,8 +38,18 @@ def build(settings: TelegramSettings | None = None) -> ServiceRuntime[TelegramSt
     runtime.include_events(notifications)
     for jobs in (sender, housekeeping):
         runtime.include_jobs(jobs)
+    # Every replica drops a cached identity at once when it changes (a plain subscription:
+    # the durable consumer that keeps the users replica runs in one replica only).
+    runtime.listen(
+        Events.USER_TELEGRAM_LINKED,
+        lambda event: runtime.state.identities.forget(event.data.telegram_user_id),
+    )
+    for changed in (Events.USER_DEACTIVATED, Events.USER_ROLE_CHANGED):
+        runtime.listen(
+            changed, lambda event: runtime.state.identities.forget_user(event.data.user_id)
+        )
     bot = BotService(settings)
-    runtime.on_started.append(lambda: bot.start(runtime.state, runtime.broker.connection))
+    runtime.on_started.append(lambda: bot.start(runtime.state))
     runtime.on_stopping.append(bot.stop)
     runtime.on_stopped.append(lambda: runtime.state.bot.session.close())
     if settings.telegram_mode is BotMode.WEBHOOK:

@@ -4,9 +4,6 @@
 
 - getting updates: long polling (default; the webhook is removed first, or getUpdates would be
   refused) or a webhook (registered with the secret token; ``webhook`` answers the POSTs);
-- a plain NATS subscription to ``user.telegram_linked`` in every replica, which drops the cached
-  identity of that Telegram id (the durable consumer that keeps the users replica runs in one
-  replica only).
 
 Telegram unreachable at start is not fatal: the setup calls are retried in the background.
 A stop stops taking updates, lets those in hand finish (``SHUTDOWN_GRACE``), then closes.
@@ -17,19 +14,12 @@ import contextlib
 import hmac
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 from aiogram import Dispatcher
 from aiogram.types import Update
-from nats.aio.client import Client as NatsClient
-from nats.aio.msg import Msg
 from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-
-from rivet_contracts import Events
-from rivet_contracts.auth import UserTelegramLinked
-from rivet_contracts.envelope import EventEnvelope
 
 from .bot.app import create_dispatcher
 from .bot.middlewares import UpdateGate
@@ -50,18 +40,14 @@ class BotService:
         self._started: _Started | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._feeding: set[asyncio.Task[None]] = set()
-        self._subscription: Any = None
         self._polling = False
         self._stopping = False
 
     # --- lifecycle ----------------------------------------------------------------------
 
-    async def start(self, state: TelegramState, nats: NatsClient) -> None:
+    async def start(self, state: TelegramState) -> None:
         gate = UpdateGate(state.db)
         self._started = _Started(state, gate, create_dispatcher(state, gate))
-        self._subscription = await nats.subscribe(
-            self.settings.subject(Events.USER_TELEGRAM_LINKED), cb=self._on_linked
-        )
         self._tasks.append(asyncio.create_task(self._run(), name="telegram-updates"))
 
     async def stop(self) -> None:
@@ -80,9 +66,6 @@ class BotService:
             await asyncio.wait(set(self._feeding), timeout=self.settings.shutdown_grace)
         if not await started.gate.drained(self.settings.shutdown_grace):
             log.warning("%d updates still in hand at shutdown", started.gate.in_hand)
-        if self._subscription is not None:
-            with contextlib.suppress(Exception):
-                await self._subscription.unsubscribe()
 
     async def _run(self) -> None:
         started = self._ready()
@@ -123,14 +106,6 @@ class BotService:
                 log.warning("Telegram setup failed (%r); retrying in %.0fs", exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 60.0)
-
-    async def _on_linked(self, msg: Msg) -> None:
-        try:
-            event = EventEnvelope[UserTelegramLinked].model_validate_json(msg.data)
-        except ValidationError:
-            return
-        if self._started is not None:
-            self._started.state.identities.forget(event.data.telegram_user_id)
 
     # --- webhook ------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     Date,
@@ -105,6 +106,8 @@ users = Table(
     Column("full_name", Text, nullable=False),
     Column("email", Text, nullable=False),
     Column("role", Text, nullable=False),
+    Column("active", Boolean, nullable=False, server_default="true"),
+    Column("as_of", DateTime(timezone=True), comment="when the latest event applied happened"),
     Index("users_org_idx", "org_id"),
 )
 

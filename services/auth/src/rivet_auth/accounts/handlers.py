@@ -22,8 +22,8 @@ async def me(_req: contract.GetMe, ctx: Ctx) -> contract.UserView:
 
 
 @router.handler(Rpc.AUTH_LIST_USERS)
-async def list_users(_req: contract.ListUsers, ctx: Ctx) -> contract.UserList:
-    return await service.list_users(ctx)
+async def list_users(req: contract.ListUsers, ctx: Ctx) -> contract.UserList:
+    return await service.list_users(ctx, req)
 
 
 @router.handler(Rpc.AUTH_INVITE)

@@ -19,6 +19,9 @@ _USER_VIEW = (
     users.c.full_name,
     users.c.role,
     (users.c.telegram_user_id.is_not(None)).label("telegram_linked"),
+    users.c.is_active,
+    users.c.email_verified,
+    users.c.last_login_at,
     users.c.created_at,
 )
 _USER_JOIN = users.join(organizations, users.c.org_id == organizations.c.id)
@@ -53,11 +56,14 @@ async def user_view(conn: AsyncConnection, user_id: UUID) -> RowMapping | None:
     return (await conn.execute(query)).mappings().first()
 
 
-async def user_views_in_org(conn: AsyncConnection, org_id: UUID) -> list[RowMapping]:
+async def user_views_in_org(
+    conn: AsyncConnection, org_id: UUID, *, include_inactive: bool = False
+) -> list[RowMapping]:
+    active = [] if include_inactive else [users.c.is_active]
     query = (
         select(*_USER_VIEW)
         .select_from(_USER_JOIN)
-        .where(users.c.org_id == org_id, users.c.is_active)
+        .where(users.c.org_id == org_id, *active)
         .order_by(users.c.full_name, users.c.id)
     )
     return list((await conn.execute(query)).mappings().all())
@@ -104,3 +110,31 @@ async def take_invitation(
         .returning(invitations.c.id, invitations.c.org_id, invitations.c.email, invitations.c.role)
     )
     return (await conn.execute(query)).mappings().first()
+
+
+async def lock_member(conn: AsyncConnection, org_id: UUID, user_id: UUID) -> RowMapping | None:
+    """The member's row, locked for the change (None: not in this organization)."""
+    query = (
+        select(users.c.id, users.c.org_id, users.c.role, users.c.is_active)
+        .where(users.c.id == user_id, users.c.org_id == org_id)
+        .with_for_update()
+    )
+    return (await conn.execute(query)).mappings().first()
+
+
+async def lock_active_admins(conn: AsyncConnection, org_id: UUID) -> list[UUID]:
+    """Ids of the organization's active admins, locked: two admins demoting each other at once
+    are serialized, and the second sees the first's change."""
+    query = (
+        select(users.c.id)
+        .where(users.c.org_id == org_id, users.c.role == "admin", users.c.is_active)
+        .order_by(users.c.id)
+        .with_for_update()
+    )
+    return list((await conn.execute(query)).scalars().all())
+
+
+async def set_member(conn: AsyncConnection, user_id: UUID, **values: Any) -> None:
+    await conn.execute(
+        update(users).where(users.c.id == user_id).values(**values, updated_at=func.now())
+    )

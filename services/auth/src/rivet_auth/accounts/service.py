@@ -80,8 +80,10 @@ async def get_user(ctx: Ctx, user_id: UUID) -> contract.UserView:
     return contract.UserView.model_validate(dict(row))
 
 
-async def list_users(ctx: Ctx) -> contract.UserList:
-    rows = await repo.user_views_in_org(ctx.conn, ctx.caller.org_id)
+async def list_users(ctx: Ctx, req: contract.ListUsers) -> contract.UserList:
+    """Active members; with ``include_inactive`` (admins) the deactivated ones too."""
+    include = req.include_inactive and ctx.caller.role is Role.ADMIN
+    rows = await repo.user_views_in_org(ctx.conn, ctx.caller.org_id, include_inactive=include)
     return contract.UserList(items=[contract.UserView.model_validate(dict(r)) for r in rows])
 
 

@@ -7,7 +7,7 @@ from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..tables import organizations, password_reset_requests, password_resets, refresh_tokens, users
+from ..tables import organizations, password_reset_requests, password_resets, users
 
 _ACCOUNT = select(
     users.c.id,
@@ -95,13 +95,4 @@ async def set_password(conn: AsyncConnection, user_id: UUID, password_hash: str)
         update(users)
         .where(users.c.id == user_id)
         .values(password_hash=password_hash, password_changed_at=func.now(), updated_at=func.now())
-    )
-
-
-async def revoke_sessions(conn: AsyncConnection, user_id: UUID, now: datetime) -> None:
-    """Every refresh token of the user: all sessions end at their next refresh."""
-    await conn.execute(
-        update(refresh_tokens)
-        .where(refresh_tokens.c.user_id == user_id, refresh_tokens.c.revoked_at.is_(None))
-        .values(revoked_at=now)
     )

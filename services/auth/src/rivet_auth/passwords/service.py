@@ -17,7 +17,7 @@ from ..accounts.service import normalize_email
 from ..security import secrets
 from ..security.password_policy import require_acceptable
 from ..sessions import repository as sessions
-from ..sessions.service import issue_tokens, throttle_policy
+from ..sessions.service import issue_tokens, revoke, throttle_policy
 from ..state import AuthState
 from . import repository as repo
 
@@ -100,7 +100,8 @@ async def _set_password(ctx: Ctx, user: RowMapping, password: str, how: str, now
     password_hash = await ctx.state.passwords.hash(password)
     await repo.set_password(ctx.conn, user["id"], password_hash)
     await repo.end_other_resets(ctx.conn, user["id"], now)
-    await repo.revoke_sessions(ctx.conn, user["id"], now)
+    await sessions.revoke_user_tokens(ctx.conn, user["id"], now)
+    await revoke(ctx, user["id"], user["org_id"], None, f"password {how}", now)
     await ctx.emit(
         Events.USER_PASSWORD_CHANGED,
         contract.UserPasswordChanged(user_id=user["id"], org_id=user["org_id"], how=how),

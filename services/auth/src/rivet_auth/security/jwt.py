@@ -23,8 +23,12 @@ class TokenSigner:
         self.audience = audience
         self.ttl = ttl
 
-    def access_token(self, *, user_id: UUID, org_id: UUID, role: Role) -> str:
-        now = int(time.time())
+    def access_token(self, *, user_id: UUID, org_id: UUID, role: Role, session_id: UUID) -> str:
+        """``sid`` names the session (the refresh-token family) and ``ims`` the issue time in
+        milliseconds, so the gateway can refuse the tokens of a session or of a user revoked
+        after they were issued, even within the same second."""
+        moment = time.time()
+        now = int(moment)
         claims = {
             "iss": self.issuer,
             "aud": self.audience,
@@ -36,5 +40,7 @@ class TokenSigner:
             "nbf": now,
             "exp": now + self.ttl,
             "jti": uuid4().hex,
+            "sid": str(session_id),
+            "ims": int(moment * 1000),
         }
         return jwt.encode(claims, self._key, algorithm="EdDSA", headers={"kid": self.kid})

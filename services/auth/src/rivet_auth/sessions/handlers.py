@@ -25,3 +25,8 @@ async def refresh(req: contract.RefreshTokens, ctx: Ctx) -> contract.TokenPair |
 @router.handler(Rpc.AUTH_LOGOUT)
 async def logout(req: contract.LogOut, ctx: Ctx) -> Done:
     return await service.logout(ctx, req)
+
+
+@router.handler(Rpc.AUTH_REVOCATIONS)
+async def revocations(req: contract.ListRevocations, ctx: Ctx) -> contract.Revocations:
+    return await service.revocations(ctx, req)

@@ -8,7 +8,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..tables import login_throttle, refresh_tokens, trusted_devices, users
+from ..tables import login_throttle, refresh_tokens, session_revocations, trusted_devices, users
 
 
 async def insert_refresh_token(
@@ -55,7 +55,10 @@ async def find_refresh_token(
     conn: AsyncConnection, token_id: UUID, secret_hash: bytes
 ) -> RowMapping | None:
     query = select(
-        refresh_tokens.c.family_id, refresh_tokens.c.used_at, refresh_tokens.c.revoked_at
+        refresh_tokens.c.family_id,
+        refresh_tokens.c.user_id,
+        refresh_tokens.c.used_at,
+        refresh_tokens.c.revoked_at,
     ).where(refresh_tokens.c.id == token_id, refresh_tokens.c.secret_hash == secret_hash)
     return (await conn.execute(query)).mappings().first()
 
@@ -116,3 +119,43 @@ async def reset_throttle(conn: AsyncConnection, key: str) -> None:
 
 async def record_login(conn: AsyncConnection, user_id: UUID, now: datetime) -> None:
     await conn.execute(update(users).where(users.c.id == user_id).values(last_login_at=now))
+
+
+async def revoke_user_tokens(conn: AsyncConnection, user_id: UUID, now: datetime) -> None:
+    """Every refresh token of the user: all sessions end at their next refresh."""
+    await conn.execute(
+        update(refresh_tokens)
+        .where(refresh_tokens.c.user_id == user_id, refresh_tokens.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+async def insert_revocation(
+    conn: AsyncConnection, user_id: UUID, org_id: UUID, session_id: UUID | None, now: datetime
+) -> None:
+    await conn.execute(
+        insert(session_revocations).values(
+            user_id=user_id, org_id=org_id, session_id=session_id, revoked_at=now
+        )
+    )
+
+
+async def revocations_since(conn: AsyncConnection, since: datetime) -> list[RowMapping]:
+    query = (
+        select(
+            session_revocations.c.user_id,
+            session_revocations.c.session_id,
+            session_revocations.c.revoked_at,
+        )
+        .where(session_revocations.c.revoked_at >= since)
+        .order_by(session_revocations.c.revoked_at)
+        .limit(100_000)
+    )
+    return list((await conn.execute(query)).mappings().all())
+
+
+async def prune_revocations(conn: AsyncConnection, before: datetime) -> int:
+    result = await conn.execute(
+        session_revocations.delete().where(session_revocations.c.revoked_at < before)
+    )
+    return int(result.rowcount)

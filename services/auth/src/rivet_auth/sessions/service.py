@@ -4,7 +4,7 @@ throttle update must stick - hence failures are returned as ``ErrorInfo``, not r
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
-from rivet_contracts import ErrorCode, ErrorInfo, Role, ServiceError
+from rivet_contracts import ErrorCode, ErrorInfo, Events, Role, ServiceError
 from rivet_contracts import auth as contract
 from rivet_contracts.base import Done
 from rivet_runtime import RequestContext
@@ -76,6 +76,9 @@ async def refresh(ctx: Ctx, req: contract.RefreshTokens) -> contract.TokenPair |
         if known is not None and known["used_at"] is not None and known["revoked_at"] is None:
             # A spent token came back: someone holds a copy. End the whole session.
             await repo.revoke_family(ctx.conn, known["family_id"], now)
+            owner = await accounts.active_user(ctx.conn, known["user_id"])
+            if owner is not None:
+                await revoke(ctx, owner["id"], owner["org_id"], known["family_id"], "reuse", now)
             return ErrorInfo(
                 code=ErrorCode.UNAUTHORIZED,
                 message="refresh token reuse detected; the session has been revoked",
@@ -94,9 +97,33 @@ async def logout(ctx: Ctx, req: contract.LogOut) -> Done:
     parts = secrets.split(req.refresh_token)
     if parts is not None:
         known = await repo.find_refresh_token(ctx.conn, parts[0], secrets.digest(parts[1]))
-        if known is not None:
-            await repo.revoke_family(ctx.conn, known["family_id"], datetime.now(UTC))
+        if known is not None and known["revoked_at"] is None:
+            now = datetime.now(UTC)
+            await repo.revoke_family(ctx.conn, known["family_id"], now)
+            owner = await accounts.active_user(ctx.conn, known["user_id"])
+            if owner is not None:
+                await revoke(ctx, owner["id"], owner["org_id"], known["family_id"], "logout", now)
     return Done()
+
+
+async def revoke(
+    ctx: Ctx, user_id: UUID, org_id: UUID, session_id: UUID | None, reason: str, now: datetime
+) -> None:
+    """From ``now`` on, the access tokens of one session (or all of the user's: ``session_id``
+    None) are refused: recorded for the gateway's start and announced to its replicas."""
+    await repo.insert_revocation(ctx.conn, user_id, org_id, session_id, now)
+    await ctx.emit(
+        Events.USER_SESSIONS_REVOKED,
+        contract.UserSessionsRevoked(
+            user_id=user_id, org_id=org_id, session_id=session_id, revoked_at=now, reason=reason
+        ),
+        org_id=org_id,
+    )
+
+
+async def revocations(ctx: Ctx, req: contract.ListRevocations) -> contract.Revocations:
+    rows = await repo.revocations_since(ctx.conn, req.since)
+    return contract.Revocations(items=[contract.Revocation.model_validate(dict(r)) for r in rows])
 
 
 async def _trusted_device(ctx: Ctx, device_token: str | None, user_id: UUID | None) -> UUID | None:
@@ -124,7 +151,9 @@ async def issue_tokens(
         expires_at=now + timedelta(seconds=settings.refresh_token_ttl),
     )
     return contract.TokenPair(
-        access_token=ctx.state.signer.access_token(user_id=user_id, org_id=org_id, role=role),
+        access_token=ctx.state.signer.access_token(
+            user_id=user_id, org_id=org_id, role=role, session_id=family_id
+        ),
         refresh_token=secrets.compose(token_id, secret),
         expires_in=settings.access_token_ttl,
         refresh_expires_in=settings.refresh_token_ttl,

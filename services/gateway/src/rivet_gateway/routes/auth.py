@@ -1,6 +1,7 @@
 """``/api/auth``: registration, login, tokens, invitations, Telegram linking."""
 
 from typing import Annotated
+from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
@@ -88,9 +89,45 @@ async def me(fwd: Fwd, meta: Caller) -> Response:
 
 
 @router.get("/users", response_model=contract.UserList, responses=errors(401))
-async def users(fwd: Fwd, meta: Caller) -> Response:
-    """The users of your organization."""
-    return await fwd.call(Rpc.AUTH_LIST_USERS, contract.ListUsers(), meta)
+async def users(fwd: Fwd, meta: Caller, include_inactive: bool = False) -> Response:
+    """The users of your organization; admins may add the switched-off ones
+    (`include_inactive=true`)."""
+    request = contract.ListUsers(include_inactive=include_inactive)
+    return await fwd.call(Rpc.AUTH_LIST_USERS, request, meta)
+
+
+@router.put(
+    "/users/{user_id}/role",
+    response_model=contract.UserView,
+    responses=errors(401, 403, 404, 409, 422),
+)
+async def change_role(user_id: UUID, body: contract.NewRole, fwd: Fwd, meta: Caller) -> Response:
+    """Give a member another role (admins). Their access tokens stop working at once; the
+    next refresh carries the new role. The last active admin keeps the role (409)."""
+    request = contract.ChangeRole(user_id=user_id, role=body.role)
+    return await fwd.call(Rpc.AUTH_CHANGE_ROLE, request, meta)
+
+
+@router.post(
+    "/users/{user_id}/deactivate",
+    response_model=contract.UserView,
+    responses=errors(401, 403, 404, 409, 422),
+)
+async def deactivate(user_id: UUID, fwd: Fwd, meta: Caller) -> Response:
+    """Switch a member's account off (admins): their sessions end and their access tokens are
+    refused within seconds; their work orders and history stay. Not the last active admin
+    (409)."""
+    return await fwd.call(Rpc.AUTH_DEACTIVATE_USER, contract.DeactivateUser(user_id=user_id), meta)
+
+
+@router.post(
+    "/users/{user_id}/reactivate",
+    response_model=contract.UserView,
+    responses=errors(401, 403, 404, 422),
+)
+async def reactivate(user_id: UUID, fwd: Fwd, meta: Caller) -> Response:
+    """Switch a member's account on again (admins); they log in anew."""
+    return await fwd.call(Rpc.AUTH_REACTIVATE_USER, contract.ReactivateUser(user_id=user_id), meta)
 
 
 @router.post(

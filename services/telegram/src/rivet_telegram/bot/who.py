@@ -9,6 +9,7 @@ that needs no identity costs no request, even while auth is down.
 
 import time
 from typing import Any
+from uuid import UUID
 
 from aiogram.filters import Filter
 from aiogram.types import TelegramObject
@@ -49,6 +50,11 @@ class Identities:
 
     def forget(self, telegram_user_id: int) -> None:
         self._cache.pop(telegram_user_id, None)
+
+    def forget_user(self, user_id: UUID) -> None:
+        """Drop the Rivet user's cached identity (a new role, a deactivated account)."""
+        for key in [k for k, (_, found) in self._cache.items() if found.user.id == user_id]:
+            del self._cache[key]
 
 
 class Who:

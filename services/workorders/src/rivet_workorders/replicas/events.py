@@ -10,7 +10,13 @@ from typing import Any
 
 from rivet_contracts import EventEnvelope, Events
 from rivet_contracts.assets import EquipmentSnapshot
-from rivet_contracts.auth import UserJoined, UserRegistered
+from rivet_contracts.auth import (
+    UserDeactivated,
+    UserJoined,
+    UserReactivated,
+    UserRegistered,
+    UserRoleChanged,
+)
 from rivet_runtime import EventContext, EventRouter
 
 from ..state import WorkordersState
@@ -37,8 +43,21 @@ async def on_equipment(event: EventEnvelope[Any], ctx: Ctx) -> None:
 
 @router.on(Events.USER_REGISTERED, consumer="workorders-users-registered")
 @router.on(Events.USER_JOINED, consumer="workorders-users-joined")
+@router.on(Events.USER_REACTIVATED, consumer="workorders-users-reactivated")
 async def on_user(event: EventEnvelope[Any], ctx: Ctx) -> None:
-    data: UserRegistered | UserJoined = event.data
+    data: UserRegistered | UserJoined | UserReactivated = event.data
     await repo.replicate_user(
-        ctx.conn, data.user_id, data.org_id, data.full_name, data.email, data.role.value
-    )
+        ctx.conn, data.user_id, data.org_id, data.full_name, data.email, data.role.value,
+        as_of=event.occurred_at,
+    )  # fmt: skip
+
+
+@router.on(Events.USER_ROLE_CHANGED, consumer="workorders-users-role-changed")
+async def on_role_changed(event: EventEnvelope[UserRoleChanged], ctx: Ctx) -> None:
+    data = event.data
+    await repo.change_user(ctx.conn, data.user_id, event.occurred_at, role=data.role.value)
+
+
+@router.on(Events.USER_DEACTIVATED, consumer="workorders-users-deactivated")
+async def on_deactivated(event: EventEnvelope[UserDeactivated], ctx: Ctx) -> None:
+    await repo.change_user(ctx.conn, event.data.user_id, event.occurred_at, active=False)

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -145,11 +145,36 @@ async def find_equipment(conn: AsyncConnection, org_id: UUID, ref: str) -> RowMa
 
 
 async def replicate_user(
-    conn: AsyncConnection, user_id: UUID, org_id: UUID, full_name: str, email: str, role: str
+    conn: AsyncConnection,
+    user_id: UUID,
+    org_id: UUID,
+    full_name: str,
+    email: str,
+    role: str,
+    *,
+    as_of: datetime | None = None,
+    active: bool = True,
 ) -> None:
-    values = {"org_id": org_id, "full_name": full_name, "email": email, "role": role}
+    """Insert or refresh a member; a row already changed by a later event keeps that."""
+    values = {
+        "org_id": org_id, "full_name": full_name, "email": email, "role": role,
+        "active": active, "as_of": as_of,
+    }  # fmt: skip
     query = insert(users).values(id=user_id, **values)
-    await conn.execute(query.on_conflict_do_update(index_elements=[users.c.id], set_=values))
+    newer = or_(users.c.as_of.is_(None), query.excluded.as_of.is_(None),
+                users.c.as_of < query.excluded.as_of)  # fmt: skip
+    await conn.execute(
+        query.on_conflict_do_update(index_elements=[users.c.id], set_=values, where=newer)
+    )
+
+
+async def change_user(conn: AsyncConnection, user_id: UUID, as_of: datetime, **values: Any) -> None:
+    """Apply a later change (role, active) unless the row holds a newer one."""
+    await conn.execute(
+        update(users)
+        .where(users.c.id == user_id, or_(users.c.as_of.is_(None), users.c.as_of < as_of))
+        .values(**values, as_of=as_of)
+    )
 
 
 async def find_user(conn: AsyncConnection, org_id: UUID, user_id: UUID) -> RowMapping | None:

@@ -152,6 +152,12 @@ async def require_assignable(ctx: Ctx, user_id: UUID) -> None:
     of the caller's organization."""
     caller = ctx.caller
     user = await repo.find_user(ctx.conn, caller.org_id, user_id)
+    if user is not None and not user["active"]:
+        raise ServiceError(
+            ErrorCode.VALIDATION,
+            "this member's account is switched off; they cannot be assigned work orders",
+            details=[{"loc": ["assignee_id"], "msg": "deactivated", "type": "value_error"}],
+        )
     role: Role | None = Role(user["role"]) if user is not None else None
     if role is None and user_id == caller.user_id:
         role = caller.role
