@@ -132,6 +132,11 @@ async def target(services: ServiceSet, api: httpx.AsyncClient) -> AsyncIterator[
         files={"photo": ("p.jpg", PHOTO.read_bytes(), "image/jpeg")},
         headers=admin.headers,
     )
+    invitation = await api.post(
+        "/api/auth/invitations",
+        json={"email": f"fz-{time.time_ns()}@example.com", "role": "viewer"},
+        headers=admin.headers,
+    )
     ids = {"asset": assets[0]["id"], "order": order.json()["id"]}
     real = {
         "/api/equipment/{ref}": {"ref": ids["asset"]},
@@ -144,6 +149,7 @@ async def target(services: ServiceSet, api: httpx.AsyncClient) -> AsyncIterator[
         "/api/work-orders/{ref}/comments": {"ref": ids["order"]},
         # the admin themself: every change is refused (the last admin), nothing moves
         "/api/auth/users/{user_id}/role": {"user_id": admin.user["id"]},
+        "/api/auth/invitations/{invitation_id}": {"invitation_id": invitation.json()["id"]},
         "/api/auth/users/{user_id}/deactivate": {"user_id": admin.user["id"]},
         "/api/auth/users/{user_id}/reactivate": {"user_id": admin.user["id"]},
         "/api/equipment/import/{import_id}": {"import_id": imported.json()["id"]},

@@ -57,6 +57,8 @@ class Tenant:
     scan_id: str
     spare: Session | None = None
     """A technician whose account the probes may switch off, on and change the role of."""
+    invitation_id: str = ""
+    """A pending invitation the probes may withdraw."""
     secrets: set[str] = field(default_factory=set)
     """Strings only this organization's members may ever see."""
 
@@ -73,6 +75,12 @@ async def _tenant(api: httpx.AsyncClient, name: str) -> Tenant:
     technician = await invite_member(api, admin, "technician")
     viewer = await invite_member(api, admin, "viewer")
     spare = await invite_member(api, admin, "technician")
+    invitation = await api.post(
+        "/api/auth/invitations",
+        json={"email": f"pending-{uuid.uuid4().hex[:8]}@example.com", "role": "viewer"},
+        headers=admin.headers,
+    )
+    assert invitation.status_code == 201, invitation.text
     tag = uuid.uuid4().hex[:8].upper()
     assets = []
     for n in (1, 2):
@@ -119,6 +127,7 @@ async def _tenant(api: httpx.AsyncClient, name: str) -> Tenant:
         imported.json()["id"],
         scan.json()["id"],
         spare,
+        invitation.json()["id"],
     )
     tenant.secrets = {
         tag,
@@ -278,6 +287,7 @@ def ids_of(tenant: Tenant, path: str, *, numbers: bool = False) -> dict[str, str
         "import_id": tenant.import_id,
         "scan_id": tenant.scan_id,
         "user_id": str(tenant.spare.user["id"]) if tenant.spare else "",
+        "invitation_id": tenant.invitation_id,
     }
 
 

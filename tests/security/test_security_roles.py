@@ -27,6 +27,8 @@ MIN_ROLE: dict[str, str | None] = {
     "GET /api/auth/me": "viewer",
     "GET /api/auth/users": "viewer",
     "POST /api/auth/invitations": "admin",
+    "GET /api/auth/invitations": "admin",
+    "DELETE /api/auth/invitations/{invitation_id}": "admin",
     "POST /api/auth/link-telegram": "viewer",
     "GET /api/equipment": "viewer",
     "POST /api/equipment": "technician",

@@ -23,6 +23,7 @@ def _absent(op: Operation) -> dict[str, str]:
         "import_id": fake,
         "scan_id": fake,
         "user_id": fake,
+        "invitation_id": fake,
     }
 
 

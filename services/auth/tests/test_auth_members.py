@@ -182,3 +182,36 @@ async def test_a_gateway_started_later_knows_the_revocations(
             assert (await fresh.get("/api/auth/me", headers=admin.headers)).status_code == 200
     finally:
         await runtime.stop()
+
+
+async def test_invitations_arrive_by_mail_and_can_be_withdrawn(
+    api: httpx.AsyncClient, services: ServiceSet
+) -> None:
+    admin = await register(api, "inviter")
+    email = f"invitee-{time.time_ns()}@example.com"
+    sent = await api.post(
+        "/api/auth/invitations", json={"email": email, "role": "technician"}, headers=admin.headers
+    )
+    assert sent.status_code == 201, sent.text
+    token = sent.json()["token"]
+    deadline = time.monotonic() + 15
+    while not (mails := [m for m in services.mail.received if m["To"] == email]):
+        assert time.monotonic() < deadline, "no invitation mail"
+        await asyncio.sleep(0.1)
+    text = mails[0].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert f"join?token={token}" in text
+    assert "Inviter Person invites you" in mails[0]["Subject"]
+    pending = await api.get("/api/auth/invitations", headers=admin.headers)
+    (listed,) = [i for i in pending.json()["items"] if i["email"] == email]
+    assert listed["token"] is None  # shown once only
+    withdrawn = await api.delete(f"/api/auth/invitations/{listed['id']}", headers=admin.headers)
+    assert withdrawn.status_code == 200
+    again = await api.delete(f"/api/auth/invitations/{listed['id']}", headers=admin.headers)
+    assert again.status_code == 404
+    joined = await api.post(
+        "/api/auth/invitations/accept",
+        json={"token": token, "password": "tulip orbit saddle 42", "full_name": "Late Comer"},
+    )
+    assert joined.status_code == 404  # the withdrawn link no longer works
+    assert email not in {i["email"] for i in (await api.get(
+        "/api/auth/invitations", headers=admin.headers)).json()["items"]}  # fmt: skip

@@ -122,6 +122,16 @@ class InviteUser(Request):
     role: Role = Field(default=Role.TECHNICIAN, description="The role they get on joining.")
 
 
+class ListInvitations(Request):
+    """The organization's invitations still waiting for an answer (admins only)."""
+
+
+class RevokeInvitation(Request):
+    """Withdraw a pending invitation (admins only): its link stops working."""
+
+    invitation_id: UUID = Field(description="The invitation.")
+
+
 class AcceptInvitation(Request):
     """Join an organization with an invitation token and choose a password."""
 
@@ -235,13 +245,19 @@ class Revocations(View):
 
 
 class InvitationView(View):
-    """A pending invitation. ``token`` is shown only once, to the admin who invited."""
+    """A pending invitation. ``token`` is shown only once, to the admin who invited (the
+    invitee also gets it by mail)."""
 
     id: UUID
     email: str
     role: Role
     expires_at: datetime
+    created_at: datetime | None = None
     token: str | None = Field(default=None, description="One-time token for the invitee.")
+
+
+class InvitationList(View):
+    items: list[InvitationView]
 
 
 class PasswordResetRequested(View):
@@ -371,6 +387,20 @@ RPCS: tuple[RpcSpec[Any, Any], ...] = (
         "Invite a user to the organization.",
         Role.ADMIN,
         outcome=Outcome.CREATED,
+    ),
+    LIST_INVITATIONS := RpcSpec(
+        Rpc.AUTH_LIST_INVITATIONS,
+        ListInvitations,
+        InvitationList,
+        "Pending invitations of the organization.",
+        Role.ADMIN,
+    ),
+    REVOKE_INVITATION := RpcSpec(
+        Rpc.AUTH_REVOKE_INVITATION,
+        RevokeInvitation,
+        Done,
+        "Withdraw a pending invitation.",
+        Role.ADMIN,
     ),
     ACCEPT_INVITATION := RpcSpec(
         Rpc.AUTH_ACCEPT_INVITATION,

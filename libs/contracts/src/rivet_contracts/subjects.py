@@ -52,6 +52,8 @@ class Rpc:
     AUTH_LIST_USERS: Final = "rpc.auth.list_users"
     AUTH_INVITE: Final = "rpc.auth.invite"
     AUTH_ACCEPT_INVITATION: Final = "rpc.auth.accept_invitation"
+    AUTH_LIST_INVITATIONS: Final = "rpc.auth.list_invitations"
+    AUTH_REVOKE_INVITATION: Final = "rpc.auth.revoke_invitation"
     AUTH_CREATE_TELEGRAM_LINK: Final = "rpc.auth.create_telegram_link"
     AUTH_REDEEM_TELEGRAM_LINK: Final = "rpc.auth.redeem_telegram_link"
     AUTH_TELEGRAM_IDENTITY: Final = "rpc.auth.telegram_identity"

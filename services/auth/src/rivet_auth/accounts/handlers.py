@@ -2,6 +2,7 @@
 
 from rivet_contracts import Rpc
 from rivet_contracts import auth as contract
+from rivet_contracts.base import Done
 from rivet_runtime import RpcRouter
 
 from ..state import AuthState
@@ -34,3 +35,13 @@ async def invite(req: contract.InviteUser, ctx: Ctx) -> contract.InvitationView:
 @router.handler(Rpc.AUTH_ACCEPT_INVITATION)
 async def accept_invitation(req: contract.AcceptInvitation, ctx: Ctx) -> contract.UserView:
     return await service.accept_invitation(ctx, req)
+
+
+@router.handler(Rpc.AUTH_LIST_INVITATIONS)
+async def list_invitations(_req: contract.ListInvitations, ctx: Ctx) -> contract.InvitationList:
+    return await service.list_invitations(ctx)
+
+
+@router.handler(Rpc.AUTH_REVOKE_INVITATION)
+async def revoke_invitation(req: contract.RevokeInvitation, ctx: Ctx) -> Done:
+    return await service.revoke_invitation(ctx, req)

@@ -104,6 +104,7 @@ async def take_invitation(
         .where(
             invitations.c.token_hash == token_hash,
             invitations.c.accepted_at.is_(None),
+            invitations.c.revoked_at.is_(None),
             invitations.c.expires_at > now,
         )
         .values(accepted_at=now)
@@ -138,3 +139,44 @@ async def set_member(conn: AsyncConnection, user_id: UUID, **values: Any) -> Non
     await conn.execute(
         update(users).where(users.c.id == user_id).values(**values, updated_at=func.now())
     )
+
+
+async def pending_invitations(
+    conn: AsyncConnection, org_id: UUID, now: datetime
+) -> list[RowMapping]:
+    query = (
+        select(
+            invitations.c.id,
+            invitations.c.email,
+            invitations.c.role,
+            invitations.c.expires_at,
+            invitations.c.created_at,
+        )
+        .where(
+            invitations.c.org_id == org_id,
+            invitations.c.accepted_at.is_(None),
+            invitations.c.revoked_at.is_(None),
+            invitations.c.expires_at > now,
+        )
+        .order_by(invitations.c.created_at.desc())
+        .limit(1000)
+    )
+    return list((await conn.execute(query)).mappings().all())
+
+
+async def revoke_invitation(
+    conn: AsyncConnection, org_id: UUID, invitation_id: UUID, now: datetime
+) -> bool:
+    """Withdraw a pending invitation of the organization; False if there is none."""
+    query = (
+        update(invitations)
+        .where(
+            invitations.c.id == invitation_id,
+            invitations.c.org_id == org_id,
+            invitations.c.accepted_at.is_(None),
+            invitations.c.revoked_at.is_(None),
+        )
+        .values(revoked_at=now)
+        .returning(invitations.c.id)
+    )
+    return (await conn.execute(query)).first() is not None

@@ -1,11 +1,13 @@
 """Rules for organizations, users and invitations. Never commits: the runtime does."""
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from uuid import UUID, uuid4
 
 from rivet_contracts import ErrorCode, Events, Role, ServiceError
 from rivet_contracts import auth as contract
-from rivet_runtime import RequestContext
+from rivet_contracts.base import Done
+from rivet_runtime import RequestContext, mail
 
 from ..security import secrets
 from ..security.password_policy import require_acceptable
@@ -13,6 +15,7 @@ from ..state import AuthState
 from . import repository as repo
 
 Ctx = RequestContext[AuthState]
+TEMPLATES = mail.MailTemplates(Path(__file__).parent / "mail")
 
 
 def normalize_email(email: str) -> str:
@@ -114,9 +117,46 @@ async def invite(ctx: Ctx, req: contract.InviteUser) -> contract.InvitationView:
         ),
         org_id=caller.org_id,
     )
-    return contract.InvitationView(
-        id=invitation_id, email=email, role=req.role, expires_at=expires_at, token=token
+    inviter = await repo.user_view(ctx.conn, caller.user_id)
+    settings = ctx.state.settings
+    await mail.queue(
+        ctx.conn,
+        TEMPLATES.render(
+            "invite",
+            key=f"invite:{invitation_id}",
+            to=email,
+            inviter=inviter["full_name"] if inviter else "A colleague",
+            organization_name=inviter["organization_name"] if inviter else "their organization",
+            role=req.role.value,
+            link=f"{settings.public_url.rstrip('/')}/join?token={token}",
+            token=token,
+            days=max(1, settings.invitation_ttl // 86400),
+        ),
     )
+    return contract.InvitationView(
+        id=invitation_id,
+        email=email,
+        role=req.role,
+        expires_at=expires_at,
+        created_at=datetime.now(UTC),
+        token=token,
+    )
+
+
+async def list_invitations(ctx: Ctx) -> contract.InvitationList:
+    rows = await repo.pending_invitations(ctx.conn, ctx.caller.org_id, datetime.now(UTC))
+    return contract.InvitationList(
+        items=[contract.InvitationView.model_validate(dict(r)) for r in rows]
+    )
+
+
+async def revoke_invitation(ctx: Ctx, req: contract.RevokeInvitation) -> Done:
+    found = await repo.revoke_invitation(
+        ctx.conn, ctx.caller.org_id, req.invitation_id, datetime.now(UTC)
+    )
+    if not found:
+        raise ServiceError(ErrorCode.NOT_FOUND, "no pending invitation with this id")
+    return Done()
 
 
 async def accept_invitation(ctx: Ctx, req: contract.AcceptInvitation) -> contract.UserView:

@@ -137,9 +137,24 @@ async def reactivate(user_id: UUID, fwd: Fwd, meta: Caller) -> Response:
     responses=errors(401, 403, 422),
 )
 async def invite(body: contract.InviteUser, fwd: Fwd, meta: Caller) -> Response:
-    """Invite someone to your organization (admins). Pass the returned one-time `token` to
-    them; it is not shown again."""
+    """Invite someone to your organization (admins): they get a mail with a link to join. The
+    one-time `token` of the link is also in the answer, once, to pass on by other means."""
     return await fwd.call(Rpc.AUTH_INVITE, body, meta)
+
+
+@router.get("/invitations", response_model=contract.InvitationList, responses=errors(401, 403))
+async def invitations(fwd: Fwd, meta: Caller) -> Response:
+    """Invitations still waiting for an answer (admins); their tokens are not shown again."""
+    return await fwd.call(Rpc.AUTH_LIST_INVITATIONS, contract.ListInvitations(), meta)
+
+
+@router.delete(
+    "/invitations/{invitation_id}", response_model=Done, responses=errors(401, 403, 404, 422)
+)
+async def revoke_invitation(invitation_id: UUID, fwd: Fwd, meta: Caller) -> Response:
+    """Withdraw a pending invitation (admins): its link stops working."""
+    request = contract.RevokeInvitation(invitation_id=invitation_id)
+    return await fwd.call(Rpc.AUTH_REVOKE_INVITATION, request, meta)
 
 
 @router.post(
