@@ -190,3 +190,20 @@ async def test_bad_forgot_requests_are_refused(
     api: httpx.AsyncClient, body: dict[str, Any]
 ) -> None:
     assert (await api.post("/api/auth/password/forgot", json=body)).status_code == 422
+
+
+async def test_registering_a_taken_address_looks_the_same_and_tells_the_owner(
+    api: httpx.AsyncClient, services: ServiceSet
+) -> None:
+    owner = await register(api, "owner")
+    body = {"email": owner.email, "password": "tulip orbit saddle 42", "full_name": "Impostor"}
+    again = await api.post("/api/auth/register", json=body)
+    fresh = await api.post("/api/auth/register", json=body | {"email": unique_email("fresh")})
+    assert again.status_code == fresh.status_code == 201
+    assert set(again.json()) == set(fresh.json())
+    assert again.json()["email"] == owner.email
+    (warning,) = await _mails_to(services, owner.email)
+    assert warning["Subject"] == "Someone tried to open a Rivet account with your address"
+    # nothing changed: the owner's password still works, the impostor's does not
+    assert (await login(api, owner.email, PASSWORD)).status_code == 200
+    assert (await login(api, owner.email, "tulip orbit saddle 42")).status_code == 401

@@ -56,6 +56,11 @@ async def user_view(conn: AsyncConnection, user_id: UUID) -> RowMapping | None:
     return (await conn.execute(query)).mappings().first()
 
 
+async def user_view_by_email(conn: AsyncConnection, email: str) -> RowMapping | None:
+    query = select(*_USER_VIEW).select_from(_USER_JOIN).where(users.c.email == email)
+    return (await conn.execute(query)).mappings().first()
+
+
 async def user_views_in_org(
     conn: AsyncConnection, org_id: UUID, *, include_inactive: bool = False
 ) -> list[RowMapping]:

@@ -23,15 +23,50 @@ def normalize_email(email: str) -> str:
 
 
 async def register(ctx: Ctx, req: contract.RegisterUser) -> contract.UserView:
+    """A new organization with the caller as its admin. An address that already has an
+    account gets the same kind of answer (nothing in it tells the two apart, and the same
+    password hashing is done), nothing is created, and the owner is told by mail."""
     org_name = req.organization_name or f"{req.full_name}'s workspace"
     require_acceptable(
         req.password, email=req.email, full_name=req.full_name, organization_name=org_name
     )
     password_hash = await ctx.state.passwords.hash(req.password)
+    email = normalize_email(req.email)
+    if await repo.user_for_login(ctx.conn, email) is not None:
+        return await _already_registered(ctx, email, req.full_name, org_name)
     user_id = await create_workspace(
-        ctx, org_name, normalize_email(req.email), req.full_name, password_hash=password_hash
+        ctx, org_name, email, req.full_name, password_hash=password_hash
     )
     return await get_user(ctx, user_id)
+
+
+async def _already_registered(
+    ctx: Ctx, email: str, full_name: str, org_name: str
+) -> contract.UserView:
+    owner = await repo.user_view_by_email(ctx.conn, email)
+    attempt = uuid4()
+    if owner is not None:
+        settings = ctx.state.settings
+        await mail.queue(
+            ctx.conn,
+            TEMPLATES.render(
+                "register_attempt",
+                key=f"register-attempt:{attempt}",
+                to=email,
+                full_name=owner["full_name"],
+                organization_name=owner["organization_name"],
+                reset_url=f"{settings.public_url.rstrip('/')}/forgot-password",
+            ),
+        )
+    return contract.UserView(
+        id=attempt,
+        org_id=uuid4(),
+        organization_name=org_name,
+        email=email,
+        full_name=full_name,
+        role=Role.ADMIN,
+        created_at=datetime.now(UTC),
+    )
 
 
 async def create_workspace(

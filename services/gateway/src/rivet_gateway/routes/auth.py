@@ -18,11 +18,11 @@ LoginForm = Annotated[OAuth2PasswordRequestForm, Depends()]
 DeviceToken = Annotated[str | None, Header(alias="X-Device-Token", max_length=512)]
 
 
-@router.post(
-    "/register", status_code=201, response_model=contract.UserView, responses=errors(409, 422)
-)
+@router.post("/register", status_code=201, response_model=contract.UserView, responses=errors(422))
 async def register(body: contract.RegisterUser, fwd: Fwd, meta: Anonymous) -> Response:
-    """Create an account and a new organization with you as its admin."""
+    """Create an account and a new organization with you as its admin. An address that
+    already has an account gets the same answer, nothing is created, and its owner is told by
+    mail (so the answer does not reveal which addresses have accounts)."""
     return await fwd.call(Rpc.AUTH_REGISTER, body, meta)
 
 
