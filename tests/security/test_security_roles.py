@@ -28,6 +28,8 @@ MIN_ROLE: dict[str, str | None] = {
     "GET /api/auth/users": "viewer",
     "POST /api/auth/invitations": "admin",
     "GET /api/auth/invitations": "admin",
+    "GET /api/auth/organization": "viewer",
+    "PATCH /api/auth/organization": "admin",
     "DELETE /api/auth/invitations/{invitation_id}": "admin",
     "POST /api/auth/link-telegram": "viewer",
     "GET /api/equipment": "viewer",

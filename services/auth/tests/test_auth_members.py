@@ -215,3 +215,29 @@ async def test_invitations_arrive_by_mail_and_can_be_withdrawn(
     assert joined.status_code == 404  # the withdrawn link no longer works
     assert email not in {i["email"] for i in (await api.get(
         "/api/auth/invitations", headers=admin.headers)).json()["items"]}  # fmt: skip
+
+
+async def test_admins_set_the_organization_s_time_zone_and_hours(
+    api: httpx.AsyncClient,
+) -> None:
+    admin = await register(api, "settings")
+    viewer = await invite_member(api, admin, "viewer")
+    got = await api.get("/api/auth/organization", headers=viewer.headers)
+    assert got.status_code == 200
+    assert (got.json()["time_zone"], got.json()["working_hours_per_week"]) == ("UTC", 40.0)
+    body = {"time_zone": "America/Chicago", "working_hours_per_week": 37.5}
+    changed = await api.patch("/api/auth/organization", json=body, headers=admin.headers)
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["time_zone"] == "America/Chicago"
+    assert changed.json()["name"] == got.json()["name"]  # left out: unchanged
+    refused = await api.patch("/api/auth/organization", json=body, headers=viewer.headers)
+    assert refused.status_code == 403
+    bad = await api.patch(
+        "/api/auth/organization", json={"time_zone": "Mars/Olympus"}, headers=admin.headers
+    )
+    assert bad.status_code == 422
+    assert "IANA" in bad.text
+    hours = await api.patch(
+        "/api/auth/organization", json={"working_hours_per_week": 0}, headers=admin.headers
+    )
+    assert hours.status_code == 422

@@ -1,10 +1,12 @@
 """Auth service contracts: registration, login, tokens, invitations, Telegram linking."""
 
 from datetime import datetime
+from functools import cache
 from typing import Annotated, Any
 from uuid import UUID
+from zoneinfo import available_timezones
 
-from pydantic import EmailStr, Field, StringConstraints
+from pydantic import AfterValidator, EmailStr, Field, StringConstraints
 
 from .base import Done, EventData, Request, View
 from .identity import Identity, Role
@@ -106,6 +108,41 @@ class ReactivateUser(Request):
     """Switch a deactivated member's account on again (admins only); they log in anew."""
 
     user_id: UUID = Field(description="The member.")
+
+
+@cache
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())  # reads the tz database: once
+
+
+def _known_time_zone(value: str) -> str:
+    if value not in _zones():
+        raise ValueError("not an IANA time zone (e.g. Europe/Berlin, America/Chicago, UTC)")
+    return value
+
+
+TimeZone = Annotated[str, StringConstraints(max_length=64), AfterValidator(_known_time_zone)]
+
+
+class GetOrganization(Request):
+    """The caller's organization and its settings."""
+
+
+class UpdateOrganization(Request):
+    """Change the caller's organization's settings (admins only); fields left out stay."""
+
+    name: Name | None = Field(default=None, description="The organization's name.")
+    time_zone: TimeZone | None = Field(
+        default=None,
+        description="IANA time zone of the site (`Europe/Berlin`): days, due dates and "
+        "planned maintenance follow it.",
+    )
+    working_hours_per_week: float | None = Field(
+        default=None,
+        gt=0,
+        le=168,
+        description="Hours a technician works in a week (backlog in crew-weeks).",
+    )
 
 
 class ListRevocations(Request):
@@ -231,6 +268,14 @@ class UserList(View):
     items: list[UserView]
 
 
+class OrganizationView(View):
+    id: UUID
+    name: str
+    time_zone: str = Field(description="IANA time zone.")
+    working_hours_per_week: float
+    created_at: datetime
+
+
 class Revocation(View):
     """Access tokens of ``user_id`` issued at or before ``revoked_at`` are no longer valid:
     those of one session (``session_id``), or all of the user's (``session_id`` null)."""
@@ -348,6 +393,16 @@ class UserSessionsRevoked(EventData):
     session_id: UUID | None
     revoked_at: datetime
     reason: str
+
+
+class OrganizationUpdated(EventData):
+    """An organization's settings now (all of them, not only what changed)."""
+
+    org_id: UUID
+    name: str
+    time_zone: str
+    working_hours_per_week: float
+    changed_by: UUID
 
 
 class UserPasswordChanged(EventData):
@@ -475,6 +530,19 @@ RPCS: tuple[RpcSpec[Any, Any], ...] = (
         "Switch a member's account on again.",
         Role.ADMIN,
     ),
+    GET_ORGANIZATION := RpcSpec(
+        Rpc.AUTH_GET_ORGANIZATION,
+        GetOrganization,
+        OrganizationView,
+        "The caller's organization and its settings.",
+    ),
+    UPDATE_ORGANIZATION := RpcSpec(
+        Rpc.AUTH_UPDATE_ORGANIZATION,
+        UpdateOrganization,
+        OrganizationView,
+        "Change the organization's settings.",
+        Role.ADMIN,
+    ),
     REVOCATIONS := RpcSpec(
         Rpc.AUTH_REVOCATIONS,
         ListRevocations,
@@ -508,6 +576,11 @@ EVENTS: tuple[EventSpec, ...] = (
     ),
     EventSpec(
         Events.USER_REACTIVATED, UserReactivated, "An admin switched a member's account on again."
+    ),
+    EventSpec(
+        Events.ORGANIZATION_UPDATED,
+        OrganizationUpdated,
+        "An admin changed the organization's name, time zone or working hours.",
     ),
     EventSpec(
         Events.USER_SESSIONS_REVOKED,

@@ -21,6 +21,7 @@ class Events:
     USER_DEACTIVATED: Final = "user.deactivated"
     USER_REACTIVATED: Final = "user.reactivated"
     USER_SESSIONS_REVOKED: Final = "user.sessions_revoked"
+    ORGANIZATION_UPDATED: Final = "user.organization_updated"
 
     EQUIPMENT_CREATED: Final = "equipment.created"
     EQUIPMENT_UPDATED: Final = "equipment.updated"
@@ -65,6 +66,8 @@ class Rpc:
     AUTH_DEACTIVATE_USER: Final = "rpc.auth.deactivate_user"
     AUTH_REACTIVATE_USER: Final = "rpc.auth.reactivate_user"
     AUTH_REVOCATIONS: Final = "rpc.auth.revocations"
+    AUTH_GET_ORGANIZATION: Final = "rpc.auth.get_organization"
+    AUTH_UPDATE_ORGANIZATION: Final = "rpc.auth.update_organization"
 
     ASSETS_CREATE: Final = "rpc.assets.create"
     ASSETS_GET: Final = "rpc.assets.get"

@@ -8,6 +8,7 @@ from rivet_runtime.cli import run_service
 
 from .accounts.handlers import router as accounts
 from .members.handlers import router as members
+from .organizations.handlers import router as organizations
 from .passwords.handlers import router as passwords
 from .passwords.jobs import jobs as password_jobs
 from .sessions.handlers import router as sessions
@@ -30,7 +31,7 @@ def build(settings: AuthSettings | None = None) -> ServiceRuntime[AuthState]:
         publishes=(USERS,),
         sends_mail=True,
     )
-    for router in (accounts, members, sessions, passwords, telegram):
+    for router in (accounts, members, organizations, sessions, passwords, telegram):
         runtime.include_rpc(router)
     for jobs in (password_jobs, session_jobs):
         runtime.include_jobs(jobs)

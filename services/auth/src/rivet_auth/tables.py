@@ -6,6 +6,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Identity,
     Index,
@@ -29,6 +30,8 @@ organizations = Table(
     Column("id", UUID(as_uuid=True), primary_key=True),
     Column("name", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("time_zone", Text, nullable=False, server_default="UTC", comment="IANA"),
+    Column("working_hours_per_week", Float, nullable=False, server_default="40"),
 )
 
 users = Table(

@@ -142,6 +142,23 @@ async def invite(body: contract.InviteUser, fwd: Fwd, meta: Caller) -> Response:
     return await fwd.call(Rpc.AUTH_INVITE, body, meta)
 
 
+@router.get("/organization", response_model=contract.OrganizationView, responses=errors(401))
+async def organization(fwd: Fwd, meta: Caller) -> Response:
+    """Your organization: name, time zone, working hours per week."""
+    return await fwd.call(Rpc.AUTH_GET_ORGANIZATION, contract.GetOrganization(), meta)
+
+
+@router.patch(
+    "/organization", response_model=contract.OrganizationView, responses=errors(401, 403, 422)
+)
+async def update_organization(
+    body: contract.UpdateOrganization, fwd: Fwd, meta: Caller
+) -> Response:
+    """Change the organization's name, IANA time zone (`Europe/Berlin`: days, due dates and
+    planned maintenance follow it) or working hours per week (admins); fields left out stay."""
+    return await fwd.call(Rpc.AUTH_UPDATE_ORGANIZATION, body, meta)
+
+
 @router.get("/invitations", response_model=contract.InvitationList, responses=errors(401, 403))
 async def invitations(fwd: Fwd, meta: Caller) -> Response:
     """Invitations still waiting for an answer (admins); their tokens are not shown again."""

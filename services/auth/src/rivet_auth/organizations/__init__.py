@@ -1,0 +1,1 @@
+"""The organization's own settings: name, time zone, working hours."""
