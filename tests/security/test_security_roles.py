@@ -29,6 +29,7 @@ MIN_ROLE: dict[str, str | None] = {
     "POST /api/auth/invitations": "admin",
     "GET /api/auth/invitations": "admin",
     "GET /api/auth/organization": "viewer",
+    "GET /api/auth/audit": "admin",
     "PATCH /api/auth/organization": "admin",
     "DELETE /api/auth/invitations/{invitation_id}": "admin",
     "POST /api/auth/link-telegram": "viewer",

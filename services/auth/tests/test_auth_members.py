@@ -241,3 +241,34 @@ async def test_admins_set_the_organization_s_time_zone_and_hours(
         "/api/auth/organization", json={"working_hours_per_week": 0}, headers=admin.headers
     )
     assert hours.status_code == 422
+
+
+async def test_the_audit_log_records_security_events_for_admins_only(
+    api: httpx.AsyncClient,
+) -> None:
+    admin = await register(api, "audited")
+    tech = await invite_member(api, admin, "technician")
+    assert (await login(api, tech.email, "wrong password!")).status_code == 401
+    await _role(api, admin, tech.user["id"], "viewer")
+    await api.post(f"/api/auth/users/{tech.user['id']}/deactivate", headers=admin.headers)
+    assert (await api.get("/api/auth/audit", headers=tech.headers)).status_code in (401, 403)
+    entries: list[dict[str, Any]] = []
+    before = None
+    while True:  # newest first, paged
+        params = {"limit": 3} | ({"before": before} if before else {})
+        page = await api.get("/api/auth/audit", params=params, headers=admin.headers)
+        assert page.status_code == 200, page.text
+        entries += page.json()["items"]
+        before = page.json()["next_before"]
+        if before is None:
+            break
+    actions = [e["action"] for e in reversed(entries)]
+    assert actions == [
+        "registered", "login", "invited", "joined", "login", "login_failed", "role_changed",
+        "deactivated",
+    ]  # fmt: skip
+    failed = next(e for e in entries if e["action"] == "login_failed")
+    assert (failed["user_id"], failed["actor_id"]) == (tech.user["id"], None)
+    other = await register(api, "elsewhere")
+    theirs = await api.get("/api/auth/audit", headers=other.headers)
+    assert {e["action"] for e in theirs.json()["items"]} == {"registered", "login"}

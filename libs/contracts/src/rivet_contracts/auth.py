@@ -1,6 +1,7 @@
 """Auth service contracts: registration, login, tokens, invitations, Telegram linking."""
 
 from datetime import datetime
+from enum import StrEnum
 from functools import cache
 from typing import Annotated, Any
 from uuid import UUID
@@ -145,6 +146,32 @@ class UpdateOrganization(Request):
     )
 
 
+class AuditAction(StrEnum):
+    """What the security audit log records."""
+
+    REGISTERED = "registered"
+    LOGIN = "login"
+    LOGIN_FAILED = "login_failed"
+    PASSWORD_CHANGED = "password_changed"  # noqa: S105 - an action
+    PASSWORD_RESET = "password_reset"  # noqa: S105 - an action
+    ROLE_CHANGED = "role_changed"
+    DEACTIVATED = "deactivated"
+    REACTIVATED = "reactivated"
+    INVITED = "invited"
+    INVITATION_REVOKED = "invitation_revoked"
+    JOINED = "joined"
+    ORGANIZATION_UPDATED = "organization_updated"
+
+
+class ListAuditLog(Request):
+    """The organization's security audit log, newest first (admins only)."""
+
+    limit: int = Field(default=50, ge=1, le=500, description="Entries per page.")
+    before: int | None = Field(
+        default=None, ge=1, description="The `next_before` of the previous page."
+    )
+
+
 class ListRevocations(Request):
     """Sessions and users whose access tokens stopped being valid since ``since`` (for the
     gateway's token check; access tokens older than their lifetime have expired anyway)."""
@@ -274,6 +301,21 @@ class OrganizationView(View):
     time_zone: str = Field(description="IANA time zone.")
     working_hours_per_week: float
     created_at: datetime
+
+
+class AuditEntry(View):
+    id: int
+    at: datetime
+    action: AuditAction
+    actor_id: UUID | None = Field(description="Who did it (none for a failed login).")
+    user_id: UUID | None = Field(description="Whose account it concerned.")
+    channel: str | None = Field(description="api, telegram, ...")
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class AuditLog(View):
+    items: list[AuditEntry]
+    next_before: int | None = Field(description="`before` of the next page; null on the last.")
 
 
 class Revocation(View):
@@ -542,6 +584,9 @@ RPCS: tuple[RpcSpec[Any, Any], ...] = (
         OrganizationView,
         "Change the organization's settings.",
         Role.ADMIN,
+    ),
+    AUDIT_LOG := RpcSpec(
+        Rpc.AUTH_AUDIT_LOG, ListAuditLog, AuditLog, "The security audit log.", Role.ADMIN
     ),
     REVOCATIONS := RpcSpec(
         Rpc.AUTH_REVOCATIONS,

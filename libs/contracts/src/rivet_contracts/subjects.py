@@ -67,6 +67,7 @@ class Rpc:
     AUTH_REACTIVATE_USER: Final = "rpc.auth.reactivate_user"
     AUTH_REVOCATIONS: Final = "rpc.auth.revocations"
     AUTH_GET_ORGANIZATION: Final = "rpc.auth.get_organization"
+    AUTH_AUDIT_LOG: Final = "rpc.auth.audit_log"
     AUTH_UPDATE_ORGANIZATION: Final = "rpc.auth.update_organization"
 
     ASSETS_CREATE: Final = "rpc.assets.create"

@@ -7,6 +7,7 @@ from rivet_runtime import ServiceRuntime
 from rivet_runtime.cli import run_service
 
 from .accounts.handlers import router as accounts
+from .audit.handlers import router as audit
 from .members.handlers import router as members
 from .organizations.handlers import router as organizations
 from .passwords.handlers import router as passwords
@@ -31,7 +32,7 @@ def build(settings: AuthSettings | None = None) -> ServiceRuntime[AuthState]:
         publishes=(USERS,),
         sends_mail=True,
     )
-    for router in (accounts, members, organizations, sessions, passwords, telegram):
+    for router in (accounts, audit, members, organizations, sessions, passwords, telegram):
         runtime.include_rpc(router)
     for jobs in (password_jobs, session_jobs):
         runtime.include_jobs(jobs)

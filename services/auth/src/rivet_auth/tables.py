@@ -17,7 +17,7 @@ from sqlalchemy import (
     Text,
     func,
 )
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from rivet_runtime.tables import add_job_table, add_mail_table, add_messaging_tables
 
@@ -131,6 +131,21 @@ password_resets = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("used_at", DateTime(timezone=True)),
     Index("password_resets_user_idx", "user_id", "created_at"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("org_id", UUID(as_uuid=True), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("action", Text, nullable=False),
+    Column("actor_id", UUID(as_uuid=True)),
+    Column("user_id", UUID(as_uuid=True), comment="whose account it concerned"),
+    Column("channel", Text),
+    Column("details", JSONB, nullable=False, server_default="{}"),
+    Index("audit_log_org_idx", "org_id", "id"),
+    comment="security events per organization, for its admins",
 )
 
 session_revocations = Table(

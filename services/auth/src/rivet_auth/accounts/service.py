@@ -9,6 +9,7 @@ from rivet_contracts import auth as contract
 from rivet_contracts.base import Done
 from rivet_runtime import RequestContext, mail
 
+from ..audit.service import record
 from ..security import secrets
 from ..security.password_policy import require_acceptable
 from ..state import AuthState
@@ -37,7 +38,12 @@ async def register(ctx: Ctx, req: contract.RegisterUser) -> contract.UserView:
     user_id = await create_workspace(
         ctx, org_name, email, req.full_name, password_hash=password_hash
     )
-    return await get_user(ctx, user_id)
+    user = await get_user(ctx, user_id)
+    await record(
+        ctx.conn, user.org_id, contract.AuditAction.REGISTERED, actor_id=user_id, user_id=user_id,
+        channel=ctx.channel,
+    )  # fmt: skip
+    return user
 
 
 async def _already_registered(
@@ -152,6 +158,10 @@ async def invite(ctx: Ctx, req: contract.InviteUser) -> contract.InvitationView:
         ),
         org_id=caller.org_id,
     )
+    await record(
+        ctx.conn, caller.org_id, contract.AuditAction.INVITED, actor_id=caller.user_id,
+        channel=ctx.channel, details={"email": email, "role": req.role.value},
+    )  # fmt: skip
     inviter = await repo.user_view(ctx.conn, caller.user_id)
     settings = ctx.state.settings
     await mail.queue(
@@ -191,6 +201,11 @@ async def revoke_invitation(ctx: Ctx, req: contract.RevokeInvitation) -> Done:
     )
     if not found:
         raise ServiceError(ErrorCode.NOT_FOUND, "no pending invitation with this id")
+    await record(
+        ctx.conn, ctx.caller.org_id, contract.AuditAction.INVITATION_REVOKED,
+        actor_id=ctx.caller.user_id, channel=ctx.channel,
+        details={"invitation_id": str(req.invitation_id)},
+    )  # fmt: skip
     return Done()
 
 
@@ -220,6 +235,10 @@ async def accept_invitation(ctx: Ctx, req: contract.AcceptInvitation) -> contrac
         raise ServiceError(
             ErrorCode.CONFLICT, "an account with this e-mail already exists"
         ) from None
+    await record(
+        ctx.conn, invitation["org_id"], contract.AuditAction.JOINED, actor_id=user_id,
+        user_id=user_id, channel=ctx.channel, details={"role": invitation["role"]},
+    )  # fmt: skip
     await ctx.emit(
         Events.USER_JOINED,
         contract.UserJoined(

@@ -12,6 +12,7 @@ from rivet_runtime import RequestContext
 
 from ..accounts import repository as accounts
 from ..accounts.service import get_user
+from ..audit.service import record
 from ..sessions import repository as sessions
 from ..sessions.service import revoke
 from ..state import AuthState
@@ -51,6 +52,11 @@ async def change_role(ctx: Ctx, req: contract.ChangeRole) -> contract.UserView:
     await accounts.set_member(ctx.conn, req.user_id, role=req.role.value)
     # tokens carry the role: the old ones stop working; a refresh gives the new role
     await revoke(ctx, req.user_id, member.org_id, None, "role changed", now)
+    await record(
+        ctx.conn, member.org_id, contract.AuditAction.ROLE_CHANGED, actor_id=ctx.caller.user_id,
+        user_id=req.user_id, channel=ctx.channel,
+        details={"role": req.role.value, "previous_role": previous.value},
+    )  # fmt: skip
     await ctx.emit(
         Events.USER_ROLE_CHANGED,
         contract.UserRoleChanged(
@@ -74,6 +80,10 @@ async def deactivate(ctx: Ctx, req: contract.DeactivateUser) -> contract.UserVie
     await accounts.set_member(ctx.conn, req.user_id, is_active=False)
     await sessions.revoke_user_tokens(ctx.conn, req.user_id, now)
     await revoke(ctx, req.user_id, member.org_id, None, "deactivated", now)
+    await record(
+        ctx.conn, member.org_id, contract.AuditAction.DEACTIVATED, actor_id=ctx.caller.user_id,
+        user_id=req.user_id, channel=ctx.channel,
+    )  # fmt: skip
     await ctx.emit(
         Events.USER_DEACTIVATED,
         contract.UserDeactivated(
@@ -89,6 +99,10 @@ async def reactivate(ctx: Ctx, req: contract.ReactivateUser) -> contract.UserVie
     if member.is_active:
         return await get_user(ctx, req.user_id)
     await accounts.set_member(ctx.conn, req.user_id, is_active=True)
+    await record(
+        ctx.conn, member.org_id, contract.AuditAction.REACTIVATED, actor_id=ctx.caller.user_id,
+        user_id=req.user_id, channel=ctx.channel,
+    )  # fmt: skip
     user = await get_user(ctx, req.user_id)
     await ctx.emit(
         Events.USER_REACTIVATED,

@@ -5,6 +5,7 @@ from rivet_contracts import ErrorCode, Events, ServiceError
 from rivet_contracts import auth as contract
 from rivet_runtime import RequestContext
 
+from ..audit.service import record
 from ..state import AuthState
 from . import repository as repo
 
@@ -25,6 +26,10 @@ async def update(ctx: Ctx, req: contract.UpdateOrganization) -> contract.Organiz
         return before
     await repo.update_organization(ctx.conn, ctx.caller.org_id, changes)
     after = await get(ctx)
+    await record(
+        ctx.conn, after.id, contract.AuditAction.ORGANIZATION_UPDATED,
+        actor_id=ctx.caller.user_id, channel=ctx.channel, details=changes,
+    )  # fmt: skip
     await ctx.emit(
         Events.ORGANIZATION_UPDATED,
         contract.OrganizationUpdated(

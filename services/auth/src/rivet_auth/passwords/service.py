@@ -14,6 +14,7 @@ from rivet_runtime import RequestContext
 from rivet_runtime.jobs import notify
 
 from ..accounts.service import normalize_email
+from ..audit.service import record
 from ..security import secrets
 from ..security.password_policy import require_acceptable
 from ..sessions import repository as sessions
@@ -102,6 +103,15 @@ async def _set_password(ctx: Ctx, user: RowMapping, password: str, how: str, now
     await repo.end_other_resets(ctx.conn, user["id"], now)
     await sessions.revoke_user_tokens(ctx.conn, user["id"], now)
     await revoke(ctx, user["id"], user["org_id"], None, f"password {how}", now)
+    action = (
+        contract.AuditAction.PASSWORD_RESET
+        if how == "reset"
+        else contract.AuditAction.PASSWORD_CHANGED
+    )
+    await record(
+        ctx.conn, user["org_id"], action, actor_id=user["id"], user_id=user["id"],
+        channel=ctx.channel,
+    )  # fmt: skip
     await ctx.emit(
         Events.USER_PASSWORD_CHANGED,
         contract.UserPasswordChanged(user_id=user["id"], org_id=user["org_id"], how=how),

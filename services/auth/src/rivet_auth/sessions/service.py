@@ -11,6 +11,7 @@ from rivet_runtime import RequestContext
 
 from ..accounts import repository as accounts
 from ..accounts.service import normalize_email
+from ..audit.service import record
 from ..security import secrets
 from ..settings import AuthSettings
 from ..state import AuthState
@@ -49,10 +50,19 @@ async def login(ctx: Ctx, req: contract.LogIn) -> contract.TokenPair | ErrorInfo
     if user is None or not check.ok or not user["is_active"]:
         failures = policy.effective_failures(throttle["failures"], throttle["last_failure_at"], now)
         await repo.record_failure(ctx.conn, key, failures + 1, now)
+        if user is not None:
+            await record(
+                ctx.conn, user["org_id"], contract.AuditAction.LOGIN_FAILED, actor_id=None,
+                user_id=user["id"], channel=ctx.channel, details={"ip": req.client_ip},
+            )  # fmt: skip
         return BAD_CREDENTIALS
 
     await repo.reset_throttle(ctx.conn, key)
     await repo.record_login(ctx.conn, user["id"], now)
+    await record(
+        ctx.conn, user["org_id"], contract.AuditAction.LOGIN, actor_id=user["id"],
+        user_id=user["id"], channel=ctx.channel, details={"ip": req.client_ip},
+    )  # fmt: skip
     if check.new_hash:
         await accounts.set_password_hash(ctx.conn, user["id"], check.new_hash)
     device_token = None

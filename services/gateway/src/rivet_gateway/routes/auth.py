@@ -3,7 +3,7 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 
 from rivet_contracts import Rpc
@@ -157,6 +157,20 @@ async def update_organization(
     """Change the organization's name, IANA time zone (`Europe/Berlin`: days, due dates and
     planned maintenance follow it) or working hours per week (admins); fields left out stay."""
     return await fwd.call(Rpc.AUTH_UPDATE_ORGANIZATION, body, meta)
+
+
+@router.get("/audit", response_model=contract.AuditLog, responses=errors(401, 403, 422))
+async def audit_log(
+    fwd: Fwd,
+    meta: Caller,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    before: Annotated[int | None, Query(ge=1)] = None,
+) -> Response:
+    """The organization's security audit log, newest first (admins): sign-ins and failed ones,
+    password changes and resets, roles, accounts switched off and on, invitations, settings.
+    `next_before` pages on."""
+    request = contract.ListAuditLog(limit=limit, before=before)
+    return await fwd.call(Rpc.AUTH_AUDIT_LOG, request, meta)
 
 
 @router.get("/invitations", response_model=contract.InvitationList, responses=errors(401, 403))
