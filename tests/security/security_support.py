@@ -245,6 +245,8 @@ JSON_BODIES: dict[str, Any] = {
     "POST /api/auth/password/forgot": {"email": "nobody-probe@example.com"},
     "PUT /api/auth/users/{user_id}/role": {"role": "technician"},
     "PATCH /api/auth/organization": {"working_hours_per_week": 40},
+    "POST /api/auth/email": {},
+    "POST /api/auth/email/confirm": {"code": "123456"},
     "POST /api/auth/password/reset": {
         "token": "0" * 32 + "." + "1" * 43,
         "new_password": "tulip orbit saddle 42",

@@ -30,6 +30,8 @@ MIN_ROLE: dict[str, str | None] = {
     "GET /api/auth/invitations": "admin",
     "GET /api/auth/organization": "viewer",
     "GET /api/auth/audit": "admin",
+    "POST /api/auth/email": "viewer",
+    "POST /api/auth/email/confirm": "viewer",
     "PATCH /api/auth/organization": "admin",
     "DELETE /api/auth/invitations/{invitation_id}": "admin",
     "POST /api/auth/link-telegram": "viewer",

@@ -207,3 +207,60 @@ async def test_registering_a_taken_address_looks_the_same_and_tells_the_owner(
     # nothing changed: the owner's password still works, the impostor's does not
     assert (await login(api, owner.email, PASSWORD)).status_code == 200
     assert (await login(api, owner.email, "tulip orbit saddle 42")).status_code == 401
+
+
+CODE = re.compile(r"\b([0-9]{6})\b")
+
+
+async def test_an_address_is_proved_with_a_mailed_code(
+    api: httpx.AsyncClient, services: ServiceSet
+) -> None:
+    user = await register(api, "prover")
+    new = unique_email("new-address")
+    started = await api.post("/api/auth/email", json={"email": new}, headers=user.headers)
+    assert started.status_code == 202, started.text
+    (message,) = await _mails_to(services, new)
+    code = CODE.search(message["Subject"])
+    assert code is not None
+    wrong = "000000" if code.group(1) != "000000" else "111111"
+    bad = await api.post("/api/auth/email/confirm", json={"code": wrong}, headers=user.headers)
+    assert bad.status_code == 422
+    good = await api.post(
+        "/api/auth/email/confirm", json={"code": code.group(1)}, headers=user.headers
+    )
+    assert good.status_code == 200, good.text
+    assert (good.json()["email"], good.json()["email_verified"]) == (new, True)
+    assert (await login(api, new)).status_code == 200  # the new address signs in
+    again = await api.post(
+        "/api/auth/email/confirm", json={"code": code.group(1)}, headers=user.headers
+    )
+    assert again.status_code == 422  # used
+
+
+async def test_codes_allow_five_tries_and_addresses_stay_unique(
+    api: httpx.AsyncClient, services: ServiceSet
+) -> None:
+    user, other = await register(api, "tries"), await register(api, "taken")
+    await api.post("/api/auth/email", json={"email": other.email}, headers=user.headers)
+    (message,) = await _mails_to(services, other.email)
+    code = CODE.search(message["Subject"])
+    assert code is not None
+    taken = await api.post(
+        "/api/auth/email/confirm", json={"code": code.group(1)}, headers=user.headers
+    )
+    assert taken.status_code == 409
+    await api.post("/api/auth/email", headers=user.headers, json={})
+    (own,) = await _mails_to(services, user.email)
+    real = CODE.search(own["Subject"])
+    assert real is not None
+    wrong = "000000" if real.group(1) != "000000" else "111111"
+    for _ in range(5):
+        answer = await api.post(
+            "/api/auth/email/confirm", json={"code": wrong}, headers=user.headers
+        )
+        assert answer.status_code == 422
+    late = await api.post(
+        "/api/auth/email/confirm", json={"code": real.group(1)}, headers=user.headers
+    )
+    assert late.status_code == 422  # five wrong tries: the code is spent
+    assert "ask for a new one" in late.json()["error"]["message"]

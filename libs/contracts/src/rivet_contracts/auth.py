@@ -146,6 +146,21 @@ class UpdateOrganization(Request):
     )
 
 
+class StartEmailVerification(Request):
+    """Mail a six-digit code to ``email`` (a new address for the caller's account) or, without
+    it, to the account's address, to prove the caller reads it."""
+
+    email: EmailStr | None = Field(default=None, description="A new address; none: the current.")
+
+
+class ConfirmEmail(Request):
+    """The code from the mail: the address becomes the account's, verified."""
+
+    code: Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")] = Field(
+        description="Six digits, valid 15 minutes, five tries."
+    )
+
+
 class AuditAction(StrEnum):
     """What the security audit log records."""
 
@@ -161,6 +176,7 @@ class AuditAction(StrEnum):
     INVITATION_REVOKED = "invitation_revoked"
     JOINED = "joined"
     ORGANIZATION_UPDATED = "organization_updated"
+    EMAIL_VERIFIED = "email_verified"
 
 
 class ListAuditLog(Request):
@@ -293,6 +309,11 @@ class UserView(View):
 
 class UserList(View):
     items: list[UserView]
+
+
+class EmailVerificationStarted(View):
+    email: str = Field(description="Where the code went.")
+    expires_at: datetime
 
 
 class OrganizationView(View):
@@ -435,6 +456,14 @@ class UserSessionsRevoked(EventData):
     session_id: UUID | None
     revoked_at: datetime
     reason: str
+
+
+class UserEmailVerified(EventData):
+    """A user proved they read ``email``, now their account's address (maybe a new one)."""
+
+    user_id: UUID
+    org_id: UUID
+    email: str
 
 
 class OrganizationUpdated(EventData):
@@ -585,6 +614,19 @@ RPCS: tuple[RpcSpec[Any, Any], ...] = (
         "Change the organization's settings.",
         Role.ADMIN,
     ),
+    START_EMAIL_VERIFICATION := RpcSpec(
+        Rpc.AUTH_START_EMAIL_VERIFICATION,
+        StartEmailVerification,
+        EmailVerificationStarted,
+        "Mail a code that proves the caller reads an address.",
+        outcome=Outcome.ACCEPTED,
+    ),
+    CONFIRM_EMAIL := RpcSpec(
+        Rpc.AUTH_CONFIRM_EMAIL,
+        ConfirmEmail,
+        UserView,
+        "Confirm an address with the mailed code.",
+    ),
     AUDIT_LOG := RpcSpec(
         Rpc.AUTH_AUDIT_LOG, ListAuditLog, AuditLog, "The security audit log.", Role.ADMIN
     ),
@@ -621,6 +663,11 @@ EVENTS: tuple[EventSpec, ...] = (
     ),
     EventSpec(
         Events.USER_REACTIVATED, UserReactivated, "An admin switched a member's account on again."
+    ),
+    EventSpec(
+        Events.USER_EMAIL_VERIFIED,
+        UserEmailVerified,
+        "A user confirmed an address, now their account's.",
     ),
     EventSpec(
         Events.ORGANIZATION_UPDATED,

@@ -22,6 +22,7 @@ class Events:
     USER_REACTIVATED: Final = "user.reactivated"
     USER_SESSIONS_REVOKED: Final = "user.sessions_revoked"
     ORGANIZATION_UPDATED: Final = "user.organization_updated"
+    USER_EMAIL_VERIFIED: Final = "user.email_verified"
 
     EQUIPMENT_CREATED: Final = "equipment.created"
     EQUIPMENT_UPDATED: Final = "equipment.updated"
@@ -68,6 +69,8 @@ class Rpc:
     AUTH_REVOCATIONS: Final = "rpc.auth.revocations"
     AUTH_GET_ORGANIZATION: Final = "rpc.auth.get_organization"
     AUTH_AUDIT_LOG: Final = "rpc.auth.audit_log"
+    AUTH_START_EMAIL_VERIFICATION: Final = "rpc.auth.start_email_verification"
+    AUTH_CONFIRM_EMAIL: Final = "rpc.auth.confirm_email"
     AUTH_UPDATE_ORGANIZATION: Final = "rpc.auth.update_organization"
 
     ASSETS_CREATE: Final = "rpc.assets.create"

@@ -8,6 +8,7 @@ from rivet_runtime.cli import run_service
 
 from .accounts.handlers import router as accounts
 from .audit.handlers import router as audit
+from .emails.handlers import router as emails
 from .members.handlers import router as members
 from .organizations.handlers import router as organizations
 from .passwords.handlers import router as passwords
@@ -32,7 +33,8 @@ def build(settings: AuthSettings | None = None) -> ServiceRuntime[AuthState]:
         publishes=(USERS,),
         sends_mail=True,
     )
-    for router in (accounts, audit, members, organizations, sessions, passwords, telegram):
+    routers = (accounts, audit, emails, members, organizations, sessions, passwords, telegram)
+    for router in routers:
         runtime.include_rpc(router)
     for jobs in (password_jobs, session_jobs):
         runtime.include_jobs(jobs)

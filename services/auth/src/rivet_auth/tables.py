@@ -133,6 +133,20 @@ password_resets = Table(
     Index("password_resets_user_idx", "user_id", "created_at"),
 )
 
+email_verifications = Table(
+    "email_verifications",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("user_id", UUID(as_uuid=True), ForeignKey("users.id"), nullable=False),
+    Column("email", Text, nullable=False, comment="the address being proved, lower-cased"),
+    Column("code_hash", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("used_at", DateTime(timezone=True)),
+    Index("email_verifications_user_idx", "user_id", "created_at"),
+)
+
 audit_log = Table(
     "audit_log",
     metadata,

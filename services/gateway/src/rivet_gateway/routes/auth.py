@@ -82,6 +82,27 @@ async def change_password(body: contract.ChangePassword, fwd: Fwd, meta: Caller)
     return await fwd.call(Rpc.AUTH_CHANGE_PASSWORD, body, meta)
 
 
+@router.post(
+    "/email",
+    status_code=202,
+    response_model=contract.EmailVerificationStarted,
+    responses=errors(401, 422, 429),
+)
+async def start_email_verification(
+    body: contract.StartEmailVerification, fwd: Fwd, meta: Caller
+) -> Response:
+    """Prove you read an address: a six-digit code goes to `email` (a new address for your
+    account) or, without it, to your account's address."""
+    return await fwd.call(Rpc.AUTH_START_EMAIL_VERIFICATION, body, meta)
+
+
+@router.post("/email/confirm", response_model=contract.UserView, responses=errors(401, 409, 422))
+async def confirm_email(body: contract.ConfirmEmail, fwd: Fwd, meta: Caller) -> Response:
+    """The code from the mail (15 minutes, five tries): the address becomes your account's,
+    verified."""
+    return await fwd.call(Rpc.AUTH_CONFIRM_EMAIL, body, meta)
+
+
 @router.get("/me", response_model=contract.UserView, responses=errors(401))
 async def me(fwd: Fwd, meta: Caller) -> Response:
     """Your profile."""

@@ -12,6 +12,7 @@ from rivet_contracts import EventEnvelope, Events
 from rivet_contracts.assets import EquipmentSnapshot
 from rivet_contracts.auth import (
     UserDeactivated,
+    UserEmailVerified,
     UserJoined,
     UserReactivated,
     UserRegistered,
@@ -56,6 +57,11 @@ async def on_user(event: EventEnvelope[Any], ctx: Ctx) -> None:
 async def on_role_changed(event: EventEnvelope[UserRoleChanged], ctx: Ctx) -> None:
     data = event.data
     await repo.change_user(ctx.conn, data.user_id, event.occurred_at, role=data.role.value)
+
+
+@router.on(Events.USER_EMAIL_VERIFIED, consumer="workorders-users-email")
+async def on_email(event: EventEnvelope[UserEmailVerified], ctx: Ctx) -> None:
+    await repo.change_user(ctx.conn, event.data.user_id, event.occurred_at, email=event.data.email)
 
 
 @router.on(Events.USER_DEACTIVATED, consumer="workorders-users-deactivated")

@@ -1,0 +1,1 @@
+"""Proving an e-mail address: a six-digit code mailed to it."""
