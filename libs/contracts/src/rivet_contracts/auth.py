@@ -196,9 +196,14 @@ class ListRevocations(Request):
 
 
 class InviteUser(Request):
-    """Invite someone to the caller's organization with a role (admins only)."""
+    """Invite someone to the caller's organization with a role (admins only). With an
+    ``email`` the invitee gets the link by mail; without one the invitation can only be taken
+    in Telegram (its ``telegram_link``), the admin passing the link on."""
 
-    email: EmailStr = Field(description="Who is invited.")
+    email: EmailStr | None = Field(
+        default=None,
+        description="Who is invited; none: the invitation is joined in Telegram only.",
+    )
     role: Role = Field(default=Role.TECHNICIAN, description="The role they get on joining.")
 
 
@@ -213,11 +218,27 @@ class RevokeInvitation(Request):
 
 
 class AcceptInvitation(Request):
-    """Join an organization with an invitation token and choose a password."""
+    """Join an organization with an invitation token and choose a password. An invitation
+    made without an e-mail address is taken in Telegram only (422 here)."""
 
     token: Token = Field(description="The one-time invitation token.")
     password: Password = Field(description=PASSWORD_RULES)
     full_name: Name = Field(description="The new user's name.")
+
+
+class JoinWithTelegram(Request):
+    """Sent by the Telegram service when a Telegram user without an account opens an
+    invitation's link (``/start join_<token>``): they join the organization with the
+    invitation's role, linked at once. The invitation is spent (once, before it expires). The
+    account has the invitation's address (unverified) or a placeholder one, and no password
+    until the user sets one."""
+
+    token: Token = Field(description="The invitation's one-time token (after `join_`).")
+    telegram_user_id: int = Field(gt=0, description="Telegram's id of the user.")
+    full_name: Name = Field(description="Name from the Telegram profile.")
+    telegram_username: str | None = Field(
+        default=None, max_length=64, description="Telegram @username, if the user has one."
+    )
 
 
 class CreateTelegramLink(Request):
@@ -357,11 +378,16 @@ class InvitationView(View):
     invitee also gets it by mail)."""
 
     id: UUID
-    email: str
+    email: str | None = Field(description="Who is invited; none: joined in Telegram only.")
     role: Role
     expires_at: datetime
     created_at: datetime | None = None
     token: str | None = Field(default=None, description="One-time token for the invitee.")
+    telegram_link: str | None = Field(
+        default=None,
+        description="`https://t.me/<bot>?start=join_<token>`: joining in Telegram, when a bot "
+        "is set (shown once, like `token`).",
+    )
 
 
 class InvitationList(View):
@@ -404,7 +430,7 @@ class UserRegistered(EventData):
 class UserInvited(EventData):
     invitation_id: UUID
     org_id: UUID
-    email: str
+    email: str | None = Field(description="None: an invitation to join in Telegram.")
     role: Role
     invited_by: UUID
 
@@ -554,6 +580,13 @@ RPCS: tuple[RpcSpec[Any, Any], ...] = (
         RegisterTelegramUser,
         TelegramIdentity,
         "Create a workspace for a new Telegram user (Telegram service).",
+        None,
+    ),
+    JOIN_WITH_TELEGRAM := RpcSpec(
+        Rpc.AUTH_JOIN_WITH_TELEGRAM,
+        JoinWithTelegram,
+        TelegramIdentity,
+        "Join an organization with an invitation from Telegram (Telegram service).",
         None,
     ),
     TELEGRAM_IDENTITY := RpcSpec(

@@ -60,6 +60,7 @@ class Rpc:
     AUTH_REDEEM_TELEGRAM_LINK: Final = "rpc.auth.redeem_telegram_link"
     AUTH_TELEGRAM_IDENTITY: Final = "rpc.auth.telegram_identity"
     AUTH_REGISTER_TELEGRAM: Final = "rpc.auth.register_telegram"
+    AUTH_JOIN_WITH_TELEGRAM: Final = "rpc.auth.join_with_telegram"
     AUTH_FORGOT_PASSWORD: Final = "rpc.auth.forgot_password"  # noqa: S105 - a subject
     AUTH_RESET_PASSWORD: Final = "rpc.auth.reset_password"  # noqa: S105 - a subject
     AUTH_CHANGE_PASSWORD: Final = "rpc.auth.change_password"  # noqa: S105 - a subject

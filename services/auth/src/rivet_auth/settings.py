@@ -37,7 +37,9 @@ class AuthSettings(MailSettings):
     )
     telegram_link_ttl: int = Field(default=600, ge=60, le=3600, description="Seconds (10 min).")
     telegram_bot_username: str | None = Field(
-        default=None, description="Bot username for `https://t.me/<bot>?start=<code>` links."
+        default=None,
+        description="Bot username for `https://t.me/<bot>?start=<code>` links: Telegram "
+        "linking, and invitations joined in Telegram (`start=join_<token>`).",
     )
     argon2_time_cost: int = Field(default=2, ge=1, description="argon2id iterations.")
     argon2_memory_cost: int = Field(default=19456, ge=8192, description="argon2id KiB.")

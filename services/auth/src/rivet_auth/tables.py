@@ -92,7 +92,7 @@ invitations = Table(
     metadata,
     Column("id", UUID(as_uuid=True), primary_key=True),
     Column("org_id", UUID(as_uuid=True), ForeignKey("organizations.id"), nullable=False),
-    Column("email", Text, nullable=False),
+    Column("email", Text, comment="null: joined in Telegram only"),
     Column("role", Text, nullable=False),
     Column("token_hash", LargeBinary, nullable=False, unique=True),
     Column("invited_by", UUID(as_uuid=True), ForeignKey("users.id"), nullable=False),

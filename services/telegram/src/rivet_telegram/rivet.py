@@ -3,7 +3,7 @@
 The bot has no rights of its own: every request about a user's data carries that user's
 identity headers (resolved from their Telegram id) and ``Rivet-Channel: telegram``, so each
 service applies its usual role checks and organization scoping, and records ``telegram`` as the
-source of what the user creates. Only the three auth requests that turn a Telegram id into an
+source of what the user creates. Only the four auth requests that turn a Telegram id into an
 identity are sent without one.
 
 Failures come out as two exceptions: ``RivetUnavailable`` (nobody answered, too slow, the bus is
@@ -16,7 +16,16 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
-from rivet_contracts import ErrorCode, ErrorInfo, Identity, Request, ServiceError, auth, ocr
+from rivet_contracts import (
+    ErrorCode,
+    ErrorInfo,
+    Identity,
+    Request,
+    Role,
+    ServiceError,
+    auth,
+    ocr,
+)
 from rivet_contracts import assets as eq
 from rivet_contracts import workorders as wo
 from rivet_contracts.catalog import RpcSpec
@@ -101,6 +110,18 @@ class Rivet:
         )
         return await self.call(auth.REGISTER_TELEGRAM, request, identity=None)
 
+    async def join(
+        self, token: str, telegram_user_id: int, full_name: str, username: str | None
+    ) -> auth.TelegramIdentity:
+        """Join the organization of an invitation (its token, without ``join_``)."""
+        request = auth.JoinWithTelegram(
+            token=token,
+            telegram_user_id=telegram_user_id,
+            full_name=full_name,
+            telegram_username=username,
+        )
+        return await self.call(auth.JOIN_WITH_TELEGRAM, request, identity=None)
+
     def as_user(self, identity: Identity, correlation_id: str | None = None) -> "UserApi":
         return UserApi(self, identity, correlation_id)
 
@@ -117,6 +138,25 @@ class UserApi:
         return await self.rivet.call(
             spec, request, identity=self.identity, correlation_id=self.correlation_id
         )
+
+    # --- account ----------------------------------------------------------------------------
+
+    async def me(self) -> auth.UserView:
+        return await self._call(auth.ME, auth.GetMe())
+
+    async def invite(self, role: Role) -> auth.InvitationView:
+        """An invitation without an address, joined in Telegram with its link."""
+        return await self._call(auth.INVITE, auth.InviteUser(role=role))
+
+    async def start_email_verification(self, email: str) -> auth.EmailVerificationStarted:
+        request = auth.StartEmailVerification.model_validate({"email": email})
+        return await self._call(auth.START_EMAIL_VERIFICATION, request)
+
+    async def confirm_email(self, code: str) -> auth.UserView:
+        return await self._call(auth.CONFIRM_EMAIL, auth.ConfirmEmail(code=code))
+
+    async def forgot_password(self, email: str) -> auth.PasswordResetRequested:
+        return await self._call(auth.FORGOT_PASSWORD, auth.ForgotPassword(email=email))
 
     # --- stats ----------------------------------------------------------------------------
 

@@ -31,6 +31,10 @@ class EmailTaken(Exception):
     pass
 
 
+class TelegramTaken(Exception):
+    """The Telegram id already belongs to another account."""
+
+
 async def insert_organization(conn: AsyncConnection, org_id: UUID, name: str) -> None:
     await conn.execute(insert(organizations).values(id=org_id, name=name))
 
@@ -48,6 +52,8 @@ async def insert_user(conn: AsyncConnection, **values: Any) -> None:
     except IntegrityError as exc:
         if "users_email_key" in str(exc.orig):
             raise EmailTaken from exc
+        if "users_telegram_user_id_key" in str(exc.orig):
+            raise TelegramTaken from exc
         raise
 
 

@@ -19,6 +19,16 @@ Ctx = RequestContext[AuthState]
 TEMPLATES = mail.MailTemplates(Path(__file__).parent / "mail")
 
 
+JOIN_PREFIX = "join_"
+"""Telegram start parameter of an invitation: ``join_<token>`` (48 of the 64 allowed
+characters, all in Telegram's [A-Za-z0-9_-])."""
+NO_EMAIL = ServiceError(
+    ErrorCode.VALIDATION,
+    "this invitation has no e-mail address: open its link in Telegram to join",
+    details=[{"loc": ["token"], "msg": "joined in Telegram only", "type": "telegram_only"}],
+)
+
+
 def normalize_email(email: str) -> str:
     return email.strip().lower()
 
@@ -136,7 +146,7 @@ async def invite(ctx: Ctx, req: contract.InviteUser) -> contract.InvitationView:
     token = secrets.new_secret()
     invitation_id = uuid4()
     expires_at = datetime.now(UTC) + timedelta(seconds=ctx.state.settings.invitation_ttl)
-    email = normalize_email(req.email)
+    email = normalize_email(req.email) if req.email else None
     await repo.insert_invitation(
         ctx.conn,
         id=invitation_id,
@@ -162,22 +172,26 @@ async def invite(ctx: Ctx, req: contract.InviteUser) -> contract.InvitationView:
         ctx.conn, caller.org_id, contract.AuditAction.INVITED, actor_id=caller.user_id,
         channel=ctx.channel, details={"email": email, "role": req.role.value},
     )  # fmt: skip
-    inviter = await repo.user_view(ctx.conn, caller.user_id)
     settings = ctx.state.settings
-    await mail.queue(
-        ctx.conn,
-        TEMPLATES.render(
-            "invite",
-            key=f"invite:{invitation_id}",
-            to=email,
-            inviter=inviter["full_name"] if inviter else "A colleague",
-            organization_name=inviter["organization_name"] if inviter else "their organization",
-            role=req.role.value,
-            link=f"{settings.public_url.rstrip('/')}/join?token={token}",
-            token=token,
-            days=max(1, settings.invitation_ttl // 86400),
-        ),
-    )
+    if email is not None:
+        inviter = await repo.user_view(ctx.conn, caller.user_id)
+        await mail.queue(
+            ctx.conn,
+            TEMPLATES.render(
+                "invite",
+                key=f"invite:{invitation_id}",
+                to=email,
+                inviter=inviter["full_name"] if inviter else "A colleague",
+                organization_name=(
+                    inviter["organization_name"] if inviter else "their organization"
+                ),
+                role=req.role.value,
+                link=f"{settings.public_url.rstrip('/')}/join?token={token}",
+                token=token,
+                days=max(1, settings.invitation_ttl // 86400),
+            ),
+        )
+    bot = settings.telegram_bot_username
     return contract.InvitationView(
         id=invitation_id,
         email=email,
@@ -185,6 +199,7 @@ async def invite(ctx: Ctx, req: contract.InviteUser) -> contract.InvitationView:
         expires_at=expires_at,
         created_at=datetime.now(UTC),
         token=token,
+        telegram_link=f"https://t.me/{bot}?start={JOIN_PREFIX}{token}" if bot else None,
     )
 
 
@@ -213,6 +228,8 @@ async def accept_invitation(ctx: Ctx, req: contract.AcceptInvitation) -> contrac
     invitation = await repo.take_invitation(ctx.conn, secrets.digest(req.token), datetime.now(UTC))
     if invitation is None:
         raise ServiceError(ErrorCode.NOT_FOUND, "invitation not found, used or expired")
+    if invitation["email"] is None:
+        raise NO_EMAIL  # rolls the transaction back: the invitation stays usable
     # A refused password rolls the transaction back: the invitation stays usable.
     require_acceptable(
         req.password,

@@ -29,3 +29,8 @@ async def identity(req: contract.GetTelegramIdentity, ctx: Ctx) -> contract.Tele
 @router.handler(Rpc.AUTH_REGISTER_TELEGRAM)
 async def register(req: contract.RegisterTelegramUser, ctx: Ctx) -> contract.TelegramIdentity:
     return await service.register_user(ctx, req)
+
+
+@router.handler(Rpc.AUTH_JOIN_WITH_TELEGRAM)
+async def join(req: contract.JoinWithTelegram, ctx: Ctx) -> contract.TelegramIdentity:
+    return await service.join(ctx, req)

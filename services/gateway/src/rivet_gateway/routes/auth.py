@@ -159,7 +159,9 @@ async def reactivate(user_id: UUID, fwd: Fwd, meta: Caller) -> Response:
 )
 async def invite(body: contract.InviteUser, fwd: Fwd, meta: Caller) -> Response:
     """Invite someone to your organization (admins): they get a mail with a link to join. The
-    one-time `token` of the link is also in the answer, once, to pass on by other means."""
+    one-time `token` of the link is also in the answer, once, to pass on by other means, with
+    `telegram_link` for joining in Telegram. Without `email` no mail goes out and the invitation
+    can only be joined in Telegram."""
     return await fwd.call(Rpc.AUTH_INVITE, body, meta)
 
 

@@ -35,6 +35,7 @@ FIELDS = {
     "note": "the note",
     "code": "the link code",
     "full_name": "the name",
+    "email": "the e-mail address",
     "equipment_type": "the type",
     "equipment_id": "the equipment number",
     "upload_key": "the photo",

@@ -1,6 +1,7 @@
 """aiogram routers, one per file, in the order the dispatcher tries them.
 
-Groups first (the bot only works in private chats), then onboarding (open to anyone), then the
+Groups first (the bot only works in private chats), then onboarding (open to anyone: joining
+with an invitation's link, then linking or a new workspace), then the
 member routers, which see only linked users (``Linked`` passes them ``me`` and ``api``): flows
 waiting for an answer come before plain commands, photos and replies, and the fallback last.
 """
@@ -9,12 +10,14 @@ from aiogram import Router
 
 from ..bot.who import Linked
 from . import (
+    account,
     cancel,
     comments,
     create,
     equipment,
     fallback,
     groups,
+    join,
     photos,
     reasons,
     review,
@@ -23,7 +26,18 @@ from . import (
     workorders,
 )
 
-MEMBERS = (cancel, create, reasons, review, stats, equipment, workorders, photos, comments)
+MEMBERS = (
+    cancel,
+    create,
+    reasons,
+    review,
+    stats,
+    account,
+    equipment,
+    workorders,
+    photos,
+    comments,
+)
 
 
 def routers() -> list[Router]:
@@ -32,4 +46,10 @@ def routers() -> list[Router]:
     members.message.filter(Linked())
     members.callback_query.filter(Linked())
     members.include_routers(*(module.router.router() for module in MEMBERS))
-    return [groups.router.router(), start.router.router(), members, fallback.router.router()]
+    return [
+        groups.router.router(),
+        join.router.router(),
+        start.router.router(),
+        members,
+        fallback.router.router(),
+    ]

@@ -10,6 +10,10 @@ COMMANDS = [
     BotCommand(command="wo", description="Work orders: list, view, create"),
     BotCommand(command="equip", description="Equipment: list, search, view"),
     BotCommand(command="stats", description="Dashboard: assets, open and overdue work"),
+    BotCommand(command="invite", description="Invite someone (admins): a link to forward"),
+    BotCommand(command="email", description="Set your e-mail address (a code is mailed)"),
+    BotCommand(command="verify", description="Confirm your e-mail with the mailed code"),
+    BotCommand(command="password", description="Get a link to set your web app password"),
     BotCommand(command="cancel", description="Stop what we are doing"),
     BotCommand(command="help", description="What I can do"),
     BotCommand(command="start", description="Link your Rivet account"),
@@ -23,6 +27,10 @@ HELP = """<b>Rivet in Telegram</b>
 /equip search <i>text</i> — find equipment (typos are fine)
 /equip view <i>EQ-number</i> — one asset
 /stats — the dashboard
+/invite [<i>technician|viewer|admin</i>] — a one-time link that lets someone join (admins)
+/email <i>address</i> — set your e-mail address: I mail you a code
+/verify <i>code</i> — confirm it with the six digits from the mail
+/password — a link by mail to set your password for the web app
 /cancel — stop what we are doing
 
 📷 Send a photo of a nameplate (or the image as a file) to register the equipment; a caption \
