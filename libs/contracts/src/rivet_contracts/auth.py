@@ -142,6 +142,7 @@ class UpdateOrganization(Request):
         default=None,
         gt=0,
         le=168,
+        strict=True,  # a number: not `true`, not "40"
         description="Hours a technician works in a week (backlog in crew-weeks).",
     )
 
@@ -184,7 +185,7 @@ class ListAuditLog(Request):
 
     limit: int = Field(default=50, ge=1, le=500, description="Entries per page.")
     before: int | None = Field(
-        default=None, ge=1, description="The `next_before` of the previous page."
+        default=None, ge=1, le=2**63 - 1, description="The `next_before` of the previous page."
     )
 
 

@@ -187,7 +187,7 @@ async def audit_log(
     fwd: Fwd,
     meta: Caller,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    before: Annotated[int | None, Query(ge=1)] = None,
+    before: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
 ) -> Response:
     """The organization's security audit log, newest first (admins): sign-ins and failed ones,
     password changes and resets, roles, accounts switched off and on, invitations, settings.
