@@ -8,8 +8,11 @@ benchmark's set-up. So, after the service itself has made its schema (its consol
 * ``manufacturer`` is the canonical brand of the shared catalogue (``rivet_contracts.brands``)
   and ``manufacturer_key`` its comparison key; ``model_norm`` and ``serial_norm`` are the codes
   in upper case, letters and digits only (docs/assets.md, docs/search.md);
-* ``fill_search_index`` runs the backfill statements of the schema's search migration (0002),
-  the ones that index a populated table, with the schema's own ``assets.search_code_keys``.
+* ``fill_search_index`` runs the backfill statements of the schema's search migrations (0002:
+  serial keys, the dictionary's models, brands and location segments, the model terms' keys;
+  0005: equipment types, kind ``t``), the ones that index a populated table, with the schema's
+  own ``assets.search_code_keys``: what ``search.index`` writes row by row in the service;
+  ``check_index`` compares the two for an organization whose rows the service wrote.
 
 This is a copy of the stored form, not an import of the service: if the service changes what it
 stores, the search benchmark's recall (and the gateway benchmark's answer comparison) shows it.
@@ -19,14 +22,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 
 from rivet_contracts import brands
 
 EQUIPMENT_COLUMNS = ["id", "org_id", "number", "manufacturer", "manufacturer_key", "model",
-                     "model_norm", "serial", "serial_norm", "location", "source"]  # fmt: skip
+                     "model_norm", "serial", "serial_norm", "location", "source",
+                     "equipment_type", "created_at", "updated_at"]  # fmt: skip
 """The columns ``equipment_record`` fills (others take their defaults)."""
 SEARCH_TABLES = ("equipment", "equipment_serial_key", "equipment_term", "equipment_term_key")
 
@@ -59,11 +65,15 @@ def equipment_record(
     serial: str,
     location: str,
     source: str = "import",
+    equipment_type: str | None = None,
+    updated_at: datetime | None = None,
 ) -> tuple[Any, ...]:
-    """One ``assets.equipment`` row (``EQUIPMENT_COLUMNS``) as the service would store it."""
+    """One ``assets.equipment`` row (``EQUIPMENT_COLUMNS``) as the service would store it
+    (created and last changed at ``updated_at``, default now)."""
     name, key = manufacturer(brand)
+    at = updated_at or datetime.now(UTC)
     return (id, org_id, number, name, key, model, code(model), serial, code(serial), location,
-            source)  # fmt: skip
+            source, equipment_type or None, at, at)  # fmt: skip
 
 
 async def secondary_indexes(
@@ -117,6 +127,37 @@ async def continue_numbers(conn: asyncpg.Connection) -> None:
             assets.equipment_numbers.last, excluded.last)""")  # fmt: skip
 
 
+TYPE_NORM = "regexp_replace(upper(equipment_type), '[^0-9A-Z]+', '', 'g')"
+"""The normal form of a type (migration 0005's expression)."""
+
+TERMS_SELECT = f"""
+    SELECT DISTINCT ON (org_id, kind, norm, brand) org_id, kind, norm, brand, display
+    FROM (
+        SELECT org_id, 'm' AS kind, model_norm AS norm, manufacturer_key AS brand,
+               coalesce(model, model_norm) AS display
+          FROM assets.equipment WHERE model_norm IS NOT NULL AND model_norm <> '' {{org}}
+        UNION ALL
+        SELECT org_id, 'b', regexp_replace(upper(manufacturer), '[^0-9A-Z]+', '', 'g'),
+               manufacturer_key, manufacturer
+          FROM (SELECT DISTINCT org_id, manufacturer, manufacturer_key
+                  FROM assets.equipment WHERE true {{org}}) b
+        UNION ALL
+        SELECT l.org_id, 'l', regexp_replace(upper(seg), '[^0-9A-Z]+', '', 'g'), '',
+               regexp_replace(btrim(seg), '[[:space:]]+', ' ', 'g')
+          FROM (SELECT DISTINCT org_id, location FROM assets.equipment
+                 WHERE location IS NOT NULL {{org}}) l,
+               unnest(string_to_array(l.location, '/')) AS seg
+        UNION ALL
+        SELECT org_id, 't', {TYPE_NORM}, '',
+               regexp_replace(btrim(equipment_type), '[[:space:]]+', ' ', 'g')
+          FROM assets.equipment WHERE equipment_type IS NOT NULL {{org}}
+    ) t
+    WHERE norm <> ''
+    ORDER BY org_id, kind, norm, brand, display
+"""  # noqa: S608
+"""The per-organization dictionary of the rows: models (with their brand), brands, location
+segments (0002) and equipment types (0005); ``{org}`` is empty or an organization filter."""
+
 FILL_SEARCH_INDEX = (
     # serial keys: the pigeonhole keys of every stored serial
     """
@@ -125,29 +166,9 @@ FILL_SEARCH_INDEX = (
       FROM assets.equipment e, unnest(assets.search_code_keys(e.serial_norm)) AS k
      WHERE e.serial_norm IS NOT NULL AND e.serial_norm <> ''
     """,
-    # the per-organization dictionary: models, brands, location segments
-    """
-    INSERT INTO assets.equipment_term (org_id, kind, norm, brand, display)
-    SELECT DISTINCT ON (org_id, kind, norm, brand) org_id, kind, norm, brand, display
-    FROM (
-        SELECT org_id, 'm' AS kind, model_norm AS norm, manufacturer_key AS brand,
-               coalesce(model, model_norm) AS display
-          FROM assets.equipment WHERE model_norm IS NOT NULL AND model_norm <> ''
-        UNION ALL
-        SELECT org_id, 'b', regexp_replace(upper(manufacturer), '[^0-9A-Z]+', '', 'g'),
-               manufacturer_key, manufacturer
-          FROM (SELECT DISTINCT org_id, manufacturer, manufacturer_key
-                  FROM assets.equipment) b
-        UNION ALL
-        SELECT l.org_id, 'l', regexp_replace(upper(seg), '[^0-9A-Z]+', '', 'g'), '',
-               regexp_replace(btrim(seg), '[[:space:]]+', ' ', 'g')
-          FROM (SELECT DISTINCT org_id, location FROM assets.equipment
-                 WHERE location IS NOT NULL) l,
-               unnest(string_to_array(l.location, '/')) AS seg
-    ) t
-    WHERE norm <> ''
-    ORDER BY org_id, kind, norm, brand, display
-    """,
+    # the per-organization dictionary: models, brands, location segments, types
+    "INSERT INTO assets.equipment_term (org_id, kind, norm, brand, display)"
+    + TERMS_SELECT.format(org=""),
     # keys of the model terms
     """
     INSERT INTO assets.equipment_term_key (org_id, k, norm)
@@ -156,7 +177,7 @@ FILL_SEARCH_INDEX = (
      WHERE t.kind = 'm'
     """,
 )
-"""The search migration's backfill (for a table loaded while its index tables are empty)."""
+"""The search migrations' backfill (for a table loaded while its index tables are empty)."""
 
 
 async def fill_search_index(conn: asyncpg.Connection) -> None:
@@ -169,3 +190,35 @@ async def vacuum_search_tables(conn: asyncpg.Connection) -> None:
     the index-only scans of the key tables visit the heap for every tuple."""
     for table in SEARCH_TABLES:
         await conn.execute(f"VACUUM ANALYZE assets.{table}")
+
+
+async def check_index(conn: asyncpg.Connection, org_id: UUID) -> dict[str, int]:
+    """For an organization whose rows the service wrote (and indexed): what the backfill above
+    would write for them and the service did not, and the reverse (all zero: the bench fills the
+    index as the service does)."""
+    org = "AND org_id = $1"
+    backfill = await conn.fetch(TERMS_SELECT.format(org=org), org_id)
+    expected = {(r["kind"], r["norm"], r["brand"]) for r in backfill}
+    written = await conn.fetch(
+        "SELECT kind, norm, brand FROM assets.equipment_term WHERE org_id = $1", org_id
+    )
+    stored = {(r["kind"], r["norm"], r["brand"]) for r in written}
+    keys = await conn.fetchrow(
+        """
+        SELECT (SELECT count(*) FROM assets.equipment e,
+                       unnest(assets.search_code_keys(e.serial_norm)) AS k
+                 WHERE e.org_id = $1 AND e.serial_norm <> '') AS expected,
+               (SELECT count(*) FROM assets.equipment_serial_key WHERE org_id = $1) AS stored,
+               (SELECT count(*) FROM (SELECT DISTINCT t.norm, k
+                  FROM assets.equipment_term t, unnest(assets.search_code_keys(t.norm)) AS k
+                 WHERE t.org_id = $1 AND t.kind = 'm') x) AS model_expected,
+               (SELECT count(*) FROM assets.equipment_term_key WHERE org_id = $1) AS model_stored
+        """,
+        org_id,
+    )
+    out = {"terms_missing": len(expected - stored), "terms_extra": len(stored - expected)}
+    for kind in "mblt":
+        out[f"terms_{kind}"] = sum(1 for t in stored if t[0] == kind)
+    out["serial_keys_missing"] = keys["expected"] - keys["stored"]
+    out["model_keys_missing"] = keys["model_expected"] - keys["model_stored"]
+    return out

@@ -22,6 +22,7 @@ import re
 import string
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 ALNUM = string.ascii_uppercase + string.digits
 
@@ -376,6 +377,98 @@ BRANDS: list[Brand] = [
     ),
 ]
 
+# Equipment type of each model pattern of a brand (same order as ``Brand.models``) and of the
+# fixed models; the stored ``equipment_type`` (what "pumps" or "abb drives line 3" find).
+BRAND_TYPES: dict[str, list[str]] = {
+    "Siemens": ["Drive", "PLC", "Motor", "Circuit breaker", "Drive"],
+    "ABB": ["Drive", "Drive", "Motor", "Motor", "Contactor"],
+    "WEG": ["Drive", "Motor", "Motor", "Drive"],
+    "Baldor": ["Motor"] * 5,
+    "Allen-Bradley": ["PLC", "Drive", "Drive", "Contactor", "PLC", "Drive"],
+    "Schneider Electric": ["Drive", "Drive", "Contactor", "PLC", "Circuit breaker"],
+    "Danfoss": ["Drive"] * 4,
+    "SEW-Eurodrive": ["Gearbox", "Gearbox", "Gearbox", "Drive"],
+    "Grundfos": ["Pump"] * 5,
+    "Emerson": ["Pressure transmitter", "Pressure transmitter", "Flow meter"],
+    "Yaskawa": ["Drive", "Drive", "Servo motor"],
+    "Mitsubishi Electric": ["Drive", "Drive", "PLC", "Servo motor"],
+    "Eaton": ["Drive", "Circuit breaker", "Contactor", "Contactor"],
+    "Rockwell Automation": ["Drive", "Sensor"],
+    "Lenze": ["Drive", "Servo motor", "Drive"],
+    "Nord": ["Gearbox", "Gearbox"],
+    "Sulzer": ["Pump"] * 3,
+    "KSB": ["Pump"] * 3,
+    "Flowserve": ["Pump"] * 2,
+    "Atlas Copco": ["Compressor"] * 4,
+    "Ingersoll Rand": ["Compressor"] * 3,
+    "Kaeser": ["Compressor"] * 3,
+    "Festo": ["Cylinder", "Cylinder", "Valve"],
+    "SMC": ["Cylinder", "Valve", "Cylinder"],
+    "Parker": ["Pump", "Valve", "Cylinder"],
+    "Bosch Rexroth": ["Pump", "Valve", "Servo motor"],
+    "Endress+Hauser": ["Level sensor", "Pressure transmitter", "Flow meter", "Level sensor"],
+    "Honeywell": ["Pressure transmitter", "Pressure transmitter", "Controller"],
+    "Yokogawa": ["Pressure transmitter", "Flow meter"],
+    "Omron": ["PLC", "Sensor", "PLC"],
+    "Pilz": ["Safety relay", "Safety relay"],
+    "Phoenix Contact": ["Power supply", "Terminal block", "Terminal block"],
+    "Weidmuller": ["Terminal block", "Power supply"],
+    "Fanuc": ["Servo motor", "Controller", "Controller"],
+    "Kuka": ["Robot", "Controller"],
+    "Toshiba": ["Drive", "Motor"],
+    "Hitachi": ["Drive", "Drive"],
+    "Vacon": ["Drive", "Drive"],
+    "Regal Rexnord": ["Gearbox", "Gearbox"],
+    "Alfa Laval": ["Pump", "Pump", "Heat exchanger"],
+    "Sick": ["Sensor", "Sensor", "Sensor"],
+}
+FIXED_TYPES = {
+    "S7-1200": "PLC", "S7-1500": "PLC", "W22": "Motor", "CompactLogix 5380": "PLC",
+    "ControlLogix 5580": "PLC", "M221": "PLC", "FX5U": "PLC", "iQ-R": "PLC",
+    "Promag 10W": "Flow meter", "Liquiphant FTL31": "Level sensor",
+}  # fmt: skip
+"""Fixed models of another type than the brand's first pattern."""
+
+# --------------------------------------------------------------------------------------
+# Shape "b": other code shapes (``--shape b``). Pattern language as above, plus "*" = a
+# letter or a digit. (pattern, weight): a brand draws a few styles, a row one of its brand's.
+# --------------------------------------------------------------------------------------
+MODEL_STYLES_B: list[tuple[str, float]] = [
+    ("LL DDD", 1.0),  # models with spaces
+    ("LLL DD-DD LL", 1.0),
+    ("DLL DDDD D DD", 1.0),
+    ("LL-DDD LLL DD/D", 1.0),
+    ("DLLDDDD-DLLDD-DLLD-L LDD+LDD", 1.0),  # long: 23 characters in normal form
+    ("LLLDDDDLLDDDDDLLLDDDLL", 1.0),  # long, no separators
+    ("L*D**-***", 1.0),
+    ("LD", 0.3),  # very short: "G5", "V20", "3M", "CR3"
+    ("LDD", 0.5),
+    ("DL", 0.3),
+    ("LLD", 0.5),
+]
+SERIAL_STYLES_B: list[tuple[str, float]] = [
+    ("**********", 1.0),  # random letters and digits
+    ("********", 1.0),
+    ("************", 1.0),
+    ("****-****-****", 1.0),  # dashes
+    ("DDDD/DDDDDD", 1.0),  # slashes
+    ("LL/DDDDD/DD", 1.0),
+    ("LLD DDDD DDD", 1.0),  # spaces
+    ("LLLDDDDDDDDDDDDDDDDD", 1.0),  # long: 20
+    ("*****", 0.4),  # short
+    ("****", 0.15),  # very short
+]
+CAMPUSES_B = ["North campus", "South campus", "Riverside", "Airport site", "Harbour",
+              "Head office", "Distribution centre", "Research park"]  # fmt: skip
+BUILDINGS_B = [f"Building {n}" for n in range(1, 16)] + [
+    "Hall A", "Hall B", "Hall C", "Energy centre", "Workshop", "Lab block", "Tower",
+]  # fmt: skip
+FLOORS_B = ["Ground floor", "Level 1", "Level 2", "Level 3", "Level 4", "Basement", "Roof",
+            "Mezzanine"]  # fmt: skip
+SPACES_B = ["Plant room", "Boiler room", "Server room", "Kitchen", "Loading bay", "Clean room",
+            "Lab 1", "Lab 2", "Riser", "Corridor", "Office", "Stairwell", "Car park"]  # fmt: skip
+POSITIONS_B = [f"Panel P{n}" for n in range(1, 30)] + [f"AHU {n}" for n in range(1, 13)]
+
 SITES = [
     "Plant 1",
     "Plant 2",
@@ -437,6 +530,8 @@ def _fill(rng: random.Random, pattern: str) -> str:
             out.append(rng.choice(string.ascii_uppercase))
         elif ch == "D" or ch == "#":
             out.append(rng.choice(string.digits))
+        elif ch == "*":
+            out.append(rng.choice(ALNUM))
         else:
             out.append(ch)
     return "".join(out)
@@ -450,6 +545,10 @@ def norm_code(s: str) -> str:
     return _NORM_RE.sub("", s).upper()
 
 
+NOW = datetime(2026, 12, 1, tzinfo=UTC)
+"""Rows were last changed within three years before this (``updated_at``)."""
+
+
 @dataclass
 class Row:
     id: uuid.UUID
@@ -459,13 +558,20 @@ class Row:
     model: str
     serial: str
     location: str
+    equipment_type: str = ""
+    updated_at: datetime | None = None
 
 
 class Generator:
-    """Builds catalogues once, then streams rows."""
+    """Builds catalogues once, then streams rows (shape "a": real order-code and serial shapes,
+    serials in production batches, site / area / room locations)."""
+
+    shape = "a"
 
     def __init__(self, seed: int = 42):
         self.rng = random.Random(seed)
+        # timestamps from a stream of their own: the rows of shape "a" stay what they were
+        self.time_rng = random.Random(seed * 1_000_003 + 17)
         rng = self.rng
         self.brands = BRANDS
         bw = [b.weight for b in BRANDS]
@@ -475,22 +581,31 @@ class Generator:
         # then variants differing in a few positions), Zipf popularity.
         self.models: list[list[str]] = []
         self.model_cum: list[list[float]] = []
+        self.model_type: list[dict[str, str]] = []
         for b in BRANDS:
+            patterns, weights, types, fixed = self._model_patterns(b)
             seen: set[str] = set()
-            ms: list[str] = list(b.fixed_models)
+            ms: list[str] = list(fixed)
+            kind = {m: FIXED_TYPES.get(m, types[0]) for m in ms}
             seen.update(norm_code(m) for m in ms)
             tries = 0
             while len(ms) < b.n_models and tries < b.n_models * 20:
                 tries += 1
-                pat = rng.choice(b.models)
-                m = _fill(rng, pat)
+                pi = (
+                    patterns.index(rng.choice(patterns))
+                    if weights is None
+                    else rng.choices(range(len(patterns)), weights)[0]
+                )
+                m = _fill(rng, patterns[pi])
                 n = norm_code(m)
                 if n in seen:
                     continue
                 seen.add(n)
                 ms.append(m)
+                kind[m] = types[pi % len(types)]
             rng.shuffle(ms)
             self.models.append(ms)
+            self.model_type.append(kind)
             # Zipf s=1.0 over a brand's catalogue
             w = [1.0 / (i + 1) for i in range(len(ms))]
             acc, cum = 0.0, []
@@ -498,15 +613,28 @@ class Generator:
                 acc += x
                 cum.append(acc)
             self.model_cum.append(cum)
-        # location hierarchy: each site has a subset of areas, each area a subset of rooms
-        self.locations: list[str] = []
-        for s in SITES:
-            for a in rng.sample(AREAS, rng.randint(6, 14)):
-                for r in rng.sample(ROOMS, rng.randint(4, 12)):
-                    self.locations.append(f"{s} / {a} / {r}")
+        self.locations: list[str] = self._locations()
         self.serial_seen: set[str] = set()
         self._batch: list[str] = []
         self._batch_brand = -1
+
+    def _model_patterns(
+        self, b: Brand
+    ) -> tuple[list[str], list[float] | None, list[str], list[str]]:
+        """(patterns, their weights or None for uniform, types by pattern, fixed models)."""
+        types = BRAND_TYPES[b.name]
+        assert len(types) == len(b.models), b.name
+        return b.models, None, types, b.fixed_models
+
+    def _locations(self) -> list[str]:
+        # each site has a subset of areas, each area a subset of rooms
+        rng = self.rng
+        out = []
+        for s in SITES:
+            for a in rng.sample(AREAS, rng.randint(6, 14)):
+                for r in rng.sample(ROOMS, rng.randint(4, 12)):
+                    out.append(f"{s} / {a} / {r}")
+        return out
 
     def _serial(self, bi: int) -> str:
         """Serials come in production batches: same prefix, consecutive running number."""
@@ -545,7 +673,8 @@ class Generator:
         rng = self.rng
         brand_idx = list(range(len(self.brands)))
         batch_left = 0
-        cur = None  # (bi, model, location) reused while a batch of serials lasts
+        cur = None  # (bi, model, loc) reused while a batch of serials lasts
+        span = 3 * 365 * 86400
         for i in range(n):
             if batch_left > 0 and self._batch:
                 bi, model, loc = cur
@@ -572,7 +701,55 @@ class Generator:
                 model,
                 serial,
                 loc,
+                self.model_type[bi][model],
+                NOW - timedelta(seconds=self.time_rng.randrange(span)),
             )
+
+
+class GeneratorB(Generator):
+    """Shape "b": random letter-and-digit serials (no batches), serials with dashes, slashes
+    and spaces, models with spaces, long (20+) and very short (2-3 character) codes, locations
+    of 2 to 5 segments (campus / building / floor / room / panel). Same brands and types."""
+
+    shape = "b"
+
+    def _model_patterns(
+        self, b: Brand
+    ) -> tuple[list[str], list[float] | None, list[str], list[str]]:
+        styles = self.rng.sample(MODEL_STYLES_B, 4)
+        return [p for p, _ in styles], [w for _, w in styles], BRAND_TYPES[b.name], []
+
+    def _locations(self) -> list[str]:
+        rng = self.rng
+        out = []
+        for campus in CAMPUSES_B:
+            for building in rng.sample(BUILDINGS_B, rng.randint(4, 10)):
+                out.append(f"{campus} / {building}")
+                for floor in rng.sample(FLOORS_B, rng.randint(2, 5)):
+                    out.append(f"{campus} / {building} / {floor}")
+                    for space in rng.sample(SPACES_B, rng.randint(1, 4)):
+                        out.append(f"{campus} / {building} / {floor} / {space}")
+                        if rng.random() < 0.5:
+                            position = rng.choice(POSITIONS_B)
+                            out.append(f"{campus} / {building} / {floor} / {space} / {position}")
+        return out
+
+    def _serial(self, bi: int) -> str:
+        rng = self.rng
+        if not hasattr(self, "_serial_styles"):
+            self._serial_styles = [rng.sample(SERIAL_STYLES_B, 3) for _ in self.brands]
+        styles = self._serial_styles[bi]
+        for _ in range(1000):
+            pat = rng.choices([p for p, _ in styles], [w for _, w in styles])[0]
+            s = _fill(rng, pat)
+            n = norm_code(s)
+            if n not in self.serial_seen:
+                self.serial_seen.add(n)
+                return s
+        raise RuntimeError("serial space exhausted")
+
+
+SHAPES = {"a": Generator, "b": GeneratorB}
 
 
 def _bisect(cum: list[float], x: float) -> int:
@@ -673,7 +850,7 @@ def cosmetic(rng: random.Random, s: str, allow_drop_sep: bool = True) -> str:
 
 @dataclass
 class Query:
-    family: str  # full | model | serial
+    family: str  # full | model | serial | the families below
     text: str
     k: int  # number of real typos
     target: Row
@@ -685,7 +862,11 @@ def make_queries(
     rows: list[Row],
     n_per_family: int,
     brand_aliases: dict[str, list[str]] | None = None,
+    cap_typos: bool = False,
 ) -> list[Query]:
+    """``cap_typos``: a model code or serial gets at most the typos the search promises to
+    forgive at its length (shape "b", with its 2-5 character codes); shape "a" keeps the
+    queries of the earlier runs (1 or 2 typos whatever the length)."""
     if brand_aliases is None:
         brand_aliases = {b.name: b.aliases for b in BRANDS}
     out: list[Query] = []
@@ -693,6 +874,9 @@ def make_queries(
         for _ in range(n_per_family):
             t = rng.choice(rows)
             k = 1 if rng.random() < 0.5 else 2
+            if cap_typos and fam in ("model", "serial"):
+                value = t.serial if fam == "serial" else t.model
+                k = min(k, allowed_edits(len(norm_code(value))))
             if fam == "serial":
                 q = cosmetic(rng, typo(rng, t.serial, k))
                 out.append(Query(fam, q, k, t))
@@ -717,6 +901,256 @@ def make_queries(
                     q = q.lower()
                 out.append(Query(fam, q, k, t, loc_part))
     return out
+
+
+# --------------------------------------------------------------------------------------
+# Query families of real use besides the three above (see README): facets (a brand, an
+# alias, a place, a type, or several together), whole nameplate lines, what the nameplate
+# scanner read, and the first characters typed (search as you type). Generated from rows in
+# their *stored* form (canonical brand names), with the shared catalogue's aliases passed in.
+# --------------------------------------------------------------------------------------
+
+FACET_FAMILIES = ("brand", "alias", "location", "brand_location", "type", "brand_type_location")
+"""Measured by first-page precision: every hit has the facet(s) the query names."""
+ROW_FAMILIES = ("nameplate", "scan", "prefix")
+"""Measured by recall@10 and hit@1, like full / model / serial."""
+
+OCR_PAIRS = {"0": "O", "O": "0", "1": "I", "I": "1", "5": "S", "S": "5", "8": "B", "B": "8"}
+"""Characters the nameplate scanner confuses (and the search must forgive)."""
+
+PLURALS = {"Power supply": "power supplies", "Gearbox": "gearboxes", "PLC": "PLCs"}
+
+try:  # the bench environment has rapidfuzz (a service dependency); stdlib fallback otherwise
+    from rapidfuzz.distance import OSA as _OSA
+
+    def osa(a: str, b: str) -> int:
+        return int(_OSA.distance(a, b))
+except ImportError:  # pragma: no cover
+
+    def osa(a: str, b: str) -> int:
+        d = [[i + j if i * j == 0 else 0 for j in range(len(b) + 1)] for i in range(len(a) + 1)]
+        for i in range(1, len(a) + 1):
+            for j in range(1, len(b) + 1):
+                c = a[i - 1] != b[j - 1]
+                d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + c)
+                if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                    d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+        return d[len(a)][len(b)]
+
+
+def allowed_edits(length: int) -> int:
+    """The typos the search promises to forgive in a word of ``length`` characters (the
+    service's ``keys.allowed_edits``: 0 up to 2 characters, 1 up to 4, 2 up to 9, 3 above)."""
+    return 0 if length <= 2 else 1 if length <= 4 else 2 if length <= 9 else 3
+
+
+def segments(location: str) -> list[str]:
+    return [" ".join(s.split()) for s in location.split("/") if s.strip()]
+
+
+def plural(equipment_type: str) -> str:
+    return PLURALS.get(equipment_type) or equipment_type + "s"
+
+
+@dataclass
+class Facets:
+    """What one organization's rows name: stored brands with the forms people type, location
+    segments, types. ``universe``: normal form -> owner, for unambiguous typos."""
+
+    brand_forms: dict[str, list[str]]
+    segments: list[str]
+    types: list[str]
+    universe: dict[str, set[str]] = field(default_factory=dict)
+    models: list[str] = field(default_factory=list)
+    """Model codes (normal form): a typo'd brand, place or type must not be nearer to one."""
+
+    @classmethod
+    def of(cls, rows: list[Row], aliases: dict[str, list[str]]) -> Facets:
+        brands = sorted({r.manufacturer for r in rows})
+        forms = {}
+        for b in brands:  # the name, then its aliases (one spelling per normal form)
+            spelled = {norm_code(x): x for x in reversed([b, *aliases.get(b, [])])}
+            forms[b] = [b, *[x for n, x in spelled.items() if n != norm_code(b)][::-1]]
+        segs = sorted({s for loc in {r.location for r in rows} for s in segments(loc)})
+        types = sorted({r.equipment_type for r in rows if r.equipment_type})
+        f = cls(forms, segs, types, models=sorted({norm_code(r.model) for r in rows} - {""}))
+        owners = [(f"b:{b}", x) for b in brands for x in forms[b]]
+        owners += [(f"l:{s}", s) for s in segs] + [(f"t:{t}", t) for t in types]
+        for owner, text in owners:
+            f.universe.setdefault(norm_code(text), set()).add(owner)
+        return f
+
+    def typo(self, rng: random.Random, text: str, k: int, owner: str) -> tuple[str, int]:
+        """``text`` with up to ``k`` typos, kept only when the result stays within the
+        promised edit budget of ``owner``'s forms and strictly nearer to them than to any other
+        brand, place or type (a typo that turns "ABB" into "AB" asks for another brand);
+        (text, edits)."""
+        own = [n for n, o in self.universe.items() if owner in o]
+        for kk in range(k, -1, -1):
+            for _ in range(30 if kk else 1):
+                t = typo(rng, text, kk) if kk else text
+                n = norm_code(t)
+                if not n:
+                    continue
+                d, best = min((osa(n, x), x) for x in own)
+                if d > allowed_edits(min(len(n), len(best))):
+                    continue
+                if any(osa(n, x) <= d for x, o in self.universe.items() if owner not in o):
+                    continue
+                if self._near_model(n, d):
+                    continue
+                return t, d
+        return text, 0
+
+    def _near_model(self, text: str, d: int) -> bool:
+        """A model code at most ``d`` edits from ``text`` ("KS8" for KSB, when there is a
+        model KS7)."""
+        try:
+            from rapidfuzz import process
+            from rapidfuzz.distance import OSA
+        except ImportError:  # pragma: no cover
+            return any(osa(text, m) <= d for m in self.models)
+        found = process.extractOne(text, self.models, scorer=OSA.distance, score_cutoff=d)
+        return found is not None
+
+
+@dataclass
+class FacetQuery(Query):
+    brand: str | None = None  # stored (canonical) manufacturer every hit must have
+    segment: str | None = None  # a location segment every hit must have
+    equipment_type: str | None = None  # the type every hit must have
+    prefix: str | None = None  # prefix family: the normal form typed
+    prefix_kind: str | None = None  # brand | location | model
+
+
+def _case(rng: random.Random, s: str) -> str:
+    return s.lower() if rng.random() < 0.6 else s
+
+
+def _split(rng: random.Random, k: int, parts: int) -> list[int]:
+    out = [0] * parts
+    for _ in range(k):
+        out[rng.randrange(parts)] += 1
+    return out
+
+
+def _typos_k(rng: random.Random) -> int:
+    r = rng.random()
+    return 0 if r < 0.4 else 1 if r < 0.8 else 2
+
+
+def ocr_confuse(rng: random.Random, s: str, k: int) -> tuple[str, int]:
+    """``k`` characters replaced by the one a scanner confuses them with (0/O, 1/I, 5/S,
+    8/B), where there are such characters; (text, replacements made)."""
+    pos = [i for i, c in enumerate(s) if c.upper() in OCR_PAIRS]
+    chosen = rng.sample(pos, min(k, len(pos)))
+    out = list(s)
+    for i in chosen:
+        out[i] = OCR_PAIRS[s[i].upper()]
+    return "".join(out), len(chosen)
+
+
+def make_family_queries(
+    rng: random.Random, rows: list[Row], n_per_family: int, facets: Facets,
+    families: tuple[str, ...] = FACET_FAMILIES + ROW_FAMILIES,
+) -> list[Query]:  # fmt: skip
+    """Queries of the families above from ``rows`` (stored form)."""
+    out: list[Query] = []
+    for fam in families:
+        made = 0
+        while made < n_per_family:
+            t = rng.choice(rows)
+            q = _family_query(rng, fam, t, facets)
+            if q is not None:
+                out.append(q)
+                made += 1
+    return out
+
+
+def _family_query(rng: random.Random, fam: str, t: Row, f: Facets) -> Query | None:
+    brand = t.manufacturer
+    segs = segments(t.location)
+    if fam == "brand":
+        text, k = f.typo(rng, _case(rng, brand), _typos_k(rng), f"b:{brand}")
+        return FacetQuery(fam, text, k, t, brand=brand)
+    if fam == "alias":
+        aliases = f.brand_forms[brand][1:]
+        if not aliases:
+            return None
+        alias = rng.choice(aliases)
+        text, k = f.typo(rng, _case(rng, alias), _typos_k(rng), f"b:{brand}")
+        return FacetQuery(fam, text, k, t, brand=brand)
+    if fam == "location":
+        seg = rng.choice(segs)
+        text, k = f.typo(rng, _case(rng, seg), _typos_k(rng), f"l:{seg}")
+        return FacetQuery(fam, text, k, t, segment=seg)
+    if fam == "type":
+        if not t.equipment_type:
+            return None
+        word = plural(t.equipment_type) if rng.random() < 0.6 else t.equipment_type
+        text, k = f.typo(rng, _case(rng, word), 1 if rng.random() < 0.4 else 0,
+                         f"t:{t.equipment_type}")  # fmt: skip
+        return FacetQuery(fam, text, k, t, equipment_type=t.equipment_type)
+    if fam in ("brand_location", "brand_type_location"):
+        with_type = fam == "brand_type_location"
+        if with_type and not t.equipment_type:
+            return None
+        seg = rng.choice(segs)
+        forms = f.brand_forms[brand]
+        # an alias one time in four, not with a type ("ABB Motors drives" asks two things)
+        alias = not with_type and len(forms) > 1 and rng.random() < 0.25
+        name = rng.choice(forms[1:]) if alias else brand
+        ks = _split(rng, _typos_k(rng) if not with_type else rng.randint(0, 1), 3)
+        b, kb = f.typo(rng, _case(rng, name), ks[0], f"b:{brand}")
+        loc, kl = f.typo(rng, _case(rng, seg), ks[1], f"l:{seg}")
+        parts = [b, loc]
+        k = kb + kl
+        if with_type:
+            typ, kt = f.typo(rng, plural(t.equipment_type).lower(), ks[2],
+                             f"t:{t.equipment_type}")  # fmt: skip
+            parts = [b, typ, loc]
+            k += kt
+        elif rng.random() < 0.2:
+            parts.reverse()
+        return FacetQuery(fam, " ".join(parts), k, t, brand=brand, segment=seg,
+                          equipment_type=t.equipment_type if with_type else None)  # fmt: skip
+    if fam == "nameplate":
+        # a whole nameplate line typed in: brand, model and serial in any order, 1-2 typos
+        k = 1 if rng.random() < 0.5 else 2
+        forms = f.brand_forms[brand]
+        name = rng.choice(forms[1:]) if len(forms) > 1 and rng.random() < 0.2 else brand
+        serial = ("S/N " if rng.random() < 0.3 else "") + cosmetic(rng, t.serial)
+        parts = [name, cosmetic(rng, t.model), serial]
+        rng.shuffle(parts)
+        text = typo(rng, " ".join(parts), k)
+        return Query(fam, text.lower() if rng.random() < 0.5 else text, k, t)
+    if fam == "scan":
+        # the fields the nameplate scanner read: upper case, 1-2 OCR confusions in the codes,
+        # dashes and slashes often lost or read as spaces, the brand sometimes missing
+        k = 1 if rng.random() < 0.5 else 2
+        ks = _split(rng, k, 2)
+        model, km = ocr_confuse(rng, t.model.upper(), ks[0])
+        serial, kn = ocr_confuse(rng, t.serial.upper(), ks[1])
+        if km + kn == 0:
+            return None
+        r = rng.random()
+        if r < 0.5:
+            model, serial = model.replace("-", "").replace("/", ""), serial.replace("-", "")
+        elif r < 0.75:
+            model, serial = model.replace("-", " "), serial.replace("-", " ")
+        parts = ([brand.upper()] if rng.random() < 0.7 else []) + [model, serial]
+        return Query(fam, " ".join(parts), km + kn, t)
+    if fam == "prefix":
+        kind = rng.choice(("brand", "location", "model"))
+        source = {"brand": brand, "location": rng.choice(segs), "model": t.model}[kind]
+        n = norm_code(source)
+        size = rng.choice((2, 3))
+        if len(n) < size + 1:
+            return None  # a whole short code is not the start of one
+        p = n[:size]
+        return FacetQuery(fam, p.lower() if kind != "model" else p, 0, t, prefix=p,
+                          prefix_kind=kind)  # fmt: skip
+    raise ValueError(fam)
 
 
 if __name__ == "__main__":  # quick look at the data
