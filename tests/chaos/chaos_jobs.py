@@ -488,21 +488,11 @@ async def read_baseline(cluster: Cluster) -> Baseline | None:
 
 
 async def read_jobs(cluster: Cluster, baseline: Baseline | None = None) -> Jobs | None:
-    """``job_runs`` of every schema and the processes' job metrics; None without the table."""
-    db = await asyncpg.connect(cluster.database_url, timeout=10)
-    try:
-        rows: dict[str, list[dict[str, Any]]] = {}
-        absent = []
-        for schema in (*SCHEMAS, "telegram"):
-            if await db.fetchval("SELECT to_regclass($1)", f"{schema}.job_runs") is None:
-                absent.append(schema)
-                continue
-            rows[schema] = [dict(r) for r in await db.fetch(f"SELECT * FROM {schema}.job_runs")]
-        now = await db.fetchval("SELECT now()")
-    finally:
-        await db.close()
-    if not rows:
-        return None
+    """``job_runs`` of every schema and the processes' job metrics; None without the table.
+
+    The metrics are scraped first: a pass is claimed in ``job_runs`` before a process counts it,
+    so every pass in the scrape is already in the table read after it (read the other way round,
+    a two-second job can finish in between and look unclaimed)."""
     ok_runs: Counter[tuple[str, str]] = Counter()
     periods: dict[tuple[str, str], float] = {}
     for name in cluster.services:
@@ -517,6 +507,20 @@ async def read_jobs(cluster: Cluster, baseline: Baseline | None = None) -> Jobs 
                 periods[key] = float(value)
             elif labels.get("result") in OK_RESULTS:
                 ok_runs[key] += float(value)
+    db = await asyncpg.connect(cluster.database_url, timeout=10)
+    try:
+        rows: dict[str, list[dict[str, Any]]] = {}
+        absent = []
+        for schema in (*SCHEMAS, "telegram"):
+            if await db.fetchval("SELECT to_regclass($1)", f"{schema}.job_runs") is None:
+                absent.append(schema)
+                continue
+            rows[schema] = [dict(r) for r in await db.fetch(f"SELECT * FROM {schema}.job_runs")]
+        now = await db.fetchval("SELECT now()")
+    finally:
+        await db.close()
+    if not rows:
+        return None
     elapsed = (now - cluster.started_at).total_seconds()
     return Jobs(rows, absent, elapsed, dict(ok_runs), periods, now, baseline)
 
