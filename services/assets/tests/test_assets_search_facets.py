@@ -105,13 +105,15 @@ async def test_a_facet_alone_finds_its_assets(
     assert "FOREIGN" not in found
 
 
-async def test_a_two_letter_alias_names_its_brand_first(
+async def test_a_whole_word_names_its_brand_not_the_brands_it_starts(
     api: httpx.AsyncClient, plant: tuple[Session, dict[str, str]]
 ) -> None:
     admin, ids = plant
-    found = _keys(await _search(api, admin, "AB"), ids)
-    assert set(found[:2]) == {"pf525", "pf755"}  # Allen-Bradley's alias, exactly
-    assert set(found[2:4]) == {"acs", "m3bp"}  # then ABB, which "AB" starts
+    # Allen-Bradley's alias, exactly: not also ABB, which "AB" starts
+    assert set(_keys(await _search(api, admin, "AB"), ids)) == {"pf525", "pf755"}
+    assert set(_keys(await _search(api, admin, "abb"), ids)) == {"acs", "m3bp"}
+    # the nearest brand only: "abv" is ABB one edit away, not also Allen-Bradley's "AB"
+    assert set(_keys(await _search(api, admin, "abv"), ids)) == {"acs", "m3bp"}
 
 
 async def test_facets_together_narrow_the_list(

@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from rivet_assets.main import MIGRATIONS
 from rivet_assets.matching import normalize
-from rivet_assets.search import index, service
+from rivet_assets.search import index, keys, service
 from rivet_assets.search.keys import code_keys, query_keys
 from rivet_runtime.db import Database
 from rivet_runtime.migrations import alembic_config, migrate
@@ -95,6 +95,7 @@ async def test_migration_backfills_a_populated_schema(isolated_database: str) ->
         _row(org, 3, "Siemens", "6SL3210-1KE21-3UF1", "A12", None),  # short serial
         _row(org, 4, "Weidmüller", None, None, "Hall 2"),  # unknown brand, nothing else
         _row(other, 1, "Siemens", "6SL3210-1KE21-3UF1", "XAJ7-123-4568", "Plant 9"),
+        _row(org, 5, "ABB", None, None, "Plant 1 / Line 40"),  # "line 4" must not find it
     ]
     await _upgrade_to(isolated_database, "0001")
     columns = list(rows[0])
@@ -139,6 +140,19 @@ async def test_migration_backfills_a_populated_schema(isolated_database: str) ->
                     await conn.execute(text("SELECT search_code_keys(:c)"), {"c": code})
                 ).scalar()
                 assert sorted(got) == code_keys(code), code
+            # the stored facets (migration 0006) are the Python tokens
+            for brand, kind, place in [
+                ("abb", " Frequency   converter", "Plant 1 /  Line 4"),
+                ("weidmuller", None, "Hall-2/ Äbc x//"),
+                ("", "Pump", None),
+            ]:
+                got = (
+                    await conn.execute(
+                        text("SELECT search_facets(:b, :k, :l)"),
+                        {"b": brand, "k": kind, "l": place},
+                    )
+                ).scalar()
+                assert got == keys.facet_tokens(brand, kind, place), (brand, kind, place)
     finally:
         await db.dispose()
     want_serial = {
@@ -172,6 +186,10 @@ async def test_migration_backfills_a_populated_schema(isolated_database: str) ->
             assert [h.id for h in hits][:1] == [rows[1]["id"]]
             hits = await service.find(conn, org, "weidmuller", 10)  # a brand alone
             assert [h.id for h in hits][:1] == [rows[3]["id"]]
+            hits = await service.find(conn, org, "line 4", 10)  # a whole segment, not Line 40
+            assert [h.id for h in hits] == [rows[1]["id"]]
+            hits = await service.find(conn, org, "line 40", 10)
+            assert [h.id for h in hits] == [rows[5]["id"]]
     finally:
         await db.dispose()
 

@@ -47,6 +47,18 @@ def split_words(query: str) -> list[str]:
     return [w for w in (norm(x) for x in _WORD_SPLIT.split(query)) if w]
 
 
+def facet_tokens(brand_key: str | None, kind: str | None, location: str | None) -> list[str]:
+    """An asset's facets as the tokens of ``equipment.facets`` (the stored column that
+    ``assets.search_facets`` computes, migration 0006): ``B:`` its ``manufacturer_key``,
+    ``T:`` its type and ``L:`` each location segment, in normal form."""
+    places = [PLACE + norm(x) for x in (location or "").split("/")]
+    return [BRAND + (brand_key or ""), TYPE + norm(kind), *places]
+
+
+BRAND, TYPE, PLACE = "B:", "T:", "L:"
+"""Prefixes of the facet tokens."""
+
+
 def runs(words: Sequence[str], longest: int = 3) -> list[tuple[int, int, str]]:
     """Every run of 1..``longest`` adjacent words, glued: ``(start, end_exclusive, text)``."""
     out = []

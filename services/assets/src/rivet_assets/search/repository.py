@@ -6,6 +6,7 @@ one organization.
 """
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
@@ -14,6 +15,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..tables import equipment
+from .planner import MAX_SERIAL_PROBES, Facets
 
 SERIAL_K = 60
 """Verified serial candidates kept, closest (Levenshtein) first."""
@@ -58,26 +60,32 @@ def _serials_sql(probes: int) -> str:
     within MAX_EDITS_SQL of a probe, the SERIAL_K that leave the fewest characters unexplained,
     and within 2 of the best (an exact or one-typo match does not drag its whole production
     batch along)."""
-    lev = [
-        f"levenshtein_less_equal(x.serial_norm, ${3 + i}, {MAX_EDITS_SQL})" for i in range(probes)
-    ]
-    # order by characters left unexplained (distance minus the probe's length), so a whole
-    # chunk two edits away beats one of its words one edit away from some shorter serial
-    miss = ", ".join(f"{x} - length(${3 + i})" for i, x in enumerate(lev))
+    lev = ", ".join(
+        f"levenshtein_less_equal(d.serial_norm, ${3 + i}, {MAX_EDITS_SQL}) AS d{i}"
+        for i in range(probes)
+    )
+    # characters left unexplained (distance minus the probe's length) by the probes it is near,
+    # so a whole chunk two edits away beats one of its words one edit away from a shorter
+    # serial; a probe it is not near does not count (``least`` skips the NULLs)
+    miss = ", ".join(
+        f"CASE WHEN l.d{i} <= {MAX_EDITS_SQL} THEN l.d{i} - length(${3 + i}) END"
+        for i in range(probes)
+    )
     return f"""
     SELECT {COLUMNS} FROM (
         SELECT c.id, c.miss, min(c.miss) OVER () AS best FROM (
-            SELECT x.id, least({miss}) AS miss
+            SELECT d.id, least({miss}) AS miss
               FROM (SELECT DISTINCT k.id, k.serial_norm FROM equipment_serial_key k
-                     WHERE k.org_id = $1 AND k.k = ANY($2::text[])) x
-             WHERE least({", ".join(lev)}) <= {MAX_EDITS_SQL}
-             ORDER BY 2 LIMIT {SERIAL_K}) c) c
+                     WHERE k.org_id = $1 AND k.k = ANY($2::text[])) d
+              CROSS JOIN LATERAL (SELECT {lev}) l
+        ) c
+        WHERE c.miss IS NOT NULL ORDER BY c.miss LIMIT {SERIAL_K}) c
     JOIN equipment e ON e.id = c.id AND e.org_id = $1
     WHERE c.miss <= c.best + 2
     """  # noqa: S608
 
 
-SERIALS = {n: _serials_sql(n) for n in range(1, 4)}
+SERIALS = {n: _serials_sql(n) for n in range(1, MAX_SERIAL_PROBES + 1)}
 
 # For each chosen (model, brand): rows in all the named locations first, then in any of them,
 # then a few without condition. Ids come from an index-only scan of
@@ -89,12 +97,13 @@ MODEL_ROWS = f"""
         CROSS JOIN LATERAL (
             (SELECT e.id FROM equipment e
               WHERE e.org_id = $1 AND e.manufacturer_key = m.brand
-                AND e.model_norm = m.model_norm AND e.location ILIKE ANY($5::text[])
+                AND e.model_norm = m.model_norm AND cardinality($5::text[]) > 0
+                AND e.facets @> $5::text[]
               LIMIT $6)
             UNION ALL
             (SELECT e.id FROM equipment e
               WHERE e.org_id = $1 AND e.manufacturer_key = m.brand
-                AND e.model_norm = m.model_norm AND e.location ILIKE ANY($4::text[])
+                AND e.model_norm = m.model_norm AND e.facets && $4::text[]
               LIMIT $6)
             UNION ALL
             (SELECT e.id FROM equipment e
@@ -107,39 +116,57 @@ MODEL_ROWS = f"""
 """  # noqa: S608
 
 
-def _facet_rows_sql(brands: bool, types: bool, locations: bool) -> str:
-    """Ids of the assets of the named brands, types and places (all that are named), most
-    recently changed first, then the rows. One index range scan per brand or type
-    (``equipment_org_brand_recent_idx``, ``equipment_org_type_recent_idx``); places alone go
-    through ``equipment_location_trgm_idx`` or the recency index, as the planner judges.
-    Parameters: $1 the organization, then the lists named (brands, types, ILIKE patterns),
-    then the limit."""
-    arg = iter(range(2, 6))
-    b = f"${next(arg)}::text[]" if brands else ""
-    t = f"${next(arg)}::text[]" if types else ""
-    loc = f"${next(arg)}::text[]" if locations else ""
+FACET_SCAN = 2000
+"""Newest rows of the driving facet read before asking the GIN index for rare combinations."""
+
+
+@lru_cache(maxsize=64)
+def facet_sql(drive: str, groups: int, capped: bool) -> str:
+    """Ids of the newest assets of the named brands (``drive`` "b") or types ("t") that also
+    have the other facets, then the rows. Parameters: $1 the organization, then the driving
+    values (brand keys or types in normal form, unless ``drive`` is ""), then one list of facet
+    tokens per group that must hold (``equipment.facets && group``), the limit and with
+    ``capped`` the rows read.
+
+    ``capped``: the brand (else the type, else the organization) drives, in the order of its
+    recency index; only its ``FACET_SCAN`` newest rows are read and filtered, which answers
+    every query whose facets are not rare together (the newest matches are among them).
+    Uncapped, with groups: the GIN index ``equipment_facets_idx`` finds the rows that have every
+    group (materialized, so PostgreSQL cannot walk a recency index through them instead), and
+    the newest are sorted out."""
+    arg = iter(range(2, 100))
+    values = f"${next(arg)}::text[]" if drive else ""
+    g = [f"${next(arg)}::text[]" for _ in range(groups)]
     limit = f"${next(arg)}"
-    where = ["e.org_id = $1"]
-    if types and brands:
-        where.append(f"{TYPE_NORM} = ANY({t})")
-    if locations:
-        where.append(f"e.location ILIKE ALL({loc})")
-    outer = None
-    if brands:
-        outer = f"unnest({b}) AS f(v)"
-        where.append("e.manufacturer_key = f.v")
-    elif types:
-        outer = f"unnest({t}) AS f(v)"
-        where.append(f"{TYPE_NORM} = f.v")
-    # Only fixed fragments and parameter numbers are put together here; values are parameters.
-    inner = (
-        f"SELECT e.id, e.updated_at FROM equipment e WHERE {' AND '.join(where)} "  # noqa: S608
-        f"ORDER BY e.updated_at DESC, e.id DESC LIMIT {limit}"
-    )
+    scan = f"${next(arg)}" if capped else ""
+    order = "ORDER BY e.updated_at DESC, e.id DESC"
+    if groups and not capped:
+        having = " AND ".join(f"e.facets && {x}" for x in g)
+        return f"""
+        WITH hits AS MATERIALIZED (
+            SELECT e.id, e.updated_at FROM equipment e WHERE e.org_id = $1 AND {having}
+        )
+        SELECT {COLUMNS} FROM (SELECT e.id FROM hits e {order} LIMIT {limit}) c
+        JOIN equipment e ON e.id = c.id AND e.org_id = $1
+        """  # noqa: S608
+    outer = f"unnest({values}) AS f(v)" if drive else ""
+    on = {"b": " AND e.manufacturer_key = f.v", "t": f" AND {TYPE_NORM} = f.v", "": ""}[drive]
+    if groups:
+        having = " AND ".join(f"s.facets && {x}" for x in g)
+        inner = (
+            "SELECT s.id, s.updated_at FROM ("  # noqa: S608
+            " SELECT e.id, e.updated_at, e.facets FROM equipment e"
+            f" WHERE e.org_id = $1{on} ORDER BY e.updated_at DESC LIMIT {scan}) s"
+            f" WHERE {having} ORDER BY s.updated_at DESC, s.id DESC LIMIT {limit}"
+        )
+    else:
+        inner = (
+            f"SELECT e.id, e.updated_at FROM equipment e WHERE e.org_id = $1{on}"  # noqa: S608
+            f" {order} LIMIT {limit}"
+        )
+    ids = inner
     if outer:
         ids = f"SELECT r.id, r.updated_at FROM {outer} CROSS JOIN LATERAL ({inner}) r"  # noqa: S608
-    else:
-        ids = inner
     return f"""
     SELECT {COLUMNS} FROM (
         SELECT c.id, c.updated_at FROM ({ids}) c ORDER BY c.updated_at DESC, c.id DESC
@@ -148,14 +175,6 @@ def _facet_rows_sql(brands: bool, types: bool, locations: bool) -> str:
     JOIN equipment e ON e.id = c.id AND e.org_id = $1
     """  # noqa: S608
 
-
-FACET_ROWS = {
-    (b, t, loc): _facet_rows_sql(b, t, loc)
-    for b in (False, True)
-    for t in (False, True)
-    for loc in (False, True)
-    if b or t or loc
-}
 
 NUMBERS = f"SELECT {COLUMNS} FROM equipment e WHERE e.org_id = $1 AND e.number = ANY($2::text[])"  # noqa: S608
 
@@ -212,18 +231,23 @@ async def model_rows(
 
 
 async def facet_rows(
-    db: Any,
-    org_id: UUID,
-    brands: Sequence[str],
-    types: Sequence[str],
-    location_patterns: Sequence[str],
-    limit: int,
+    db: Any, org_id: UUID, facets: Facets, limit: int, enough: int | None = None
 ) -> list[Any]:
-    """The ``limit`` most recently changed assets of the named brands and types in all the
-    places named (``ILIKE`` patterns), whichever of the three are given."""
-    named = [list(x) for x in (brands, types, location_patterns) if x]
-    sql = FACET_ROWS[bool(brands), bool(types), bool(location_patterns)]
-    return list(await db.fetch(sql, org_id, *named, limit))
+    """The ``limit`` most recently changed assets that have all of ``facets``: from the driving
+    facet's newest rows when they hold ``enough`` (default ``limit``), else from the GIN index.
+    """
+    groups = facets.groups()
+    drive, values = ("b", facets.brands) if facets.brands else ("t", facets.types)
+    named = [list(values)] if values else []
+    drive = drive if values else ""
+    if len(groups) == 1 and not facets.places:  # one brand or one type: its recency index
+        return list(await db.fetch(facet_sql(drive, 0, False), org_id, *named, limit))
+    capped = facet_sql(drive, len(groups), True)
+    rows = await db.fetch(capped, org_id, *named, *groups, limit, FACET_SCAN)
+    if len(rows) >= (enough or limit):
+        return list(rows)
+    # rare together: every facet through the GIN index
+    return list(await db.fetch(facet_sql("", len(groups), False), org_id, *groups, limit))
 
 
 async def full_rows(conn: AsyncConnection, org_id: UUID, ids: Sequence[UUID]) -> list[RowMapping]:

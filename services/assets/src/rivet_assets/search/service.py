@@ -16,6 +16,7 @@ from rivet_runtime import UnitOfWork
 from ..equipment.views import to_view
 from . import planner, ranking
 from . import repository as repo
+from .keys import query_keys
 
 MIN_SCORE = 20.0
 """Hits explaining less of the query than this (percent of its characters) are dropped."""
@@ -23,6 +24,15 @@ MIN_SCORE = 20.0
 
 MAX_OFFSET = 500
 """Deepest page (``offset``) a search reaches."""
+
+
+FACET_WINDOWS = (64, MAX_OFFSET + 64)
+"""Facet rows fetched for any page within the first 64 results, else for any page: the ranking
+sees the same candidates for neighbouring pages, so page 2 continues page 1."""
+
+
+def facet_window(want: int) -> int:
+    return next((w for w in FACET_WINDOWS if want <= w), want)
 
 
 async def find(
@@ -37,23 +47,29 @@ async def find(
     db = await repo.driver(conn)
     cands: dict[UUID, Any] = {}
     terms = await repo.terms(db, org_id, p.code_keys, p.code_probes, p.prefix)
-    if p.serial_keys:
-        for r in await repo.serials(db, org_id, p.serial_keys, p.serial_probes):
+    choice = planner.choose(p, terms)
+    if probes := p.serial_probes(choice.used):
+        keys = sorted(set().union(*(query_keys(x) for x in probes)))
+        for r in await repo.serials(db, org_id, keys, probes):
             cands[r["id"]] = r
     if p.numbers:
         for r in await repo.numbers(db, org_id, p.numbers):
             cands[r["id"]] = r
-    choice = planner.choose(p, terms)
-    any_of, all_of = planner.location_patterns(choice.locations)
+    any_of, all_of = planner.place_tokens(choice.places)
     if choice.models:
         for r in await repo.model_rows(db, org_id, choice.models, any_of, all_of):
             cands.setdefault(r["id"], r)
     if choice.facets and len(cands) < want:
         # The brand's, type's or place's own assets (all named facets together), newest
         # first: what "grundfos", "boiler house" or "abb pumps line 3" asks for.
-        brands, types = sorted(choice.brands), sorted(choice.types)
-        places = all_of or any_of
-        for r in await repo.facet_rows(db, org_id, brands, types, places, want):
+        window = facet_window(want)
+        rows = [
+            r for f in choice.facet_sets for r in await repo.facet_rows(db, org_id, f, window, want)
+        ]
+        if not rows:  # "baldor electric co...": Baldor has nothing starting with "co"
+            for f in choice.relaxed_sets:
+                rows += await repo.facet_rows(db, org_id, f, window, want)
+        for r in rows:
             cands.setdefault(r["id"], r)
     ranked = ranking.rank(query, list(cands.values()), want)
     return [r for r in ranked if r.score >= MIN_SCORE][offset:]
