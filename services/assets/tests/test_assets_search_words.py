@@ -74,6 +74,8 @@ async def test_the_start_of_the_last_word_narrows_only_when_something_has_it(
     # "abb dr..." -> ABB's drives; "abb co..." (no ABB contactor) -> ABB's assets still
     assert await _found(api, admin, ids, "abb dr") == ["l11"]
     assert set(await _found(api, admin, ids, "abb co")) == {"l1", "l10", "l11"}
+    # a brand's full name whose last word starts a type ("co..." -> Compressor) is the brand
+    assert await _found(api, admin, ids, "baldor electric co") == ["baldor"]
 
 
 @pytest.mark.parametrize(

@@ -274,7 +274,8 @@ def _facet_groups(
             soft.add(id(tied))
         if j - i > 1 and all(kinds[c] == "b" for c in tied):
             # a brand's name that ends in a type ("ABB Motors", "Grundfos Pumps"): both
-            chosen += _trailing_type(probes, span, fsim, kinds, i, j)
+            whole = np.where(is_facet[None, :], exact, 0.0)  # not the start of a word
+            chosen += _trailing_type(probes, span, whole, kinds, i, j)
     ordered = [g for _, g in sorted(chosen, key=lambda x: x[0])]
     return ordered, used, {k for k, g in enumerate(ordered) if id(g) in soft}
 

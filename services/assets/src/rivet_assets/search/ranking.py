@@ -86,8 +86,16 @@ def _tokens(row: Mapping[Any, Any]) -> list[tuple[str, str]]:
 _FIELD_ORDER = ("serial", "number", "model", "manufacturer", "location", "equipment_type", "name")
 
 
-def rank(query: str, rows: Sequence[Mapping[Any, Any]], limit: int) -> list[Ranked]:
-    """The ``limit`` best rows for ``query``, best first (ties: equipment number)."""
+def rank(
+    query: str,
+    rows: Sequence[Mapping[Any, Any]],
+    limit: int,
+    listed: frozenset[UUID] = frozenset(),
+) -> list[Ranked]:
+    """The ``limit`` best rows for ``query``, best first (ties: most recently changed, then
+    equipment number). Rows in ``listed`` came from a facet's list (a brand's, a place's
+    assets, newest first): they take no sibling penalty and count as no one's sibling, so a
+    longer list (a later page) never reorders the rows of a shorter one."""
     words = split_words(query)
     if not rows or not words:
         return []
@@ -148,6 +156,9 @@ def rank(query: str, rows: Sequence[Mapping[Any, Any]], limit: int) -> list[Rank
     final = []
     for score, ri, matched in scored:
         row = rows[ri]
+        if row["id"] in listed:
+            final.append((score, score, ri, matched))
+            continue
         group = (row["manufacturer_key"] or "", row["model_norm"] or "")
         earlier = seen.get(group, 0)
         seen[group] = earlier + 1

@@ -46,6 +46,7 @@ async def find(
     want = offset + limit + 1
     db = await repo.driver(conn)
     cands: dict[UUID, Any] = {}
+    listed: set[UUID] = set()
     terms = await repo.terms(db, org_id, p.code_keys, p.code_probes, p.prefix)
     choice = planner.choose(p, terms)
     if probes := p.serial_probes(choice.used):
@@ -70,8 +71,10 @@ async def find(
             for f in choice.relaxed_sets:
                 rows += await repo.facet_rows(db, org_id, f, window, want)
         for r in rows:
-            cands.setdefault(r["id"], r)
-    ranked = ranking.rank(query, list(cands.values()), want)
+            if r["id"] not in cands:
+                cands[r["id"]] = r
+                listed.add(r["id"])
+    ranked = ranking.rank(query, list(cands.values()), want, frozenset(listed))
     return [r for r in ranked if r.score >= MIN_SCORE][offset:]
 
 
