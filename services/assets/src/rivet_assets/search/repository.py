@@ -230,12 +230,9 @@ async def model_rows(
     )
 
 
-async def facet_rows(
-    db: Any, org_id: UUID, facets: Facets, limit: int, enough: int | None = None
-) -> list[Any]:
+async def facet_rows(db: Any, org_id: UUID, facets: Facets, limit: int) -> list[Any]:
     """The ``limit`` most recently changed assets that have all of ``facets``: from the driving
-    facet's newest rows when they hold ``enough`` (default ``limit``), else from the GIN index.
-    """
+    facet's newest rows when they hold that many, else from the GIN index."""
     groups = facets.groups()
     drive, values = ("b", facets.brands) if facets.brands else ("t", facets.types)
     named = [list(values)] if values else []
@@ -244,7 +241,7 @@ async def facet_rows(
         return list(await db.fetch(facet_sql(drive, 0, False), org_id, *named, limit))
     capped = facet_sql(drive, len(groups), True)
     rows = await db.fetch(capped, org_id, *named, *groups, limit, FACET_SCAN)
-    if len(rows) >= (enough or limit):
+    if len(rows) >= limit:
         return list(rows)
     # rare together: every facet through the GIN index
     return list(await db.fetch(facet_sql("", len(groups), False), org_id, *groups, limit))

@@ -26,15 +26,6 @@ MAX_OFFSET = 500
 """Deepest page (``offset``) a search reaches."""
 
 
-FACET_WINDOWS = (64, MAX_OFFSET + 64)
-"""Facet rows fetched for any page within the first 64 results, else for any page: the ranking
-sees the same candidates for neighbouring pages, so page 2 continues page 1."""
-
-
-def facet_window(want: int) -> int:
-    return next((w for w in FACET_WINDOWS if want <= w), want)
-
-
 async def find(
     conn: AsyncConnection, org_id: UUID, query: str, limit: int, offset: int = 0
 ) -> list[ranking.Ranked]:
@@ -63,13 +54,12 @@ async def find(
     if choice.facets and len(cands) < want:
         # The brand's, type's or place's own assets (all named facets together), newest
         # first: what "grundfos", "boiler house" or "abb pumps line 3" asks for.
-        window = facet_window(want)
         rows = [
-            r for f in choice.facet_sets for r in await repo.facet_rows(db, org_id, f, window, want)
+            r for f in choice.facet_sets for r in await repo.facet_rows(db, org_id, f, want)
         ]
         if not rows:  # "baldor electric co...": Baldor has nothing starting with "co"
             for f in choice.relaxed_sets:
-                rows += await repo.facet_rows(db, org_id, f, window, want)
+                rows += await repo.facet_rows(db, org_id, f, want)
         for r in rows:
             if r["id"] not in cands:
                 cands[r["id"]] = r
