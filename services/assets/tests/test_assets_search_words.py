@@ -85,6 +85,7 @@ async def test_the_start_of_the_last_word_narrows_only_when_something_has_it(
         ("baldor em3615t EA1 7282 298", "baldor"),  # a serial written with spaces
         ("BALDOR EM3615T EAI 7282 298", "baldor"),  # as the scanner read it: I for 1
         ("ABB M3BP 160MLA 4 3GBP162411", "l10"),  # a serial one apart from a sibling's
+        ("ABB M3BP 160MLA 4 3GBP 162411", "l10"),  # the serial split after a split model
     ],
 )
 async def test_a_nameplate_line_finds_its_serial(

@@ -1,7 +1,7 @@
 """Query planning: which probes, keys, models and locations a query stands for."""
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,10 +58,17 @@ class Plan:
         last = self.words[-1]
         return last if len(last) >= PREFIX_MIN else None
 
-    def serial_probes(self, used: set[int]) -> list[str]:
-        """The serial probes that use none of the words a brand, type or place explained."""
-        out = [x for x, i, j in self.serial_candidates if used.isdisjoint(range(i, j))]
-        return list(dict.fromkeys(out))[:MAX_SERIAL_PROBES]
+    def serial_probes(self, used: set[int], model: Set[int] = frozenset()) -> list[str]:
+        """The serial probes that use none of the words a brand, type or place explained; those
+        without the words of a model code first ("SIEMENS 3RV2045 8QYO5 XXD0 7440483": the
+        serial is XXD0 7440483, not 3RV2045 8QYO5)."""
+        out = [
+            (not model.isdisjoint(range(i, j)), x)
+            for x, i, j in self.serial_candidates
+            if used.isdisjoint(range(i, j))
+        ]
+        ordered = [x for _, x in sorted(out, key=lambda m: m[0])]  # stable: candidates' order
+        return list(dict.fromkeys(ordered))[:MAX_SERIAL_PROBES]
 
 
 def plan(query: str) -> Plan | None:
@@ -145,6 +152,8 @@ class Choice:
     used: set[int] = field(default_factory=set)
     """Query words a brand, type or place explained."""
     relaxed_sets: list[Facets] = field(default_factory=list)
+    model_words: set[int] = field(default_factory=set)
+    """Query words that a model code matches closely (``MODEL_WORDS``)."""
     """The facet sets without what only the start of the last word named ("baldor electric
     co..."), for when the full ones find too few."""
 
@@ -153,6 +162,9 @@ class Choice:
         return any(self.facet_sets)
 
 
+MODEL_WORDS = 0.9
+"""Similarity from which a run is taken for a model code's (its words are tried as a serial
+last)."""
 MAX_ALTERNATIVES = 24
 """More terms than this tied for one run name nothing ("l" would name every "Line ...")."""
 MAX_FACET_SETS = 3
@@ -207,6 +219,10 @@ def choose(p: Plan, terms: Sequence[Mapping[Any, Any]]) -> Choice:
     free = np.array([not used.issuperset(range(*span[x])) for x in probes])
     model_sim = np.where(free[:, None], sim if prefix_row < 0 or free[prefix_row] else exact, 0.0)
     best_model = model_sim.max(axis=0)
+    is_model = kinds == "m"
+    model_words: set[int] = set()
+    for pi in np.nonzero(np.where(is_model[None, :], model_sim, 0.0).max(axis=1) >= MODEL_WORDS)[0]:
+        model_words.update(range(*span[probes[pi]]))
     models: dict[tuple[str, str], float] = {}
     for ti, t in enumerate(terms):
         if t["kind"] == "m" and best_model[ti] > 0:
@@ -228,6 +244,7 @@ def choose(p: Plan, terms: Sequence[Mapping[Any, Any]]) -> Choice:
         facet_sets,
         used,
         relaxed,
+        model_words,
     )
 
 
@@ -245,39 +262,58 @@ def _facet_groups(
     exact: Any,
     kinds: Any,
 ) -> tuple[list[list[int]], set[int], set[int]]:
-    """Greedy choice of brand, type and place terms: (groups of tied terms in query order, the
-    query words they used, the groups named only as the start of a word)."""
+    """Brand, type and place terms for the query's runs: (groups of tied terms in query order,
+    the query words they used, the groups named only as the start of a word).
+
+    The runs are chosen by dynamic programming over the words: the most query characters
+    explained in all (similarity x length), then the fewest runs. So "baldor electric kmcc 1"
+    is Baldor Electric and MCC 1, not the alias "Baldor Electric Co" three edits from its first
+    three words."""
     is_facet = np.isin(kinds, FACET_KINDS)
-    used: set[int] = set()
-    soft: set[int] = set()
-    chosen: list[tuple[int, list[int]]] = []
     if not is_facet.any():
-        return [], used, soft
+        return [], set(), set()
     fsim = np.where(is_facet[None, :], sim, 0.0)
     best = fsim.max(axis=1)
     # a run that is nearer a model code than any brand, type or place is the model's ("pmc"
     # starts PMC52-..., and is only one edit from the type PLC)
     best_model = np.where((kinds == "m")[None, :], sim, 0.0).max(axis=1)
     best = np.where(best_model > best, 0.0, best)
-    explained = np.round(best * np.array([len(x) for x in probes]), 6)
-    order = sorted(range(len(probes)), key=lambda k: (-explained[k], -best[k]))
-    for pi in order:
-        i, j = span[probes[pi]]
-        if best[pi] <= 0 or used.intersection(range(i, j)):
+    ending: dict[int, list[tuple[int, float, int, list[int]]]] = {}
+    for pi, x in enumerate(probes):
+        if best[pi] <= 0:
             continue
         tied = [int(c) for c in np.nonzero(fsim[pi] >= best[pi] - 1e-9)[0]]
-        if len(tied) > MAX_ALTERNATIVES:
+        if len(tied) <= MAX_ALTERNATIVES:
+            i, j = span[x]
+            ending.setdefault(j, []).append((i, round(float(best[pi]) * len(x), 6), pi, tied))
+    n = max((j for _, j in span.values()), default=0)
+    total: list[tuple[float, int]] = [(0.0, 0)] * (n + 1)
+    back: list[tuple[int, int, list[int]] | None] = [None] * (n + 1)
+    for j in range(1, n + 1):
+        total[j], back[j] = total[j - 1], None
+        for i, gain, pi, tied in ending.get(j, []):
+            candidate = (round(total[i][0] + gain, 6), total[i][1] - 1)
+            if candidate > total[j]:
+                total[j], back[j] = candidate, (i, pi, tied)
+    chosen: list[tuple[int, list[int], bool]] = []
+    used: set[int] = set()
+    j = n
+    while j > 0:
+        step = back[j]
+        if step is None:
+            j -= 1
             continue
-        chosen.append((i, tied))
+        i, pi, tied = step
         used.update(range(i, j))
-        if np.where(is_facet, exact[pi], 0.0).max() < best[pi] - 1e-9:
-            soft.add(id(tied))
+        soft = bool(np.where(is_facet, exact[pi], 0.0).max() < best[pi] - 1e-9)
+        chosen.append((i, tied, soft))
         if j - i > 1 and all(kinds[c] == "b" for c in tied):
             # a brand's name that ends in a type ("ABB Motors", "Grundfos Pumps"): both
             whole = np.where(is_facet[None, :], exact, 0.0)  # not the start of a word
-            chosen += _trailing_type(probes, span, whole, kinds, i, j)
-    ordered = [g for _, g in sorted(chosen, key=lambda x: x[0])]
-    return ordered, used, {k for k, g in enumerate(ordered) if id(g) in soft}
+            chosen += [(k, g, False) for k, g in _trailing_type(probes, span, whole, kinds, i, j)]
+        j = i
+    chosen.sort(key=lambda x: x[0])
+    return [g for _, g, _ in chosen], used, {k for k, (_, _, soft) in enumerate(chosen) if soft}
 
 
 TRAILING_TYPE_SIMILARITY = 0.8

@@ -40,7 +40,7 @@ async def find(
     listed: set[UUID] = set()
     terms = await repo.terms(db, org_id, p.code_keys, p.code_probes, p.prefix)
     choice = planner.choose(p, terms)
-    if probes := p.serial_probes(choice.used):
+    if probes := p.serial_probes(choice.used, choice.model_words):
         keys = sorted(set().union(*(query_keys(x) for x in probes)))
         for r in await repo.serials(db, org_id, keys, probes):
             cands[r["id"]] = r
@@ -54,9 +54,7 @@ async def find(
     if choice.facets and len(cands) < want:
         # The brand's, type's or place's own assets (all named facets together), newest
         # first: what "grundfos", "boiler house" or "abb pumps line 3" asks for.
-        rows = [
-            r for f in choice.facet_sets for r in await repo.facet_rows(db, org_id, f, want)
-        ]
+        rows = [r for f in choice.facet_sets for r in await repo.facet_rows(db, org_id, f, want)]
         if not rows:  # "baldor electric co...": Baldor has nothing starting with "co"
             for f in choice.relaxed_sets:
                 rows += await repo.facet_rows(db, org_id, f, want)
