@@ -15,7 +15,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..tables import equipment
-from .planner import MAX_SERIAL_PROBES, Facets
+from .planner import Facets
 
 SERIAL_K = 60
 """Verified serial candidates kept, closest (Levenshtein) first."""
@@ -54,38 +54,31 @@ TERMS = f"""
 """  # noqa: S608
 
 
-def _serials_sql(probes: int) -> str:
-    """Candidates sharing a key with one of ``probes`` probes ($3...), verified by Levenshtein
-    distance (inline ``least`` of one call per probe: a subquery per row costs 3x more). Kept:
-    within MAX_EDITS_SQL of a probe, the SERIAL_K that leave the fewest characters unexplained,
-    and within 2 of the best (an exact or one-typo match does not drag its whole production
-    batch along)."""
-    lev = ", ".join(
-        f"levenshtein_less_equal(d.serial_norm, ${3 + i}, {MAX_EDITS_SQL}) AS d{i}"
-        for i in range(probes)
-    )
-    # characters left unexplained (distance minus the probe's length) by the probes it is near,
-    # so a whole chunk two edits away beats one of its words one edit away from a shorter
-    # serial; a probe it is not near does not count (``least`` skips the NULLs)
-    miss = ", ".join(
-        f"CASE WHEN l.d{i} <= {MAX_EDITS_SQL} THEN l.d{i} - length(${3 + i}) END"
-        for i in range(probes)
-    )
-    return f"""
+SERIALS = f"""
     SELECT {COLUMNS} FROM (
         SELECT c.id, c.miss, min(c.miss) OVER () AS best FROM (
-            SELECT d.id, least({miss}) AS miss
-              FROM (SELECT DISTINCT k.id, k.serial_norm FROM equipment_serial_key k
-                     WHERE k.org_id = $1 AND k.k = ANY($2::text[])) d
-              CROSS JOIN LATERAL (SELECT {lev}) l
+            SELECT d.id, min(d.dist - length(d.probe)) AS miss FROM (
+                SELECT x.id, x.probe,
+                       levenshtein_less_equal(x.serial_norm, x.probe, {MAX_EDITS_SQL}) AS dist
+                  FROM (SELECT DISTINCT k.id, k.serial_norm, q.probe
+                          FROM unnest($2::text[], $3::text[]) AS q(k, probe)
+                          JOIN equipment_serial_key k ON k.org_id = $1 AND k.k = q.k) x
+            ) d
+            WHERE d.dist <= {MAX_EDITS_SQL}
+            GROUP BY d.id ORDER BY 2 LIMIT {SERIAL_K}
         ) c
-        WHERE c.miss IS NOT NULL ORDER BY c.miss LIMIT {SERIAL_K}) c
+    ) c
     JOIN equipment e ON e.id = c.id AND e.org_id = $1
     WHERE c.miss <= c.best + 2
-    """  # noqa: S608
+"""  # noqa: S608
+"""Serials sharing a key with a probe, each verified against the probes whose keys it shares
+(``levenshtein_less_equal`` once per candidate and probe, on the index-only scan of
+``equipment_serial_key``). Kept: within MAX_EDITS_SQL of a probe, the SERIAL_K that leave the
+fewest query characters unexplained (distance minus the probe's length: a whole chunk two
+edits away beats one of its words one edit away from some shorter serial), and within 2 of the
+best (an exact or one-typo match does not drag its whole production batch along).
+Parameters: $1 the organization, $2 the keys, $3 the probe of each key."""
 
-
-SERIALS = {n: _serials_sql(n) for n in range(1, MAX_SERIAL_PROBES + 1)}
 
 # For each chosen (model, brand): rows in all the named locations first, then in any of them,
 # then a few without condition. Ids come from an index-only scan of
@@ -200,9 +193,9 @@ def _after_prefix(prefix: str) -> str:
     return prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
-async def serials(db: Any, org_id: UUID, keys: Sequence[str], probes: Sequence[str]) -> list[Any]:
-    """Rows whose serial is within two edits of one of ``probes`` (at most three)."""
-    return list(await db.fetch(SERIALS[len(probes)], org_id, keys, *probes))
+async def serials(db: Any, org_id: UUID, keys: Sequence[tuple[str, str]]) -> list[Any]:
+    """Rows whose serial is within two edits of a probe; ``keys``: (key, probe) pairs."""
+    return list(await db.fetch(SERIALS, org_id, [k for k, _ in keys], [p for _, p in keys]))
 
 
 async def numbers(db: Any, org_id: UUID, numbers: Sequence[str]) -> list[Any]:

@@ -41,8 +41,8 @@ async def find(
     terms = await repo.terms(db, org_id, p.code_keys, p.code_probes, p.prefix)
     choice = planner.choose(p, terms)
     if probes := p.serial_probes(choice.used, choice.model_words):
-        keys = sorted(set().union(*(query_keys(x) for x in probes)))
-        for r in await repo.serials(db, org_id, keys, probes):
+        keys = [(k, x) for x in probes for k in sorted(query_keys(x))]
+        for r in await repo.serials(db, org_id, keys):
             cands[r["id"]] = r
     if p.numbers:
         for r in await repo.numbers(db, org_id, p.numbers):
