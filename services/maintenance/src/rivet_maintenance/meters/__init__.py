@@ -1,0 +1,1 @@
+"""Meters of an asset (counters and gauges) and their readings."""

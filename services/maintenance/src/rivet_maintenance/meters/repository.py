@@ -1,0 +1,220 @@
+"""Meters and readings: what is stored and how it is read.
+
+Whether a reading is accepted (a counter never goes back) and what it starts (an excursion) is
+decided by ``schedule.meters`` and ``schedule.conditions`` before anything is stored here; the
+meter row keeps the newest reading and the excursion state those rules work from.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..schedule.conditions import ConditionState, Limits, Side
+from ..tables import meters, readings
+from ..vocabulary import MeterKind
+
+
+@dataclass(frozen=True)
+class NewMeter:
+    id: UUID
+    org_id: UUID
+    equipment_id: UUID
+    name: str
+    kind: MeterKind
+    unit: str
+    low_limit: Decimal | None = None
+    high_limit: Decimal | None = None
+    deadband: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True)
+class MeterRecord:
+    id: UUID
+    org_id: UUID
+    equipment_id: UUID
+    name: str
+    kind: MeterKind
+    unit: str
+    low_limit: Decimal | None
+    high_limit: Decimal | None
+    deadband: Decimal
+    last_value: Decimal | None
+    last_read_at: datetime | None
+    condition: ConditionState
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of_row(cls, row: RowMapping) -> "MeterRecord":
+        side = row["excursion_side"]
+        return cls(
+            id=row["id"],
+            org_id=row["org_id"],
+            equipment_id=row["equipment_id"],
+            name=row["name"],
+            kind=MeterKind(row["kind"]),
+            unit=row["unit"],
+            low_limit=row["low_limit"],
+            high_limit=row["high_limit"],
+            deadband=row["deadband"],
+            last_value=row["last_value"],
+            last_read_at=row["last_read_at"],
+            condition=ConditionState(
+                side=Side(side) if side is not None else None,
+                since=row["excursion_since"],
+                excursions=row["excursions"],
+                last_at=row["last_read_at"],
+            ),
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+        )
+
+    @property
+    def limits(self) -> Limits | None:
+        """The gauge's limits for ``schedule.conditions``; None for a meter without any."""
+        if self.low_limit is None and self.high_limit is None:
+            return None
+        return Limits(self.low_limit, self.high_limit, self.deadband)
+
+
+@dataclass(frozen=True)
+class NewReading:
+    meter_id: UUID
+    org_id: UUID
+    value: Decimal
+    read_at: datetime
+    source: str
+    author_id: UUID | None = None
+
+
+@dataclass(frozen=True)
+class ReadingRecord:
+    id: int
+    meter_id: UUID
+    value: Decimal
+    read_at: datetime
+    source: str
+    author_id: UUID | None
+    recorded_at: datetime
+
+    @classmethod
+    def of_row(cls, row: RowMapping) -> "ReadingRecord":
+        return cls(
+            row["id"],
+            row["meter_id"],
+            row["value"],
+            row["read_at"],
+            row["source"],
+            row["author_id"],
+            row["recorded_at"],
+        )
+
+
+async def insert_meter(conn: AsyncConnection, meter: NewMeter) -> MeterRecord:
+    statement = (
+        insert(meters)
+        .values(
+            id=meter.id,
+            org_id=meter.org_id,
+            equipment_id=meter.equipment_id,
+            name=meter.name,
+            kind=meter.kind.value,
+            unit=meter.unit,
+            low_limit=meter.low_limit,
+            high_limit=meter.high_limit,
+            deadband=meter.deadband,
+        )
+        .returning(*meters.c)
+    )
+    return MeterRecord.of_row((await conn.execute(statement)).mappings().one())
+
+
+async def get_meter(
+    conn: AsyncConnection, org_id: UUID, meter_id: UUID, *, lock: bool = False
+) -> MeterRecord | None:
+    """The organization's meter; ``lock`` holds its row (FOR UPDATE) so that readings of one
+    meter are applied one after the other."""
+    query = select(meters).where(meters.c.org_id == org_id, meters.c.id == meter_id)
+    if lock:
+        query = query.with_for_update()
+    row = (await conn.execute(query)).mappings().one_or_none()
+    return MeterRecord.of_row(row) if row is not None else None
+
+
+async def meters_of_equipment(
+    conn: AsyncConnection, org_id: UUID, equipment_id: UUID
+) -> list[MeterRecord]:
+    query = (
+        select(meters)
+        .where(meters.c.org_id == org_id, meters.c.equipment_id == equipment_id)
+        .order_by(meters.c.created_at, meters.c.id)
+    )
+    return [MeterRecord.of_row(row) for row in (await conn.execute(query)).mappings()]
+
+
+async def store_latest(
+    conn: AsyncConnection,
+    meter_id: UUID,
+    value: Decimal,
+    read_at: datetime,
+    condition: ConditionState | None = None,
+) -> None:
+    """Keep ``value`` as the meter's newest reading, and for a gauge the excursion state after
+    it."""
+    changes: dict[str, object] = {"last_value": value, "last_read_at": read_at}
+    if condition is not None:
+        changes |= {
+            "excursion_side": condition.side.value if condition.side is not None else None,
+            "excursion_since": condition.since,
+            "excursions": condition.excursions,
+        }
+    await conn.execute(update(meters).where(meters.c.id == meter_id).values(**changes))
+
+
+async def add_reading(conn: AsyncConnection, reading: NewReading) -> ReadingRecord:
+    statement = (
+        insert(readings)
+        .values(
+            meter_id=reading.meter_id,
+            org_id=reading.org_id,
+            value=reading.value,
+            read_at=reading.read_at,
+            source=reading.source,
+            author_id=reading.author_id,
+        )
+        .returning(*readings.c)
+    )
+    return ReadingRecord.of_row((await conn.execute(statement)).mappings().one())
+
+
+async def list_readings(
+    conn: AsyncConnection,
+    org_id: UUID,
+    meter_id: UUID,
+    *,
+    before: datetime | None = None,
+    limit: int = 100,
+) -> list[ReadingRecord]:
+    """The meter's readings, newest first (by when they were read), before ``before``."""
+    query = select(readings).where(readings.c.org_id == org_id, readings.c.meter_id == meter_id)
+    if before is not None:
+        query = query.where(readings.c.read_at < before)
+    query = query.order_by(readings.c.read_at.desc(), readings.c.id.desc()).limit(limit)
+    return [ReadingRecord.of_row(row) for row in (await conn.execute(query)).mappings()]
+
+
+async def reading_at(conn: AsyncConnection, meter_id: UUID, at: datetime) -> ReadingRecord | None:
+    """The newest reading taken at or before ``at`` (the counter at a completion)."""
+    query = (
+        select(readings)
+        .where(readings.c.meter_id == meter_id, readings.c.read_at <= at)
+        .order_by(readings.c.read_at.desc(), readings.c.id.desc())
+        .limit(1)
+    )
+    row = (await conn.execute(query)).mappings().one_or_none()
+    return ReadingRecord.of_row(row) if row is not None else None

@@ -1,0 +1,249 @@
+"""Plans: what is stored and how it is read.
+
+The rules live elsewhere: when a plan is next due is ``schedule``'s, what a change may touch is
+the service's. Here a plan is inserted, read, changed column by column and given the schedule
+state the scheduler computed, in the caller's transaction.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from rivet_contracts.workorders import Priority, WorkType
+
+from ..tables import plans
+from ..vocabulary import PlanStatus, TriggerKind
+
+DEFINITION_COLUMNS = frozenset(
+    {
+        "title",
+        "instructions",
+        "checklist",
+        "priority",
+        "work_type",
+        "estimated_hours",
+        "assignee_id",
+        "status",
+        "trigger_kind",
+        "trigger",
+        "meter_id",
+        "equipment_id",
+    }
+)
+"""The columns ``update_plan`` writes; the schedule state has ``store_schedule``."""
+
+
+@dataclass(frozen=True)
+class NewPlan:
+    id: UUID
+    org_id: UUID
+    equipment_id: UUID
+    title: str
+    trigger_kind: TriggerKind
+    trigger: dict[str, Any]
+    meter_id: UUID | None = None
+    instructions: str | None = None
+    checklist: list[Any] | None = None
+    priority: Priority = Priority.MEDIUM
+    work_type: WorkType = WorkType.PREVENTIVE
+    estimated_hours: Decimal | None = None
+    assignee_id: UUID | None = None
+    status: PlanStatus = PlanStatus.ACTIVE
+
+
+@dataclass(frozen=True)
+class ScheduleState:
+    """What the scheduler keeps on the plan between passes."""
+
+    next_due_at: datetime | None
+    next_opens_at: datetime | None
+    meter_base: Decimal | None = None
+    last_completed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class PlanRecord:
+    id: UUID
+    org_id: UUID
+    equipment_id: UUID
+    title: str
+    instructions: str | None
+    checklist: list[Any]
+    priority: Priority
+    work_type: WorkType
+    estimated_hours: Decimal | None
+    assignee_id: UUID | None
+    status: PlanStatus
+    trigger_kind: TriggerKind
+    trigger: dict[str, Any]
+    meter_id: UUID | None
+    schedule: ScheduleState
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+    @classmethod
+    def of_row(cls, row: RowMapping) -> "PlanRecord":
+        return cls(
+            id=row["id"],
+            org_id=row["org_id"],
+            equipment_id=row["equipment_id"],
+            title=row["title"],
+            instructions=row["instructions"],
+            checklist=row["checklist"],
+            priority=Priority(row["priority"]),
+            work_type=WorkType(row["work_type"]),
+            estimated_hours=row["estimated_hours"],
+            assignee_id=row["assignee_id"],
+            status=PlanStatus(row["status"]),
+            trigger_kind=TriggerKind(row["trigger_kind"]),
+            trigger=row["trigger"],
+            meter_id=row["meter_id"],
+            schedule=ScheduleState(
+                row["next_due_at"],
+                row["next_opens_at"],
+                row["meter_base"],
+                row["last_completed_at"],
+            ),
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            version=row["version"],
+        )
+
+
+async def insert_plan(conn: AsyncConnection, plan: NewPlan, at: datetime) -> PlanRecord:
+    statement = (
+        insert(plans)
+        .values(
+            id=plan.id,
+            org_id=plan.org_id,
+            equipment_id=plan.equipment_id,
+            title=plan.title,
+            instructions=plan.instructions,
+            checklist=plan.checklist if plan.checklist is not None else [],
+            priority=plan.priority.value,
+            work_type=plan.work_type.value,
+            estimated_hours=plan.estimated_hours,
+            assignee_id=plan.assignee_id,
+            status=plan.status.value,
+            trigger_kind=plan.trigger_kind.value,
+            trigger=plan.trigger,
+            meter_id=plan.meter_id,
+            created_at=at,
+            updated_at=at,
+        )
+        .returning(*plans.c)
+    )
+    return PlanRecord.of_row((await conn.execute(statement)).mappings().one())
+
+
+async def get_plan(
+    conn: AsyncConnection, org_id: UUID, plan_id: UUID, *, lock: bool = False
+) -> PlanRecord | None:
+    """The organization's plan; ``lock`` holds its row (FOR UPDATE) for a change."""
+    query = select(plans).where(plans.c.org_id == org_id, plans.c.id == plan_id)
+    if lock:
+        query = query.with_for_update()
+    row = (await conn.execute(query)).mappings().one_or_none()
+    return PlanRecord.of_row(row) if row is not None else None
+
+
+async def list_plans(
+    conn: AsyncConnection,
+    org_id: UUID,
+    *,
+    equipment_id: UUID | None = None,
+    status: PlanStatus | None = None,
+    after: tuple[datetime, UUID] | None = None,
+    limit: int = 50,
+) -> list[PlanRecord]:
+    """The organization's plans, oldest first; ``after`` is the (created_at, id) of the last
+    plan of the previous page."""
+    query = select(plans).where(plans.c.org_id == org_id)
+    if equipment_id is not None:
+        query = query.where(plans.c.equipment_id == equipment_id)
+    if status is not None:
+        query = query.where(plans.c.status == status.value)
+    if after is not None:
+        query = query.where(tuple_(plans.c.created_at, plans.c.id) > tuple_(*after))
+    query = query.order_by(plans.c.created_at, plans.c.id).limit(limit)
+    return [PlanRecord.of_row(row) for row in (await conn.execute(query)).mappings()]
+
+
+def _stored(value: Any) -> Any:
+    """An enum as the text the column holds; anything else as it is."""
+    enums = (PlanStatus, TriggerKind, Priority, WorkType)
+    return value.value if isinstance(value, enums) else value
+
+
+async def update_plan(
+    conn: AsyncConnection,
+    org_id: UUID,
+    plan_id: UUID,
+    changes: Mapping[str, Any],
+    at: datetime,
+) -> PlanRecord | None:
+    """Write ``changes`` (columns of ``DEFINITION_COLUMNS``) and count a new version; None when
+    there is no such plan."""
+    unknown = set(changes) - DEFINITION_COLUMNS
+    if unknown:
+        raise ValueError(f"not a plan definition column: {sorted(unknown)}")
+    values = {column: _stored(value) for column, value in changes.items()}
+    statement = (
+        update(plans)
+        .where(plans.c.org_id == org_id, plans.c.id == plan_id)
+        .values(**values, updated_at=at, version=plans.c.version + 1)
+        .returning(*plans.c)
+    )
+    row = (await conn.execute(statement)).mappings().one_or_none()
+    return PlanRecord.of_row(row) if row is not None else None
+
+
+async def store_schedule(conn: AsyncConnection, plan_id: UUID, state: ScheduleState) -> None:
+    """Keep the schedule state the scheduler computed (no new version: the definition is
+    unchanged)."""
+    await conn.execute(
+        update(plans)
+        .where(plans.c.id == plan_id)
+        .values(
+            next_due_at=state.next_due_at,
+            next_opens_at=state.next_opens_at,
+            meter_base=state.meter_base,
+            last_completed_at=state.last_completed_at,
+        )
+    )
+
+
+async def claim_opening(conn: AsyncConnection, at: datetime, limit: int) -> list[PlanRecord]:
+    """Active plans whose next order opens at or before ``at``, soonest first, locked and
+    skipped by other scheduler replicas (FOR UPDATE SKIP LOCKED) until the transaction ends."""
+    query = (
+        select(plans)
+        .where(
+            plans.c.status == PlanStatus.ACTIVE.value,
+            plans.c.next_opens_at.is_not(None),
+            plans.c.next_opens_at <= at,
+        )
+        .order_by(plans.c.next_opens_at, plans.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return [PlanRecord.of_row(row) for row in (await conn.execute(query)).mappings()]
+
+
+async def plans_of_meter(
+    conn: AsyncConnection, meter_id: UUID, *, status: PlanStatus | None = None
+) -> list[PlanRecord]:
+    """The plans that watch the meter (a reading may start their occurrences)."""
+    query = select(plans).where(plans.c.meter_id == meter_id)
+    if status is not None:
+        query = query.where(plans.c.status == status.value)
+    query = query.order_by(plans.c.created_at, plans.c.id)
+    return [PlanRecord.of_row(row) for row in (await conn.execute(query)).mappings()]
