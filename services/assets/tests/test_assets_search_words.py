@@ -93,3 +93,37 @@ async def test_a_nameplate_line_finds_its_serial(
 ) -> None:
     admin, ids = plant
     assert (await _found(api, admin, ids, query))[:1] == [key], query
+
+
+async def test_pages_of_a_type_neither_repeat_nor_skip_when_names_match_better(
+    api: httpx.AsyncClient,
+) -> None:
+    """Older pumps whose names also say "feed" match "feed pumps" better than the newer ones;
+    the type's list is still read newest first, so a later page (which reads a longer list)
+    does not pull them ahead of the rows already shown."""
+    admin = await register(api)
+    names = [f"Feed pump {n}" for n in range(3)] + [f"Unit {n}" for n in range(4)]
+    made = []
+    for n, name in enumerate(names):
+        body = {
+            "manufacturer": "Grundfos", "model": f"CR {n + 1}-2", "serial": f"GF-9000{n}",
+            "equipment_type": "Pump", "name": name, "create_anyway": True,
+        }  # fmt: skip
+        answer = await api.post("/api/equipment", json=body, headers=admin.headers)
+        assert answer.status_code == 201, answer.text
+        made.append(answer.json()["equipment"]["id"])
+    shown: list[str] = []
+    offset: int | None = 0
+    while offset is not None:
+        answer = await api.get(
+            "/api/equipment/search/fuzzy",
+            params={"query": "feed pumps", "limit": 3, "offset": offset},
+            headers=admin.headers,
+        )
+        assert answer.status_code == 200, answer.text
+        page = answer.json()
+        shown += [hit["equipment"]["id"] for hit in page["items"]]
+        offset = page["next_offset"]
+        assert len(shown) <= len(names)
+    assert sorted(shown) == sorted(made)
+    assert shown[:4] == made[::-1][:4]  # the newest first

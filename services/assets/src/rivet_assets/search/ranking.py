@@ -94,8 +94,9 @@ def rank(
 ) -> list[Ranked]:
     """The ``limit`` best rows for ``query``, best first (ties: most recently changed, then
     equipment number). Rows in ``listed`` came from a facet's list (a brand's, a place's
-    assets, newest first): they take no sibling penalty and count as no one's sibling, so a
-    longer list (a later page) never reorders the rows of a shorter one."""
+    assets, newest first; ``rows`` holds them in the list's order): they keep that order among
+    themselves, take no sibling penalty and count as no one's sibling, so a longer list (a
+    later page) never reorders the rows of a shorter one."""
     words = split_words(query)
     if not rows or not words:
         return []
@@ -153,21 +154,47 @@ def rank(
         scored.append((best[n] / total * 100.0, ri, matched))
     scored.sort(key=lambda x: (-x[0], _newest_first(rows[x[1]])))
     seen: dict[tuple[str, str], int] = {}
-    final = []
+    found: list[tuple[float, float, int, str]] = []
     for score, ri, matched in scored:
         row = rows[ri]
         if row["id"] in listed:
-            final.append((score, score, ri, matched))
             continue
         group = (row["manufacturer_key"] or "", row["model_norm"] or "")
         earlier = seen.get(group, 0)
         seen[group] = earlier + 1
-        final.append((score - SIBLING_PENALTY * earlier, score, ri, matched))
-    final.sort(key=lambda x: (-x[0], _newest_first(rows[x[2]])))
+        found.append((score - SIBLING_PENALTY * earlier, score, ri, matched))
+    found.sort(key=lambda x: (-x[0], _newest_first(rows[x[2]])))
+    by_row = {ri: (score, matched) for score, ri, matched in scored}
+    in_list = [
+        (by_row[ri][0], by_row[ri][0], ri, by_row[ri][1])
+        for ri, row in enumerate(rows)
+        if row["id"] in listed
+    ]
     return [
         Ranked(rows[ri]["id"], round(min(score, 100.0), 1), matched)
-        for _, score, ri, matched in final[:limit]
+        for _, score, ri, matched in _merge(found, in_list, limit)
     ]
+
+
+def _merge(
+    found: list[tuple[float, float, int, str]],
+    in_list: list[tuple[float, float, int, str]],
+    limit: int,
+) -> list[tuple[float, float, int, str]]:
+    """The first ``limit`` of two sequences merged by score, each kept in its own order: the
+    rows found by their codes (best first) and the rows of a facet list (in the list's order,
+    newest first). The first k merged rows depend only on the first k of each sequence, so a
+    later page, which reads a longer list, keeps the earlier pages' rows where they were."""
+    out: list[tuple[float, float, int, str]] = []
+    i = j = 0
+    while len(out) < limit and (i < len(found) or j < len(in_list)):
+        if j >= len(in_list) or (i < len(found) and found[i][0] >= in_list[j][0]):
+            out.append(found[i])
+            i += 1
+        else:
+            out.append(in_list[j])
+            j += 1
+    return out
 
 
 def _newest_first(row: Mapping[Any, Any]) -> tuple[float, str]:

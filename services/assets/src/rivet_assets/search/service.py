@@ -51,9 +51,10 @@ async def find(
     if choice.models:
         for r in await repo.model_rows(db, org_id, choice.models, any_of, all_of):
             cands.setdefault(r["id"], r)
-    if choice.facets and len(cands) < want:
+    if choice.facets and len(cands) <= limit:
         # The brand's, type's or place's own assets (all named facets together), newest
-        # first: what "grundfos", "boiler house" or "abb pumps line 3" asks for.
+        # first: what "grundfos", "boiler house" or "abb pumps line 3" asks for. Whether they
+        # are read does not depend on the page (``limit``, not ``want``), so pages agree.
         rows = [r for f in choice.facet_sets for r in await repo.facet_rows(db, org_id, f, want)]
         if not rows:  # "baldor electric co...": Baldor has nothing starting with "co"
             for f in choice.relaxed_sets:
