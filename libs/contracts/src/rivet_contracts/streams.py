@@ -19,6 +19,17 @@ USERS = StreamSpec("USERS", ("user.>",), "Organization and user lifecycle events
 EQUIPMENT = StreamSpec("EQUIPMENT", ("equipment.>",), "Asset registry events (assets).")
 WORKORDERS = StreamSpec("WORKORDERS", ("wo.>",), "Work order lifecycle events (workorders).")
 NAMEPLATES = StreamSpec("NAMEPLATES", ("nameplate.>",), "Nameplate upload and scan events (ocr).")
+MAINTENANCE = StreamSpec(
+    "MAINTENANCE",
+    ("plan.>", "pm.>", "meter.>"),
+    "Maintenance plan, occurrence and meter events (maintenance).",
+)
+READINGS = StreamSpec(
+    "READINGS",
+    ("reading.>",),
+    "Meter readings sent by machines (reading.submitted.<org_id>); declared by the maintenance "
+    "service, which consumes them.",
+)
 DEADLETTERS = StreamSpec(
     "DEADLETTERS",
     ("deadletter.>",),
@@ -26,7 +37,15 @@ DEADLETTERS = StreamSpec(
     max_age=timedelta(days=90),
 )
 
-ALL_STREAMS: tuple[StreamSpec, ...] = (USERS, EQUIPMENT, WORKORDERS, NAMEPLATES, DEADLETTERS)
+ALL_STREAMS: tuple[StreamSpec, ...] = (
+    USERS,
+    EQUIPMENT,
+    WORKORDERS,
+    NAMEPLATES,
+    MAINTENANCE,
+    READINGS,
+    DEADLETTERS,
+)
 
 
 def stream_for(subject: str) -> StreamSpec:

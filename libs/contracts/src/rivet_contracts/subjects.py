@@ -39,6 +39,22 @@ class Events:
     NAMEPLATE_UPLOADED: Final = "nameplate.uploaded"
     NAMEPLATE_SCANNED: Final = "nameplate.scanned"
 
+    # --- maintenance (streams MAINTENANCE and READINGS) ---
+    PLAN_CREATED: Final = "plan.created"
+    PLAN_UPDATED: Final = "plan.updated"
+    """Title, instructions, checklist, planning fields, trigger or asset of a plan changed."""
+    PLAN_PAUSED: Final = "plan.paused"
+    PLAN_RESUMED: Final = "plan.resumed"
+    PM_DUE: Final = "pm.due"
+    """A plan's occurrence opened its work order."""
+    PM_COMPLETED: Final = "pm.completed"
+    METER_READING_RECORDED: Final = "meter.reading_recorded"
+    METER_LIMIT_EXCEEDED: Final = "meter.limit_exceeded"
+    """A gauge went out of its limits: an excursion started."""
+    READING_SUBMITTED: Final = "reading.submitted.*"
+    """Readings sent by machines, on ``reading.submitted.<org_id>`` (``reading_subject``); the
+    maintenance service consumes them. The only subject published from outside the services."""
+
     DEAD_LETTER: Final = "deadletter"
     """Prefix: a message that failed too often is republished as ``deadletter.<consumer>``."""
 
@@ -97,6 +113,22 @@ class Rpc:
     STATS_TRENDS: Final = "rpc.workorders.stats_trends"
     STATS_SUMMARY: Final = "rpc.workorders.stats_summary"
     STATS_KPIS: Final = "rpc.workorders.stats_kpis"
+
+    MAINTENANCE_CREATE_PLAN: Final = "rpc.maintenance.create_plan"
+    MAINTENANCE_UPDATE_PLAN: Final = "rpc.maintenance.update_plan"
+    MAINTENANCE_PAUSE_PLAN: Final = "rpc.maintenance.pause_plan"
+    MAINTENANCE_RESUME_PLAN: Final = "rpc.maintenance.resume_plan"
+    MAINTENANCE_GET_PLAN: Final = "rpc.maintenance.get_plan"
+    MAINTENANCE_LIST_PLANS: Final = "rpc.maintenance.list_plans"
+    MAINTENANCE_CREATE_METER: Final = "rpc.maintenance.create_meter"
+    MAINTENANCE_UPDATE_METER: Final = "rpc.maintenance.update_meter"
+    MAINTENANCE_GET_METER: Final = "rpc.maintenance.get_meter"
+    MAINTENANCE_LIST_METERS: Final = "rpc.maintenance.list_meters"
+    MAINTENANCE_RECORD_READING: Final = "rpc.maintenance.record_reading"
+    MAINTENANCE_LIST_READINGS: Final = "rpc.maintenance.list_readings"
+    MAINTENANCE_FORECAST: Final = "rpc.maintenance.forecast"
+    MAINTENANCE_OVERDUE: Final = "rpc.maintenance.overdue"
+    MAINTENANCE_KPIS: Final = "rpc.maintenance.kpis"
 
     OCR_SUBMIT: Final = "rpc.ocr.submit"
     OCR_GET_SCAN: Final = "rpc.ocr.get_scan"

@@ -20,7 +20,8 @@ from rivet_contracts.catalog import EVENTS, RPCS
 DESCRIPTION = """Rivet's messaging contract.
 
 Domain events are published on JetStream with `Nats-Msg-Id` = `event_id` (streams: USERS,
-EQUIPMENT, WORKORDERS, NAMEPLATES, DEADLETTERS). Requests are NATS request-reply on
+EQUIPMENT, WORKORDERS, NAMEPLATES, MAINTENANCE, READINGS, DEADLETTERS). Machines publish meter
+readings on `reading.submitted.<org_id>` (stream READINGS). Requests are NATS request-reply on
 `rpc.<service>.<action>`: the body is the request model, the caller travels in the headers
 `Rivet-User-Id`, `Rivet-Org-Id`, `Rivet-Role`, `Rivet-Correlation-Id`, `Rivet-Channel`; a reply
 carrying the header `Rivet-Error` has an `ErrorInfo` body. A successful reply may say what the
