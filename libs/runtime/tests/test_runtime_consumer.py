@@ -20,7 +20,7 @@ from rivet_contracts.auth import UserRegistered
 from rivet_contracts.identity import Role
 from rivet_contracts.streams import USERS
 from rivet_devstack.testing.env import TestEnv
-from rivet_runtime import EventContext, EventRouter, ServiceRuntime, ServiceSettings
+from rivet_runtime import EventContext, EventRouter, Refused, ServiceRuntime, ServiceSettings
 from rivet_runtime.db import async_url
 from rivet_runtime.metrics import DEAD_LETTERS
 from rivet_runtime.outbox import write_event
@@ -188,6 +188,56 @@ async def test_duplicates_retries_and_dead_letters(
         info = await js.stream_info(runtime.settings.stream_name("DEADLETTERS"))
         assert info.state.messages == 2
         await nc.close()
+    finally:
+        await runtime.stop()
+
+
+async def test_a_refused_message_is_dead_lettered_at_once_and_handlers_see_the_subject(
+    test_env: TestEnv, isolated_database: str, namespace: str
+) -> None:
+    await _create_schema(isolated_database)
+    subjects: list[str | None] = []
+    attempts: Counter[str] = Counter()
+    router: EventRouter[Recorder] = EventRouter()
+
+    async def on_registered(event: EventEnvelope[Any], ctx: EventContext[Recorder]) -> None:
+        subjects.append(ctx.subject)
+        attempts[event.data.full_name] += 1
+        if event.data.full_name == "refused":
+            raise Refused("not_welcome", "this one never applies")
+
+    router.on(Events.USER_REGISTERED, consumer="test-refusals")(on_registered)
+    settings = ServiceSettings(
+        **test_env.common()
+        | {
+            "service_name": "consumer-test",
+            "database_url": isolated_database,
+            "nats_namespace": namespace,
+            "consumer_max_deliveries": 3,
+        }
+    )
+    runtime = ServiceRuntime(settings, Recorder(), schema=SCHEMA, publishes=(USERS,))
+    runtime.include_events(router)
+    await runtime.start()
+    try:
+        await _publish(runtime, _event("refused"))
+        await _publish(runtime, _event("welcome"))
+        await _until(lambda: attempts["welcome"] == 1)
+        db = await asyncpg.connect(isolated_database)
+        try:
+            deadline = time.monotonic() + 15
+            while await db.fetchval(f"SELECT count(*) FROM {SCHEMA}.dead_letters") < 1:
+                assert time.monotonic() < deadline
+                await asyncio.sleep(0.1)
+            row = await db.fetchrow(f"SELECT deliveries, error FROM {SCHEMA}.dead_letters")
+        finally:
+            await db.close()
+        assert row is not None
+        assert row["deliveries"] == 1
+        assert row["error"] == "refused: not_welcome: this one never applies"
+        await asyncio.sleep(0.3)
+        assert attempts["refused"] == 1  # never retried
+        assert subjects == [Events.USER_REGISTERED, Events.USER_REGISTERED]  # no namespace
     finally:
         await runtime.stop()
 

@@ -5,7 +5,7 @@ A service builds a ``ServiceRuntime`` from its settings, adds ``RpcRouter``s and
 (outbox, inbox, redelivery, dead letters, reconnects, readiness) lives here, once.
 """
 
-from .consumer import EventRouter
+from .consumer import EventRouter, Refused
 from .context import EventContext, RequestContext, UnitOfWork
 from .rpc import Accepted, Created, RpcRouter
 from .service import ServiceRuntime
@@ -16,6 +16,7 @@ __all__ = [
     "Created",
     "EventContext",
     "EventRouter",
+    "Refused",
     "RequestContext",
     "RpcRouter",
     "ServiceRuntime",

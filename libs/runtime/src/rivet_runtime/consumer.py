@@ -5,7 +5,9 @@ one transaction, records the event id in the ``inbox`` (a second delivery finds 
 changes nothing), runs the handler, commits, then acknowledges. A handler that raises gets the
 message redelivered after a growing delay; after ``CONSUMER_MAX_DELIVERIES`` attempts (or at once
 for a message that cannot be parsed) the message is written to ``dead_letters``, announced as
-``deadletter.<consumer>`` and acknowledged, so it never blocks the stream.
+``deadletter.<consumer>`` and acknowledged, so it never blocks the stream. A handler that
+knows a message can never apply (a reading from a device that names an unknown meter) raises
+``Refused``: it is dead-lettered at once, with the reason, instead of being retried.
 
 A subscription registered with ``EventRouter.on_many`` is applied by group commit: the events
 that arrive while one transaction runs wait and go together into the next one (one inbox
@@ -51,6 +53,17 @@ _DEAD = text(
     "INSERT INTO dead_letters (consumer, subject, event_id, payload, error, deliveries) "
     "VALUES (:consumer, :subject, :event_id, :payload, :error, :deliveries)"
 )
+
+
+class Refused(Exception):
+    """Raised by a handler for a message that will never apply, whatever the retries: the
+    transaction rolls back and the message is dead-lettered at once with ``reason`` (a stable
+    code) and the message."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(f"{reason}: {message}")
+        self.reason = reason
+        self.message = message
 
 
 class Outcome(StrEnum):
@@ -143,15 +156,21 @@ class EventProcessor(Generic[StateT]):
         return float(min(self.settings.consumer_retry_delay * 2**exponent, 30.0))
 
     async def process(
-        self, sub: Subscription, body: bytes, headers: Mapping[str, str], deliveries: int
+        self,
+        sub: Subscription,
+        body: bytes,
+        headers: Mapping[str, str],
+        deliveries: int,
+        subject: str | None = None,
     ) -> Outcome:
         """Never raises: every delivery ends acknowledged (ok, duplicate, dead letter) or
         negatively acknowledged with a delay (retry), so JetStream never has to give up on a
-        message by itself."""
+        message by itself. ``subject`` is the one the message arrived on (namespaced), for a
+        subscription to a wildcard subject."""
         service = self.settings.service_name
         started = time.perf_counter()
         try:
-            outcome = await self._process(sub, body, headers, deliveries)
+            outcome = await self._process(sub, body, headers, deliveries, subject)
         except Exception as exc:  # the database is away even for the dead letter: try later
             log.warning("consumer %s cannot record its outcome yet: %r", sub.consumer, exc)
             outcome = Outcome.RETRY
@@ -160,7 +179,12 @@ class EventProcessor(Generic[StateT]):
         return outcome
 
     async def _process(
-        self, sub: Subscription, body: bytes, headers: Mapping[str, str], deliveries: int
+        self,
+        sub: Subscription,
+        body: bytes,
+        headers: Mapping[str, str],
+        deliveries: int,
+        subject: str | None = None,
     ) -> Outcome:
         try:
             envelope = self._parse(sub.subject, body)
@@ -171,7 +195,11 @@ class EventProcessor(Generic[StateT]):
         try:
             if sub.batch_handler is not None:
                 return await self._group(sub).submit(envelope)
-            return await self._apply(sub, envelope)
+            return await self._apply(sub, envelope, self._unprefixed(subject))
+        except Refused as exc:
+            log.warning("consumer %s refused %s: %s", sub.consumer, envelope.event_id, exc)
+            await self._dead_letter(sub, body, headers, deliveries, f"refused: {exc}")
+            return Outcome.DEAD_LETTER
         except Exception as exc:
             EVENTS_FAILED.labels(self.settings.service_name, sub.consumer).inc()
             if is_outage(exc):
@@ -199,13 +227,20 @@ class EventProcessor(Generic[StateT]):
         envelope: EventEnvelope[Any] = envelope_model(subject).model_validate_json(body)
         return envelope
 
+    def _unprefixed(self, subject: str | None) -> str | None:
+        """``subject`` without the deployment's namespace."""
+        prefix = self.settings.subject("")
+        return subject[len(prefix) :] if subject and subject.startswith(prefix) else subject
+
     def _group(self, sub: Subscription) -> "_GroupCommit":
         group = self._groups.get(sub.consumer)
         if group is None:
             group = self._groups[sub.consumer] = _GroupCommit(self, sub)
         return group
 
-    async def _apply(self, sub: Subscription, envelope: EventEnvelope[Any]) -> Outcome:
+    async def _apply(
+        self, sub: Subscription, envelope: EventEnvelope[Any], subject: str | None = None
+    ) -> Outcome:
         assert sub.handler is not None
         ctx: EventContext[Any] = EventContext(
             state=self.state,
@@ -215,6 +250,7 @@ class EventProcessor(Generic[StateT]):
             channel=(envelope.actor and envelope.actor.channel) or "event",
             event=envelope,
             consumer=sub.consumer,
+            subject=subject,
         )
         try:
             if not sub.own_transaction:

@@ -182,6 +182,9 @@ class EventContext(UnitOfWork[StateT]):
     consumer: str | None = None
     claimed: bool = False
     """True once a transaction of this event has begun (and claimed its inbox row)."""
+    subject: str | None = None
+    """The subject the message arrived on, without the namespace (for a subscription to a
+    wildcard subject, such as ``reading.submitted.<org_id>``; None in a batch)."""
 
     def actor(self) -> Actor | None:
         # Follow-up events are caused by the same actor as the event handled.

@@ -284,7 +284,9 @@ class ServiceRuntime(Generic[StateT]):
         async def endpoint(message: Any) -> None:
             msg: NatsMessage = message
             deliveries = msg.raw_message.metadata.num_delivered or 1
-            outcome = await processor.process(sub, msg.body, msg.headers, deliveries)
+            outcome = await processor.process(
+                sub, msg.body, msg.headers, deliveries, msg.raw_message.subject
+            )
             if outcome is Outcome.RETRY:
                 await msg.nack(delay=processor.retry_delay(deliveries))
             else:
