@@ -5,6 +5,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from rivet_contracts.catalog import RPCS
+from rivet_contracts.streams import MAINTENANCE, READINGS
 from rivet_maintenance.clock import Clock
 from rivet_maintenance.main import MIGRATIONS, build
 from rivet_maintenance.settings import MaintenanceSettings
@@ -16,8 +18,19 @@ def test_the_runtime_is_built_on_the_service_schema_and_migrations() -> None:
     runtime = build(settings)
     assert (runtime.schema, runtime.migrations) == ("maintenance", MIGRATIONS)
     assert (MIGRATIONS / "env.py").is_file()
-    assert sorted(p.name for p in (MIGRATIONS / "versions").glob("*.py")) == ["0001_initial.py"]
-    assert runtime.publishes == ()
+    assert sorted(p.name for p in (MIGRATIONS / "versions").glob("*.py")) == [
+        "0001_initial.py",
+        "0002_scheduler.py",
+    ]
+    assert runtime.publishes == (MAINTENANCE, READINGS)
+    assert set(runtime.rpc_subjects) == {s for s in RPCS if s.startswith("rpc.maintenance.")}
+    assert {s.consumer for s in runtime.subscriptions} == {
+        "maintenance-orders",
+        "maintenance-readings",
+        "maintenance-organization-registered",
+        "maintenance-organization-updated",
+    }
+    assert {job.name for job in runtime.jobs} >= {"schedule", "open-orders", "gauges"}
     assert (settings.service_name, settings.http_port) == ("maintenance", 8106)
     assert (settings.rpc_timeout, settings.schedule_interval, settings.forecast_days) == (
         3.0,

@@ -70,7 +70,7 @@ def test_a_condition_key_is_the_plan_and_the_excursion_index() -> None:
 
 def test_the_key_uuid_depends_on_the_key_alone() -> None:
     key = calendar_key(PLAN, datetime(2026, 3, 30, 4, tzinfo=UTC))
-    # pinned: these ids are sent as idempotency ids, so they must not change between releases
+    # pinned: these ids are the stored occurrences' ids, so they must not change between releases
     assert key_uuid(key) == UUID("78813539-83f5-5a81-9e47-4127e025c505")
     assert key_uuid(key).version == 5
     assert key_uuid(key) == key_uuid(str(key))

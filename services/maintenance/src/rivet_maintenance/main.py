@@ -1,14 +1,19 @@
-"""Maintenance service entry point: ``rivet-maintenance [serve|migrate]``.
-
-The service owns its schema and its migrations; it serves no requests and consumes no events
-yet (its contracts, routes and deployment come with the scheduler).
-"""
+"""Maintenance service entry point: ``rivet-maintenance [serve|migrate]``."""
 
 from pathlib import Path
 
+from rivet_contracts.streams import MAINTENANCE, READINGS
 from rivet_runtime import ServiceRuntime
 from rivet_runtime.cli import run_service
 
+from .completions.events import router as completions
+from .meters.events import router as device_readings
+from .meters.handlers import router as meters
+from .organizations.events import router as organizations
+from .plans.handlers import router as plans
+from .reports.handlers import router as reports
+from .reports.jobs import jobs as gauge_jobs
+from .scheduler.jobs import jobs as scheduler_jobs
 from .settings import MaintenanceSettings
 from .state import MaintenanceState
 from .tables import SCHEMA
@@ -18,12 +23,21 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def build(settings: MaintenanceSettings | None = None) -> ServiceRuntime[MaintenanceState]:
     settings = settings or MaintenanceSettings()
-    return ServiceRuntime(
+    runtime = ServiceRuntime(
         settings,
         MaintenanceState(settings),
         schema=SCHEMA,
         migrations=MIGRATIONS,
+        # READINGS too: machines only publish to it, so its consumer declares it
+        publishes=(MAINTENANCE, READINGS),
     )
+    for router in (plans, meters, reports):
+        runtime.include_rpc(router)
+    for events in (completions, device_readings, organizations):
+        runtime.include_events(events)
+    for jobs in (scheduler_jobs, gauge_jobs):
+        runtime.include_jobs(jobs)
+    return runtime
 
 
 def cli() -> None:

@@ -25,6 +25,18 @@ class MaintenanceSettings(ServiceSettings):
     forecast_days: int = Field(
         default=90,
         ge=1,
-        le=731,
-        description="How far ahead the forecast of a plan's occurrences looks, in days.",
+        le=366,
+        description="How far ahead the forecast looks when the request names no number of days.",
+    )
+    open_lease: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds a scheduler replica holds an occurrence while it requests its work "
+        "order; keep it above RPC_TIMEOUT. Another replica takes it over after that.",
+    )
+    open_retry: float = Field(
+        default=15.0,
+        gt=0,
+        description="Seconds before a failed work-order request is sent again; doubles with "
+        "each failure, up to ten minutes.",
     )

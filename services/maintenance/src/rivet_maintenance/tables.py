@@ -16,6 +16,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     DateTime,
@@ -166,6 +167,19 @@ plans = Table(
     _tz("created_at", nullable=False, now=True),
     _tz("updated_at", nullable=False, now=True),
     Column("version", Integer, nullable=False, server_default="1"),
+    Column(
+        "author_id",
+        UUID(as_uuid=True),
+        comment="the admin who created, last changed or resumed it: orders are requested "
+        "in their name",
+    ),
+    Column(
+        "allow_overlap",
+        Boolean,
+        nullable=False,
+        server_default=text("false"),
+        comment="open the next order even while the previous one is open",
+    ),
     _in("priority", Priority, "plans_priority_check"),
     _in("work_type", PLANNED_WORK, "plans_work_type_check"),
     _in("status", PlanStatus, "plans_status_check"),
@@ -207,6 +221,16 @@ occurrences = Table(
     _tz("opened_at"),
     _tz("completed_at"),
     Column("completed_reading", Numeric, comment="meter plans: the counter at completion"),
+    Column(
+        "request",
+        JSONB,
+        comment="the work-order request, sent unchanged until its order is open",
+    ),
+    Column("work_order_number", Text),
+    Column("on_time", Boolean, comment="completed calendar and meter occurrences"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    _tz("lease_until", comment="a scheduler is requesting its order until then"),
+    Column("last_error", Text, comment="why the last request for its order failed"),
     _in("status", OccurrenceStatus, "occurrences_status_check"),
     CheckConstraint(
         f"status <> '{OccurrenceStatus.OPEN}' OR work_order_id IS NOT NULL",
@@ -216,6 +240,11 @@ occurrences = Table(
     Index("occurrences_plan_idx", "plan_id", "created_at"),
     Index("occurrences_org_due_idx", "org_id", "due_at"),
     Index("occurrences_active_due_idx", "org_id", "due_at", postgresql_where=ACTIVE),
+    Index(
+        "occurrences_opening_idx",
+        "created_at",
+        postgresql_where=text(f"status = '{OccurrenceStatus.OPENING}'"),
+    ),
     Index(
         "occurrences_work_order_key",
         "work_order_id",

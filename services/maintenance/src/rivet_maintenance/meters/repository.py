@@ -5,12 +5,14 @@ decided by ``schedule.meters`` and ``schedule.conditions`` before anything is st
 meter row keeps the newest reading and the excursion state those rules work from.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select, tuple_, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -214,6 +216,65 @@ async def reading_at(conn: AsyncConnection, meter_id: UUID, at: datetime) -> Rea
         select(readings)
         .where(readings.c.meter_id == meter_id, readings.c.read_at <= at)
         .order_by(readings.c.read_at.desc(), readings.c.id.desc())
+        .limit(1)
+    )
+    row = (await conn.execute(query)).mappings().one_or_none()
+    return ReadingRecord.of_row(row) if row is not None else None
+
+
+METER_COLUMNS = frozenset({"name", "unit", "low_limit", "high_limit", "deadband"})
+"""The columns ``update_meter`` writes."""
+
+
+async def update_meter(
+    conn: AsyncConnection, meter_id: UUID, changes: Mapping[str, Any], at: datetime
+) -> MeterRecord:
+    unknown = set(changes) - METER_COLUMNS
+    if unknown:
+        raise ValueError(f"not a meter column: {sorted(unknown)}")
+    statement = (
+        update(meters)
+        .where(meters.c.id == meter_id)
+        .values(**changes, updated_at=at)
+        .returning(*meters.c)
+    )
+    return MeterRecord.of_row((await conn.execute(statement)).mappings().one())
+
+
+async def list_meters(
+    conn: AsyncConnection,
+    org_id: UUID,
+    *,
+    equipment_id: UUID | None = None,
+    after: tuple[datetime, UUID] | None = None,
+    limit: int = 100,
+) -> list[MeterRecord]:
+    """The organization's meters, oldest first; ``after`` is the (created_at, id) of the last
+    meter of the previous page."""
+    query = select(meters).where(meters.c.org_id == org_id)
+    if equipment_id is not None:
+        query = query.where(meters.c.equipment_id == equipment_id)
+    if after is not None:
+        query = query.where(tuple_(meters.c.created_at, meters.c.id) > tuple_(*after))
+    query = query.order_by(meters.c.created_at, meters.c.id).limit(limit)
+    return [MeterRecord.of_row(row) for row in (await conn.execute(query)).mappings()]
+
+
+async def meters_by_id(conn: AsyncConnection, meter_ids: list[UUID]) -> dict[UUID, MeterRecord]:
+    if not meter_ids:
+        return {}
+    query = select(meters).where(meters.c.id.in_(meter_ids))
+    return {row["id"]: MeterRecord.of_row(row) for row in (await conn.execute(query)).mappings()}
+
+
+async def earliest_since(
+    conn: AsyncConnection, meter_id: UUID, since: datetime
+) -> ReadingRecord | None:
+    """The oldest reading taken at or after ``since`` (where the recent use is measured from)."""
+    query = (
+        select(readings)
+        .where(readings.c.meter_id == meter_id, readings.c.read_at >= since)
+        .order_by(readings.c.read_at, readings.c.id)
         .limit(1)
     )
     row = (await conn.execute(query)).mappings().one_or_none()

@@ -7,11 +7,12 @@ what its status becomes, is decided by the caller.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -32,6 +33,8 @@ class NewOccurrence:
     threshold: Decimal | None = None
     excursion: int | None = None
     status: OccurrenceStatus = OccurrenceStatus.OPENING
+    request: dict[str, Any] | None = None
+    """The work-order request (its JSON), sent unchanged until the order is open."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,12 @@ class OccurrenceRecord:
     opened_at: datetime | None
     completed_at: datetime | None
     completed_reading: Decimal | None
+    request: dict[str, Any] | None = None
+    work_order_number: str | None = None
+    on_time: bool | None = None
+    attempts: int = 0
+    lease_until: datetime | None = None
+    last_error: str | None = None
 
     @classmethod
     def of_row(cls, row: RowMapping) -> "OccurrenceRecord":
@@ -70,6 +79,12 @@ class OccurrenceRecord:
             opened_at=row["opened_at"],
             completed_at=row["completed_at"],
             completed_reading=row["completed_reading"],
+            request=row["request"],
+            work_order_number=row["work_order_number"],
+            on_time=row["on_time"],
+            attempts=row["attempts"],
+            lease_until=row["lease_until"],
+            last_error=row["last_error"],
         )
 
 
@@ -94,6 +109,7 @@ async def insert_occurrence(
             threshold=new.threshold,
             excursion=new.excursion,
             status=new.status.value,
+            request=new.request,
             created_at=at,
         )
         .on_conflict_do_nothing()
@@ -114,17 +130,87 @@ async def get_by_work_order(conn: AsyncConnection, work_order_id: UUID) -> Occur
 
 
 async def store_opened(
-    conn: AsyncConnection, occurrence_id: UUID, work_order_id: UUID, at: datetime
-) -> None:
-    """The occurrence's order is open."""
-    await conn.execute(
+    conn: AsyncConnection,
+    occurrence_id: UUID,
+    work_order_id: UUID,
+    at: datetime,
+    number: str | None = None,
+) -> bool:
+    """The occurrence's order is open; False when it was not being opened any more (another
+    replica stored the same order first)."""
+    result = await conn.execute(
         update(occurrences)
-        .where(occurrences.c.id == occurrence_id)
+        .where(
+            occurrences.c.id == occurrence_id,
+            occurrences.c.status == OccurrenceStatus.OPENING.value,
+        )
         .values(
             status=OccurrenceStatus.OPEN.value,
             work_order_id=work_order_id,
+            work_order_number=number,
             opened_at=at,
+            lease_until=None,
+            last_error=None,
         )
+    )
+    return bool(result.rowcount)
+
+
+async def claim_opening(
+    conn: AsyncConnection, lease_seconds: float, limit: int
+) -> list[OccurrenceRecord]:
+    """Occurrences whose order is to be opened and that no one holds, oldest first, each held
+    for ``lease_seconds`` (by the database's clock) and counted as an attempt; other replicas
+    skip the rows while this transaction runs and the held ones until the lease ends."""
+    free = or_(occurrences.c.lease_until.is_(None), occurrences.c.lease_until <= func.now())
+    pending = (
+        select(occurrences.c.id)
+        .where(occurrences.c.status == OccurrenceStatus.OPENING.value, free)
+        .order_by(occurrences.c.created_at, occurrences.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    statement = (
+        update(occurrences)
+        .where(occurrences.c.id.in_(pending))
+        .values(
+            lease_until=func.now() + timedelta(seconds=lease_seconds),
+            attempts=occurrences.c.attempts + 1,
+        )
+        .returning(*occurrences.c)
+    )
+    found = [OccurrenceRecord.of_row(row) for row in (await conn.execute(statement)).mappings()]
+    return sorted(found, key=lambda o: (o.created_at, str(o.id)))
+
+
+async def store_failure(
+    conn: AsyncConnection, occurrence_id: UUID, error: str, retry_seconds: float
+) -> None:
+    """The request for its order failed: keep why, and try again in ``retry_seconds``."""
+    await conn.execute(
+        update(occurrences)
+        .where(
+            occurrences.c.id == occurrence_id,
+            occurrences.c.status == OccurrenceStatus.OPENING.value,
+        )
+        .values(
+            last_error=error[:1000],
+            lease_until=func.now() + timedelta(seconds=retry_seconds),
+        )
+    )
+
+
+async def store_request(
+    conn: AsyncConnection, occurrence_id: UUID, request: dict[str, Any], error: str
+) -> None:
+    """Send ``request`` from now on (the one stored can no longer be accepted), at once."""
+    await conn.execute(
+        update(occurrences)
+        .where(
+            occurrences.c.id == occurrence_id,
+            occurrences.c.status == OccurrenceStatus.OPENING.value,
+        )
+        .values(request=request, last_error=error[:1000], lease_until=None)
     )
 
 
@@ -135,8 +221,10 @@ async def store_status(
     *,
     completed_at: datetime | None = None,
     completed_reading: Decimal | None = None,
+    on_time: bool | None = None,
 ) -> None:
-    """Another status; a completion also records when and, for a meter plan, the counter."""
+    """Another status; a completion also records when, for a meter plan the counter, and
+    whether it was on time."""
     await conn.execute(
         update(occurrences)
         .where(occurrences.c.id == occurrence_id)
@@ -144,6 +232,8 @@ async def store_status(
             status=status.value,
             completed_at=completed_at,
             completed_reading=completed_reading,
+            on_time=on_time,
+            lease_until=None,
         )
     )
 
@@ -200,6 +290,45 @@ async def due_between(
             occurrences.c.org_id == org_id,
             occurrences.c.due_at >= start,
             occurrences.c.due_at < end,
+        )
+        .order_by(occurrences.c.due_at, occurrences.c.key)
+    )
+    return [OccurrenceRecord.of_row(row) for row in (await conn.execute(query)).mappings()]
+
+
+async def get_for_update(conn: AsyncConnection, occurrence_id: UUID) -> OccurrenceRecord | None:
+    query = select(occurrences).where(occurrences.c.id == occurrence_id).with_for_update()
+    return _one((await conn.execute(query)).mappings().one_or_none())
+
+
+async def lock_by_work_order(conn: AsyncConnection, work_order_id: UUID) -> OccurrenceRecord | None:
+    """The occurrence a work order was opened for, its row held (FOR UPDATE)."""
+    query = (
+        select(occurrences).where(occurrences.c.work_order_id == work_order_id).with_for_update()
+    )
+    return _one((await conn.execute(query)).mappings().one_or_none())
+
+
+async def has_active(conn: AsyncConnection, plan_id: UUID) -> bool:
+    """Whether an occurrence of the plan is being opened or open."""
+    query = select(
+        exists().where(
+            occurrences.c.plan_id == plan_id,
+            occurrences.c.status.in_([status.value for status in ACTIVE_OCCURRENCES]),
+        )
+    )
+    return bool(await conn.scalar(query))
+
+
+async def active_of_plans(conn: AsyncConnection, plan_ids: list[UUID]) -> list[OccurrenceRecord]:
+    """The occurrences of these plans that are being opened or open, by due time."""
+    if not plan_ids:
+        return []
+    query = (
+        select(occurrences)
+        .where(
+            occurrences.c.plan_id.in_(plan_ids),
+            occurrences.c.status.in_([status.value for status in ACTIVE_OCCURRENCES]),
         )
         .order_by(occurrences.c.due_at, occurrences.c.key)
     )

@@ -35,6 +35,8 @@ DEFINITION_COLUMNS = frozenset(
         "trigger",
         "meter_id",
         "equipment_id",
+        "allow_overlap",
+        "author_id",
     }
 )
 """The columns ``update_plan`` writes; the schedule state has ``store_schedule``."""
@@ -56,6 +58,8 @@ class NewPlan:
     estimated_hours: Decimal | None = None
     assignee_id: UUID | None = None
     status: PlanStatus = PlanStatus.ACTIVE
+    author_id: UUID | None = None
+    allow_overlap: bool = False
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,8 @@ class PlanRecord:
     created_at: datetime
     updated_at: datetime
     version: int
+    author_id: UUID | None = None
+    allow_overlap: bool = False
 
     @classmethod
     def of_row(cls, row: RowMapping) -> "PlanRecord":
@@ -115,6 +121,8 @@ class PlanRecord:
             created_at=row["created_at"],
             updated_at=row["updated_at"],
             version=row["version"],
+            author_id=row["author_id"],
+            allow_overlap=row["allow_overlap"],
         )
 
 
@@ -136,6 +144,8 @@ async def insert_plan(conn: AsyncConnection, plan: NewPlan, at: datetime) -> Pla
             trigger_kind=plan.trigger_kind.value,
             trigger=plan.trigger,
             meter_id=plan.meter_id,
+            author_id=plan.author_id,
+            allow_overlap=plan.allow_overlap,
             created_at=at,
             updated_at=at,
         )
@@ -160,6 +170,7 @@ async def list_plans(
     org_id: UUID,
     *,
     equipment_id: UUID | None = None,
+    assignee_id: UUID | None = None,
     status: PlanStatus | None = None,
     after: tuple[datetime, UUID] | None = None,
     limit: int = 50,
@@ -169,6 +180,8 @@ async def list_plans(
     query = select(plans).where(plans.c.org_id == org_id)
     if equipment_id is not None:
         query = query.where(plans.c.equipment_id == equipment_id)
+    if assignee_id is not None:
+        query = query.where(plans.c.assignee_id == assignee_id)
     if status is not None:
         query = query.where(plans.c.status == status.value)
     if after is not None:
@@ -246,4 +259,26 @@ async def plans_of_meter(
     if status is not None:
         query = query.where(plans.c.status == status.value)
     query = query.order_by(plans.c.created_at, plans.c.id)
+    return [PlanRecord.of_row(row) for row in (await conn.execute(query)).mappings()]
+
+
+async def lock_plan(conn: AsyncConnection, plan_id: UUID) -> PlanRecord | None:
+    """The plan, its row held (FOR UPDATE) for a change of its schedule state."""
+    query = select(plans).where(plans.c.id == plan_id).with_for_update()
+    row = (await conn.execute(query)).mappings().one_or_none()
+    return PlanRecord.of_row(row) if row is not None else None
+
+
+async def plans_of_kind(
+    conn: AsyncConnection, org_id: UUID, kind: TriggerKind, *, lock: bool = False
+) -> list[PlanRecord]:
+    """The organization's plans with a trigger of ``kind`` (a new time zone moves the calendar
+    ones); ``lock`` holds their rows."""
+    query = (
+        select(plans)
+        .where(plans.c.org_id == org_id, plans.c.trigger_kind == kind.value)
+        .order_by(plans.c.created_at, plans.c.id)
+    )
+    if lock:
+        query = query.with_for_update()
     return [PlanRecord.of_row(row) for row in (await conn.execute(query)).mappings()]

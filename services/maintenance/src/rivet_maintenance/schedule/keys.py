@@ -3,8 +3,8 @@
 Several scheduler replicas may decide at the same moment that a plan's occurrence is due. Each
 computes the same key from the plan and the occurrence alone (never from the clock of the
 replica, a random id or a counter of its own), and the occurrences table holds a key once, so
-exactly one work order is opened per occurrence; the work order request carries
-``key_uuid(key)`` as its idempotency id for the same reason.
+exactly one work order is opened per occurrence; the work-order request carries the key as its
+``idempotency_key`` for the same reason (``key_uuid(key)`` is the occurrence's id).
 
 - calendar: plan id + the due instant in UTC (``2026-03-30T04:00:00Z``): the same local due
   date and time give the same instant whatever zone the replica runs in;

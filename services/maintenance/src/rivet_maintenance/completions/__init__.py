@@ -1,0 +1,1 @@
+"""Completions: what a plan's work order becoming completed or cancelled does to the plan."""

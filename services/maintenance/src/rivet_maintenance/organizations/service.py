@@ -1,0 +1,77 @@
+"""The organization's time zone, as the schedule rules take it, and what a new one changes.
+
+A calendar plan's next due time is an instant computed in the organization's zone; when the
+zone changes, the plans whose next occurrence is not recorded yet are computed again in the
+new one (recorded occurrences keep their instants: their orders are open or opening).
+"""
+
+import logging
+from datetime import datetime
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..occurrences import repository as occurrences
+from ..plans import repository as plans
+from ..plans.repository import ScheduleState
+from ..plans.triggers import load
+from ..schedule.calendar import CalendarTrigger
+from ..schedule.errors import ScheduleError
+from ..schedule.localtime import zone
+from ..schedule.planning import opening, resumed
+from ..vocabulary import ACTIVE_OCCURRENCES, TriggerKind
+from . import repository as repo
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ZONE = "UTC"
+"""An organization's zone until auth says otherwise (auth's default too)."""
+
+
+async def zone_of(conn: AsyncConnection, org_id: UUID) -> ZoneInfo:
+    """The organization's zone (UTC until an event about it has arrived)."""
+    name = await repo.time_zone(conn, org_id) or DEFAULT_ZONE
+    try:
+        return zone(name)
+    except ScheduleError:  # auth checks zones; a name this machine lacks must not stop plans
+        log.warning("organization %s: unknown time zone %r; using UTC", org_id, name)
+        return zone(DEFAULT_ZONE)
+
+
+async def store_zone(conn: AsyncConnection, org_id: UUID, name: str, as_of: datetime) -> bool:
+    """Keep ``name`` unless a later event was applied; whether the zone changed."""
+    before = await repo.time_zone(conn, org_id) or DEFAULT_ZONE
+    stored = await repo.store_time_zone(conn, org_id, name, as_of)
+    return stored and name != before
+
+
+async def reschedule(conn: AsyncConnection, org_id: UUID, now: datetime) -> int:
+    """Compute again, in the organization's zone, the next occurrence of its calendar plans
+    that have one not recorded yet; how many moved."""
+    tz = await zone_of(conn, org_id)
+    moved = 0
+    for plan in await plans.plans_of_kind(conn, org_id, TriggerKind.CALENDAR, lock=True):
+        if plan.schedule.next_due_at is None:
+            continue
+        trigger = load(plan.trigger_kind, plan.trigger)
+        assert isinstance(trigger, CalendarTrigger)
+        latest = await occurrences.latest_of_plan(conn, plan.id)
+        due = resumed(
+            trigger,
+            latest.due_at if latest is not None else None,
+            latest.completed_at if latest is not None else None,
+            latest is not None and latest.status in ACTIVE_OCCURRENCES,
+            now,
+            tz,
+        )
+        state = ScheduleState(
+            due,
+            opening(trigger, due, tz),
+            plan.schedule.meter_base,
+            plan.schedule.last_completed_at,
+        )
+        if state != plan.schedule:
+            await plans.store_schedule(conn, plan.id, state)
+            moved += 1
+    return moved

@@ -1,0 +1,212 @@
+"""Reading ahead and looking back, per organization: the forecast, the overdue list and the
+PM KPIs. The rules are ``schedule``'s (``planning.projection``, ``usage``, ``compliance``).
+
+- **Forecast** over ``[now, now + days)``: the recorded occurrences whose orders are open or
+  opening with a due time in it, then each active calendar plan's projection from its next due
+  time (a floating plan whose latest order is open: from one interval after that order's due
+  date, as if completed on time), and each active meter plan's next threshold with the date the
+  counter is expected there at its use over the last 30 days (undated when it cannot be told).
+  Condition plans cannot be foreseen.
+- **Overdue**: orders of calendar occurrences open (or opening) past their due time, the most
+  overdue first, marked when past their grace too.
+- **KPIs**: PM compliance of the calendar occurrences due in the last ``days`` days (on time by
+  due + 10 % of the interval; skipped occurrences opened no order and do not count; cancelled
+  ones count as missed; those still within their grace are pending), meter PMs completed in the
+  period and how many by their threshold + 10 %, PM orders open and overdue now.
+"""
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from rivet_contracts import maintenance as contract
+from rivet_runtime import RequestContext
+
+from ..meters import repository as meters
+from ..occurrences import repository as occurrences
+from ..occurrences.repository import OccurrenceRecord
+from ..occurrences.views import occurrence_view
+from ..organizations.service import zone_of
+from ..plans.repository import PlanRecord
+from ..plans.triggers import load
+from ..schedule import usage
+from ..schedule.calendar import CalendarTrigger, next_due
+from ..schedule.compliance import PmOrder, overdue, pm_compliance
+from ..schedule.meters import MeterTrigger
+from ..schedule.planning import opening, projection
+from ..state import MaintenanceState
+from ..vocabulary import OccurrenceStatus
+from . import repository as repo
+
+Ctx = RequestContext[MaintenanceState]
+MAX_ITEMS = 5000
+USAGE_WINDOW = timedelta(days=30)
+GRACE_FACTOR = 10
+COMPLIANCE_FORMULA = "on-time PM orders / PM orders due (on time: by due + 10 % of the interval)"
+
+
+def _item(plan: PlanRecord, **fields: object) -> contract.ForecastItem:
+    values: dict[str, object] = {
+        "plan_id": plan.id,
+        "title": plan.title,
+        "equipment_id": plan.equipment_id,
+        "assignee_id": plan.assignee_id,
+        "trigger_kind": plan.trigger_kind,
+        "estimated_hours": float(plan.estimated_hours)
+        if plan.estimated_hours is not None
+        else None,
+        "opens_at": None,
+        "status": None,
+        "work_order_id": None,
+        "threshold": None,
+        "units_to_go": None,
+    }
+    return contract.ForecastItem.model_validate(values | fields)
+
+
+async def forecast(ctx: Ctx, req: contract.GetForecast) -> contract.Forecast:
+    conn, org_id = ctx.conn, ctx.caller.org_id
+    now = ctx.state.clock.now()
+    days = req.days or ctx.state.settings.forecast_days
+    end = now + timedelta(days=days)
+    tz = await zone_of(conn, org_id)
+    items: list[contract.ForecastItem] = []
+    recorded = await repo.active_occurrences(
+        conn, org_id, equipment_id=req.equipment_id, assignee_id=req.assignee_id
+    )
+    for found in recorded:
+        due = found.occurrence.due_at
+        if due is not None and now <= due < end:
+            items.append(_recorded(found.plan, found.occurrence))
+    plans = await repo.active_plans(
+        conn, org_id, equipment_id=req.equipment_id, assignee_id=req.assignee_id
+    )
+    watched = await meters.meters_by_id(conn, [p.meter_id for p in plans if p.meter_id])
+    for plan in plans:
+        trigger = load(plan.trigger_kind, plan.trigger)
+        if isinstance(trigger, CalendarTrigger):
+            first = plan.schedule.next_due_at or await _after_open(ctx, plan, trigger, tz)
+            for due in projection(trigger, first, now, end, tz) if first else []:
+                items.append(_item(plan, due_at=due, opens_at=opening(trigger, due, tz)))
+        elif isinstance(trigger, MeterTrigger) and plan.meter_id in watched:
+            item = await _meter_item(ctx, plan, trigger, watched[plan.meter_id])
+            if item.due_at is None or item.due_at < end:
+                items.append(item)
+        if len(items) > MAX_ITEMS:
+            break
+    items.sort(key=lambda i: (i.due_at is None, i.due_at or now, i.title, str(i.plan_id)))
+    return contract.Forecast(
+        since=now,
+        until=end,
+        days=days,
+        items=items[:MAX_ITEMS],
+        truncated=len(items) > MAX_ITEMS,
+    )
+
+
+def _recorded(plan: PlanRecord, occurrence: OccurrenceRecord) -> contract.ForecastItem:
+    return _item(
+        plan,
+        due_at=occurrence.due_at,
+        opens_at=occurrence.opens_at,
+        status=occurrence.status,
+        work_order_id=occurrence.work_order_id,
+    )
+
+
+async def _after_open(
+    ctx: Ctx, plan: PlanRecord, trigger: CalendarTrigger, tz: ZoneInfo
+) -> datetime | None:
+    """A floating plan whose latest order is open: its next, as if completed on its due date."""
+    latest = await occurrences.latest_of_plan(ctx.conn, plan.id)
+    if latest is None or latest.due_at is None:
+        return None
+    return next_due(trigger, latest.due_at, latest.due_at, tz)
+
+
+async def _meter_item(
+    ctx: Ctx, plan: PlanRecord, trigger: MeterTrigger, meter: meters.MeterRecord
+) -> contract.ForecastItem:
+    base = plan.schedule.meter_base if plan.schedule.meter_base is not None else Decimal(0)
+    threshold = usage.next_threshold(trigger, base, meter.last_value)
+    current = meter.last_value if meter.last_value is not None else base
+    expected: datetime | None = None
+    if meter.last_value is not None and meter.last_read_at is not None:
+        newest = usage.Sample(meter.last_value, meter.last_read_at)
+        oldest = await meters.earliest_since(ctx.conn, meter.id, newest.at - USAGE_WINDOW)
+        if oldest is not None:
+            rate = usage.rate(usage.Sample(oldest.value, oldest.read_at), newest)
+            expected = usage.expected_at(threshold, newest, rate)
+    now = ctx.state.clock.now()
+    return _item(
+        plan,
+        due_at=max(expected, now) if expected is not None else None,
+        threshold=float(threshold),
+        units_to_go=float(max(threshold - current, Decimal(0))),
+    )
+
+
+def _pm_order(occurrence: OccurrenceRecord) -> PmOrder | None:
+    """What compliance needs of a calendar occurrence (None for any other, or a skipped one)."""
+    due, deadline = occurrence.due_at, occurrence.deadline_at
+    if due is None or deadline is None or deadline <= due:
+        return None
+    if occurrence.status is OccurrenceStatus.SKIPPED:
+        return None
+    done = occurrence.completed_at if occurrence.status is OccurrenceStatus.COMPLETED else None
+    return PmOrder(occurrence.key, due, (deadline - due) * GRACE_FACTOR, done)
+
+
+async def overdue_list(ctx: Ctx, req: contract.ListOverdue) -> contract.OverdueList:
+    now = ctx.state.clock.now()
+    found = await repo.active_occurrences(
+        ctx.conn,
+        ctx.caller.org_id,
+        due_before=now,
+        equipment_id=req.equipment_id,
+        assignee_id=req.assignee_id,
+        limit=req.limit,
+    )
+    by_key = {f.occurrence.key: f for f in found}
+    orders = [order for f in found if (order := _pm_order(f.occurrence)) is not None]
+    items = []
+    for late in overdue(orders, now):
+        entry = by_key[late.order.key]
+        items.append(
+            contract.OverdueItem(
+                occurrence=occurrence_view(entry.occurrence),
+                title=entry.plan.title,
+                equipment_id=entry.plan.equipment_id,
+                assignee_id=entry.plan.assignee_id,
+                overdue_hours=round(late.by.total_seconds() / 3600, 2),
+                beyond_grace=late.beyond_grace,
+            )
+        )
+    return contract.OverdueList(as_of=now, items=items)
+
+
+async def kpis(ctx: Ctx, req: contract.GetPmKpis) -> contract.PmKpis:
+    conn, org_id = ctx.conn, ctx.caller.org_id
+    now = ctx.state.clock.now()
+    since = now - timedelta(days=req.days)
+    due = await occurrences.due_between(conn, org_id, since, now)
+    orders = [order for o in due if (order := _pm_order(o)) is not None]
+    compliance = pm_compliance(orders, since, now, now)
+    meter_done, meter_on_time = await repo.meter_completions(conn, org_id, since, now)
+    opening_now, open_now, overdue_now = await repo.active_counts(conn, now, org_id)
+    return contract.PmKpis(
+        days=req.days,
+        since=since,
+        until=now,
+        compliance=contract.PmCompliance(
+            percent=round(compliance.percent, 1) if compliance.percent is not None else None,
+            due=compliance.due,
+            on_time=compliance.on_time,
+            pending=compliance.pending,
+            formula=COMPLIANCE_FORMULA,
+        ),
+        meter_completed=meter_done,
+        meter_on_time=meter_on_time,
+        overdue=overdue_now,
+        open=opening_now + open_now,
+    )
