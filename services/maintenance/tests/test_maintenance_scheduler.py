@@ -13,7 +13,7 @@ from maintenance_support import Org, Stack, start_stack, stop_stack, until
 
 from rivet_contracts import ErrorCode, Events, Role
 from rivet_contracts import maintenance as m
-from rivet_contracts.auth import OrganizationUpdated
+from rivet_contracts.auth import OrganizationUpdated, UserRoleChanged
 from rivet_contracts.workorders import ChecklistItem, WorkOrderStatus, WorkType
 
 
@@ -357,3 +357,35 @@ async def test_orders_are_requested_in_the_name_of_the_last_admin_to_write_the_p
     await opened(stack, org, plan)
     (create,) = stack.peers.creates_of(plan.id)
     assert create.identity.user_id == UUID(int=7)
+
+
+async def test_an_author_who_is_no_longer_an_admin_requests_nothing(stack: Stack, org: Org) -> None:
+    stack.state.clock.freeze(utc(2026, 10, 20))
+    plan = await plan_of(stack, org, calendar(first_due=date(2026, 11, 1)))
+    demoted = UserRoleChanged(
+        user_id=org.admin_id,
+        org_id=org.id,
+        role=Role.TECHNICIAN,
+        previous_role=Role.ADMIN,
+        changed_by=UUID(int=9),
+    )
+    envelope = await stack.publish(Events.USER_ROLE_CHANGED, demoted, org.id)
+    await stack.applied(envelope, "maintenance-authors-role")
+    assert (await fresh(stack, org, plan)).author_id is None
+    stack.state.clock.freeze(utc(2026, 11, 1, 6))
+    await stack.run("schedule")
+
+    async def waiting() -> bool:
+        found = await fresh(stack, org, plan)
+        errors = [o.last_error or "" for o in found.occurrences or []]
+        return any(e.startswith("no_author") for e in errors)
+
+    await until(waiting, what="the order to wait for an author")
+    assert stack.peers.creates_of(plan.id) == []
+    # another admin takes the plan over: its order opens in their name
+    other_admin = org.identity(Role.ADMIN).model_copy(update={"user_id": UUID(int=9)})
+    take_over = m.UpdatePlan(plan_id=plan.id, changes=m.PlanChanges())
+    await stack.call(m.UPDATE_PLAN, take_over, other_admin)
+    await opened(stack, org, plan)
+    (create,) = stack.peers.creates_of(plan.id)
+    assert create.identity.user_id == UUID(int=9)

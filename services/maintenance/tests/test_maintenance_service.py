@@ -29,6 +29,8 @@ def test_the_runtime_is_built_on_the_service_schema_and_migrations() -> None:
         "maintenance-readings",
         "maintenance-organization-registered",
         "maintenance-organization-updated",
+        "maintenance-authors-role",
+        "maintenance-authors-deactivated",
     }
     assert {job.name for job in runtime.jobs} >= {"schedule", "open-orders", "gauges"}
     assert (settings.service_name, settings.http_port) == ("maintenance", 8106)

@@ -10,6 +10,7 @@ from .completions.events import router as completions
 from .meters.events import router as device_readings
 from .meters.handlers import router as meters
 from .organizations.events import router as organizations
+from .plans.events import router as authors
 from .plans.handlers import router as plans
 from .reports.handlers import router as reports
 from .reports.jobs import jobs as gauge_jobs
@@ -33,7 +34,7 @@ def build(settings: MaintenanceSettings | None = None) -> ServiceRuntime[Mainten
     )
     for router in (plans, meters, reports):
         runtime.include_rpc(router)
-    for events in (completions, device_readings, organizations):
+    for events in (authors, completions, device_readings, organizations):
         runtime.include_events(events)
     for jobs in (scheduler_jobs, gauge_jobs):
         runtime.include_jobs(jobs)

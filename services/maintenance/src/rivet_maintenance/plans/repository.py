@@ -282,3 +282,13 @@ async def plans_of_kind(
     if lock:
         query = query.with_for_update()
     return [PlanRecord.of_row(row) for row in (await conn.execute(query)).mappings()]
+
+
+async def clear_author(conn: AsyncConnection, org_id: UUID, user_id: UUID) -> int:
+    """The organization's plans authored by ``user_id`` have no author any more; how many."""
+    result = await conn.execute(
+        update(plans)
+        .where(plans.c.org_id == org_id, plans.c.author_id == user_id)
+        .values(author_id=None)
+    )
+    return int(result.rowcount)

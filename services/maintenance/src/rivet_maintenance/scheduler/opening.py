@@ -64,7 +64,8 @@ async def open_one(ctx: Ctx, occurrence: OccurrenceRecord) -> bool:
     async with ctx.reading() as conn:
         plan = await plans.get_plan(conn, occurrence.org_id, occurrence.plan_id)
     if plan is None or plan.author_id is None or occurrence.request is None:
-        await _failed(ctx, occurrence, "no_author", "the plan has no author to request it")
+        why = "the plan has no author: an admin takes it over by changing it"
+        await _failed(ctx, occurrence, "no_author", why)
         return False
     caller = _caller(ctx, plan, occurrence)
     try:
