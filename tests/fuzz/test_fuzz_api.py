@@ -117,7 +117,15 @@ async def target(services: ServiceSet, api: httpx.AsyncClient) -> AsyncIterator[
         assets.append(answer.json()["equipment"])
     order = await api.post(
         "/api/work-orders",
-        json={"equipment_id": assets[0]["id"], "title": "Fuzzed order"},
+        json={
+            "equipment_id": assets[0]["id"],
+            "title": "Fuzzed order",
+            "checklist": [
+                {"text": "Look", "required": True},
+                {"text": "Verdict", "kind": "pass_fail"},
+                {"text": "Reading", "kind": "number", "low": 0, "high": 10},
+            ],
+        },
         headers=admin.headers,
     )
     imported = await api.post(
@@ -147,6 +155,7 @@ async def target(services: ServiceSet, api: httpx.AsyncClient) -> AsyncIterator[
         "/api/work-orders/equipment/{equipment_id}/work-orders": {"equipment_id": ids["asset"]},
         "/api/work-orders/{ref}": {"ref": ids["order"]},
         "/api/work-orders/{ref}/comments": {"ref": ids["order"]},
+        "/api/work-orders/{ref}/checklist/{item}": {"ref": ids["order"], "item": "3"},
         # the admin themself: every change is refused (the last admin), nothing moves
         "/api/auth/users/{user_id}/role": {"user_id": admin.user["id"]},
         "/api/auth/invitations/{invitation_id}": {"invitation_id": invitation.json()["id"]},

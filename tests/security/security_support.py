@@ -99,7 +99,12 @@ async def _tenant(api: httpx.AsyncClient, name: str) -> Tenant:
         assets.append(answer.json()["equipment"])
     order = await api.post(
         "/api/work-orders",
-        json={"equipment_id": assets[0]["id"], "title": f"Secret job {tag}", "priority": "high"},
+        json={
+            "equipment_id": assets[0]["id"],
+            "title": f"Secret job {tag}",
+            "priority": "high",
+            "checklist": [{"text": f"Secret step {tag}", "required": True}],
+        },
         headers=admin.headers,
     )
     assert order.status_code == 201, order.text
@@ -134,6 +139,7 @@ async def _tenant(api: httpx.AsyncClient, name: str) -> Tenant:
         tenant.org_id,
         *(a["id"] for a in assets),
         tenant.order["id"],
+        *(item["id"] for item in tenant.order["checklist"]),
         tenant.import_id,
         tenant.scan_id,
         admin.email,
@@ -265,6 +271,7 @@ JSON_BODIES: dict[str, Any] = {
     "PATCH /api/work-orders/{ref}": {"note": "probe note"},
     "PUT /api/work-orders/{ref}": {"note": "probe note"},
     "POST /api/work-orders/{ref}/comments": {"body": "probe comment"},
+    "POST /api/work-orders/{ref}/checklist/{item}": {"done": True, "note": "probe note"},
     "POST /api/scans/{scan_id}/confirm": {"corrections": {"serial": "PROBE-SERIAL"}},
 }
 FORM_BODIES: dict[str, dict[str, str]] = {
@@ -291,6 +298,7 @@ def ids_of(tenant: Tenant, path: str, *, numbers: bool = False) -> dict[str, str
         "scan_id": tenant.scan_id,
         "user_id": str(tenant.spare.user["id"]) if tenant.spare else "",
         "invitation_id": tenant.invitation_id,
+        "item": "1",  # the first step of the order's checklist
     }
 
 

@@ -161,6 +161,8 @@ REF_ROUTES = [
     ("PATCH", "/api/work-orders/{}", {"note": "hello"}),
     ("PUT", "/api/work-orders/{}", {"note": "hello"}),
     ("POST", "/api/work-orders/{}/comments", {"body": "hello"}),
+    ("POST", "/api/work-orders/{}/checklist/1", {"done": True}),
+    ("POST", "/api/work-orders/WO-2026-000001/checklist/{}", {"done": True}),
 ]
 
 

@@ -56,6 +56,7 @@ MIN_ROLE: dict[str, str | None] = {
     "PATCH /api/work-orders/{ref}": "technician",
     "PUT /api/work-orders/{ref}": "technician",
     "POST /api/work-orders/{ref}/comments": "technician",
+    "POST /api/work-orders/{ref}/checklist/{item}": "technician",
     "GET /api/stats/overview": "viewer",
     "GET /api/stats/equipment-health": "viewer",
     "GET /api/stats/work-order-trends": "viewer",
@@ -159,6 +160,39 @@ async def test_technicians_assign_only_themselves(
         url, json={"assignee_id": team.viewer.user["id"]}, headers=team.admin.headers
     )
     assert viewer.status_code == 422, "viewers cannot be given work"
+
+
+async def test_only_admins_complete_over_open_required_checklist_items(
+    client: httpx.AsyncClient, tenants: tuple[Tenant, Tenant]
+) -> None:
+    """A required step not done holds the completion back; an override is an admin's, and a
+    technician's attempt changes nothing."""
+    team, _ = tenants
+    made = await client.post(
+        "/api/work-orders",
+        json={
+            "equipment_id": team.asset["id"],
+            "title": "Override probe",
+            "checklist": [{"text": "Torque the bolts", "required": True}],
+        },
+        headers=team.technician.headers,
+    )
+    assert made.status_code == 201, made.text
+    url = f"/api/work-orders/{made.json()['id']}"
+    started = await client.patch(url, json={"status": "in_progress"}, headers=team.admin.headers)
+    assert started.status_code == 200, started.text
+    for role in ("technician", "viewer"):
+        answer = await client.patch(
+            url,
+            json={"status": "completed", "override_reason": "skip the step"},
+            headers=team.session(role).headers,
+        )
+        assert answer.status_code == 403, f"{role}: {answer.text}"
+    plain = await client.patch(url, json={"status": "completed"}, headers=team.admin.headers)
+    assert plain.status_code == 409, plain.text
+    order = await client.get(url, headers=team.admin.headers)
+    assert order.json()["status"] == "in_progress"
+    assert order.json()["version"] == started.json()["version"]
 
 
 async def test_invitations_cannot_escalate(

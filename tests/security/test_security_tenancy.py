@@ -24,6 +24,7 @@ def _absent(op: Operation) -> dict[str, str]:
         "scan_id": fake,
         "user_id": fake,
         "invitation_id": fake,
+        "item": "1",
     }
 
 
@@ -152,6 +153,7 @@ async def test_bodies_cannot_point_at_other_organizations(
     headers = attacker.admin.headers
     theirs = victim.asset["id"]
     their_number = await _number_only_they_have(client, attacker, victim)
+    their_item = victim.order["checklist"][0]["id"]
     attempts = [
         ("POST", "/api/work-orders", {"equipment_id": theirs, "title": "Steal"}),
         ("POST", "/api/work-orders", {"equipment_id": their_number, "title": "Steal"}),
@@ -162,6 +164,11 @@ async def test_bodies_cannot_point_at_other_organizations(
             "PATCH",
             f"/api/work-orders/{attacker.order['id']}",
             {"assignee_id": victim.admin.user["id"]},
+        ),
+        (  # the victim's checklist item, named on the attacker's own order
+            "POST",
+            f"/api/work-orders/{attacker.order['id']}/checklist/{their_item}",
+            {"done": True},
         ),
         ("POST", f"/api/scans/{attacker.scan_id}/confirm", {"merge_into": theirs}),
     ]

@@ -1,5 +1,6 @@
 """Slow I/O holds no connection: with a pool of exactly one connection, the work-order service
-keeps answering while a create waits on a slow assets service."""
+keeps answering while a create (with or without an idempotency key) waits on a slow assets
+service."""
 
 import asyncio
 import json
@@ -9,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import nats
+import pytest
 from nats.aio.msg import Msg
 
 from rivet_contracts import Identity, Role, Rpc
@@ -18,8 +20,9 @@ from rivet_devstack.testing.services import ServiceSet
 from rivet_runtime.identity import identity_headers
 
 
+@pytest.mark.parametrize("key", [None, "pool-key"])
 async def test_a_create_waiting_on_assets_holds_no_connection(
-    services: ServiceSet, isolated_database: str
+    services: ServiceSet, isolated_database: str, key: str | None
 ) -> None:
     caller = Identity(user_id=uuid.uuid4(), org_id=uuid.uuid4(), role=Role.ADMIN)
     headers = identity_headers(caller)
@@ -49,7 +52,12 @@ async def test_a_create_waiting_on_assets_holds_no_connection(
 
         await nc.subscribe(settings.subject(Rpc.ASSETS_GET), cb=slow_assets)
         try:
-            create = CreateWorkOrder(equipment_id=str(uuid.uuid4()), title="Bearing noise")
+            create = CreateWorkOrder(
+                equipment_id=str(uuid.uuid4()),
+                title="Bearing noise",
+                checklist=[{"text": "Listen", "required": True}],
+                idempotency_key=key,
+            )
             creating = asyncio.create_task(
                 nc.request(
                     settings.subject(Rpc.WORKORDERS_CREATE),
@@ -78,6 +86,7 @@ async def test_a_create_waiting_on_assets_holds_no_connection(
             order: dict[str, Any] = json.loads(reply.data)
             assert order["number"].startswith("WO-"), order
             assert order["equipment"]["manufacturer"] == "Baldor"
+            assert [i["text"] for i in order["checklist"]] == ["Listen"]
         finally:
             release.set()
             await nc.close()

@@ -35,6 +35,7 @@ class Events:
     WO_COMMENTED: Final = "wo.commented"
     WO_UPDATED: Final = "wo.updated"
     """Priority, due date, estimate, labour, downtime, title or description changed."""
+    WO_CHECKLIST_ITEM_CHECKED: Final = "wo.checklist_item_checked"
 
     NAMEPLATE_UPLOADED: Final = "nameplate.uploaded"
     NAMEPLATE_SCANNED: Final = "nameplate.scanned"
@@ -108,6 +109,7 @@ class Rpc:
     WORKORDERS_UPDATE: Final = "rpc.workorders.update"
     WORKORDERS_COMMENT: Final = "rpc.workorders.comment"
     WORKORDERS_FOR_EQUIPMENT: Final = "rpc.workorders.for_equipment"
+    WORKORDERS_CHECK_ITEM: Final = "rpc.workorders.check_item"
     STATS_OVERVIEW: Final = "rpc.workorders.stats_overview"
     STATS_EQUIPMENT_HEALTH: Final = "rpc.workorders.stats_equipment_health"
     STATS_TRENDS: Final = "rpc.workorders.stats_trends"

@@ -25,6 +25,17 @@ WorkOrderRef = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)
 ]  # an id (UUID) or a work order number (WO-2026-000123)
 Hours = Annotated[float, Field(ge=0, le=10_000)]
+IdempotencyKey = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[ -~]+$")
+]  # printable ASCII, like an HTTP header value
+ItemText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+ItemNote = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1_000)]
+Unit = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
+Reading = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=-1e12, le=1e12)]
+ChecklistItemRef = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)
+]  # a position (1 = the first item) or an item id (UUID)
+MAX_CHECKLIST_ITEMS: Final = 100
 
 
 def legacy_entry_id(sequence: int) -> UUID:
@@ -92,6 +103,21 @@ class TimelineKind(StrEnum):
     ASSIGNED = "assigned"
     COMMENT = "comment"
     UPDATED = "updated"
+    CHECKLIST_ITEM = "checklist_item"
+    CHECKLIST_OVERRIDE = "checklist_override"
+
+
+class ChecklistKind(StrEnum):
+    """What a checklist item records: done or not, a verdict, or a reading."""
+
+    CHECK = "check"
+    PASS_FAIL = "pass_fail"  # noqa: S105 - a kind of item
+    NUMBER = "number"
+
+
+class PassFail(StrEnum):
+    PASS = "pass"  # noqa: S105 - a verdict
+    FAIL = "fail"
 
 
 class WorkOrderSort(StrEnum):
@@ -103,10 +129,41 @@ class WorkOrderSort(StrEnum):
 # --- requests -----------------------------------------------------------------------------
 
 
+class ChecklistItem(Request):
+    """One step of a work order's checklist, as given when the order is opened."""
+
+    text: ItemText = Field(description="What to do or check (1-500 characters).")
+    required: bool = Field(
+        default=False, description="The order cannot be completed until this item is done."
+    )
+    kind: ChecklistKind = Field(
+        default=ChecklistKind.CHECK,
+        description="`check` (done or not), `pass_fail` (a verdict) or `number` (a reading).",
+    )
+    low: Reading | None = Field(default=None, description="`number` items: lowest good reading.")
+    high: Reading | None = Field(default=None, description="`number` items: highest good reading.")
+    unit: Unit | None = Field(default=None, description="`number` items: unit, e.g. `mm/s`.")
+
+    @model_validator(mode="after")
+    def _limits(self) -> "ChecklistItem":
+        limits = (self.low, self.high, self.unit)
+        if self.kind is not ChecklistKind.NUMBER and any(x is not None for x in limits):
+            raise ValueError("`low`, `high` and `unit` are for `number` items only")
+        if self.low is not None and self.high is not None and self.low > self.high:
+            raise ValueError("`low` must not be above `high`")
+        return self
+
+
 class CreateWorkOrder(Request):
     """Open a work order against an asset: give ``equipment_id`` (an id or an EQ-number) or
     ``equipment`` (manufacturer, model, serial, ...), which goes through the assets service's
-    create-or-match first."""
+    create-or-match first.
+
+    With an ``idempotency_key`` (or the ``Idempotency-Key`` HTTP header) a create may be sent
+    again safely: a key already used in the organization answers with the order it created (the
+    same id and number, as the order is now; no second ``wo.created``), also when the two
+    requests race. The same key with a different request is refused with 409
+    ``idempotency_key_reused``, and nothing is created."""
 
     equipment_id: EquipmentRef | None = Field(
         default=None, description="Existing asset: its id or equipment number (EQ-2026-000123)."
@@ -140,6 +197,23 @@ class CreateWorkOrder(Request):
     estimated_hours: Hours | None = Field(default=None, description="Planned labour, hours.")
     downtime_start: AwareDatetime | None = Field(
         default=None, description="When the equipment went down, if it is down."
+    )
+    checklist: list[ChecklistItem] = Field(
+        default_factory=list,
+        max_length=MAX_CHECKLIST_ITEMS,
+        description="Steps to do or check, in order (at most 100).",
+    )
+    plan_id: UUID | None = Field(
+        default=None,
+        description="The maintenance plan this order carries out (set by the maintenance "
+        "service when a plan's occurrence opens the order).",
+    )
+    idempotency_key: IdempotencyKey | None = Field(
+        default=None,
+        description="Makes the create safe to repeat: 1-200 printable ASCII characters, unique "
+        "per organization. A key used before answers with the order it created (no second "
+        "order); the same key with a different request is refused with 409 "
+        "`idempotency_key_reused`.",
     )
 
     @model_validator(mode="after")
@@ -210,6 +284,11 @@ class WorkOrderChanges(Request):
     expected_version: int | None = Field(
         default=None, ge=1, description="Refuse (409) if the order changed since this version."
     )
+    override_reason: Reason | None = Field(
+        default=None,
+        description="Admins, with `status: completed`: complete although required checklist "
+        "items are open, saying why (3-1000 characters; recorded in the timeline).",
+    )
 
 
 class UpdateWorkOrder(Request):
@@ -220,6 +299,23 @@ class UpdateWorkOrder(Request):
 class CommentOnWorkOrder(Request):
     ref: WorkOrderRef = Field(description="Work order id or number.")
     body: Comment = Field(description="The comment (1-5000 characters).")
+
+
+class ChecklistResult(Request):
+    """Body of ``POST /api/work-orders/{ref}/checklist/{item}``: the item's state as it is now."""
+
+    done: bool = Field(default=True, description="`false` takes a result back.")
+    result: PassFail | Reading | None = Field(
+        default=None,
+        description="`pass` or `fail` for a `pass_fail` item, the reading for a `number` item; "
+        "none for a `check` item or when not done.",
+    )
+    note: ItemNote | None = Field(default=None, description="A remark (1-1000 characters).")
+
+
+class CheckChecklistItem(ChecklistResult):
+    ref: WorkOrderRef = Field(description="Work order id or number.")
+    item: ChecklistItemRef = Field(description="The item's position (1 = the first) or id.")
 
 
 class NewComment(Request):
@@ -251,8 +347,37 @@ class TimelineEntry(View):
     channel: str | None
     from_status: WorkOrderStatus | None = None
     to_status: WorkOrderStatus | None = None
-    body: str | None = Field(default=None, description="Comment text or transition reason.")
-    changes: dict[str, Any] = Field(default_factory=dict, description="field -> [old, new].")
+    body: str | None = Field(
+        default=None,
+        description="Comment text, transition reason, a checklist item's note or the reason "
+        "of a checklist override.",
+    )
+    changes: dict[str, Any] = Field(
+        default_factory=dict,
+        description="field -> [old, new]. A `checklist_item` entry: `item` (its `id`, "
+        "`position`, `text`), `done`, `result` (and for readings `out_of_limits`) -> [old, "
+        "new]. A `checklist_override` entry: `open_required_items` (how many required items "
+        "were not done) and their `positions`.",
+    )
+
+
+class ChecklistItemView(View):
+    id: UUID
+    position: int = Field(description="1 = the first item; names the item like its id.")
+    text: str
+    required: bool
+    kind: ChecklistKind
+    low: float | None = None
+    high: float | None = None
+    unit: str | None = None
+    done: bool
+    result: PassFail | float | None = Field(
+        description="`pass`/`fail` (pass_fail items), the reading (number items), else null."
+    )
+    out_of_limits: bool = Field(description="A reading below `low` or above `high`.")
+    done_by: UUID | None
+    done_at: datetime | None
+    note: str | None
 
 
 class WorkOrderView(View):
@@ -291,6 +416,12 @@ class WorkOrderView(View):
         description="Statuses reachable from the current one."
     )
     version: int = Field(description="Increases with every change (optimistic locking).")
+    plan_id: UUID | None = Field(
+        default=None, description="The maintenance plan the order carries out, if any."
+    )
+    checklist: list[ChecklistItemView] = Field(
+        default_factory=list, description="The order's checklist with each item's state."
+    )
     timeline: list[TimelineEntry] | None = Field(
         default=None, description="Oldest first; only on single-order answers."
     )
@@ -475,6 +606,9 @@ class WorkOrderSnapshot(EventData):
     estimated_hours: float | None = None
     downtime_start: datetime | None = None
     downtime_end: datetime | None = None
+    plan_id: UUID | None = Field(
+        default=None, description="The maintenance plan the order carries out, if any."
+    )
     version: int = Field(description="The order's version; later snapshots have higher ones.")
 
 
@@ -503,6 +637,12 @@ class WorkOrderCommented(WorkOrderSnapshot):
 
 class WorkOrderUpdated(WorkOrderSnapshot):
     changed: list[str] = Field(description="Names of the fields that changed.")
+    actor_id: UUID | None
+
+
+class WorkOrderChecklistItemChecked(WorkOrderSnapshot):
+    item: ChecklistItemView = Field(description="The item as it is after the change.")
+    open_required: int = Field(description="Required items of the order not done now.")
     actor_id: UUID | None
 
 
@@ -540,6 +680,13 @@ RPCS: tuple[RpcSpec[Any, Any], ...] = (
         "Add a comment to an order's timeline.",
         Role.TECHNICIAN,
         outcome=Outcome.CREATED,
+    ),
+    CHECK_ITEM := RpcSpec(
+        Rpc.WORKORDERS_CHECK_ITEM,
+        CheckChecklistItem,
+        ChecklistItemView,
+        "Record a checklist item's result: done, pass/fail or a reading, a note.",
+        Role.TECHNICIAN,
     ),
     FOR_EQUIPMENT := RpcSpec(
         Rpc.WORKORDERS_FOR_EQUIPMENT,
@@ -592,5 +739,10 @@ EVENTS: tuple[EventSpec, ...] = (
         Events.WO_UPDATED,
         WorkOrderUpdated,
         "Planning fields, hours or downtime of a work order changed.",
+    ),
+    EventSpec(
+        Events.WO_CHECKLIST_ITEM_CHECKED,
+        WorkOrderChecklistItemChecked,
+        "A checklist item's result was recorded (or taken back).",
     ),
 )

@@ -84,7 +84,13 @@ def create_app(runtime: ServiceRuntime[Any]) -> FastAPI:
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", "X-Request-ID", "X-Device-Token"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "X-Request-ID",
+                "X-Device-Token",
+                "Idempotency-Key",
+            ],
             expose_headers=["X-Request-ID", "Retry-After"],
             max_age=600,
         )

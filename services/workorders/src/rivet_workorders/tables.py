@@ -2,7 +2,8 @@
 
 Three groups of tables:
 
-- the work orders themselves (``work_orders``, ``timeline``, ``counters``);
+- the work orders themselves (``work_orders``, ``timeline``, ``checklist_items``,
+  ``counters``);
 - replicas of what other services own, fed by their events (``equipment``, ``users``);
 - rollups for the stats endpoints, kept by this service's consumer of its own ``wo.*`` events
   (``rollup_state``, ``wo_counts``, ``wo_due``, ``wo_daily``, ``fault_codes``,
@@ -34,7 +35,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, DOUBLE_PRECISION, JSONB, UUID
 
-from rivet_contracts.workorders import OPEN_STATUS_VALUES, WorkOrderStatus
+from rivet_contracts.workorders import (
+    OPEN_STATUS_VALUES,
+    ChecklistKind,
+    PassFail,
+    WorkOrderStatus,
+)
 from rivet_runtime.tables import add_job_table, add_messaging_tables
 
 SCHEMA = "workorders"
@@ -154,6 +160,9 @@ work_orders = Table(
     _tz("reopened_at"),
     _tz("status_changed_at", nullable=False),
     Column("version", Integer, nullable=False, server_default="1"),
+    Column("idempotency_key", Text, comment="the creating request's key, unique per organization"),
+    Column("request_hash", Text, comment="SHA-256 of the creating request (without its key)"),
+    Column("plan_id", UUID(as_uuid=True), comment="the maintenance plan the order carries out"),
     CheckConstraint(
         "priority IN ('low', 'medium', 'high', 'critical')", name="work_orders_priority_check"
     ),
@@ -169,6 +178,13 @@ work_orders = Table(
         name="work_orders_downtime_check",
     ),
     Index("work_orders_org_number_key", "org_id", "number", unique=True),
+    Index(
+        "work_orders_org_idempotency_key",
+        "org_id",
+        "idempotency_key",
+        unique=True,
+        postgresql_where=text("idempotency_key IS NOT NULL"),
+    ),
     Index("work_orders_org_created_idx", "org_id", "created_at", "id"),
     Index("work_orders_org_status_created_idx", "org_id", "status", "created_at"),
     Index("work_orders_org_due_idx", "org_id", "due_at"),
@@ -222,6 +238,34 @@ timeline = Table(
     Column("body", Text, comment="comment text or transition reason"),
     Column("changes", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     Index("timeline_work_order_idx", "work_order_id", "id"),
+)
+
+checklist_items = Table(
+    "checklist_items",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("work_order_id", UUID(as_uuid=True), ForeignKey("work_orders.id"), nullable=False),
+    Column("org_id", UUID(as_uuid=True), nullable=False),
+    Column("position", SmallInteger, nullable=False, comment="1 = the first item"),
+    Column("text", Text, nullable=False),
+    Column("required", Boolean, nullable=False, server_default="false"),
+    Column("kind", Text, nullable=False),
+    Column("low", DOUBLE_PRECISION, comment="number items: lowest good reading"),
+    Column("high", DOUBLE_PRECISION, comment="number items: highest good reading"),
+    Column("unit", Text),
+    Column("done", Boolean, nullable=False, server_default="false"),
+    Column("verdict", Text, comment="pass_fail items: pass or fail"),
+    Column("reading", DOUBLE_PRECISION, comment="number items: the value read"),
+    Column("note", Text),
+    Column("done_by", UUID(as_uuid=True)),
+    _tz("done_at"),
+    CheckConstraint(f"kind IN ({sql_literals(ChecklistKind)})", name="checklist_items_kind_check"),
+    CheckConstraint(
+        f"verdict IS NULL OR verdict IN ({sql_literals(PassFail)})",
+        name="checklist_items_verdict_check",
+    ),
+    CheckConstraint("position >= 1", name="checklist_items_position_check"),
+    Index("checklist_items_order_position_key", "work_order_id", "position", unique=True),
 )
 
 OPEN_ORDERS = work_orders.c.status.in_(

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Header, HTTPException, Path, Query, Response
 
 from rivet_contracts import Rpc
 from rivet_contracts import workorders as contract
@@ -15,6 +15,20 @@ router = APIRouter(tags=["work orders"])
 Ref = Annotated[str, Path(max_length=64, description="Work order id or number (WO-2026-000123).")]
 EquipmentRef = Annotated[
     str, Path(max_length=64, description="Asset id or equipment number (EQ-2026-000123).")
+]
+Item = Annotated[
+    str, Path(max_length=64, description="The item's position (1 = the first) or its id.")
+]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        pattern=r"^[ -~]+$",
+        description="Makes the create safe to repeat, like the body's `idempotency_key` "
+        "(1-200 printable ASCII characters; send one of the two, or both the same).",
+    ),
 ]
 ListQuery = Annotated[contract.ListWorkOrders, Query()]
 Statuses = Annotated[list[contract.WorkOrderStatus] | None, Query(max_length=5)]
@@ -35,11 +49,31 @@ async def list_orders(query: ListQuery, fwd: Fwd, meta: Caller) -> Response:
     response_model=contract.WorkOrderView,
     responses=errors(401, 403, 404, 409, 422),
 )
-async def create(body: contract.CreateWorkOrder, fwd: Fwd, meta: Caller) -> Response:
+async def create(
+    body: contract.CreateWorkOrder, fwd: Fwd, meta: Caller, key: IdempotencyKey = None
+) -> Response:
     """Open a work order against an asset: `equipment_id` (id or EQ-number) or `equipment`
     (manufacturer, model, serial, ...; matched or registered by the assets service). 409 with
-    `details.candidates` when the described asset may already exist: choose, then send again."""
-    return await fwd.call(Rpc.WORKORDERS_CREATE, body, meta)
+    `details.candidates` when the described asset may already exist: choose, then send again.
+    `checklist`: steps to do or check, in order. With an `Idempotency-Key` header (or
+    `idempotency_key`) the create is safe to repeat: a key used before answers with the order
+    it opened; the same key with a different request is a 409 `idempotency_key_reused`."""
+    return await fwd.call(Rpc.WORKORDERS_CREATE, _with_key(body, key), meta)
+
+
+def _with_key(body: contract.CreateWorkOrder, key: str | None) -> contract.CreateWorkOrder:
+    """The ``Idempotency-Key`` header as the body's ``idempotency_key`` (422 if they differ)."""
+    if key is None:
+        return body
+    fields = {name: getattr(body, name) for name in body.model_fields_set}
+    keyed = contract.CreateWorkOrder.model_validate(fields | {"idempotency_key": key})
+    if body.idempotency_key is not None and body.idempotency_key != keyed.idempotency_key:
+        raise HTTPException(
+            422,
+            "the Idempotency-Key header and the body's idempotency_key differ; send the key "
+            "once (either is enough) or the same in both",
+        )
+    return keyed
 
 
 @router.get(
@@ -124,3 +158,22 @@ async def comment(ref: Ref, body: contract.NewComment, fwd: Fwd, meta: Caller) -
     """Add a comment to the timeline."""
     request = contract.CommentOnWorkOrder(ref=ref, body=body.body)
     return await fwd.call(Rpc.WORKORDERS_COMMENT, request, meta)
+
+
+@router.post(
+    "/api/work-orders/{ref}/checklist/{item}",
+    response_model=contract.ChecklistItemView,
+    responses=errors(401, 403, 404, 409, 422),
+)
+async def check_item(
+    ref: Ref, item: Item, body: contract.ChecklistResult, fwd: Fwd, meta: Caller
+) -> Response:
+    """Record a checklist item's result (the item by position, 1 = the first, or id):
+    `{"done": true}` for a `check` item, `"result": "pass"` or `"fail"` for a `pass_fail` item,
+    the reading for a `number` item (`out_of_limits` says whether it is outside the item's
+    limits); a `note`. `{"done": false}` takes a result back. 409 on a completed or cancelled
+    order."""
+    request = contract.CheckChecklistItem(
+        ref=ref, item=item, done=body.done, result=body.result, note=body.note
+    )
+    return await fwd.call(Rpc.WORKORDERS_CHECK_ITEM, request, meta)

@@ -41,3 +41,8 @@ async def comment(req: contract.CommentOnWorkOrder, ctx: Ctx) -> contract.Timeli
 @router.handler(Rpc.WORKORDERS_FOR_EQUIPMENT)
 async def for_equipment(req: contract.ListEquipmentWorkOrders, ctx: Ctx) -> contract.WorkOrderPage:
     return await queries.for_equipment(ctx, req)
+
+
+@router.handler(Rpc.WORKORDERS_CHECK_ITEM)
+async def check_item(req: contract.CheckChecklistItem, ctx: Ctx) -> contract.ChecklistItemView:
+    return await service.check_item(ctx, req)

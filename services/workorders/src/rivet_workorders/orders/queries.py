@@ -55,10 +55,13 @@ async def for_equipment(ctx: Ctx, req: contract.ListEquipmentWorkOrders) -> cont
 
 
 async def _page(ctx: Ctx, query: Select[Any], limit: int, offset: int) -> contract.WorkOrderPage:
+    """A page of orders with their checklists: two queries, whatever the page size."""
     rows = await repo.page(ctx.conn, query, limit, offset)
+    shown = rows[:limit]
+    checklists = await repo.checklists(ctx.conn, [r["id"] for r in shown])
     now = ctx.state.clock.now()
     return contract.WorkOrderPage(
-        items=[views.to_view(r, now) for r in rows[:limit]],
+        items=[views.to_view(r, now, checklist=checklists.get(r["id"], ())) for r in shown],
         limit=limit,
         offset=offset,
         next_offset=offset + limit if len(rows) > limit else None,

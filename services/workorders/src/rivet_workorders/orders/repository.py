@@ -1,5 +1,6 @@
-"""Queries on work orders, their numbers and their timelines."""
+"""Queries on work orders, their numbers, timelines and checklists."""
 
+from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -12,20 +13,30 @@ from sqlalchemy import (
     Select,
     Table,
     and_,
+    any_,
     bindparam,
     not_,
     or_,
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rivet_contracts import ErrorCode, ServiceError, refs
 from rivet_contracts.workorders import WorkOrderSort
 
-from ..tables import OPEN_ORDERS, counters, equipment, timeline, users, work_orders
+from ..tables import (
+    OPEN_ORDERS,
+    checklist_items,
+    counters,
+    equipment,
+    timeline,
+    users,
+    work_orders,
+)
 
 assignee = users.alias("assignee")
 requester = users.alias("requester")
@@ -104,15 +115,39 @@ _TIMELINE_ROWS = (
 )
 
 
+_ADD_CHECKLIST = insert(checklist_items).returning(*checklist_items.c, sort_by_parameter_order=True)
+_CHECKLISTS = (
+    select(checklist_items)
+    .where(
+        checklist_items.c.work_order_id
+        == any_(bindparam("order_ids", type_=ARRAY(PG_UUID(as_uuid=True))))
+    )
+    .order_by(checklist_items.c.work_order_id, checklist_items.c.position)
+)
+_UPDATE_ITEM = (
+    update(checklist_items)
+    .where(checklist_items.c.id == bindparam("item_id_"))
+    .returning(*checklist_items.c)
+)
+_BY_KEY = select(work_orders.c.id, work_orders.c.number, work_orders.c.request_hash).where(
+    work_orders.c.org_id == bindparam("org_id"),
+    work_orders.c.idempotency_key == bindparam("key"),
+)
+
+
 @cache
 def _insert_and_view(columns: tuple[str, ...]) -> Select[Any]:
-    """``INSERT .. RETURNING`` the new order joined to its view columns: one round trip."""
-    created = (
-        insert(work_orders)
-        .values({name: bindparam(name) for name in columns})
-        .returning(*work_orders.c)
-        .cte("created")
-    )
+    """``INSERT .. RETURNING`` the new order joined to its view columns: one round trip. With
+    an idempotency key, a key the organization used already inserts (and returns) nothing: the
+    unique index decides between two creates that race (the later waits for the earlier to
+    commit or roll back)."""
+    statement = insert(work_orders).values({name: bindparam(name) for name in columns})
+    if "idempotency_key" in columns:
+        statement = statement.on_conflict_do_nothing(
+            index_elements=[work_orders.c.org_id, work_orders.c.idempotency_key],
+            index_where=work_orders.c.idempotency_key.is_not(None),
+        )
+    created = statement.returning(*work_orders.c).cte("created")
     return select(*_view_columns(created)).select_from(_view_from(created))
 
 
@@ -122,11 +157,43 @@ async def next_number(conn: AsyncConnection, org_id: UUID, year: int) -> int:
     return int((await conn.execute(_NEXT_NUMBER, {"org_id": org_id, "year": year})).scalar_one())
 
 
-async def insert_order(conn: AsyncConnection, values: dict[str, Any]) -> RowMapping:
-    """Insert an order; returns its view row (``view_row``'s columns)."""
+async def insert_order(conn: AsyncConnection, values: dict[str, Any]) -> RowMapping | None:
+    """Insert an order; returns its view row (``view_row``'s columns), or None when its
+    ``idempotency_key`` is taken in the organization (nothing inserted)."""
     result = await conn.execute(_insert_and_view(tuple(values)), values)
-    row: RowMapping = result.mappings().one()
+    row: RowMapping | None = result.mappings().first()
     return row
+
+
+async def find_by_key(conn: AsyncConnection, org_id: UUID, key: str) -> RowMapping | None:
+    """The id, number and request hash of the order created with idempotency key ``key``."""
+    return (await conn.execute(_BY_KEY, {"org_id": org_id, "key": key})).mappings().first()
+
+
+async def insert_checklist(conn: AsyncConnection, items: list[dict[str, Any]]) -> list[RowMapping]:
+    """Insert an order's checklist items; returns them in the order given."""
+    if not items:
+        return []
+    return list((await conn.execute(_ADD_CHECKLIST, items)).mappings().all())
+
+
+async def checklists(
+    conn: AsyncConnection, order_ids: Sequence[UUID]
+) -> dict[UUID, list[RowMapping]]:
+    """The checklist items of these orders, each order's in position order: one query for a
+    whole page."""
+    if not order_ids:
+        return {}
+    found: dict[UUID, list[RowMapping]] = {}
+    result = await conn.execute(_CHECKLISTS, {"order_ids": list(order_ids)})
+    for row in result.mappings():
+        found.setdefault(row["work_order_id"], []).append(row)
+    return found
+
+
+async def update_item(conn: AsyncConnection, item_id: UUID, values: dict[str, Any]) -> RowMapping:
+    """Change a checklist item; returns it as it is now."""
+    return (await conn.execute(_UPDATE_ITEM, {**values, "item_id_": item_id})).mappings().one()
 
 
 async def lock_order(conn: AsyncConnection, org_id: UUID, ref: str) -> RowMapping | None:

@@ -13,12 +13,12 @@ from sqlalchemy.engine import RowMapping
 
 from rivet_contracts import ErrorCode, Events, ServiceError, refs
 from rivet_contracts import workorders as contract
-from rivet_contracts.workorders import TimelineKind, WorkOrderStatus
+from rivet_contracts.workorders import ChecklistKind, TimelineKind, WorkOrderStatus
 from rivet_runtime import RequestContext
 
 from ..replicas import service as replicas
 from ..state import WorkordersState
-from . import lifecycle, views
+from . import checklist, idempotency, lifecycle, views
 from . import repository as repo
 from .views import minutes
 
@@ -56,10 +56,55 @@ def _plain(value: Any) -> Any:
     return getattr(value, "value", value)
 
 
+class _KeyTaken(Exception):
+    """Another create with the same idempotency key committed first: roll back, answer theirs."""
+
+
 async def create(ctx: Ctx, req: contract.CreateWorkOrder) -> contract.WorkOrderView:
-    """Open a work order. The asset (and a new assignee) are made known to the replicas first,
-    outside the unit of work: that may ask the assets or auth service, and the wait must hold
-    neither a connection nor the number counter's row lock."""
+    """Open a work order, or answer with the one a repeated idempotency key opened."""
+    key = req.idempotency_key
+    if key is not None:
+        async with ctx.transaction():
+            replay = await _replay(ctx, req, key)
+        if replay is not None:
+            return replay
+    try:
+        return await _create(ctx, req)
+    except _KeyTaken:
+        pass
+    except ServiceError:
+        if key is None:
+            raise
+        # A create with the same key that ran alongside may have registered the asset this
+        # one asked the assets service about (a possible duplicate now) and committed since.
+        async with ctx.transaction():
+            replay = await _replay(ctx, req, key)
+        if replay is None:
+            raise
+        return replay
+    assert key is not None  # only a keyed insert can find its key taken
+    async with ctx.transaction():
+        replay = await _replay(ctx, req, key)
+    if replay is None:  # not expected: the key's order committed before ours was refused
+        raise ServiceError(ErrorCode.CONFLICT, "a create with this key is under way; try again")
+    return replay
+
+
+async def _replay(
+    ctx: Ctx, req: contract.CreateWorkOrder, key: str
+) -> contract.WorkOrderView | None:
+    """The order created with ``key`` as it is now, if any (409 for a different request)."""
+    row = await repo.find_by_key(ctx.conn, ctx.caller.org_id, key)
+    if row is None:
+        return None
+    idempotency.check_same_request(req, row["request_hash"], row["id"], row["number"])
+    return await get(ctx, contract.GetWorkOrder(ref=str(row["id"])))
+
+
+async def _create(ctx: Ctx, req: contract.CreateWorkOrder) -> contract.WorkOrderView:
+    """The asset (and a new assignee) are made known to the replicas first, outside the unit
+    of work: that may ask the assets or auth service, and the wait must hold neither a
+    connection nor the number counter's row lock."""
     caller, now = ctx.caller, ctx.state.clock.now()
     if req.assignee_id is not None:
         lifecycle.check_assignment(caller.role, caller.user_id, None, req.assignee_id)
@@ -107,8 +152,21 @@ async def _insert(
         "updated_at": now,
         "status_changed_at": now,
         "version": 1,
+        "plan_id": req.plan_id,
     }
+    if req.idempotency_key is not None:
+        values["idempotency_key"] = req.idempotency_key
+        values["request_hash"] = idempotency.request_hash(req)
     row = await repo.insert_order(ctx.conn, values)
+    if row is None:
+        raise _KeyTaken  # rolls the transaction back: the number taken above stays free
+    items = await repo.insert_checklist(
+        ctx.conn,
+        [
+            {"id": uuid4(), "work_order_id": order_id, "org_id": caller.org_id, **item}
+            for item in checklist.new_items(req.checklist)
+        ],
+    )
     shown = {
         "priority": req.priority,
         "work_type": req.work_type,
@@ -116,6 +174,8 @@ async def _insert(
         "assignee_id": req.assignee_id,
         "estimated_hours": req.estimated_hours,
         "downtime_start": req.downtime_start,
+        "plan_id": req.plan_id,
+        "checklist_items": len(items) or None,
     }
     entry = await repo.add_timeline(
         ctx.conn,
@@ -129,16 +189,25 @@ async def _insert(
         org_id=caller.org_id,
     )
     # A new order's timeline is its creation entry, written by the requester (the caller).
-    return views.to_view(row, now, [{**entry, "author_name": row["requester_name"]}])
+    return views.to_view(row, now, [{**entry, "author_name": row["requester_name"]}], items)
 
 
 async def get(ctx: Ctx, req: contract.GetWorkOrder) -> contract.WorkOrderView:
     row = await repo.find_order(ctx.conn, ctx.caller.org_id, req.ref)
     if row is None:
         raise ServiceError(ErrorCode.NOT_FOUND, f"work order {req.ref} not found")
-    view = await _view_row(ctx, row["id"])
-    timeline = await repo.timeline_rows(ctx.conn, row["id"])
-    return views.to_view(view, ctx.state.clock.now(), timeline)
+    return await _full_view(ctx, row["id"], ctx.state.clock.now())
+
+
+async def _full_view(
+    ctx: Ctx, order_id: UUID, now: datetime, view: RowMapping | None = None
+) -> contract.WorkOrderView:
+    """A single-order answer: the order (``view``, its view row if loaded already) with its
+    timeline and checklist."""
+    view = view if view is not None else await _view_row(ctx, order_id)
+    timeline = await repo.timeline_rows(ctx.conn, order_id)
+    items = (await repo.checklists(ctx.conn, [order_id])).get(order_id, [])
+    return views.to_view(view, now, timeline, items)
 
 
 @dataclass
@@ -152,6 +221,8 @@ class _Change:
     transition: tuple[WorkOrderStatus, WorkOrderStatus] | None
     reason: str | None
     note: str | None
+    override: tuple[str, list[RowMapping]] | None = None
+    """Completed by an admin's override: the reason and the required items left open."""
 
 
 async def prepare_update(ctx: Ctx, req: contract.UpdateWorkOrder) -> None:
@@ -169,6 +240,10 @@ async def update(ctx: Ctx, req: contract.UpdateWorkOrder) -> contract.WorkOrderV
         raise ServiceError(ErrorCode.VALIDATION, "nothing to change: the body names no field")
     if "reason" in fields and req.changes.status is None:
         raise _invalid("reason", "`reason` goes with a `status` change")
+    if req.changes.override_reason is not None:
+        checklist.check_override_allowed(caller.role)
+        if req.changes.status is not WorkOrderStatus.COMPLETED:
+            raise _invalid("override_reason", "`override_reason` goes with `status: completed`")
     row = await repo.lock_order(ctx.conn, caller.org_id, req.ref)
     if row is None:
         raise ServiceError(ErrorCode.NOT_FOUND, f"work order {req.ref} not found")
@@ -185,7 +260,7 @@ async def update(ctx: Ctx, req: contract.UpdateWorkOrder) -> contract.WorkOrderV
     comment_id = await _record(ctx, change, now)
     view = await _view_row(ctx, row["id"])
     await _announce(ctx, change, views.snapshot_fields(view), comment_id, now)
-    return views.to_view(view, now, await repo.timeline_rows(ctx.conn, row["id"]))
+    return await _full_view(ctx, row["id"], now, view)
 
 
 async def _plan(
@@ -213,8 +288,17 @@ async def _plan(
         lifecycle.check_transition(current, changes.status, changes.reason)
         values.update(lifecycle.transition_stamps(current, changes.status, now, {**row, **values}))
         transition = (current, changes.status)
+    override = None
+    if transition is not None and transition[1] is WorkOrderStatus.COMPLETED:
+        items = (await repo.checklists(ctx.conn, [row["id"]])).get(row["id"], [])
+        open_required = [i for i in items if i["required"] and not i["done"]]
+        if checklist.check_completion(open_required, changes.override_reason):
+            assert changes.override_reason is not None
+            override = (changes.override_reason, open_required)
     _check_downtime({**row, **values}, now)
-    return _Change(row, values, edited, assignee, transition, changes.reason, changes.note)
+    return _Change(
+        row, values, edited, assignee, transition, changes.reason, changes.note, override
+    )
 
 
 async def _record(ctx: Ctx, change: _Change, now: datetime) -> UUID | None:
@@ -228,6 +312,19 @@ async def _record(ctx: Ctx, change: _Change, now: datetime) -> UUID | None:
     if change.assignee is not None:
         shown = [_plain(who) for who in change.assignee]
         await _timeline(ctx, order_id, now, TimelineKind.ASSIGNED, changes={"assignee_id": shown})
+    if change.override is not None:
+        reason, open_required = change.override
+        await _timeline(
+            ctx,
+            order_id,
+            now,
+            TimelineKind.CHECKLIST_OVERRIDE,
+            body=reason,
+            changes={
+                "open_required_items": len(open_required),
+                "positions": [i["position"] for i in open_required],
+            },
+        )
     if change.transition is not None:
         current, target = change.transition
         await _timeline(
@@ -315,6 +412,53 @@ async def comment(ctx: Ctx, req: contract.CommentOnWorkOrder) -> contract.Timeli
     await _emit_comment(ctx, views.snapshot_fields(view), entry_id, req.body)
     entries = await repo.timeline_rows(ctx.conn, row["id"])
     return views.to_entry(next(e for e in entries if e["entry_id"] == entry_id))
+
+
+async def check_item(ctx: Ctx, req: contract.CheckChecklistItem) -> contract.ChecklistItemView:
+    """Record a checklist item's result (or take it back). The order's row is locked, so a
+    completion (which counts the open required items) and a recording never interleave."""
+    caller, now = ctx.caller, ctx.state.clock.now()
+    ref = checklist.parse_item_ref(req.item)
+    row = await repo.lock_order(ctx.conn, caller.org_id, req.ref)
+    if row is None:
+        raise ServiceError(ErrorCode.NOT_FOUND, f"work order {req.ref} not found")
+    items = (await repo.checklists(ctx.conn, [row["id"]])).get(row["id"], [])
+    item = checklist.pick(items, ref)
+    if item is None:
+        raise ServiceError(
+            ErrorCode.NOT_FOUND, f"work order {row['number']} has no checklist item {req.item}"
+        )
+    checklist.check_recordable(WorkOrderStatus(row["status"]), row["number"])
+    values = checklist.result_values(ChecklistKind(item["kind"]), req)
+    if all(item[name] == value for name, value in values.items()):
+        return views.to_item(item)  # recorded so already (a repeated request): nothing changes
+    values["done_by"], values["done_at"] = (caller.user_id, now) if req.done else (None, None)
+    updated = await repo.update_item(ctx.conn, item["id"], values)
+    await repo.update_order(ctx.conn, row["id"], {"version": row["version"] + 1, "updated_at": now})
+    shown = views.to_item(updated)
+    changes: dict[str, Any] = {
+        "item": {"id": str(item["id"]), "position": item["position"], "text": item["text"]},
+        "done": [item["done"], updated["done"]],
+        "result": [_plain(views.item_result(item)), _plain(shown.result)],
+    }
+    if item["kind"] == ChecklistKind.NUMBER.value:
+        changes["out_of_limits"] = [views.to_item(item).out_of_limits, shown.out_of_limits]
+    await _timeline(
+        ctx, row["id"], now, TimelineKind.CHECKLIST_ITEM, body=req.note, changes=changes
+    )
+    after = [updated if i["id"] == item["id"] else i for i in items]
+    view = await _view_row(ctx, row["id"])
+    await ctx.emit(
+        Events.WO_CHECKLIST_ITEM_CHECKED,
+        contract.WorkOrderChecklistItemChecked(
+            **views.snapshot_fields(view),
+            item=shown,
+            open_required=sum(1 for i in after if i["required"] and not i["done"]),
+            actor_id=caller.user_id,
+        ),
+        org_id=caller.org_id,
+    )
+    return shown
 
 
 async def _emit_comment(ctx: Ctx, snapshot: dict[str, Any], entry_id: UUID, body: str) -> None:

@@ -8,12 +8,15 @@ from sqlalchemy.engine import RowMapping
 
 from rivet_contracts.workorders import (
     OPEN_STATUSES,
+    ChecklistItemView,
+    ChecklistKind,
     EquipmentBrief,
     TimelineEntry,
     WorkOrderStatus,
     WorkOrderView,
 )
 
+from . import checklist as rules
 from . import lifecycle
 
 
@@ -26,9 +29,13 @@ def minutes(hours: float | None) -> int | None:
 
 
 def to_view(
-    row: RowMapping, now: datetime, timeline: Sequence[Mapping[Any, Any]] | None = None
+    row: RowMapping,
+    now: datetime,
+    timeline: Sequence[Mapping[Any, Any]] | None = None,
+    checklist: Sequence[Mapping[Any, Any]] = (),
 ) -> WorkOrderView:
-    """``row`` has the columns of ``repository.VIEW_COLUMNS``."""
+    """``row`` has the columns of ``repository.VIEW_COLUMNS``; ``checklist`` the order's
+    checklist items in position order."""
     status = WorkOrderStatus(row["status"])
     down_start, down_end = row["downtime_start"], row["downtime_end"]
     downtime = None
@@ -79,7 +86,40 @@ def to_view(
         status_changed_at=row["status_changed_at"],
         allowed_transitions=lifecycle.allowed(status),
         version=row["version"],
+        plan_id=row["plan_id"],
+        checklist=[to_item(item) for item in checklist],
         timeline=None if timeline is None else [to_entry(t) for t in timeline],
+    )
+
+
+def item_result(row: Mapping[Any, Any]) -> str | float | None:
+    """What an item recorded: the verdict of a pass/fail item, the reading of a number item."""
+    kind = ChecklistKind(row["kind"])
+    if kind is ChecklistKind.PASS_FAIL:
+        verdict: str | None = row["verdict"]
+        return verdict
+    if kind is ChecklistKind.NUMBER:
+        reading: float | None = row["reading"]
+        return reading
+    return None
+
+
+def to_item(row: Mapping[Any, Any]) -> ChecklistItemView:
+    return ChecklistItemView(
+        id=row["id"],
+        position=row["position"],
+        text=row["text"],
+        required=row["required"],
+        kind=row["kind"],
+        low=row["low"],
+        high=row["high"],
+        unit=row["unit"],
+        done=row["done"],
+        result=item_result(row),
+        out_of_limits=rules.out_of_limits(row["low"], row["high"], row["reading"]),
+        done_by=row["done_by"],
+        done_at=row["done_at"],
+        note=row["note"],
     )
 
 
@@ -121,5 +161,6 @@ def snapshot_fields(row: RowMapping) -> dict[str, Any]:
         "estimated_hours": hours(row["estimated_minutes"]),
         "downtime_start": row["downtime_start"],
         "downtime_end": row["downtime_end"],
+        "plan_id": row["plan_id"],
         "version": row["version"],
     }

@@ -14,6 +14,7 @@ from rivet_contracts.assets import Criticality
 from rivet_contracts.workorders import OPEN_STATUSES, Priority, WorkOrderStatus
 from rivet_runtime import RequestContext
 
+from ..orders import repository as orders
 from ..orders import views
 from ..replicas import service as replicas
 from ..rollups import health
@@ -178,9 +179,13 @@ async def trends(ctx: Ctx, req: contract.TrendsQuery) -> contract.Trends:
 async def summary(ctx: Ctx, req: contract.SummaryQuery) -> contract.Summary:
     org, me, now = ctx.caller.org_id, ctx.caller.user_id, ctx.state.clock.now()
     counts, sections = await repo.my_work(ctx.conn, org, me, now, now - RECENT, req.limit)
+    shown = [row["id"] for rows in sections.values() for row in rows]
+    checklists = await orders.checklists(ctx.conn, shown)  # one query for the three sections
 
     def listed(name: str) -> contract.WorkOrderList:
-        items = [views.to_view(r, now) for r in sections[name]]
+        items = [
+            views.to_view(r, now, checklist=checklists.get(r["id"], ())) for r in sections[name]
+        ]
         return contract.WorkOrderList(count=counts[name], items=items)
 
     return contract.Summary(
