@@ -94,7 +94,7 @@ def rank(
 ) -> list[Ranked]:
     """The ``limit`` best rows for ``query``, best first (ties: most recently changed, then
     equipment number). Rows in ``listed`` came from a facet's list (a brand's, a place's
-    assets, newest first; ``rows`` holds them in the list's order): they keep that order among
+    assets, newest first; several lists are alternatives): they stay newest first among
     themselves, take no sibling penalty and count as no one's sibling, so a longer list (a
     later page) never reorders the rows of a shorter one."""
     words = split_words(query)
@@ -165,11 +165,15 @@ def rank(
         found.append((score - SIBLING_PENALTY * earlier, score, ri, matched))
     found.sort(key=lambda x: (-x[0], _newest_first(rows[x[2]])))
     by_row = {ri: (score, matched) for score, ri, matched in scored}
-    in_list = [
-        (by_row[ri][0], by_row[ri][0], ri, by_row[ri][1])
-        for ri, row in enumerate(rows)
-        if row["id"] in listed
-    ]
+    in_list = sorted(
+        (
+            (by_row[ri][0], by_row[ri][0], ri, by_row[ri][1])
+            for ri, row in enumerate(rows)
+            if row["id"] in listed
+        ),
+        key=lambda x: (rows[x[2]]["updated_at"], rows[x[2]]["id"]),
+        reverse=True,
+    )  # fmt: skip; the lists' own order (repository.facet_rows)
     return [
         Ranked(rows[ri]["id"], round(min(score, 100.0), 1), matched)
         for _, score, ri, matched in _merge(found, in_list, limit)
@@ -182,9 +186,9 @@ def _merge(
     limit: int,
 ) -> list[tuple[float, float, int, str]]:
     """The first ``limit`` of two sequences merged by score, each kept in its own order: the
-    rows found by their codes (best first) and the rows of a facet list (in the list's order,
-    newest first). The first k merged rows depend only on the first k of each sequence, so a
-    later page, which reads a longer list, keeps the earlier pages' rows where they were."""
+    rows found by their codes (best first) and the rows of the facet lists (newest first). The
+    first k merged rows depend only on the first k of each sequence, so a later page, which
+    reads a longer list, keeps the earlier pages' rows where they were."""
     out: list[tuple[float, float, int, str]] = []
     i = j = 0
     while len(out) < limit and (i < len(found) or j < len(in_list)):
