@@ -1,5 +1,6 @@
 """Fixtures of the Telegram tests: a fake Bot API server per test, the real bot in front of it
-and the session's real services behind it."""
+and the session's real services behind it (the maintenance service too, for the tests that ask
+for it)."""
 
 import sys
 from collections.abc import AsyncIterator
@@ -8,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from rivet_devstack.testing.env import TestEnv
 from rivet_devstack.testing.helpers import Session, register
 from rivet_devstack.testing.services import ServiceSet
 
@@ -15,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from telegram_testing.fake_api import FakeTelegram
 from telegram_testing.harness import Bot, Person, link
+from telegram_testing.maintenance import Maintenance
 
 NAMEPLATE = Path(__file__).parents[2] / "ocr" / "tests" / "fixtures" / "np_011_clean.jpg"
 
@@ -39,6 +42,15 @@ async def bot(services: ServiceSet, fake: FakeTelegram) -> AsyncIterator[Bot]:
 async def running(bot: Bot) -> Bot:
     await bot.start()
     return bot
+
+
+@pytest.fixture
+async def maintenance(
+    services: ServiceSet, test_env: TestEnv, isolated_database: str
+) -> AsyncIterator[Maintenance]:
+    """The maintenance service on the system's namespace (``Maintenance.running``)."""
+    async with Maintenance.running(services, test_env.common(), isolated_database) as service:
+        yield service
 
 
 @pytest.fixture

@@ -61,11 +61,12 @@ def too_long(what: str, limit: int) -> str:
 
 
 async def test_oversize_text_is_refused_with_its_limit_everywhere(
-    admin: Any, rivet: Any, running: Any, caplog: pytest.LogCaptureFixture
+    admin: Any, rivet: Any, running: Any, maintenance: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger=errors.__name__)
     session, ana = admin
     asset = await rivet.asset(session, name="Feed pump", serial="OS-1")
+    await maintenance.meter(session, asset["number"], "Operating hours", "h")
     order = await rivet.order(session, asset["number"], title="Bearing noise")
     chat = Chat(ana)
 
@@ -84,7 +85,22 @@ async def test_oversize_text_is_refused_with_its_limit_everywhere(
         await chat.expect(f"/cancel {text}", "Nothing to stop")
         await chat.expect(f"/frobnicate {text}", "I didn't catch that")
         await chat.expect(f"/start {text}", BAD_CODE)  # a link code has 16-512 characters
+        await chat.expect(f"/reading {text}", "Usage: <code>/reading")  # no value in it
+        await chat.expect(
+            f"/reading {text.replace(' ', '')} 12", too_long("the equipment number", 64)
+        )
+        # A meter's name is only matched against the asset's meters: said back clipped.
+        await chat.expect(f"/reading {asset['number']} 12 {text}", "has no meter “Pump &lt;4&gt;")
         await chat.expect(text, "I didn't catch that")
+
+        # The value a meter's button asks for: not a number, or over the contract's range.
+        await ana.say(f"/equip view {asset['number']}")
+        meters = await ana.read("📟 <b>Meters</b>")
+        await ana.press(meters, "Record a reading")
+        await ana.read("Send the reading now")
+        await chat.expect(text, "That is not a reading")
+        await chat.expect(f"1e13 {text}", "Out of range: the value must be at most")
+        await chat.expect("/cancel", "Stopped")
 
         # A comment (a reply to the card) is cut at the comment's 5,000 characters.
         await ana.say(f"/wo view {order['number']}")
@@ -125,6 +141,34 @@ async def test_oversize_text_is_refused_with_its_limit_everywhere(
     comments = [len(e["body"]) for e in final["timeline"] if e["kind"] == "comment"]
     chat.check("the comments' lengths", repr(comments), ("[300, 5000]",))
     chat.check("the reason", final["timeline"][-1]["body"] or "", ("a duplicate",))
+
+    # A checklist reading's note (1,000 characters), and an admin's reason for completing with
+    # required items open (1,000): refused with the limit, the question stays open.
+    checked = await rivet.order(
+        session,
+        asset["number"],
+        title="Vibration round",
+        checklist=[{"text": "Vibration", "kind": "number"}, {"text": "Guard", "required": True}],
+    )
+    await ana.say(f"/wo view {checked['number']}")
+    card = await ana.read("Reply to this message")
+    await ana.press(card, "🔢 1.")
+    await ana.read("Send the reading")
+    for size in (1001, 5000):
+        await chat.expect(f"4.2 {long_text(size)}", too_long("the note", 1000))
+    await chat.expect(long_text(300), "That is not a reading")
+    await chat.expect("4.2 fine", "📋 Recorded on")
+    card = await ana.read("Reply to this message")
+    await ana.press(card, "Start")
+    card = await ana.read("🔧 in progress", methods=("editMessageText",))
+    await ana.press(card, "Complete")
+    refused = await ana.read("was not completed")
+    await ana.press(refused, "Complete anyway")
+    await ana.read("Why complete")
+    for size in (1001, 5000):
+        await chat.expect(long_text(size), too_long("the override reason", 1000))
+    await chat.expect("The guard is on order", "is now ✅ completed")
+    await ana.read("Reply to this message")
 
     # Within the contract but refused by the service: shown as the service worded it.
     await chat.expect("/equip view pump-7", "⚠️ give an asset id or an equipment number")

@@ -27,6 +27,7 @@ from rivet_contracts import (
     ocr,
 )
 from rivet_contracts import assets as eq
+from rivet_contracts import maintenance as pm
 from rivet_contracts import workorders as wo
 from rivet_contracts.catalog import RpcSpec
 from rivet_runtime.client import CallMeta, RpcClient
@@ -37,6 +38,8 @@ RequestT = TypeVar("RequestT", bound=Request)
 ReplyT = TypeVar("ReplyT", bound=BaseModel)
 
 CHANNEL = "telegram"
+METERS_SHOWN = 50
+"""Meters of one asset the bot lists (buttons, the card) at most."""
 _RETRYABLE = {ErrorCode.UNAVAILABLE, ErrorCode.TIMEOUT, ErrorCode.INTERNAL}
 
 
@@ -193,6 +196,25 @@ class UserApi:
 
     async def comment(self, ref: str, body: str) -> wo.TimelineEntry:
         return await self._call(wo.COMMENT, wo.CommentOnWorkOrder(ref=ref, body=body))
+
+    async def check_item(self, request: wo.CheckChecklistItem) -> wo.ChecklistItemView:
+        return await self._call(wo.CHECK_ITEM, request)
+
+    # --- meters and planned maintenance ---------------------------------------------------
+
+    async def meters_of(self, equipment_id: UUID) -> list[pm.MeterView]:
+        """The asset's meters (an asset has a handful; one page of the most there can be)."""
+        request = pm.ListMeters(equipment_id=equipment_id, limit=METERS_SHOWN)
+        return (await self._call(pm.LIST_METERS, request)).items
+
+    async def meter(self, meter_id: UUID) -> pm.MeterView:
+        return await self._call(pm.GET_METER, pm.GetMeter(meter_id=meter_id))
+
+    async def record_reading(self, request: pm.RecordReading) -> pm.ReadingResult:
+        return await self._call(pm.RECORD_READING, request)
+
+    async def pm_kpis(self, days: int = 30) -> pm.PmKpis:
+        return await self._call(pm.KPIS, pm.GetPmKpis(days=days))
 
     # --- nameplate scans ------------------------------------------------------------------
 

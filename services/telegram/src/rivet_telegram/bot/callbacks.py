@@ -9,7 +9,8 @@ from aiogram.filters.callback_data import CallbackData
 
 
 class WoCb(CallbackData, prefix="wo"):
-    """A work order button: ``view`` or a status change checked against ``version``."""
+    """A work order button: ``view``, a status change checked against ``version``, or
+    ``override`` (an admin completing it with required checklist items open)."""
 
     action: str
     number: str
@@ -26,10 +27,28 @@ class EqListCb(CallbackData, prefix="el"):
 
 
 class EqCb(CallbackData, prefix="eq"):
-    """``view`` an asset, or start ``new_wo`` (a work order on it)."""
+    """``view`` an asset, start ``new_wo`` (a work order on it) or ``read`` one of its meters."""
 
     action: str
     number: str
+
+
+class ReadCb(CallbackData, prefix="rd"):
+    """A meter (its id in hex) chosen for a reading: ``value`` is the reading typed with
+    ``/reading`` (recorded at once), empty when the bot is to ask for it."""
+
+    meter: str
+    value: str = ""
+
+
+class CheckCb(CallbackData, prefix="ck"):
+    """A checklist item of a work order, by its position (1 = the first): ``done`` (a
+    ``check`` item), ``pass`` or ``fail`` (a ``pass_fail`` item), ``value`` (ask for the
+    reading of a ``number`` item)."""
+
+    action: str
+    number: str
+    item: int
 
 
 class ScanCb(CallbackData, prefix="sc"):

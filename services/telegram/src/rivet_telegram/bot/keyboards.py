@@ -1,15 +1,33 @@
 """Inline keyboards: what a user can do next with what they see."""
 
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from rivet_contracts import Role
 from rivet_contracts.assets import EquipmentView, MatchOutcome
+from rivet_contracts.maintenance import MeterView
 from rivet_contracts.ocr import ScanStatus, ScanView
-from rivet_contracts.workorders import Priority, WorkOrderStatus, WorkOrderView
+from rivet_contracts.workorders import (
+    OPEN_STATUSES,
+    ChecklistItemView,
+    ChecklistKind,
+    Priority,
+    WorkOrderStatus,
+    WorkOrderView,
+)
 
-from ..render.common import PRIORITY
-from .callbacks import CreateCb, EqCb, EqListCb, ScanCb, StartCb, WoCb, WoListCb
+from ..render.common import PRIORITY, clip, number
+from .callbacks import (
+    CheckCb,
+    CreateCb,
+    EqCb,
+    EqListCb,
+    ReadCb,
+    ScanCb,
+    StartCb,
+    WoCb,
+    WoListCb,
+)
 
 TRANSITIONS: dict[str, tuple[WorkOrderStatus, bool]] = {
     "start": (WorkOrderStatus.IN_PROGRESS, False),
@@ -46,24 +64,66 @@ def _actions(order: WorkOrderView) -> list[str]:
     return found
 
 
+ITEM_BUTTONS = 5
+"""Open checklist items with buttons on a card at most (the first ones still open: as they
+are done, the next ones get buttons), leaving room for the status buttons."""
+
+
+def _button(text: str, data: WoCb | CheckCb) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=data.pack())
+
+
+def _item_buttons(order: WorkOrderView, item: ChecklistItemView) -> list[InlineKeyboardButton]:
+    def cb(action: str) -> CheckCb:
+        return CheckCb(action=action, number=order.number, item=item.position)
+
+    name = f"{item.position}. {clip(item.text, 28)}"
+    if item.kind is ChecklistKind.PASS_FAIL:
+        return [
+            _button(f"👍 {item.position}. Pass", cb("pass")),
+            _button(f"👎 {item.position}. Fail", cb("fail")),
+        ]
+    if item.kind is ChecklistKind.NUMBER:
+        return [_button(f"🔢 {name}", cb("value"))]
+    return [_button(f"☑️ {name}", cb("done"))]
+
+
 def work_order(order: WorkOrderView, role: Role) -> InlineKeyboardMarkup:
-    kb = InlineKeyboardBuilder()
+    """The card's buttons: the open checklist items (one row each), then the status
+    changes, "take it" and refresh. Viewers get refresh only."""
+    rows: list[list[InlineKeyboardButton]] = []
+    actions: list[InlineKeyboardButton] = []
     if role.at_least(Role.TECHNICIAN):
-        for action in _actions(order):
-            kb.button(
-                text=_LABELS[action],
-                callback_data=WoCb(action=action, number=order.number, version=order.version),
-            )
+        if order.status in OPEN_STATUSES:
+            waiting = [item for item in order.checklist if not item.done][:ITEM_BUTTONS]
+            rows += [_item_buttons(order, item) for item in waiting]
+        actions += [
+            _button(_LABELS[a], WoCb(action=a, number=order.number, version=order.version))
+            for a in _actions(order)
+        ]
         if order.assignee_id is None and order.status not in (
             WorkOrderStatus.COMPLETED,
             WorkOrderStatus.CANCELLED,
         ):
-            kb.button(
-                text="🙋 Take it",
-                callback_data=WoCb(action="take", number=order.number, version=order.version),
+            actions.append(
+                _button(
+                    "🙋 Take it", WoCb(action="take", number=order.number, version=order.version)
+                )
             )
-    kb.button(text="🔄 Refresh", callback_data=WoCb(action="refresh", number=order.number))
-    kb.adjust(3)
+    actions.append(_button("🔄 Refresh", WoCb(action="refresh", number=order.number)))
+    rows += [actions[i : i + 3] for i in range(0, len(actions), 3)]
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def override(order: WorkOrderView) -> InlineKeyboardMarkup:
+    """For an admin whose completion was refused for open required items."""
+    kb = InlineKeyboardBuilder()
+    kb.button(
+        text="⚠️ Complete anyway",
+        callback_data=WoCb(action="override", number=order.number, version=order.version),
+    )
+    kb.button(text=f"Open {order.number}", callback_data=WoCb(action="view", number=order.number))
+    kb.adjust(1)
     return kb.as_markup()
 
 
@@ -95,10 +155,31 @@ def work_order_page(
     return kb.as_markup()
 
 
-def equipment(item: EquipmentView, role: Role) -> InlineKeyboardMarkup:
+def equipment(
+    item: EquipmentView, role: Role, meters: list[MeterView] | None = None
+) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     if role.at_least(Role.TECHNICIAN):
         kb.button(text="🆕 New work order", callback_data=EqCb(action="new_wo", number=item.number))
+        if meters:
+            kb.button(
+                text="📟 Record a reading", callback_data=EqCb(action="read", number=item.number)
+            )
+    return kb.as_markup()
+
+
+def meters(found: list[MeterView], value: float | None) -> InlineKeyboardMarkup:
+    """One button per meter; with the value typed in ``/reading`` when it fits in the button
+    (else the bot asks for it once the meter is chosen)."""
+    kb = InlineKeyboardBuilder()
+    for meter in found:
+        data = ReadCb(meter=meter.id.hex, value=number(value) if value is not None else "")
+        try:
+            packed = data.pack()
+        except ValueError:  # over Telegram's 64 bytes
+            packed = ReadCb(meter=meter.id.hex).pack()
+        kb.button(text=clip(f"{meter.name} ({meter.unit})", 60), callback_data=packed)
+    kb.adjust(1)
     return kb.as_markup()
 
 
@@ -164,8 +245,8 @@ def onboarding() -> InlineKeyboardMarkup:
 def equipment_choices(numbers: list[tuple[str, str]]) -> InlineKeyboardMarkup:
     """``/wo create``: pick one of the assets found (number, label)."""
     kb = InlineKeyboardBuilder()
-    for number, label in numbers:
-        kb.button(text=label[:60], callback_data=CreateCb(action="eq", value=number))
+    for ref, label in numbers:
+        kb.button(text=label[:60], callback_data=CreateCb(action="eq", value=ref))
     kb.button(text="✖️ Stop", callback_data=CreateCb(action="stop"))
     kb.adjust(1)
     return kb.as_markup()

@@ -1,25 +1,46 @@
 """Small helpers the handlers share: argument parsing and showing an order or an asset."""
 
 import contextlib
+import logging
+import math
 import re
+from uuid import UUID
 
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import InlineKeyboardMarkup, Message
 
+from rivet_contracts.assets import EquipmentView
 from rivet_contracts.auth import TelegramIdentity
+from rivet_contracts.maintenance import MeterView
 from rivet_contracts.workorders import WorkOrderView
 
 from ..bot import keyboards
-from ..render import workorders
+from ..render import equipment, workorders
+from ..rivet import RivetError, RivetUnavailable, UserApi
+
+log = logging.getLogger(__name__)
 
 EQ_NUMBER = re.compile(r"^EQ-\d{4}-\d{6}$", re.IGNORECASE)
 WO_NUMBER = re.compile(r"^WO-\d{4}-\d{6}$", re.IGNORECASE)
+NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 
 
 def split_args(args: str | None) -> tuple[str, str]:
     """``"search baldor pump"`` -> ``("search", "baldor pump")``."""
     head, _, rest = (args or "").strip().partition(" ")
     return head.lower(), rest.strip()
+
+
+def parse_number(text: str) -> float | None:
+    """A reading as people type it: ``1520``, ``-3.5``, ``3,5`` (a decimal comma), ``1e3``;
+    None for anything else."""
+    text = text.strip()
+    if "," in text and "." not in text and text.count(",") == 1:
+        text = text.replace(",", ".")
+    if not NUMBER.fullmatch(text):
+        return None
+    value = float(text)
+    return value if math.isfinite(value) else None
 
 
 async def send_order(message: Message, order: WorkOrderView, me: TelegramIdentity) -> Message:
@@ -36,3 +57,24 @@ async def edit(message: Message, text: str, markup: InlineKeyboardMarkup | None 
 
 async def edit_order(message: Message, order: WorkOrderView, me: TelegramIdentity) -> None:
     await edit(message, workorders.card(order), keyboards.work_order(order, me.user.role))
+
+
+async def known_meters(api: UserApi, equipment_id: UUID) -> list[MeterView] | None:
+    """The asset's meters, or None when the maintenance service cannot say (not running, not
+    answering): the asset is shown without them."""
+    try:
+        return await api.meters_of(equipment_id)
+    except (RivetUnavailable, RivetError) as exc:
+        log.info("meters of %s not shown: %s", equipment_id, exc)
+        return None
+
+
+async def send_equipment(
+    message: Message, item: EquipmentView, me: TelegramIdentity, api: UserApi
+) -> None:
+    """The asset's card, with its meters and a reading button when it has meters."""
+    meters = await known_meters(api, item.id)
+    await message.answer(
+        equipment.card(item, meters),
+        reply_markup=keyboards.equipment(item, me.user.role, meters),
+    )

@@ -1,4 +1,7 @@
-"""``/equip list``, ``/equip search <text>``, ``/equip view <EQ-number>`` and their buttons."""
+"""``/equip list``, ``/equip search <text>``, ``/equip view <EQ-number>`` and their buttons.
+
+An asset's card shows its meters with their latest readings (when the maintenance service
+answers) and, for technicians, a button to record a reading (``readings``)."""
 
 from aiogram import F
 from aiogram.filters import Command, CommandObject
@@ -14,7 +17,7 @@ from ..render import equipment as render
 from ..render.common import esc
 from ..rivet import UserApi
 from . import create
-from .common import EQ_NUMBER, edit, split_args
+from .common import EQ_NUMBER, edit, send_equipment, split_args
 
 router = Handlers("equipment")
 PAGE = 8
@@ -37,10 +40,7 @@ async def equip(
         if not ref:
             await message.answer(USAGE)
             return
-        item = await api.get_equipment(ref.upper())
-        await message.answer(
-            render.card(item), reply_markup=keyboards.equipment(item, me.user.role)
-        )
+        await send_equipment(message, await api.get_equipment(ref.upper()), me, api)
     else:
         query = rest if sub == "search" else (command.args or "").strip()
         if not query:
@@ -88,9 +88,7 @@ async def view(
     item = await api.get_equipment(callback_data.number)
     await query.answer()
     if isinstance(query.message, Message):
-        await query.message.answer(
-            render.card(item), reply_markup=keyboards.equipment(item, me.user.role)
-        )
+        await send_equipment(query.message, item, me, api)
 
 
 @router.callback_query(EqCb.filter(F.action == "new_wo"))

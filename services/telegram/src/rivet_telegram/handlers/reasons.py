@@ -1,5 +1,7 @@
 """Hold, cancel and reopen ask why: the next message is the reason (3-1000 characters; a
-longer one is refused with the limit, and the question stays open).
+longer one is refused with the limit, and the question stays open). So does an admin's
+*Complete anyway* for an order whose required checklist items are open: the reason goes as
+``override_reason`` with the completion.
 
 The pending change (order, target status, version, the card to refresh) is FSM data, so a
 restart between the button and the answer loses nothing.
@@ -38,13 +40,21 @@ class Reason(StatesGroup):
     waiting = State()
 
 
-def prompt(number: str, target: WorkOrderStatus) -> str:
-    question = QUESTIONS.get(target, "Why?").format(number=number)
+OVERRIDE = "⚠️ Why complete {number} with required checklist items open? It goes into its timeline."
+
+
+def prompt(number: str, target: WorkOrderStatus, *, override: bool = False) -> str:
+    question = (OVERRIDE if override else QUESTIONS.get(target, "Why?")).format(number=number)
     return f"{question}\nSend the reason in a message, or /cancel."
 
 
 async def ask(
-    state: FSMContext, button: WoCb, target: WorkOrderStatus, card_message_id: int | None
+    state: FSMContext,
+    button: WoCb,
+    target: WorkOrderStatus,
+    card_message_id: int | None,
+    *,
+    override: bool = False,
 ) -> None:
     await state.set_state(Reason.waiting)
     await state.set_data(
@@ -53,6 +63,7 @@ async def ask(
             "status": target.value,
             "version": button.version,
             "card": card_message_id,
+            "override": override,
         }
     )
 
@@ -67,10 +78,14 @@ async def reason_given(
         return
     data = await state.get_data()
     target = WorkOrderStatus(data["status"])
+    version = data.get("version") or None
     try:
-        changes = WorkOrderChanges(
-            status=target, reason=reason, expected_version=data.get("version") or None
-        )
+        if data.get("override"):
+            changes = WorkOrderChanges(
+                status=target, override_reason=reason, expected_version=version
+            )
+        else:
+            changes = WorkOrderChanges(status=target, reason=reason, expected_version=version)
     except ValidationError as exc:  # too long: say so and keep waiting
         if (problem := refusal(exc)) is None:
             raise

@@ -2,7 +2,10 @@
 
 Status buttons carry the order's version: pressing an old card after someone else changed the
 order is refused by the service (409) and the bot shows the order as it is now instead. Hold,
-cancel and reopen ask for a reason first (see ``reasons``).
+cancel and reopen ask for a reason first (see ``reasons``). Completing an order whose required
+checklist items are open is refused by the service (409, naming them): the bot says so in the
+chat, and offers an admin *Complete anyway*, which asks for the reason (``override_reason``).
+The checklist's own buttons are in ``checklist``.
 """
 
 from aiogram import F
@@ -10,13 +13,15 @@ from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, ForceReply, InlineKeyboardMarkup, Message
 
-from rivet_contracts import ErrorCode
+from rivet_contracts import ErrorCode, Role
 from rivet_contracts.auth import TelegramIdentity
 from rivet_contracts.workorders import (
     OPEN_STATUSES,
     ListWorkOrders,
     WorkOrderChanges,
     WorkOrderSort,
+    WorkOrderStatus,
+    WorkOrderView,
 )
 
 from ..bot import keyboards
@@ -148,6 +153,34 @@ async def transition(
     await _change(query, callback_data, me, api, changes, f"Now {STATUS[target]}")
 
 
+@router.callback_query(WoCb.filter(F.action == "override"))
+async def override(
+    query: CallbackQuery, callback_data: WoCb, me: TelegramIdentity, state: FSMContext
+) -> None:
+    """An admin completes the order although required checklist items are open: the reason
+    is asked first and sent as ``override_reason``."""
+    if me.identity.role is not Role.ADMIN:
+        await query.answer(render.OVERRIDE_ADMINS_ONLY, show_alert=True)
+        return
+    await query.answer()
+    message = query.message if isinstance(query.message, Message) else None
+    target = WorkOrderStatus.COMPLETED
+    card = message.message_id if message is not None else None
+    await reasons.ask(state, callback_data, target, card, override=True)
+    if message is not None:
+        await message.answer(
+            reasons.prompt(callback_data.number, target, override=True),
+            reply_markup=ForceReply(input_field_placeholder="Reason"),
+        )
+
+
+def open_required(exc: RivetError) -> int:
+    """How many required checklist items a refused completion names (0: another conflict)."""
+    details = exc.info.details
+    found = details.get("open_required") if isinstance(details, dict) else None
+    return len(found) if isinstance(found, list) else 0
+
+
 async def _change(
     query: CallbackQuery,
     callback_data: WoCb,
@@ -162,9 +195,26 @@ async def _change(
         if exc.code not in (ErrorCode.CONFLICT, ErrorCode.INVALID_TRANSITION):
             raise
         order = await api.get_work_order(callback_data.number)
-        done = f"Not changed: {exc.info.message[:150]}"
-        await query.answer(done, show_alert=True)
+        if count := open_required(exc):
+            await query.answer(f"Not completed: {count} required checklist item(s) open.")
+            await _not_completed(query, order, me, exc)
+        else:
+            await query.answer(f"Not changed: {exc.info.message[:150]}", show_alert=True)
     else:
         await query.answer(done)
     if isinstance(query.message, Message):
         await edit_order(query.message, order, me)
+
+
+async def _not_completed(
+    query: CallbackQuery, order: WorkOrderView, me: TelegramIdentity, exc: RivetError
+) -> None:
+    """The service's 409 in the chat (the whole message, a toast holds 200 characters), with
+    the override for an admin."""
+    if not isinstance(query.message, Message):
+        return
+    admin = me.identity.role is Role.ADMIN
+    await query.message.answer(
+        render.not_completed(order.number, exc.info.message, admin),
+        reply_markup=keyboards.override(order) if admin else None,
+    )

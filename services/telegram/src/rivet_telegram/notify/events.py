@@ -3,6 +3,12 @@
 Each handler runs in the runtime's transaction with the inbox, so a redelivered event changes
 nothing; notifications are rows in ``notifications`` (one per event and recipient) that the
 ``notifications`` job (``jobs.py``) delivers after the commit, woken by a notification.
+
+Planned maintenance orders are announced from ``wo.created`` (those with a ``plan_id``), which
+the work-order service publishes once per order however often the scheduler asks for it (the
+idempotency key), rather than from ``pm.due``, which says the same about the same order: one
+event, one notification. It also keeps the bot off the maintenance service's stream, so the
+bot runs where that service does not.
 """
 
 from datetime import UTC, datetime, timedelta
@@ -17,6 +23,7 @@ from rivet_contracts.envelope import EventEnvelope
 from rivet_contracts.workorders import (
     WorkOrderAssigned,
     WorkOrderCommented,
+    WorkOrderCreated,
     WorkOrderSnapshot,
     WorkOrderStatusChanged,
 )
@@ -71,6 +78,12 @@ async def assigned(event: EventEnvelope[WorkOrderAssigned], ctx: Ctx) -> None:
 async def commented(event: EventEnvelope[WorkOrderCommented], ctx: Ctx) -> None:
     actor = event.data.author_id or _actor(event)
     await _enqueue(ctx, event, actor, messages.commented)
+
+
+@router.on(Events.WO_CREATED, consumer="telegram-notify-planned")
+async def created(event: EventEnvelope[WorkOrderCreated], ctx: Ctx) -> None:
+    if event.data.plan_id is not None:  # other new orders are not announced
+        await _enqueue(ctx, event, _actor(event), messages.planned)
 
 
 def _actor(event: EventEnvelope[Any]) -> UUID | None:

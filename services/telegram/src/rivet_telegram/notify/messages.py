@@ -3,7 +3,8 @@
 The assignee and the requester are told, never the person who made the change (the event's
 actor): they already know. A reassignment also tells the previous assignee that the order left
 their list. Each recipient gets the text written for them ("assigned it to you" vs "assigned it
-to Tom").
+to Tom"). A planned maintenance order (one a plan opened) is announced to its assignee when it
+is created.
 """
 
 from collections.abc import Callable
@@ -13,11 +14,17 @@ from uuid import UUID
 from rivet_contracts.workorders import (
     WorkOrderAssigned,
     WorkOrderCommented,
+    WorkOrderCreated,
     WorkOrderSnapshot,
     WorkOrderStatusChanged,
+    WorkType,
 )
 
-from ..render.common import STATUS, esc
+from ..render.common import PRIORITY, STATUS, esc, when, words
+
+SCHEDULER_CHANNEL = "maintenance"
+"""The ``source`` of orders the maintenance service's scheduler opened (in a plan author's name:
+the author did not open it in person, so they are told too when they are its assignee)."""
 
 Names = Callable[[UUID | None], str]
 """A user's name for the text (escaped), "someone" when unknown."""
@@ -73,3 +80,23 @@ def commented(event: WorkOrderCommented, actor: UUID | None, name: Names) -> lis
         "<i>Reply to this message to answer.</i>"
     )
     return [Note(user, text) for user in recipients(event, actor)]
+
+
+def planned(event: WorkOrderCreated, actor: UUID | None, name: Names) -> list[Note]:
+    """A plan's order was opened: its assignee hears of it (not when they opened it
+    themselves by hand); nobody when it has none."""
+    assignee = event.assignee_id
+    if event.plan_id is None or assignee is None:
+        return []
+    if assignee == actor and event.source != SCHEDULER_CHANNEL:
+        return []
+    kind = (
+        "⚠️ A condition plan opened it (corrective)"
+        if event.work_type is WorkType.CORRECTIVE
+        else f"Planned {words(event.work_type.value)} maintenance"
+    )
+    text = (
+        f"🗓 {_head(event)}\n{kind}, assigned to <b>you</b> · {PRIORITY[event.priority]} · "
+        f"due {when(event.due_at)}.\n<i>Open it for its checklist.</i>"
+    )
+    return [Note(assignee, text)]

@@ -39,6 +39,12 @@ def when(moment: datetime | None) -> str:
     return moment.astimezone(UTC).strftime("%d %b %H:%M UTC")
 
 
+def number(value: float) -> str:
+    """A reading as people write it: ``1520`` rather than ``1520.0``."""
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text
+
+
 def words(value: str) -> str:
     """``in_service`` -> ``in service``."""
     return value.replace("_", " ")

@@ -1,8 +1,10 @@
 """Equipment: the card of one asset and list lines."""
 
 from rivet_contracts.assets import EquipmentView, Ratings
+from rivet_contracts.maintenance import MeterView
 
 from .common import esc, fit, words
+from .meters import card_lines
 
 _RATINGS = (
     ("voltage", "{} V"),
@@ -32,7 +34,8 @@ def ratings(values: Ratings) -> str:
     return " · ".join(shown)
 
 
-def card(item: EquipmentView) -> str:
+def card(item: EquipmentView, meters: list[MeterView] | None = None) -> str:
+    """The asset; its meters with their latest readings when they are known."""
     lines = [
         f"🏭 <b>{esc(item.number)}</b>" + (f" · {esc(item.name, 120)}" if item.name else ""),
         f"<b>{esc(title(item), 200)}</b>"
@@ -48,6 +51,7 @@ def card(item: EquipmentView) -> str:
     rated = ratings(item.ratings)
     if rated:
         lines.append("Ratings: " + esc(rated, 300))
+    lines += card_lines(meters or [])
     return fit("\n".join(lines))
 
 

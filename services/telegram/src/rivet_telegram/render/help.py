@@ -9,7 +9,8 @@ from .common import esc
 COMMANDS = [
     BotCommand(command="wo", description="Work orders: list, view, create"),
     BotCommand(command="equip", description="Equipment: list, search, view"),
-    BotCommand(command="stats", description="Dashboard: assets, open and overdue work"),
+    BotCommand(command="reading", description="Record a meter reading of an asset"),
+    BotCommand(command="stats", description="Dashboard: assets, open, overdue and planned work"),
     BotCommand(command="invite", description="Invite someone (admins): a link to forward"),
     BotCommand(command="email", description="Set your e-mail address (a code is mailed)"),
     BotCommand(command="verify", description="Confirm your e-mail with the mailed code"),
@@ -21,12 +22,14 @@ COMMANDS = [
 
 HELP = """<b>Rivet in Telegram</b>
 /wo list — your open work orders (buttons for open and all)
-/wo view <i>WO-number</i> — one order, with buttons to start, hold, complete or cancel it
+/wo view <i>WO-number</i> — one order, with buttons to start, hold, complete or cancel it \
+and to tick its checklist
 /wo create — report a problem, step by step
 /equip list — the equipment registry
 /equip search <i>text</i> — find equipment (typos are fine)
-/equip view <i>EQ-number</i> — one asset
-/stats — the dashboard
+/equip view <i>EQ-number</i> — one asset, its meters
+/reading <i>EQ-number value</i> [<i>unit or meter</i>] — record a meter reading
+/stats — the dashboard, with planned maintenance
 /invite [<i>technician|viewer|admin</i>] — a one-time link that lets someone join (admins)
 /email <i>address</i> — set your e-mail address: I mail you a code
 /verify <i>code</i> — confirm it with the six digits from the mail

@@ -1,6 +1,7 @@
-"""``/stats``: the dashboard overview and the caller's own work."""
+"""``/stats``: the dashboard overview, planned maintenance and the caller's own work."""
 
 from rivet_contracts.auth import TelegramIdentity
+from rivet_contracts.maintenance import PmKpis
 from rivet_contracts.workorders import Overview, Priority, Summary, WorkOrderStatus
 
 from .common import PRIORITY, STATUS, esc, fit, when, words
@@ -10,7 +11,31 @@ def _counts(pairs: list[tuple[str, int]]) -> str:
     return " · ".join(f"{label} {count}" for label, count in pairs if count) or "none"
 
 
-def overview(me: TelegramIdentity, data: Overview, mine: Summary) -> str:
+PM_UNAVAILABLE = "🗓 Planned maintenance: not available right now."
+
+
+def planned(kpis: PmKpis | None) -> str:
+    """PM compliance over the period, PM orders overdue and open now (from the maintenance
+    service; a line saying so when it did not answer)."""
+    if kpis is None:
+        return PM_UNAVAILABLE
+    rate = kpis.compliance
+    pending = f", {rate.pending} pending" if rate.pending else ""
+    if rate.percent is None:
+        compliance = f"compliance —, none fell due{pending}"
+    else:
+        compliance = (
+            f"compliance <b>{round(rate.percent)}%</b> ({rate.on_time} of {rate.due} on time"
+            f"{pending})"
+        )
+    overdue = f"⚠️ <b>{kpis.overdue} overdue</b>" if kpis.overdue else "0 overdue"
+    return (
+        f"🗓 <b>Planned maintenance</b> ({kpis.days} days): {compliance} · "
+        f"{kpis.open} PM orders open · {overdue}"
+    )
+
+
+def overview(me: TelegramIdentity, data: Overview, mine: Summary, pm: PmKpis | None = None) -> str:
     orders, equipment = data.work_orders, data.equipment
     by_priority = [
         (PRIORITY[p], orders.by_priority.get(p, 0))
@@ -33,6 +58,7 @@ def overview(me: TelegramIdentity, data: Overview, mine: Summary) -> str:
     if data.top_fault_codes:
         codes = ", ".join(f"{item.name} {item.count}" for item in data.top_fault_codes[:5])
         lines.append(f"Top fault codes: {esc(codes, 300)}")
+    lines.append(planned(pm))
     late = f" ({mine.assigned_overdue} overdue)" if mine.assigned_overdue else ""
     lines += [
         "",
