@@ -36,6 +36,7 @@ class Recorder:
     fail_times: dict[str, int] = field(default_factory=dict)
     batches: list[int] = field(default_factory=list)
     delay: float = 0.0
+    subjects: list[str | None] = field(default_factory=list)
 
 
 async def _create_schema(url: str) -> None:
@@ -74,6 +75,8 @@ async def _start(
     async def on_batch(events: Sequence[EventEnvelope[Any]], ctx: EventContext[Recorder]) -> None:
         seen = ctx.state
         seen.batches.append(len(events))
+        if ctx.event is None:  # a batch: the subject of each event by its id
+            seen.subjects += [ctx.subjects.get(event.event_id) for event in events]
         names = [event.data.full_name for event in events]
         for name in names:
             seen.attempts[name] += 1
@@ -257,6 +260,7 @@ async def test_group_commit_batches_what_queues_up_and_applies_each_event_once(
         await asyncio.sleep(0.3)
         assert {name: seen.applied[name] for name in names} == dict.fromkeys(names, 1)
         assert sum(seen.batches) == len(names)  # no event handled twice, none retried
+        assert seen.subjects == [Events.USER_REGISTERED] * len(names)  # each one's, no namespace
         assert max(seen.batches) > 1, seen.batches
         assert len(seen.batches) < len(names) / 2, seen.batches
         db = await asyncpg.connect(isolated_database)

@@ -281,3 +281,90 @@ async def test_readings_from_machines_and_the_ones_refused(stack: Stack, org: Or
 async def _count(stack: Stack, org: Org, meter_id: UUID, count: int) -> bool:
     page = await stack.call(m.LIST_READINGS, m.ListReadings(meter_id=meter_id), org.identity())
     return len(page.items) == count
+
+
+async def test_a_burst_from_machines_is_recorded_in_batches_each_reading_once(
+    stack: Stack, org: Org
+) -> None:
+    """Readings arriving together are written by group commit, each as if alone: a counter's
+    older readings between newer ones, a threshold crossed once, a refused reading in the
+    middle dead-lettered alone, a resent one (same event id) recorded once."""
+    now = datetime.now(UTC)
+    stack.state.clock.freeze(now)
+    asset = stack.peers.asset(org)
+    hours = await meter(stack, org, asset, m.MeterKind.COUNTER)
+    gauge = await meter(
+        stack, org, asset, m.MeterKind.GAUGE, unit="degC", high_limit=80, deadband=5
+    )
+    start = now - timedelta(hours=2)
+    await read(stack, org, hours.id, 1000, start)
+    trigger = m.MeterTrigger(kind="meter", meter_id=hours.id, every=500)
+    service = await plan(stack, org, asset, trigger)
+    hot = await plan(stack, org, asset, m.ConditionTrigger(kind="condition", meter_id=gauge.id))
+
+    def at(minutes: float) -> str:
+        return (start + timedelta(minutes=minutes)).isoformat()
+
+    sent: list[str] = []
+    # 60 counter readings in time order but published newest and oldest interleaved
+    order = [n for pair in zip(range(1, 31), range(60, 30, -1), strict=True) for n in pair]
+    for n in order:
+        data = {"meter_id": str(hours.id), "value": 1000 + 10 * n, "read_at": at(n)}
+        sent.append(await _device(stack, org.id, org.id, data))
+    went_back = await _device(
+        stack, org.id, org.id, {"meter_id": str(hours.id), "value": 10, "read_at": at(61)}
+    )
+    for n, value in enumerate((70, 85, 90, 70, 74, 95), start=1):  # two excursions
+        data = {"meter_id": str(gauge.id), "value": value, "read_at": at(n)}
+        sent.append(await _device(stack, org.id, org.id, data))
+    resent = sent[-1]
+    envelope = {"event_id": resent, "type": "reading.submitted", "org_id": str(org.id),
+                "data": {"meter_id": str(gauge.id), "value": 95, "read_at": at(6)}}  # fmt: skip
+    await stack.nc.jetstream().publish(
+        stack.subject(m.reading_subject(org.id)),
+        json.dumps(envelope).encode(),
+        headers={Headers.MSG_ID: str(uuid4())},  # past JetStream's duplicate window: the inbox
+    )
+    dead = "deadletter.maintenance-readings"
+    await until(
+        lambda: any(e["data"]["event_id"] == went_back for e in stack.bus.of(dead)),
+        what="the refused reading's dead letter",
+    )
+    await until(lambda: _count(stack, org, hours.id, 61), what="the counter's readings")
+    await until(lambda: _count(stack, org, gauge.id, 6), what="the gauge's readings")
+    js, stream = stack.nc.jetstream(), stack.state.settings.stream_name("READINGS")
+
+    async def consumed() -> bool:
+        info = await js.consumer_info(stream, "maintenance-readings")
+        return info.num_pending + (info.num_ack_pending or 0) == 0
+
+    await until(consumed, what="every reading (the resent one too) to be consumed")
+    assert await _count(stack, org, gauge.id, 6)
+    page = await stack.call(
+        m.LIST_READINGS, m.ListReadings(meter_id=hours.id, limit=100), org.identity()
+    )
+    assert [r.value for r in page.items] == [1000 + 10 * n for n in range(60, 0, -1)] + [1000]
+    letters = [e["data"] for e in stack.bus.of(dead)]
+    assert [d["event_id"] for d in letters if d["event_id"] in {*sent, went_back}] == [went_back]
+    assert "counter_went_back" in next(d["error"] for d in letters if d["event_id"] == went_back)
+    meters = await stack.call(
+        m.LIST_METERS, m.ListMeters(equipment_id=asset), org.identity(Role.VIEWER)
+    )
+    latest = {v.id: (v.last_value, v.excursions) for v in meters.items}
+    assert latest[hours.id] == (1600, 0)
+    assert latest[gauge.id] == (95, 2)
+    # the counter crossed 1500 once (the threshold's order), the gauge went out twice
+    await orders_opened(stack, service.id, 1)
+    await orders_opened(stack, hot.id, 1)
+    counted = await stack.call(m.GET_PLAN, m.GetPlan(plan_id=service.id), org.identity())
+    assert [o.key for o in counted.occurrences or []] == [f"{service.id}/meter/1500"]
+    excursions = await stack.call(m.GET_PLAN, m.GetPlan(plan_id=hot.id), org.identity())
+    assert sorted(o.status for o in excursions.occurrences or []) == [
+        m.OccurrenceStatus.OPEN,
+        m.OccurrenceStatus.SKIPPED,
+    ]
+    recorded = [
+        e for e in stack.bus.of(Events.METER_READING_RECORDED) if e["data"]["meter_id"]
+        in (str(hours.id), str(gauge.id))
+    ]  # fmt: skip
+    assert len(recorded) == 1 + 60 + 6

@@ -87,6 +87,9 @@ class Subscription:
     """Applies several events in one transaction (group commit, see the module's docstring)."""
     max_batch: int = 1
     own_transaction: bool = False
+    fetch: int = 1
+    """Messages asked of JetStream per pull (1: one round trip per message). More lets a busy
+    stream's messages arrive together; a pull returns at once with what is there."""
     """The handler opens its unit of work itself (``ctx.transaction()``): see ``on``."""
 
 
@@ -123,19 +126,26 @@ class EventRouter(Generic[StateT]):
         return register
 
     def on_many(
-        self, subject: str, *, consumer: str, max_batch: int = 32, workers: int | None = None
+        self,
+        subject: str,
+        *,
+        consumer: str,
+        max_batch: int = 32,
+        workers: int | None = None,
+        fetch: int = 1,
     ) -> Callable[[BatchEventHandler], BatchEventHandler]:
         """Register a handler of event batches: for consumers whose work per event shrinks
         when events are applied together (sums, rollups). Order within a batch is arrival
-        order; a handler must not depend on stream order across batches."""
+        order; a handler must not depend on stream order across batches. ``fetch``: messages
+        asked per pull (``Subscription.fetch``), for high-rate streams."""
         if subject not in EVENTS:
             raise KeyError(f"{subject!r} is not in the contract catalogue")
-        if max_batch < 1:
-            raise ValueError("max_batch must be at least 1")
+        if max_batch < 1 or fetch < 1:
+            raise ValueError("max_batch and fetch must be at least 1")
 
         def register(func: BatchEventHandler) -> BatchEventHandler:
             self.subscriptions.append(
-                Subscription(subject, consumer, None, workers, func, max_batch)
+                Subscription(subject, consumer, None, workers, func, max_batch, fetch=fetch)
             )
             return func
 
@@ -194,7 +204,7 @@ class EventProcessor(Generic[StateT]):
         token = correlation_var.set(envelope.correlation_id)
         try:
             if sub.batch_handler is not None:
-                return await self._group(sub).submit(envelope)
+                return await self._group(sub).submit(envelope, self._unprefixed(subject))
             return await self._apply(sub, envelope, self._unprefixed(subject))
         except Refused as exc:
             log.warning("consumer %s refused %s: %s", sub.consumer, envelope.event_id, exc)
@@ -273,10 +283,14 @@ class EventProcessor(Generic[StateT]):
             return found.first() is not None
 
     async def apply_batch(
-        self, sub: Subscription, envelopes: Sequence[EventEnvelope[Any]]
+        self,
+        sub: Subscription,
+        envelopes: Sequence[EventEnvelope[Any]],
+        subjects: Mapping[UUID, str | None] | None = None,
     ) -> list[Outcome]:
         """Apply ``envelopes`` in one transaction: OK for each new event, DUPLICATE for one the
-        inbox already holds (or that appears twice in the batch)."""
+        inbox already holds (or that appears twice in the batch). ``subjects``: the subject
+        each arrived on, by event id (``EventContext.subjects``)."""
         assert sub.batch_handler is not None
         async with self.db.transaction() as conn:
             ids = [envelope.event_id for envelope in envelopes]
@@ -293,7 +307,11 @@ class EventProcessor(Generic[StateT]):
             if not fresh:
                 return outcomes
             ctx: EventContext[Any] = EventContext(
-                state=self.state, schema=self.db.schema, connection=conn, channel="event"
+                state=self.state,
+                schema=self.db.schema,
+                connection=conn,
+                channel="event",
+                subjects=dict(subjects or {}),
             )
             await sub.batch_handler(fresh, ctx)
         for callback in ctx.after_commit:
@@ -342,19 +360,20 @@ class _GroupCommit:
     def __init__(self, processor: EventProcessor[Any], sub: Subscription) -> None:
         self.processor = processor
         self.sub = sub
-        self._pending: list[tuple[EventEnvelope[Any], asyncio.Future[Outcome]]] = []
+        self._pending: list[_Waiting] = []
         self._drain_task: asyncio.Task[None] | None = None
 
-    async def submit(self, envelope: EventEnvelope[Any]) -> Outcome:
-        """Wait until ``envelope`` is applied (or raise what applying it raised)."""
+    async def submit(self, envelope: EventEnvelope[Any], subject: str | None = None) -> Outcome:
+        """Wait until ``envelope`` (arrived on ``subject``) is applied (or raise what applying
+        it raised)."""
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-        self._pending.append((envelope, future))
+        self._pending.append((envelope, subject, future))
         if self._drain_task is None:
             self._drain_task = asyncio.create_task(self._drain(), name=f"batch-{self.sub.consumer}")
         return await future
 
     async def _drain(self) -> None:
-        batch: list[tuple[EventEnvelope[Any], asyncio.Future[Outcome]]] = []
+        batch: list[_Waiting] = []
         try:
             while self._pending:
                 batch = self._pending[: self.sub.max_batch]
@@ -363,10 +382,10 @@ class _GroupCommit:
                     await self._run(batch)
                 except Exception as exc:  # a bug here must not leave deliveries waiting
                     log.exception("consumer %s: batch failed unexpectedly", self.sub.consumer)
-                    for _, future in batch:
+                    for _, _, future in batch:
                         _settle(future, exc)
         except BaseException:  # cancelled (shutdown): so are the deliveries still waiting
-            for _, future in [*batch, *self._pending]:
+            for _, _, future in [*batch, *self._pending]:
                 if not future.done():
                     future.cancel()
             self._pending.clear()
@@ -374,13 +393,14 @@ class _GroupCommit:
         finally:
             self._drain_task = None
 
-    async def _run(self, batch: list[tuple[EventEnvelope[Any], "asyncio.Future[Outcome]"]]) -> None:
-        envelopes = [envelope for envelope, _ in batch]
+    async def _run(self, batch: list["_Waiting"]) -> None:
+        envelopes = [envelope for envelope, _, _ in batch]
+        subjects = {envelope.event_id: subject for envelope, subject, _ in batch}
         try:
-            outcomes = await self.processor.apply_batch(self.sub, envelopes)
+            outcomes = await self.processor.apply_batch(self.sub, envelopes, subjects)
         except Exception as exc:
             if len(batch) == 1 or is_outage(exc):
-                for _, future in batch:
+                for _, _, future in batch:
                     _settle(future, exc)
                 return
             log.warning(
@@ -389,16 +409,22 @@ class _GroupCommit:
                 len(batch),
                 exc,
             )
-            for envelope, future in batch:
+            for envelope, subject, future in batch:
                 try:
-                    (outcome,) = await self.processor.apply_batch(self.sub, [envelope])
+                    (outcome,) = await self.processor.apply_batch(
+                        self.sub, [envelope], {envelope.event_id: subject}
+                    )
                 except Exception as one:
                     _settle(future, one)
                 else:
                     _settle(future, outcome)
             return
-        for (_, future), outcome in zip(batch, outcomes, strict=True):
+        for (_, _, future), outcome in zip(batch, outcomes, strict=True):
             _settle(future, outcome)
+
+
+_Waiting = tuple[EventEnvelope[Any], str | None, "asyncio.Future[Outcome]"]
+"""An event submitted to a group commit: the envelope, the subject it arrived on, its outcome."""
 
 
 def _settle(future: "asyncio.Future[Outcome]", result: Outcome | BaseException) -> None:

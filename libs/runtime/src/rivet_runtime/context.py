@@ -16,7 +16,7 @@ so the slow part holds neither a pooled connection nor a row lock. ``ctx.conn`` 
 transaction is an error, not a silent autocommit.
 """
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -39,7 +39,7 @@ from rivet_contracts.catalog import EVENTS, RpcSpec
 
 from . import inbox
 from .db import Database
-from .outbox import write_event
+from .outbox import write_event, write_events
 
 if TYPE_CHECKING:
     from .client import RpcClient
@@ -132,6 +132,36 @@ class UnitOfWork(Generic[StateT]):
         await write_event(self.conn, self.schema, envelope)
         self.emitted.append(envelope)
 
+    async def emit_many(
+        self,
+        subject: str,
+        events: Sequence[tuple[EventData, UUID | None]],
+        *,
+        causes: Sequence[EventEnvelope[Any] | None] | None = None,
+    ) -> None:
+        """Record several events of one subject in one statement (a batch's follow-ups):
+        ``events`` are (data, org_id); ``causes``, one per event where given, are the events
+        that caused them, whose actor and correlation id they carry (as ``emit`` does for the
+        event of an ``EventContext``)."""
+        spec = EVENTS.get(subject)
+        if spec is None:
+            raise TypeError(f"{subject!r} is not in the contract catalogue")
+        envelopes: list[EventEnvelope[Any]] = []
+        for n, (data, org_id) in enumerate(events):
+            if not isinstance(data, spec.data):
+                raise TypeError(f"{type(data).__name__} is not the contract of {subject!r}")
+            cause = causes[n] if causes is not None else None
+            actor, correlation = self.actor(), self.correlation_id
+            if cause is not None:
+                actor, correlation = cause.actor, cause.correlation_id
+            envelopes.append(
+                EventEnvelope(
+                    type=subject, org_id=org_id, actor=actor, correlation_id=correlation, data=data
+                )
+            )
+        await write_events(self.conn, self.schema, envelopes)
+        self.emitted.extend(envelopes)
+
 
 @dataclass
 class RequestContext(UnitOfWork[StateT]):
@@ -185,6 +215,9 @@ class EventContext(UnitOfWork[StateT]):
     subject: str | None = None
     """The subject the message arrived on, without the namespace (for a subscription to a
     wildcard subject, such as ``reading.submitted.<org_id>``; None in a batch)."""
+    subjects: dict[UUID, str | None] = field(default_factory=dict)
+    """In a batch (``EventRouter.on_many``): the subject each event arrived on, by event id,
+    without the namespace."""
 
     def actor(self) -> Actor | None:
         # Follow-up events are caused by the same actor as the event handled.

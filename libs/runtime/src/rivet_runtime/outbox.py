@@ -77,6 +77,27 @@ async def write_event(conn: AsyncConnection, schema: str, envelope: EventEnvelop
     )
 
 
+async def write_events(
+    conn: AsyncConnection, schema: str, envelopes: Sequence[EventEnvelope[Any]]
+) -> None:
+    """Add ``envelopes`` to the outbox in the caller's transaction, in one statement."""
+    if not envelopes:
+        return
+    channel = notify_channel(schema)
+    await conn.execute(
+        _INSERT,
+        [
+            {
+                "event_id": envelope.event_id,
+                "subject": envelope.type,
+                "payload": envelope.model_dump_json(),
+                "channel": channel,
+            }
+            for envelope in envelopes
+        ],
+    )
+
+
 class OutboxRelay:
     """Publishes committed outbox rows to JetStream, in commit order per relay pass."""
 

@@ -250,7 +250,7 @@ class ServiceRuntime(Generic[StateT]):
                 settings.subject(sub.subject),
                 stream=JStream(settings.stream_name(stream_for(sub.subject).name), declare=False),
                 durable=sub.consumer,
-                pull_sub=PullSub(batch_size=1, timeout=5.0),
+                pull_sub=PullSub(batch_size=sub.fetch, timeout=5.0),
                 inbox_prefix=f"{inbox}.".encode(),
                 max_workers=sub.workers
                 or (sub.max_batch if sub.batch_handler else settings.consumer_workers),

@@ -16,13 +16,14 @@ applied one after the other:
    occurrence of each active meter plan whose threshold (minus its lead) it reached.
 """
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from rivet_contracts import Events
+from rivet_contracts import EventEnvelope, Events
 from rivet_contracts.maintenance import LimitSide, MeterLimitExceeded, MeterReadingRecorded
 from rivet_runtime import UnitOfWork
 
@@ -31,11 +32,11 @@ from ..occurrences.repository import NewOccurrence, OccurrenceRecord
 from ..plans import repository as plans
 from ..plans.repository import PlanRecord
 from ..plans.triggers import load
-from ..schedule.conditions import ConditionState, Excursion, Side, evaluate
+from ..schedule.conditions import Excursion, Side, evaluate
 from ..schedule.errors import ScheduleError
 from ..schedule.keys import condition_key, meter_key
 from ..schedule.meters import MeterTrigger, check_counter, check_value, meter_due
-from ..vocabulary import MeterKind, PlanStatus, TriggerKind
+from ..vocabulary import MeterKind, TriggerKind
 from . import repository as repo
 from .repository import MeterRecord, NewReading, ReadingRecord
 
@@ -65,65 +66,122 @@ class Recorded:
 
 async def record(ctx: UnitOfWork[Any], new: Reading, now: datetime) -> Recorded:
     """Record ``new`` in the open transaction (see the module's docstring)."""
+    (recorded,) = await record_many(ctx, [new], now)
+    return recorded
+
+
+async def record_many(
+    ctx: UnitOfWork[Any],
+    batch: Sequence[Reading],
+    now: datetime,
+    causes: Sequence[EventEnvelope[Any] | None] | None = None,
+) -> list[Recorded]:
+    """Record ``batch`` in the open transaction, one after the other as if each had its own
+    transaction, with a few statements for all of them (the machines' readings come in
+    batches: ``EventRouter.on_many``): the meters locked in one statement (in id order, so two
+    batches never wait on each other crosswise), the readings inserted in one, the meters'
+    newest readings stored in one, ``meter.reading_recorded`` written in one. The first
+    reading refused raises its ``ScheduleError`` (the caller rolls the batch back and applies
+    it reading by reading). ``causes``: the envelope each reading came in, if any (its actor
+    and correlation id go on to the events)."""
     conn = ctx.conn
-    meter = await repo.get_meter(conn, new.org_id, new.meter_id, lock=True)
-    if meter is None:
-        raise ScheduleError("unknown_meter", f"meter {new.meter_id} not found")
-    if new.read_at > now + CLOCK_SKEW:
-        raise ScheduleError("in_the_future", "the reading's time is in the future")
-    check_value(new.value)
-    newest = meter.last_read_at is None or new.read_at > meter.last_read_at
-    if meter.kind is MeterKind.COUNTER:
-        await _check_counter(ctx, meter, new, newest)
-    reading = await repo.add_reading(
-        conn,
-        NewReading(meter.id, new.org_id, new.value, new.read_at, new.source, new.author_id),
-    )
-    condition: ConditionState | None = None
-    excursion: Excursion | None = None
-    if newest:
-        limits = meter.limits if meter.kind is MeterKind.GAUGE else None
-        if limits is not None:
-            condition, excursion = evaluate(limits, meter.condition, new.value, new.read_at)
-        await repo.store_latest(conn, meter.id, new.value, new.read_at, condition)
-    after = await repo.get_meter(conn, new.org_id, meter.id)
-    assert after is not None
-    await ctx.emit(
+    locked = await repo.lock_meters(conn, sorted({new.meter_id for new in batch}))
+    meters: dict[UUID, MeterRecord] = {locked_meter.id: locked_meter for locked_meter in locked}
+    watching: dict[UUID, list[PlanRecord]] | None = None
+    pending: dict[UUID, list[tuple[datetime, Decimal]]] = {}
+    """Readings of this batch per meter (read_at, value), for older readings' neighbours."""
+    rows: list[NewReading] = []
+    steps: list[tuple[MeterRecord, MeterRecord, Excursion | None, bool]] = []
+    """Per reading: the meter before and after it, the excursion it started, whether newest."""
+    for new in batch:
+        found = meters.get(new.meter_id)
+        if found is None or found.org_id != new.org_id:
+            raise ScheduleError("unknown_meter", f"meter {new.meter_id} not found")
+        meter = found
+        if new.read_at > now + CLOCK_SKEW:
+            raise ScheduleError("in_the_future", "the reading's time is in the future")
+        check_value(new.value)
+        newest = meter.last_read_at is None or new.read_at > meter.last_read_at
+        if meter.kind is MeterKind.COUNTER:
+            await _check_counter(ctx, meter, new, newest, pending.get(meter.id, []))
+        rows.append(
+            NewReading(meter.id, new.org_id, new.value, new.read_at, new.source, new.author_id)
+        )
+        pending.setdefault(meter.id, []).append((new.read_at, new.value))
+        after, excursion = meter, None
+        if newest:
+            condition = meter.condition
+            limits = meter.limits if meter.kind is MeterKind.GAUGE else None
+            if limits is not None:
+                condition, excursion = evaluate(limits, meter.condition, new.value, new.read_at)
+            after = replace(
+                meter,
+                last_value=new.value,
+                last_read_at=new.read_at,
+                condition=replace(condition, last_at=new.read_at),
+            )
+            meters[meter.id] = after
+        steps.append((meter, after, excursion, newest))
+    stored = await repo.add_readings(conn, rows)
+    latest = {meter.id: meter for _, meter, _, newest in steps if newest}
+    await repo.store_latest_many(conn, list(latest.values()))
+    await ctx.emit_many(
         Events.METER_READING_RECORDED,
-        MeterReadingRecorded(
-            reading_id=reading.id,
-            meter_id=meter.id,
-            equipment_id=meter.equipment_id,
-            kind=meter.kind,
-            unit=meter.unit,
-            value=float(new.value),
-            read_at=new.read_at,
-            source=new.source,
-            author_id=new.author_id,
-        ),
-        org_id=new.org_id,
+        [
+            (
+                MeterReadingRecorded(
+                    reading_id=reading.id,
+                    meter_id=meter.id,
+                    equipment_id=meter.equipment_id,
+                    kind=meter.kind,
+                    unit=meter.unit,
+                    value=float(new.value),
+                    read_at=new.read_at,
+                    source=new.source,
+                    author_id=new.author_id,
+                ),
+                new.org_id,
+            )
+            for new, reading, (meter, _, _, _) in zip(batch, stored, steps, strict=True)
+        ],
+        causes=causes,
     )
-    result = Recorded(reading, after, excursion)
-    if excursion is not None:
-        await _limit_exceeded(ctx, meter, excursion)
-    if newest and (excursion is not None or meter.kind is MeterKind.COUNTER):
-        for plan in await plans.plans_of_meter(conn, meter.id, status=PlanStatus.ACTIVE):
-            made = await _due(ctx, plan, meter, new, excursion, now)
-            if made is not None:
-                result.occurrences.append(made)
-    return result
+    results: list[Recorded] = []
+    for new, reading, (meter, after, excursion, newest) in zip(batch, stored, steps, strict=True):
+        result = Recorded(reading, after, excursion)
+        if excursion is not None:
+            await _limit_exceeded(ctx, meter, excursion)
+        if newest and (excursion is not None or meter.kind is MeterKind.COUNTER):
+            if watching is None:
+                watching = await plans.active_plans_of_meters(conn, list(meters))
+            for plan in watching.get(meter.id, []):
+                made = await _due(ctx, plan, meter, new, excursion, now)
+                if made is not None:
+                    result.occurrences.append(made)
+        results.append(result)
+    return results
 
 
 async def _check_counter(
-    ctx: UnitOfWork[Any], meter: MeterRecord, new: Reading, newest: bool
+    ctx: UnitOfWork[Any],
+    meter: MeterRecord,
+    new: Reading,
+    newest: bool,
+    pending: list[tuple[datetime, Decimal]],
 ) -> None:
     """A counter's reading fits: not below the one before it, and (an older one) not above
-    the newest."""
+    the newest. ``pending``: this batch's earlier readings of the meter, not stored yet."""
     if newest:
         check_counter(meter.last_value, new.value)
         return
     before = await repo.reading_at(ctx.conn, meter.id, new.read_at)
-    check_counter(before.value if before is not None else None, new.value)
+    candidates = [(r.read_at, r.value) for r in (before,) if r is not None]
+    candidates += [(at, value) for at, value in pending if at <= new.read_at]
+    # the newest at or before read_at; of two at the same time, the one stored last
+    previous = None
+    if candidates:
+        previous = max(enumerate(candidates), key=lambda c: (c[1][0], c[0]))[1][1]
+    check_counter(previous, new.value)
     if meter.last_value is not None and new.value > meter.last_value:
         raise ScheduleError(
             "counter_went_back",

@@ -5,14 +5,16 @@ decided by ``schedule.meters`` and ``schedule.conditions`` before anything is st
 meter row keeps the newest reading and the excursion state those rules work from.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy import any_, bindparam, insert, select, tuple_, update
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -176,6 +178,90 @@ async def store_latest(
             "excursions": condition.excursions,
         }
     await conn.execute(update(meters).where(meters.c.id == meter_id).values(**changes))
+
+
+async def lock_meters(conn: AsyncConnection, meter_ids: Sequence[UUID]) -> list[MeterRecord]:
+    """The meters with these ids (of any organization: the caller checks), their rows held
+    (FOR UPDATE) in id order, so that two transactions locking several meters never wait on
+    each other crosswise."""
+    query = _LOCK_METERS
+    rows = (await conn.execute(query, {"ids": list(meter_ids)})).mappings()
+    return [MeterRecord.of_row(row) for row in rows]
+
+
+_LOCK_METERS = (
+    select(meters)
+    .where(meters.c.id == any_(bindparam("ids", type_=ARRAY(PG_UUID(as_uuid=True)))))
+    .order_by(meters.c.id)
+    .with_for_update()
+)
+_STORE_LATEST = (
+    update(meters)
+    .where(meters.c.id == bindparam("meter_id"))
+    .values(
+        last_value=bindparam("last_value"),
+        last_read_at=bindparam("last_read_at"),
+        excursion_side=bindparam("excursion_side"),
+        excursion_since=bindparam("excursion_since"),
+        excursions=bindparam("excursions"),
+    )
+)
+_ADD_READING = (
+    insert(readings)
+    .values(
+        meter_id=bindparam("meter_id"),
+        org_id=bindparam("org_id"),
+        value=bindparam("value"),
+        read_at=bindparam("read_at"),
+        source=bindparam("source"),
+        author_id=bindparam("author_id"),
+    )
+    .returning(*readings.c, sort_by_parameter_order=True)
+)
+
+
+async def store_latest_many(conn: AsyncConnection, latest: Sequence[MeterRecord]) -> None:
+    """Keep each meter's newest reading and excursion state as ``latest`` has them."""
+    if not latest:
+        return
+    await conn.execute(
+        _STORE_LATEST,
+        [
+            {
+                "meter_id": meter.id,
+                "last_value": meter.last_value,
+                "last_read_at": meter.last_read_at,
+                "excursion_side": meter.condition.side.value
+                if meter.condition.side is not None
+                else None,
+                "excursion_since": meter.condition.since,
+                "excursions": meter.condition.excursions,
+            }
+            for meter in latest
+        ],
+    )
+
+
+async def add_readings(conn: AsyncConnection, batch: Sequence[NewReading]) -> list[ReadingRecord]:
+    """Insert ``batch`` in one statement; the stored readings in the same order."""
+    if not batch:
+        return []
+    params = [
+        {
+            "meter_id": r.meter_id,
+            "org_id": r.org_id,
+            "value": r.value,
+            "read_at": r.read_at,
+            "source": r.source,
+            "author_id": r.author_id,
+        }
+        for r in batch
+    ]
+    if len(params) == 1:  # executemany needs two or more to return rows in order
+        result = await conn.execute(_ADD_READING, params[0])
+    else:
+        result = await conn.execute(_ADD_READING, params)
+    return [ReadingRecord.of_row(row) for row in result.mappings()]
 
 
 async def add_reading(conn: AsyncConnection, reading: NewReading) -> ReadingRecord:

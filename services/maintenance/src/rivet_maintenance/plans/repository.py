@@ -262,6 +262,25 @@ async def plans_of_meter(
     return [PlanRecord.of_row(row) for row in (await conn.execute(query)).mappings()]
 
 
+async def active_plans_of_meters(
+    conn: AsyncConnection, meter_ids: list[UUID]
+) -> dict[UUID, list[PlanRecord]]:
+    """The active plans watching each of these meters, oldest first (a batch of readings)."""
+    if not meter_ids:
+        return {}
+    query = (
+        select(plans)
+        .where(plans.c.meter_id.in_(meter_ids), plans.c.status == PlanStatus.ACTIVE.value)
+        .order_by(plans.c.created_at, plans.c.id)
+    )
+    found: dict[UUID, list[PlanRecord]] = {}
+    for row in (await conn.execute(query)).mappings():
+        plan = PlanRecord.of_row(row)
+        assert plan.meter_id is not None
+        found.setdefault(plan.meter_id, []).append(plan)
+    return found
+
+
 async def lock_plan(conn: AsyncConnection, plan_id: UUID) -> PlanRecord | None:
     """The plan, its row held (FOR UPDATE) for a change of its schedule state."""
     query = select(plans).where(plans.c.id == plan_id).with_for_update()
