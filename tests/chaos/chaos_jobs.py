@@ -473,7 +473,7 @@ async def read_baseline(cluster: Cluster) -> Baseline | None:
     db = await asyncpg.connect(cluster.database_url, timeout=10)
     try:
         passes: dict[tuple[str, str], int] = {}
-        for schema in (*SCHEMAS, "telegram"):
+        for schema in (*SCHEMAS, "telegram", "maintenance"):
             if await db.fetchval("SELECT to_regclass($1)", f"{schema}.job_runs") is None:
                 continue
             for row in await db.fetch(f"SELECT * FROM {schema}.job_runs"):
@@ -511,7 +511,7 @@ async def read_jobs(cluster: Cluster, baseline: Baseline | None = None) -> Jobs 
     try:
         rows: dict[str, list[dict[str, Any]]] = {}
         absent = []
-        for schema in (*SCHEMAS, "telegram"):
+        for schema in (*SCHEMAS, "telegram", "maintenance"):
             if await db.fetchval("SELECT to_regclass($1)", f"{schema}.job_runs") is None:
                 absent.append(schema)
                 continue

@@ -35,6 +35,36 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 SERVICE_STREAMS = ("USERS", "EQUIPMENT", "WORKORDERS", "NAMEPLATES")
+OPTIONAL_SCHEMAS = ("maintenance",)
+"""Schemas of services the run may not have (checked where they exist)."""
+OPTIONAL_STREAMS = ("MAINTENANCE", "READINGS")
+
+
+async def schemas_of(db: asyncpg.Connection) -> tuple[str, ...]:
+    """The schemas with an outbox in this run: ``SCHEMAS`` and those of the optional
+    services that ran."""
+    present = [
+        schema
+        for schema in OPTIONAL_SCHEMAS
+        if await db.fetchval("SELECT to_regclass($1)", f"{schema}.outbox") is not None
+    ]
+    return (*SCHEMAS, *present)
+
+
+async def streams_of(js: JetStreamContext) -> tuple[str, ...]:
+    names = {info.config.name for info in await js.streams_info()}
+    return (*SERVICE_STREAMS, *(name for name in OPTIONAL_STREAMS if name in names))
+
+
+def subject_matches(pattern: str, subject: str) -> bool:
+    """NATS subject matching: ``*`` one token, ``>`` the rest."""
+    want, have = pattern.split("."), subject.split(".")
+    for n, token in enumerate(want):
+        if token == ">":
+            return len(have) > n
+        if n >= len(have) or (token != "*" and token != have[n]):
+            return False
+    return len(want) == len(have)
 
 
 @dataclass
@@ -57,11 +87,24 @@ async def _connect(cluster: Cluster) -> tuple[asyncpg.Connection, Any, JetStream
 async def pending(db: asyncpg.Connection, js: JetStreamContext) -> list[str]:
     """What is still in flight; empty once the system has converged."""
     reasons: list[str] = []
-    for schema in SCHEMAS:
+    schemas = await schemas_of(db)
+    for schema in schemas:
         count = await db.fetchval(f"SELECT count(*) FROM {schema}.outbox")
         if count:
             reasons.append(f"{schema} outbox holds {count}")
-    for stream in SERVICE_STREAMS:
+    if "maintenance" in schemas:
+        waiting = await db.fetchval(
+            "SELECT count(*) FROM maintenance.occurrences WHERE status = 'opening'"
+        )
+        if waiting:
+            reasons.append(f"{waiting} occurrences waiting for their work order")
+        unrecorded = await db.fetchval(
+            "SELECT count(*) FROM maintenance.plans WHERE status = 'active' "
+            "AND next_opens_at <= now()"
+        )
+        if unrecorded:
+            reasons.append(f"{unrecorded} plans due, their occurrence not recorded yet")
+    for stream in await streams_of(js):
         for consumer in await js.consumers_info(stream):
             waiting = consumer.num_pending + (consumer.num_ack_pending or 0)
             if waiting and consumer.config.durable_name:
@@ -266,7 +309,7 @@ async def _events(
 ) -> dict[str, Counter[str]]:
     """Stream contents against the database; returns event ids by subject."""
     by_subject: dict[str, Counter[str]] = {}
-    for stream in SERVICE_STREAMS:
+    for stream in await streams_of(js):
         for (subject, event_id), count in (await stream_events(js, stream)).items():
             by_subject.setdefault(subject, Counter())[event_id] += count
             if count > 1:
@@ -298,7 +341,8 @@ async def _consumers(
     subjects: dict[str, Counter[str]],
     report: Report,
 ) -> None:
-    for schema in SCHEMAS:
+    schemas = await schemas_of(db)
+    for schema in schemas:
         doubled = await db.fetchval(
             f"SELECT count(*) FROM (SELECT 1 FROM {schema}.inbox "
             "GROUP BY consumer, event_id HAVING count(*) > 1) d"
@@ -306,15 +350,20 @@ async def _consumers(
         if doubled:
             report.duplicated.append(f"{schema}.inbox has {doubled} doubled rows")
     checked = 0
-    for stream in SERVICE_STREAMS:
+    for stream in await streams_of(js):
         for consumer in await js.consumers_info(stream):
             subject = consumer.config.filter_subject or ""
             if not consumer.config.durable_name:
                 continue
             schema = consumer.name.split("-", 1)[0]
-            if schema not in SCHEMAS:
+            if schema not in schemas:
                 continue
-            events = set(subjects.get(subject, Counter()))
+            events = {
+                event_id
+                for name, ids in subjects.items()
+                if subject_matches(subject, name)
+                for event_id in ids
+            }
             applied = {
                 str(r["event_id"])
                 for r in await db.fetch(

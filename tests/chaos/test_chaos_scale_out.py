@@ -27,8 +27,10 @@ import asyncio
 import os
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+import asyncpg
 import pytest
 from chaos_cluster import Cluster
 from chaos_jobs import (
@@ -40,7 +42,18 @@ from chaos_jobs import (
     read_jobs,
     work_split,
 )
-from chaos_scenario import Outcome, nats_node_kill, replica_kill, run, schedule
+from chaos_maintenance import ENV as PM_ENV
+from chaos_maintenance import PlannedMaintenance
+from chaos_maintenance import running as maintenance_running
+from chaos_scenario import (
+    Fault,
+    Outcome,
+    nats_node_kill,
+    postgres_restart,
+    replica_kill,
+    run,
+    schedule,
+)
 
 from rivet_devstack.testing.env import TestEnv
 
@@ -51,6 +64,8 @@ IMPORT_ROWS = int(os.environ.get("RIVET_CHAOS_IMPORT_ROWS", "2000"))
 REPLICAS = 2
 LIGHT_OPERATIONS = 1500
 LIGHT_IMPORT_ROWS = 300
+PM_PLANS = int(os.environ.get("RIVET_CHAOS_PM_PLANS", "2000"))
+LIGHT_PM_PLANS = 300
 
 
 @dataclass
@@ -63,6 +78,8 @@ class ScaleOut:
     """Work per process since its last start."""
     restarted: set[str]
     seconds: float
+    pm: PlannedMaintenance | None = None
+    pm_checked: Checked | None = None
 
     def summary(self) -> str:
         figures = ", ".join(f"{k}: {v}" for k, v in self.imported.figures.items())
@@ -72,6 +89,8 @@ class ScaleOut:
             f"  lost {len(self.imported.lost)}, duplicated {len(self.imported.duplicated)}",
             *(f"  - {item}" for item in (self.imported.lost + self.imported.duplicated)[:20]),
         ]
+        if self.pm is not None and self.pm_checked is not None:
+            lines += self.pm.summary(self.pm_checked)
         lines.append("work per process (since its last start):")
         for name, counts in self.split.items():
             work = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
@@ -89,14 +108,64 @@ class ScaleOut:
         return "\n".join(lines)
 
 
-def _full(cluster: Cluster, csv: CsvImport) -> Outcome:
+def _steps(
+    cluster: Cluster, csv: CsvImport, pm: PlannedMaintenance | None, timeout: float
+) -> tuple[Callable[[], Awaitable[None]], tuple[Callable[[], Awaitable[str]], ...]]:
+    """What runs before the load (the import's and planned maintenance's set-up) and after it
+    (the import finishing, the machines stopping)."""
+
+    async def before() -> None:
+        await csv.setup()
+        if pm is not None:
+            await pm.setup(cluster)
+
+    after: tuple[Callable[[], Awaitable[str]], ...] = (lambda: csv.finish(timeout),)
+    if pm is not None:
+        after = (*after, pm.finish)
+    return before, after
+
+
+async def _opening_replica(cluster: Cluster) -> tuple[str, str]:
+    """The maintenance replica writing occurrences right now (a scheduler pass recording them
+    or an opener storing their orders), seen in ``pg_stat_activity``; the second replica if
+    none is seen within 10 s."""
+    replicas = cluster.replicas_of("maintenance")
+    db = await asyncpg.connect(cluster.database_url, timeout=10)
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            for row in await db.fetch(
+                "SELECT client_port FROM pg_stat_activity WHERE datname = current_database() "
+                "AND client_port IS NOT NULL AND state <> 'idle' AND query ~* $1",
+                r"(insert\s+into|update)\s+(\"?maintenance\"?\.)?\"?(occurrences|plans)",
+            ):
+                name = await asyncio.to_thread(cluster.owner_of_connection, row["client_port"])
+                if name in replicas:
+                    return name, " (writing occurrences)"
+            await asyncio.sleep(0.05)
+    finally:
+        await db.close()
+    return replicas[-1], " (none seen writing occurrences)"
+
+
+def _full(cluster: Cluster, csv: CsvImport, pm: PlannedMaintenance | None) -> Outcome:
     # in turn, each under load (the load lasts about a minute here)
+    planned: list[tuple[float, Fault]] = []
+    if pm is not None:
+        planned = [
+            (0.02, pm.start(cluster)),
+            (0.30, replica_kill(_opening_replica, down_for=5.0)),
+            (0.60, postgres_restart()),
+        ]
     faults = schedule(
+        *planned,
         (0.05, csv.start()),
         (0.10, replica_kill(csv.holder, down_for=15.0)),
         (0.45, nats_node_kill(None, down_for=10.0)),
         (0.75, replica_kill("workorders-2", down_for=5.0)),
     )
+    faults.sort(key=lambda fault: fault.at)
+    before, after = _steps(cluster, csv, pm, 300)
     return asyncio.run(
         run(
             cluster,
@@ -104,22 +173,24 @@ def _full(cluster: Cluster, csv: CsvImport) -> Outcome:
             faults,
             workers=16,
             converge_timeout=200,
-            before_load=csv.setup,
-            after_load=(lambda: csv.finish(300),),
+            before_load=before,
+            after_load=after,
         )
     )
 
 
-def _light(cluster: Cluster, csv: CsvImport) -> Outcome:
+def _light(cluster: Cluster, csv: CsvImport, pm: PlannedMaintenance | None) -> Outcome:
+    planned = [(0.05, pm.start(cluster))] if pm is not None else []
+    before, after = _steps(cluster, csv, pm, 60)
     return asyncio.run(
         run(
             cluster,
             LIGHT_OPERATIONS,
-            schedule((0.2, csv.start())),
+            schedule(*planned, (0.2, csv.start())),
             workers=8,
             converge_timeout=60,
-            before_load=csv.setup,
-            after_load=(lambda: csv.finish(60),),
+            before_load=before,
+            after_load=after,
         )
     )
 
@@ -130,7 +201,7 @@ def scale_out(request: pytest.FixtureRequest) -> ScaleOut:
     started = time.monotonic()
     admin_url = None
     # a periodic job claimed every 2 s (one replica per pass) instead of every minute
-    env = {"HEALTH_REFRESH_INTERVAL": "2"}
+    env = {"HEALTH_REFRESH_INTERVAL": "2", **PM_ENV}
     if not FULL:
         test_env: TestEnv = request.getfixturevalue("test_env")
         admin_url = test_env.admin_url
@@ -140,12 +211,32 @@ def scale_out(request: pytest.FixtureRequest) -> ScaleOut:
     ) as cluster:
         baseline = asyncio.run(read_baseline(cluster))
         csv = CsvImport(cluster.gateway_url, IMPORT_ROWS if FULL else LIGHT_IMPORT_ROWS)
-        outcome = (_full if FULL else _light)(cluster, csv)
+        pm = None
+        if maintenance_running(cluster):  # two scheduler replicas racing, machines' readings
+            pm = PlannedMaintenance(
+                cluster.gateway_url,
+                plans=PM_PLANS if FULL else LIGHT_PM_PLANS,
+                meters=20 if FULL else 10,
+                spread=45.0 if FULL else 12.0,
+                rate=50.0 if FULL else 20.0,
+            )
+        outcome = (_full if FULL else _light)(cluster, csv, pm)
         imported = asyncio.run(csv.check(cluster))
+        pm_checked = asyncio.run(pm.check(cluster)) if pm is not None else None
         jobs = asyncio.run(read_jobs(cluster, baseline))
         split = work_split(cluster)
         restarted = {name for name, process in cluster.services.items() if process.starts > 1}
-    return ScaleOut(outcome, imported, csv, jobs, split, restarted, time.monotonic() - started)
+    return ScaleOut(
+        outcome,
+        imported,
+        csv,
+        jobs,
+        split,
+        restarted,
+        time.monotonic() - started,
+        pm,
+        pm_checked,
+    )
 
 
 def _check(result: ScaleOut, operations: int) -> None:
@@ -159,6 +250,11 @@ def _check(result: ScaleOut, operations: int) -> None:
     assert all("NOT " not in line for line in outcome.after_load), outcome.after_load
     assert not result.imported.lost, result.imported.lost[:20]
     assert not result.imported.duplicated, result.imported.duplicated[:20]
+    if result.pm_checked is not None:
+        assert not result.pm_checked.lost, result.pm_checked.lost[:20]
+        assert not result.pm_checked.duplicated, result.pm_checked.duplicated[:20]
+        assert result.pm_checked.figures["work orders"] == result.pm_checked.figures["plans"]
+        assert result.pm_checked.figures["readings acknowledged"] > 0
     # both replicas took part: requests shared by the queue group, events by the consumers
     # (a restarted replica's counters start again at 0, maybe after the load)
     for name in {"assets", "assets-2", "workorders", "workorders-2"} - result.restarted:
