@@ -26,6 +26,32 @@ async def plan(stack: Stack, org: Org, trigger: Any, **more: Any) -> m.PlanView:
     return view
 
 
+async def test_a_long_forecast_holds_the_soonest_items_whatever_order_plans_were_made_in(
+    stack: Stack, org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """More occurrences than one answer holds: the answer is the soonest ones, also when
+    the plans made first come due last (the forecast used to keep the first plans' items,
+    in the order the plans were made, and leave out sooner ones of later plans)."""
+    from rivet_maintenance.reports import service
+
+    monkeypatch.setattr(service, "MAX_ITEMS", 10)
+    monkeypatch.setattr(service, "CHUNK", 2, raising=False)
+    stack.state.clock.freeze(T0 - timedelta(days=1))
+    await plan(stack, org, weekly(first_due=date(2026, 11, 20)), title="Late")
+    for n in range(5):
+        daily = weekly(unit="days", first_due=date(2026, 11, 3))
+        await plan(stack, org, daily, title=f"Daily {n}")
+    stack.state.clock.freeze(T0)
+    ahead = await stack.call(m.FORECAST, m.GetForecast(days=30), org.identity())
+    assert ahead.truncated
+    assert [(i.due_at, i.title) for i in ahead.items] == [
+        (T0 + timedelta(days=day), f"Daily {n}") for day in (1, 2) for n in range(5)
+    ]
+    short = await stack.call(m.FORECAST, m.GetForecast(days=2), org.identity())
+    assert not short.truncated
+    assert [i.title for i in short.items] == [f"Daily {n}" for n in range(5)]
+
+
 def weekly(**more: Any) -> m.CalendarTrigger:
     values: dict[str, Any] = {
         "kind": "calendar",
@@ -64,8 +90,15 @@ async def test_the_forecast_of_calendar_and_meter_plans(stack: Stack, org: Org) 
     )
     stack.state.clock.freeze(T0)
     await stack.run("schedule")  # both calendar plans' first occurrences open now
+
+    async def stored(plan_id: Any) -> bool:  # the order opened and its answer stored
+        view = await stack.call(m.GET_PLAN, m.GetPlan(plan_id=plan_id), org.identity())
+        return bool(view.occurrences) and all(
+            o.status is m.OccurrenceStatus.OPEN for o in view.occurrences or []
+        )
+
     for p in (fixed, floating):
-        await until(lambda p=p: bool(stack.peers.orders_of(p.id)), what="orders")
+        await until(lambda p=p: stored(p.id), what="orders")
     ahead = await stack.call(m.FORECAST, m.GetForecast(days=22), org.identity())
     assert (ahead.since, ahead.until, ahead.days) == (T0, T0 + timedelta(days=22), 22)
     by_title: dict[str, list[m.ForecastItem]] = {}

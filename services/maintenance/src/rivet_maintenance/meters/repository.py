@@ -7,12 +7,12 @@ meter row keeps the newest reading and the excursion state those rules work from
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import any_, bindparam, insert, select, tuple_, update
+from sqlalchemy import DateTime, any_, bindparam, func, insert, select, tuple_, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.engine import RowMapping
@@ -365,3 +365,29 @@ async def earliest_since(
     )
     row = (await conn.execute(query)).mappings().one_or_none()
     return ReadingRecord.of_row(row) if row is not None else None
+
+
+async def earliest_since_many(
+    conn: AsyncConnection, meters_: Sequence[MeterRecord], window: timedelta
+) -> dict[UUID, ReadingRecord]:
+    """For each meter with a reading, its oldest reading taken at or after ``window`` before
+    its newest one (``earliest_since`` for several meters at once)."""
+    since = {m.id: m.last_read_at - window for m in meters_ if m.last_read_at is not None}
+    if not since:
+        return {}
+    bounds = (
+        select(
+            func.unnest(bindparam("ids", type_=ARRAY(PG_UUID(as_uuid=True)))).label("meter_id"),
+            func.unnest(bindparam("since", type_=ARRAY(DateTime(timezone=True)))).label("since"),
+        )
+    ).subquery()
+    query = (
+        select(readings)
+        .join(bounds, bounds.c.meter_id == readings.c.meter_id)
+        .where(readings.c.read_at >= bounds.c.since)
+        .distinct(readings.c.meter_id)
+        .order_by(readings.c.meter_id, readings.c.read_at, readings.c.id)
+    )
+    rows = await conn.execute(query, {"ids": list(since), "since": list(since.values())})
+    found = [ReadingRecord.of_row(row) for row in rows.mappings()]
+    return {reading.meter_id: reading for reading in found}

@@ -249,6 +249,22 @@ async def latest_of_plan(conn: AsyncConnection, plan_id: UUID) -> OccurrenceReco
     return _one((await conn.execute(query)).mappings().one_or_none())
 
 
+async def latest_of_plans(
+    conn: AsyncConnection, plan_ids: list[UUID]
+) -> dict[UUID, OccurrenceRecord]:
+    """Each plan's newest occurrence (as ``latest_of_plan``), for several plans at once."""
+    if not plan_ids:
+        return {}
+    query = (
+        select(occurrences)
+        .where(occurrences.c.plan_id.in_(plan_ids))
+        .distinct(occurrences.c.plan_id)
+        .order_by(occurrences.c.plan_id, occurrences.c.created_at.desc(), occurrences.c.id.desc())
+    )
+    found = [OccurrenceRecord.of_row(row) for row in (await conn.execute(query)).mappings()]
+    return {occurrence.plan_id: occurrence for occurrence in found}
+
+
 async def of_plan(
     conn: AsyncConnection, org_id: UUID, plan_id: UUID, *, limit: int = 50
 ) -> list[OccurrenceRecord]:

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ..occurrences.repository import OccurrenceRecord
 from ..plans.repository import PlanRecord
 from ..tables import occurrences, plans
-from ..vocabulary import ACTIVE_OCCURRENCES, OccurrenceStatus, PlanStatus
+from ..vocabulary import ACTIVE_OCCURRENCES, OccurrenceStatus, PlanStatus, TriggerKind
 
 ACTIVE = [status.value for status in ACTIVE_OCCURRENCES]
 
@@ -36,12 +36,46 @@ async def active_plans(
     conn: AsyncConnection,
     org_id: UUID,
     *,
+    kind: TriggerKind | None = None,
     equipment_id: UUID | None = None,
     assignee_id: UUID | None = None,
 ) -> list[PlanRecord]:
     query = select(plans).where(plans.c.org_id == org_id, plans.c.status == PlanStatus.ACTIVE.value)
+    if kind is not None:
+        query = query.where(plans.c.trigger_kind == kind.value)
     query = _filtered(query, equipment_id, assignee_id).order_by(plans.c.created_at, plans.c.id)
     return [PlanRecord.of_row(row) for row in (await conn.execute(query)).mappings()]
+
+
+async def calendar_plan_order(
+    conn: AsyncConnection,
+    org_id: UUID,
+    *,
+    equipment_id: UUID | None = None,
+    assignee_id: UUID | None = None,
+) -> list[tuple[UUID, datetime | None, datetime | None]]:
+    """(id, next opening, next due) of the organization's active calendar plans, the soonest
+    opening first and those without one (a floating plan whose order is open) before all."""
+    query: Select[tuple[object, ...]] = select(
+        plans.c.id, plans.c.next_opens_at, plans.c.next_due_at
+    ).where(
+        plans.c.org_id == org_id,
+        plans.c.status == PlanStatus.ACTIVE.value,
+        plans.c.trigger_kind == TriggerKind.CALENDAR.value,
+    )
+    query = _filtered(query, equipment_id, assignee_id)
+    query = query.order_by(plans.c.next_opens_at.asc().nulls_first(), plans.c.id)
+    rows = (await conn.execute(query)).all()
+    return [(row[0], row[1], row[2]) for row in rows]  # type: ignore[misc]
+
+
+async def plans_by_id(conn: AsyncConnection, plan_ids: list[UUID]) -> list[PlanRecord]:
+    """These plans, in the order given."""
+    if not plan_ids:
+        return []
+    query = select(plans).where(plans.c.id.in_(plan_ids))
+    found = {row["id"]: PlanRecord.of_row(row) for row in (await conn.execute(query)).mappings()}
+    return [found[plan_id] for plan_id in plan_ids if plan_id in found]
 
 
 def _joined(row: dict[str, object]) -> PlannedOccurrence:
@@ -66,14 +100,17 @@ async def active_occurrences(
     conn: AsyncConnection,
     org_id: UUID,
     *,
+    due_from: datetime | None = None,
     due_before: datetime | None = None,
     equipment_id: UUID | None = None,
     assignee_id: UUID | None = None,
     limit: int = 5000,
 ) -> list[PlannedOccurrence]:
-    """Occurrences being opened or open, with their plans, by due time (``due_before``: only
-    those due before it)."""
+    """Occurrences being opened or open, with their plans, by due time (only those due in
+    ``[due_from, due_before)`` where given)."""
     query = _with_plans().where(occurrences.c.org_id == org_id, occurrences.c.status.in_(ACTIVE))
+    if due_from is not None:
+        query = query.where(occurrences.c.due_at >= due_from)
     if due_before is not None:
         query = query.where(occurrences.c.due_at < due_before)
     query = _filtered(query, equipment_id, assignee_id)

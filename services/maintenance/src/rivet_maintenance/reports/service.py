@@ -17,6 +17,7 @@ PM KPIs. The rules are ``schedule``'s (``planning.projection``, ``usage``, ``com
 
 from datetime import datetime, timedelta
 from decimal import Decimal
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from rivet_contracts import maintenance as contract
@@ -35,11 +36,13 @@ from ..schedule.compliance import PmOrder, overdue, pm_compliance
 from ..schedule.meters import MeterTrigger
 from ..schedule.planning import opening, projection
 from ..state import MaintenanceState
-from ..vocabulary import OccurrenceStatus
+from ..vocabulary import OccurrenceStatus, TriggerKind
 from . import repository as repo
 
 Ctx = RequestContext[MaintenanceState]
 MAX_ITEMS = 5000
+CHUNK = 500
+"""Calendar plans read at a time by the forecast."""
 USAGE_WINDOW = timedelta(days=30)
 GRACE_FACTOR = 10
 COMPLIANCE_FORMULA = "on-time PM orders / PM orders due (on time: by due + 10 % of the interval)"
@@ -65,6 +68,13 @@ def _item(plan: PlanRecord, **fields: object) -> contract.ForecastItem:
 
 
 async def forecast(ctx: Ctx, req: contract.GetForecast) -> contract.Forecast:
+    """The soonest ``MAX_ITEMS`` occurrences of the window (``truncated`` when there are more).
+
+    Calendar plans are read in the order of their next opening time, a chunk at a time, and
+    reading stops once a plan's next opening is past the due time of the last item kept: all
+    of that plan's occurrences (and the following plans') come later. So a large organization
+    is not read whole for a short answer, and the answer holds the soonest items, not the
+    first plans' items."""
     conn, org_id = ctx.conn, ctx.caller.org_id
     now = ctx.state.clock.now()
     days = req.days or ctx.state.settings.forecast_days
@@ -72,36 +82,74 @@ async def forecast(ctx: Ctx, req: contract.GetForecast) -> contract.Forecast:
     tz = await zone_of(conn, org_id)
     items: list[contract.ForecastItem] = []
     recorded = await repo.active_occurrences(
-        conn, org_id, equipment_id=req.equipment_id, assignee_id=req.assignee_id
+        conn,
+        org_id,
+        due_from=now,
+        due_before=end,
+        equipment_id=req.equipment_id,
+        assignee_id=req.assignee_id,
+        limit=MAX_ITEMS + 1,
     )
-    for found in recorded:
-        due = found.occurrence.due_at
-        if due is not None and now <= due < end:
-            items.append(_recorded(found.plan, found.occurrence))
-    plans = await repo.active_plans(
-        conn, org_id, equipment_id=req.equipment_id, assignee_id=req.assignee_id
-    )
-    watched = await meters.meters_by_id(conn, [p.meter_id for p in plans if p.meter_id])
-    for plan in plans:
+    items += [_recorded(found.plan, found.occurrence) for found in recorded]
+    metered = await repo.active_plans(
+        conn, org_id, kind=TriggerKind.METER, equipment_id=req.equipment_id,
+        assignee_id=req.assignee_id,
+    )  # fmt: skip
+    watched = await meters.meters_by_id(conn, [p.meter_id for p in metered if p.meter_id])
+    since = await meters.earliest_since_many(conn, list(watched.values()), USAGE_WINDOW)
+    for plan in metered:
         trigger = load(plan.trigger_kind, plan.trigger)
-        if isinstance(trigger, CalendarTrigger):
-            first = plan.schedule.next_due_at or await _after_open(ctx, plan, trigger, tz)
-            for due in projection(trigger, first, now, end, tz) if first else []:
-                items.append(_item(plan, due_at=due, opens_at=opening(trigger, due, tz)))
-        elif isinstance(trigger, MeterTrigger) and plan.meter_id in watched:
-            item = await _meter_item(ctx, plan, trigger, watched[plan.meter_id])
+        if isinstance(trigger, MeterTrigger) and plan.meter_id in watched:
+            item = _meter_item(plan, trigger, watched[plan.meter_id], since, now)
             if item.due_at is None or item.due_at < end:
                 items.append(item)
-        if len(items) > MAX_ITEMS:
-            break
-    items.sort(key=lambda i: (i.due_at is None, i.due_at or now, i.title, str(i.plan_id)))
-    return contract.Forecast(
-        since=now,
-        until=end,
-        days=days,
-        items=items[:MAX_ITEMS],
-        truncated=len(items) > MAX_ITEMS,
+    truncated = _cut(items, now)
+    order = await repo.calendar_plan_order(
+        conn, org_id, equipment_id=req.equipment_id, assignee_id=req.assignee_id
     )
+    for start in range(0, len(order), CHUNK):
+        chunk = order[start : start + CHUNK]
+        cutoff = _cutoff(items, now)
+        if cutoff is not None and chunk[0][1] is not None and chunk[0][1] > cutoff:
+            # the plans left come due after every item kept: left out, if in the window
+            left = order[start:]
+            truncated = truncated or any(due is None or due < end for _, _, due in left)
+            break
+        plans = await repo.plans_by_id(conn, [plan_id for plan_id, _, _ in chunk])
+        latest = await occurrences.latest_of_plans(
+            conn, [p.id for p in plans if p.schedule.next_due_at is None]
+        )
+        for plan in plans:
+            trigger = load(plan.trigger_kind, plan.trigger)
+            if not isinstance(trigger, CalendarTrigger):
+                continue
+            first = plan.schedule.next_due_at or _after_open(trigger, latest.get(plan.id), tz)
+            for due in projection(trigger, first, now, end, tz) if first else []:
+                items.append(_item(plan, due_at=due, opens_at=opening(trigger, due, tz)))
+        truncated = _cut(items, now) or truncated
+    return contract.Forecast(since=now, until=end, days=days, items=items, truncated=truncated)
+
+
+def _key(item: contract.ForecastItem, now: datetime) -> tuple[bool, datetime, str, str]:
+    """Soonest first; undated meter items last."""
+    return (item.due_at is None, item.due_at or now, item.title, str(item.plan_id))
+
+
+def _cut(items: list[contract.ForecastItem], now: datetime) -> bool:
+    """Sort ``items`` and keep the soonest ``MAX_ITEMS``; whether any were left out."""
+    items.sort(key=lambda item: _key(item, now))
+    if len(items) <= MAX_ITEMS:
+        return False
+    del items[MAX_ITEMS:]
+    return True
+
+
+def _cutoff(items: list[contract.ForecastItem], now: datetime) -> datetime | None:
+    """The due time past which nothing more can be kept (None while there is room)."""
+    if len(items) < MAX_ITEMS:
+        return None
+    last = items[-1]
+    return last.due_at if last.due_at is not None else None
 
 
 def _recorded(plan: PlanRecord, occurrence: OccurrenceRecord) -> contract.ForecastItem:
@@ -114,18 +162,21 @@ def _recorded(plan: PlanRecord, occurrence: OccurrenceRecord) -> contract.Foreca
     )
 
 
-async def _after_open(
-    ctx: Ctx, plan: PlanRecord, trigger: CalendarTrigger, tz: ZoneInfo
+def _after_open(
+    trigger: CalendarTrigger, latest: OccurrenceRecord | None, tz: ZoneInfo
 ) -> datetime | None:
     """A floating plan whose latest order is open: its next, as if completed on its due date."""
-    latest = await occurrences.latest_of_plan(ctx.conn, plan.id)
     if latest is None or latest.due_at is None:
         return None
     return next_due(trigger, latest.due_at, latest.due_at, tz)
 
 
-async def _meter_item(
-    ctx: Ctx, plan: PlanRecord, trigger: MeterTrigger, meter: meters.MeterRecord
+def _meter_item(
+    plan: PlanRecord,
+    trigger: MeterTrigger,
+    meter: meters.MeterRecord,
+    since: dict[UUID, meters.ReadingRecord],
+    now: datetime,
 ) -> contract.ForecastItem:
     base = plan.schedule.meter_base if plan.schedule.meter_base is not None else Decimal(0)
     threshold = usage.next_threshold(trigger, base, meter.last_value)
@@ -133,11 +184,10 @@ async def _meter_item(
     expected: datetime | None = None
     if meter.last_value is not None and meter.last_read_at is not None:
         newest = usage.Sample(meter.last_value, meter.last_read_at)
-        oldest = await meters.earliest_since(ctx.conn, meter.id, newest.at - USAGE_WINDOW)
+        oldest = since.get(meter.id)
         if oldest is not None:
             rate = usage.rate(usage.Sample(oldest.value, oldest.read_at), newest)
             expected = usage.expected_at(threshold, newest, rate)
-    now = ctx.state.clock.now()
     return _item(
         plan,
         due_at=max(expected, now) if expected is not None else None,
