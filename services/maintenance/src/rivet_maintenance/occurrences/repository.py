@@ -118,6 +118,55 @@ async def insert_occurrence(
     return _one((await conn.execute(statement)).mappings().one_or_none())
 
 
+async def insert_occurrences(
+    conn: AsyncConnection, batch: list[NewOccurrence], at: datetime
+) -> dict[str, OccurrenceRecord]:
+    """Insert ``batch`` in one statement; the ones inserted, by key (a key stored already
+    inserts nothing and is absent)."""
+    if not batch:
+        return {}
+    rows = [
+        {
+            "id": key_uuid(new.key),
+            "org_id": new.org_id,
+            "plan_id": new.plan_id,
+            "key": new.key,
+            "due_at": new.due_at,
+            "opens_at": new.opens_at,
+            "deadline_at": new.deadline_at,
+            "threshold": new.threshold,
+            "excursion": new.excursion,
+            "status": new.status.value,
+            "request": new.request,
+            "created_at": at,
+        }
+        for new in batch
+    ]
+    result = await conn.execute(_INSERT_MANY, rows if len(rows) > 1 else rows[0])
+    found = [OccurrenceRecord.of_row(row) for row in result.mappings()]
+    return {occurrence.key: occurrence for occurrence in found}
+
+
+_INSERT_MANY = insert(occurrences).on_conflict_do_nothing().returning(*occurrences.c)
+"""Executed with a list of rows (built once: a multi-row ``values`` is compiled every time)."""
+
+
+async def plans_with_active(conn: AsyncConnection, plan_ids: list[UUID]) -> set[UUID]:
+    """Which of these plans have an occurrence being opened or open (``has_active`` for
+    several plans)."""
+    if not plan_ids:
+        return set()
+    query = (
+        select(occurrences.c.plan_id)
+        .where(
+            occurrences.c.plan_id.in_(plan_ids),
+            occurrences.c.status.in_([status.value for status in ACTIVE_OCCURRENCES]),
+        )
+        .distinct()
+    )
+    return {row[0] for row in await conn.execute(query)}
+
+
 async def get_by_key(conn: AsyncConnection, key: str) -> OccurrenceRecord | None:
     query = select(occurrences).where(occurrences.c.key == key)
     return _one((await conn.execute(query)).mappings().one_or_none())

@@ -8,8 +8,11 @@ plan's previous order is still open and the plan does not allow overlap, the occ
 recorded ``skipped`` instead: it opens no order, and the plan goes on to its next one.
 """
 
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from rivet_runtime import UnitOfWork
@@ -35,16 +38,41 @@ async def record(
     note: str | None = None,
 ) -> OccurrenceRecord | None:
     """Record ``new`` for ``plan`` in the open transaction; None when it is recorded already."""
+    return (await record_many(ctx, [(plan, new, note)], now))[0]
+
+
+async def record_many(
+    ctx: UnitOfWork[Any],
+    batch: Sequence[tuple[PlanRecord, NewOccurrence, str | None]],
+    now: datetime,
+) -> list[OccurrenceRecord | None]:
+    """Record occurrences of different plans (a scheduler pass's batch) in the open
+    transaction, in a few statements: ``record`` for each (plan, occurrence, note); None for
+    one recorded already."""
     conn = ctx.conn
-    kind = plan.trigger_kind.value
-    if not plan.allow_overlap and await repo.has_active(conn, plan.id):
-        row = await repo.insert_occurrence(conn, replace(new, status=OccurrenceStatus.SKIPPED), now)
-        if row is not None:
-            ctx.after_commit.append(OCCURRENCES.labels(kind, "skipped").inc)
-        return row
-    request = work_order_request(plan, new.key, due_at=new.due_at, now=now, note=note)
-    row = await repo.insert_occurrence(conn, replace(new, request=request), now)
-    if row is not None:
+    if len({plan.id for plan, _, _ in batch}) != len(batch):
+        raise ValueError("one occurrence per plan in a batch")
+    busy = await repo.plans_with_active(
+        conn, [plan.id for plan, _, _ in batch if not plan.allow_overlap]
+    )
+    rows: list[NewOccurrence] = []
+    for plan, new, note in batch:
+        if plan.id in busy:
+            rows.append(replace(new, status=OccurrenceStatus.SKIPPED))
+        else:
+            request = work_order_request(plan, new.key, due_at=new.due_at, now=now, note=note)
+            rows.append(replace(new, request=request))
+    stored = await repo.insert_occurrences(conn, rows, now)
+    results: list[OccurrenceRecord | None] = []
+    counts: Counter[tuple[str, str]] = Counter()
+    for (plan, _, _), row in zip(batch, rows, strict=True):
+        found = stored.get(row.key)
+        results.append(found)
+        if found is not None:
+            counts[(plan.trigger_kind.value, found.status.value)] += 1
+    if any(status == OccurrenceStatus.OPENING.value for _, status in counts):
         await notify(conn, OPENING_CHANNEL)
-        ctx.after_commit.append(OCCURRENCES.labels(kind, "opening").inc)
-    return row
+    for (kind, status), n in counts.items():
+        outcome = "skipped" if status == OccurrenceStatus.SKIPPED.value else "opening"
+        ctx.after_commit.append(partial(OCCURRENCES.labels(kind, outcome).inc, n))
+    return results

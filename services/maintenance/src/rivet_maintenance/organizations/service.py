@@ -39,6 +39,20 @@ async def zone_of(conn: AsyncConnection, org_id: UUID) -> ZoneInfo:
         return zone(DEFAULT_ZONE)
 
 
+async def zones_of(conn: AsyncConnection, org_ids: list[UUID]) -> dict[UUID, ZoneInfo]:
+    """``zone_of`` for several organizations in one statement."""
+    names = await repo.time_zones(conn, org_ids)
+    found: dict[UUID, ZoneInfo] = {}
+    for org_id in org_ids:
+        name = names.get(org_id, DEFAULT_ZONE)
+        try:
+            found[org_id] = zone(name)
+        except ScheduleError:
+            log.warning("organization %s: unknown time zone %r; using UTC", org_id, name)
+            found[org_id] = zone(DEFAULT_ZONE)
+    return found
+
+
 async def store_zone(conn: AsyncConnection, org_id: UUID, name: str, as_of: datetime) -> bool:
     """Keep ``name`` unless a later event was applied; whether the zone changed."""
     before = await repo.time_zone(conn, org_id) or DEFAULT_ZONE

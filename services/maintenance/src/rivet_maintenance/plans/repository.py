@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy import bindparam, insert, select, tuple_, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -231,6 +231,37 @@ async def store_schedule(conn: AsyncConnection, plan_id: UUID, state: ScheduleSt
             meter_base=state.meter_base,
             last_completed_at=state.last_completed_at,
         )
+    )
+
+
+_STORE_SCHEDULE = (
+    update(plans)
+    .where(plans.c.id == bindparam("plan_id"))
+    .values(
+        next_due_at=bindparam("next_due_at"),
+        next_opens_at=bindparam("next_opens_at"),
+        meter_base=bindparam("meter_base"),
+        last_completed_at=bindparam("last_completed_at"),
+    )
+)
+
+
+async def store_schedules(conn: AsyncConnection, states: dict[UUID, ScheduleState]) -> None:
+    """``store_schedule`` for several plans in one statement."""
+    if not states:
+        return
+    await conn.execute(
+        _STORE_SCHEDULE,
+        [
+            {
+                "plan_id": plan_id,
+                "next_due_at": state.next_due_at,
+                "next_opens_at": state.next_opens_at,
+                "meter_base": state.meter_base,
+                "last_completed_at": state.last_completed_at,
+            }
+            for plan_id, state in states.items()
+        ],
     )
 
 
