@@ -3,6 +3,7 @@ events; who may do what; what is refused; a new organization time zone moves the
 
 from datetime import UTC, date, datetime, time
 from typing import Any
+from uuid import uuid4
 
 import pytest
 from maintenance_support import Org, until
@@ -178,6 +179,35 @@ async def test_meter_and_condition_plans_watch_the_right_meters(stack: Any, org:
         trigger=m.ConditionTrigger(kind="condition", meter_id=temperature.id),
     )
     assert condition.trigger == m.ConditionTrigger(kind="condition", meter_id=temperature.id)
+
+
+async def test_a_change_to_a_meter_the_asset_lacks_is_refused_before_it_is_written(
+    stack: Any, org: Any
+) -> None:
+    """A new trigger naming an unknown meter (or another asset's) is a 422 on the trigger's
+    meter and changes nothing (it once reached the database's foreign key: a 500)."""
+    plan = await create(stack, org)
+    other = await stack.call(
+        m.CREATE_METER,
+        m.CreateMeter(
+            equipment_id=str(stack.peers.asset(org)),
+            name="Hours",
+            kind=m.MeterKind.COUNTER,
+            unit="h",
+        ),
+        org.identity(),
+    )
+    for meter_id in (uuid4(), other.id):
+        for trigger in (
+            m.MeterTrigger(kind="meter", meter_id=meter_id, every=500),
+            m.ConditionTrigger(kind="condition", meter_id=meter_id),
+        ):
+            change = m.UpdatePlan(plan_id=plan.id, changes=m.PlanChanges(trigger=trigger))
+            error = await refused(stack, org, m.UPDATE_PLAN, change)
+            assert error.code is ErrorCode.VALIDATION, error.info
+            assert error.info.details[0]["loc"] == ["trigger", "meter_id"]
+    unchanged = await stack.call(m.GET_PLAN, m.GetPlan(plan_id=plan.id), org.identity())
+    assert (unchanged.version, unchanged.trigger) == (plan.version, plan.trigger)
 
 
 async def test_changes_pauses_and_resumes(stack: Any, org: Any) -> None:

@@ -169,12 +169,16 @@ async def update(ctx: Ctx, req: contract.UpdatePlan) -> contract.PlanView:
             columns["equipment_id"] = asset.id
         rescheduled = trigger is not None or "equipment_id" in columns
         spec = changes.trigger
+        meter = None
         if rescheduled:
             if trigger is None or spec is None:  # the asset alone: the same trigger again
                 spec = trigger_view(plan)
                 trigger, meter_id = _trigger(spec)
             columns |= {"trigger_kind": kind_of(trigger), "trigger": dump(trigger)}
             columns["meter_id"] = meter_id
+            # checked before the plan is written: it must name a meter of the plan's asset
+            equipment = columns.get("equipment_id", plan.equipment_id)
+            meter = await _watched(conn, plan.org_id, trigger, meter_id, equipment)
         changed = sorted(name for name in columns if name not in ("trigger_kind", "meter_id"))
         updated = await repo.update_plan(
             conn, plan.org_id, plan.id, columns | {"author_id": caller.user_id}, now
@@ -183,8 +187,6 @@ async def update(ctx: Ctx, req: contract.UpdatePlan) -> contract.PlanView:
         if rescheduled:
             assert trigger is not None
             assert spec is not None
-            equipment = columns.get("equipment_id", plan.equipment_id)
-            meter = await _watched(conn, plan.org_id, trigger, meter_id, equipment)
             state = await _fresh_schedule(conn, updated, trigger, spec, meter, now)
             await repo.store_schedule(conn, plan.id, state)
             updated = replace(updated, schedule=state)
