@@ -4,8 +4,9 @@
     uv run python deploy/grafana/dashboard.py --write
 
 RED per service and route (gateway HTTP) and per subject (requests over NATS), events,
-outbox, dead letters, the OCR queue and stage times, JetStream consumers and the work-order
-totals (all organizations together; nothing per organization, see ``WORK_ORDERS``).
+outbox, dead letters, the OCR queue and stage times, JetStream consumers, the work-order
+totals (all organizations together; nothing per organization, see ``WORK_ORDERS``) and planned
+maintenance (the scheduler's jobs, orders opened, machines' readings).
 ``tests/deploy/test_deploy_prometheus.py`` checks that the committed JSON is
 current and that every metric it reads is exposed by a service or recorded by a rule.
 """
@@ -31,6 +32,10 @@ WORK_ORDERS = [
     ("Overdue work orders", "max(rivet_wo_overdue)", "overdue", "short"),
     ("Backlog (estimated hours)", "max(rivet_wo_backlog_hours)", "backlog", "h"),
 ]
+
+# The maintenance scheduler's runtime jobs (docs/maintenance.md): ``schedule`` records due
+# calendar occurrences, ``open-orders`` requests their work orders.
+SCHEDULER_JOBS = 'service="maintenance", task=~"schedule|open-orders"'
 
 
 class Board:
@@ -218,10 +223,36 @@ def build() -> dict[str, Any]:
         b.panel(title, [(expr, legend)], unit=unit, width=8, stack=legend == "{{priority}}",
                 description="All organizations together; each organization's own figures are in /api/stats.")  # fmt: skip
 
+    b.row("Maintenance: scheduler, PM orders, readings (all organizations)")
+    b.panel("Scheduler: time since the last good pass", [(
+        f"time() - max by (task) (rivet_job_last_success_timestamp_seconds{{{SCHEDULER_JOBS}}})",
+        "{{task}}")], unit="s", width=8,
+        description="RivetMaintenanceSchedulerBehind fires past two periods (+2 min).")  # fmt: skip
+    b.panel("Scheduler: mean pass duration", [(
+        f"sum by (task) (rate(rivet_job_duration_seconds_sum{{{SCHEDULER_JOBS}}}[5m])) / sum by (task) (rate(rivet_job_duration_seconds_count{{{SCHEDULER_JOBS}}}[5m]))",
+        "{{task}}")], unit="s", width=8)  # fmt: skip
+    b.panel("PM orders: being opened, open, overdue", [
+        ("max(rivet_maintenance_opening)", "being opened"),
+        ("max(rivet_maintenance_pm_open)", "open"),
+        ("max(rivet_maintenance_pm_overdue)", "overdue"),
+    ], width=8, description="All organizations together; each organization's own figures are in /api/maintenance/kpis.")  # fmt: skip
+    b.panel("Occurrences and orders / min", [
+        ("sum by (trigger, outcome) (rate(rivet_maintenance_occurrences_total[5m])) * 60", "recorded {{trigger}} {{outcome}}"),
+        ("sum by (trigger) (rate(rivet_maintenance_orders_opened_total[5m])) * 60", "opened {{trigger}}"),
+        ("sum by (code) (rate(rivet_maintenance_order_failures_total[5m])) * 60", "failed {{code}}"),
+    ], width=8)  # fmt: skip
+    b.panel("Readings / min by source and result", [(
+        "sum by (source, result) (rate(rivet_maintenance_readings_total[5m])) * 60",
+        "{{source}} {{result}}")], width=8, stack=True)  # fmt: skip
+    b.panel("Readings refused / min by reason; machines' dead-lettered", [
+        ("sum by (reason) (rate(rivet_maintenance_readings_refused_total[5m])) * 60", "{{reason}}"),
+        ('sum(rate(rivet_events_consumed_total{consumer="maintenance-readings", outcome="dead_letter"}[5m])) * 60', "machines: dead-lettered"),
+    ], width=8, description="RivetReadingsRefused fires when over 5% of the machines' readings are dead-lettered.")  # fmt: skip
+
     return {
         "uid": "rivet-overview",
         "title": "Rivet",
-        "description": "Rivet services: RED, events, outbox, dead letters, OCR, work orders.",
+        "description": "Rivet services: RED, events, outbox, dead letters, OCR, work orders, maintenance.",
         "tags": ["rivet"],
         "timezone": "browser",
         "editable": True,

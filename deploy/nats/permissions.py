@@ -10,6 +10,15 @@ when the committed files are stale, and checks ``CALLS``/``EXTRA_BUCKETS`` again
     uv run python deploy/nats/permissions.py                   # print the config
     uv run python deploy/nats/permissions.py --write           # update the committed files
     uv run python deploy/nats/permissions.py --namespace prod  # for NATS_NAMESPACE=prod
+    uv run python deploy/nats/permissions.py --machine plc42=<org id>   # + a machine's user
+
+Machines (PLCs, gateways, IoT bridges) send meter readings on ``reading.submitted.<org_id>``
+(``MACHINE_EVENTS``). Each gets a user of its own, ``machine_<name>``, that may publish its
+organization's subject and nothing else, and receive the acknowledgements of those publishes on
+its own inbox prefix (``_INBOX_machine_<name>``; the client sets it, e.g. nats-py's
+``inbox_prefix``). Machines belong to a deployment, not to the repository: ``--machine`` (one
+per machine) adds them to what is printed or written, so generate your deployment's config with
+them rather than committing them here. No service user may publish a machine's subject.
 
 Passwords are never in the output: each user's password is the NATS variable
 ``$NATS_PASSWORD_<USER>``, which nats-server reads from its environment at start (a missing
@@ -23,7 +32,10 @@ from __future__ import annotations
 
 import argparse
 import ast
+import importlib
+import re
 import sys
+import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +43,8 @@ from typing import Any
 
 from rivet_contracts import Events, Rpc
 from rivet_contracts.catalog import EVENTS, RPCS
+from rivet_contracts.maintenance import reading_subject
+from rivet_contracts.spec import RpcSpec
 from rivet_contracts.streams import StreamSpec, stream_for
 from rivet_runtime.broker import inbox_prefix
 from rivet_runtime.settings import ServiceSettings
@@ -53,7 +67,17 @@ CALLS: dict[str, tuple[str, ...]] = {
     "gateway": ("*",),
     "telegram": ("*",),
     "workorders": (Rpc.ASSETS_CREATE, Rpc.ASSETS_GET, Rpc.AUTH_LIST_USERS),
+    "maintenance": (
+        Rpc.ASSETS_GET,
+        Rpc.AUTH_LIST_USERS,
+        Rpc.WORKORDERS_CREATE,
+        Rpc.WORKORDERS_GET,
+    ),
 }
+
+# Events that come from outside the services: machines publish them (see ``Machine``); the
+# service that declares their stream only consumes them.
+MACHINE_EVENTS: frozenset[str] = frozenset({Events.READING_SUBMITTED})
 
 # Object-store buckets a service opens itself (besides UPLOADS, which the runtime declares).
 EXTRA_BUCKETS: dict[str, tuple[str, ...]] = {
@@ -62,6 +86,8 @@ EXTRA_BUCKETS: dict[str, tuple[str, ...]] = {
 
 ADMIN = "admin"
 """An operator user with every permission (nats CLI, stream backups); keep it out of services."""
+MACHINE_PREFIX = "machine_"
+MACHINE_NAME = re.compile(r"[a-z][a-z0-9_]{0,47}")
 
 
 @dataclass(frozen=True)
@@ -88,6 +114,32 @@ class ServiceNeeds:
     calls: tuple[str, ...] = ()
     listens: tuple[str, ...] = ()
     """Event subjects every replica hears (``ServiceRuntime.listen``)."""
+
+
+@dataclass(frozen=True)
+class Machine:
+    """A machine that sends its organization's meter readings (``--machine name=org_id``)."""
+
+    name: str
+    org_id: uuid.UUID
+
+    @classmethod
+    def parse(cls, text: str) -> Machine:
+        name, sep, org = text.partition("=")
+        if not sep or not MACHINE_NAME.fullmatch(name):
+            raise ValueError(
+                f"{text!r}: give name=org_id, the name in lower-case letters, digits and _ "
+                "(starting with a letter, at most 48)"
+            )
+        try:
+            return cls(name, uuid.UUID(org))
+        except ValueError:
+            raise ValueError(f"{text!r}: {org!r} is not an organization id (a UUID)") from None
+
+    @property
+    def user(self) -> str:
+        """The machine's user before any namespace: ``machine_<name>``."""
+        return MACHINE_PREFIX + self.name
 
 
 @dataclass
@@ -206,7 +258,7 @@ def permissions(needs: ServiceNeeds, namespace: str = "") -> Permissions:
             yield f"$JS.ACK.{s}.{c.durable}.>"
         for spec in needs.publishes:  # its own events (through the outbox)
             for event in sorted(EVENTS):
-                if stream_for(event) == spec:
+                if stream_for(event) == spec and event not in MACHINE_EVENTS:
                     yield subject(event)
         if needs.dead_letters:  # the messages its own consumers gave up on
             for c in needs.consumers:
@@ -246,8 +298,27 @@ def permissions(needs: ServiceNeeds, namespace: str = "") -> Permissions:
     )
 
 
-def all_permissions(namespace: str = "") -> list[Permissions]:
-    return [permissions(n, namespace) for n in service_needs()]
+def machine_permissions(machine: Machine, namespace: str = "") -> Permissions:
+    """Publish the machine's organization's reading subject, nothing else; receive the
+    acknowledgements of its publishes on its own inbox prefix."""
+    settings = ServiceSettings(nats_namespace=namespace)
+    return Permissions(
+        user=user_name(machine.user, namespace),
+        password_var=password_var(machine.user, namespace),
+        publish=[settings.subject(reading_subject(machine.org_id))],
+        subscribe=[f"{inbox_prefix(machine.user, namespace)}.>"],
+    )
+
+
+def all_permissions(namespace: str = "", machines: Iterable[Machine] = ()) -> list[Permissions]:
+    services = [permissions(n, namespace) for n in service_needs()]
+    taken = {p.user for p in services} | {user_name(ADMIN, namespace)}
+    added = [machine_permissions(m, namespace) for m in machines]
+    for p in added:
+        if p.user in taken:
+            raise ValueError(f"two users named {p.user!r}: give each machine its own name")
+        taken.add(p.user)
+    return services + added
 
 
 # --- rendering ----------------------------------------------------------------------------------
@@ -263,10 +334,12 @@ def _list(items: list[str], indent: str) -> str:
     return f"[\n{inner}{indent}]"
 
 
-def render_conf(namespace: str = "", *, admin: bool = True) -> str:
+def render_conf(
+    namespace: str = "", *, admin: bool = True, machines: Iterable[Machine] = ()
+) -> str:
     """The ``authorization`` block (nats-server configuration syntax)."""
     users = []
-    for p in all_permissions(namespace):
+    for p in all_permissions(namespace, machines):
         ind = "        "
         perms = [
             f"publish: {{ allow: {_list(p.publish, ind + '  ')} }}",
@@ -291,10 +364,15 @@ def render_conf(namespace: str = "", *, admin: bool = True) -> str:
     return HEADER + "authorization {\n  users: [\n" + "".join(users) + "  ]\n}\n"
 
 
-def render_helm_env(namespace: str = "", secret: str = "rivet-nats-users") -> str:  # noqa: S107
+def render_helm_env(
+    namespace: str = "",
+    secret: str = "rivet-nats-users",  # noqa: S107
+    machines: Iterable[Machine] = (),
+) -> str:
     """``container.env`` entries of the NATS Helm chart: each password from a Secret key."""
     lines = []
-    users = [p.user for p in all_permissions(namespace)] + [user_name(ADMIN, namespace)]
+    users = [p.user for p in all_permissions(namespace, machines)]
+    users.append(user_name(ADMIN, namespace))
     for user in users:
         lines.append(
             f"{'NATS_PASSWORD_' + user.upper()}:\n"
@@ -316,10 +394,10 @@ def replace_region(text: str, name: str, content: str) -> str:
     return "".join(lines[: start + 1] + body + lines[stop:])
 
 
-def helm_values(text: str, namespace: str = "") -> str:
-    conf = render_conf(namespace)
+def helm_values(text: str, namespace: str = "", machines: Iterable[Machine] = ()) -> str:
+    conf = render_conf(namespace, machines=machines)
     text = replace_region(text, "auth-conf", "rivet-auth.conf: |\n" + _indent(conf, "  "))
-    return replace_region(text, "auth-env", render_helm_env(namespace))
+    return replace_region(text, "auth-env", render_helm_env(namespace, machines=machines))
 
 
 def _indent(text: str, prefix: str) -> str:
@@ -329,20 +407,40 @@ def _indent(text: str, prefix: str) -> str:
 # --- consistency with the code (used by the tests) ------------------------------------------------
 
 
+def _contract_modules(tree: ast.AST) -> dict[str, Any]:
+    """Names bound to contracts modules in a file (``from rivet_contracts import assets``)."""
+    found: dict[str, Any] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == "rivet_contracts":
+            for alias in node.names:
+                try:
+                    module = importlib.import_module(f"rivet_contracts.{alias.name}")
+                except ImportError:
+                    continue  # a class or function of the package, not a module
+                found[alias.asname or alias.name] = module
+    return found
+
+
 def referenced_requests(service: str) -> set[str]:
-    """Request subjects (``Rpc.X``) a service's source mentions outside its own ``rpc.<name>.``."""
+    """Request subjects a service's source names outside its own ``rpc.<name>.``: ``Rpc.X``,
+    and the specs of typed calls (``ctx.call(assets.GET, ...)``: ``<contracts module>.X``)."""
     names = {k: v for k, v in vars(Rpc).items() if k.isupper()}
     found: set[str] = set()
     for path in (ROOT / "services" / service / "src").rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            if (
-                isinstance(node, ast.Attribute)
-                and isinstance(node.value, ast.Name)
-                and node.value.id == "Rpc"
-                and node.attr in names
-                and not names[node.attr].startswith(f"rpc.{service}.")
-            ):
-                found.add(names[node.attr])
+        tree = ast.parse(path.read_text(), str(path))
+        modules = _contract_modules(tree)
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)):
+                continue
+            subject: str | None = None
+            if node.value.id == "Rpc" and node.attr in names:
+                subject = names[node.attr]
+            elif node.value.id in modules:
+                spec = getattr(modules[node.value.id], node.attr, None)
+                if isinstance(spec, RpcSpec):
+                    subject = spec.subject
+            if subject is not None and not subject.startswith(f"rpc.{service}."):
+                found.add(subject)
     return found
 
 
@@ -366,15 +464,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--namespace", default="", help="NATS_NAMESPACE of the deployment")
     parser.add_argument("--format", choices=["conf", "helm-env"], default="conf")
     parser.add_argument(
+        "--machine",
+        action="append",
+        default=[],
+        metavar="NAME=ORG_ID",
+        help="a machine that sends its organization's readings: user machine_NAME, password "
+        "$NATS_PASSWORD_MACHINE_NAME (repeat for each machine)",
+    )
+    parser.add_argument(
         "--write", action="store_true", help=f"update {CONF_FILE.name} and {HELM_VALUES.name}"
     )
     args = parser.parse_args(argv)
+    try:
+        machines = [Machine.parse(m) for m in args.machine]
+        all_permissions(args.namespace, machines)  # names clash: say so before writing
+    except ValueError as exc:
+        parser.error(str(exc))
     if args.write:
-        CONF_FILE.write_text(render_conf(args.namespace))
-        HELM_VALUES.write_text(helm_values(HELM_VALUES.read_text(), args.namespace))
+        CONF_FILE.write_text(render_conf(args.namespace, machines=machines))
+        HELM_VALUES.write_text(helm_values(HELM_VALUES.read_text(), args.namespace, machines))
         print(f"wrote {CONF_FILE.relative_to(ROOT)} and {HELM_VALUES.relative_to(ROOT)}")
         return 0
-    out = render_conf(args.namespace) if args.format == "conf" else render_helm_env(args.namespace)
+    if args.format == "conf":
+        out = render_conf(args.namespace, machines=machines)
+    else:
+        out = render_helm_env(args.namespace, machines=machines)
     sys.stdout.write(out)
     return 0
 

@@ -2,7 +2,9 @@
 
 import os
 import secrets
+import signal
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -92,11 +94,28 @@ class AuthNats:
     def url(self, user: str) -> str:
         return f"nats://{user}:{self.passwords[user]}@127.0.0.1:{self.port}"
 
+    def reload(self, conf: str) -> None:
+        """Replace the users and their permissions and have the running server reload them
+        (SIGHUP), as an operator does after adding a machine. A user added this way needs its
+        password variable from the start (``extra_users`` of ``start_auth_nats``)."""
+        (self.folder / "rivet-auth.conf").write_text(conf)
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGHUP)
+
     def violations(self) -> list[str]:
         return [ln for ln in self.log.read_text().splitlines() if "Violation" in ln]
 
 
-def start_auth_nats(folder: Path, module: ModuleType, namespace: str) -> AuthNats:
-    users = [p.user for p in module.all_permissions(namespace)]
+def start_auth_nats(
+    folder: Path,
+    module: ModuleType,
+    namespace: str,
+    machines: Sequence[object] = (),
+    extra_users: Sequence[str] = (),
+) -> AuthNats:
+    """A server with the generated users (and ``machines``, ``permissions.Machine``), and
+    passwords for ``extra_users`` too, whose permissions a ``reload`` may add later."""
+    users = [p.user for p in module.all_permissions(namespace, machines)]
     users.append(module.user_name(module.ADMIN, namespace))
-    return AuthNats(folder, module.render_conf(namespace), users).start()
+    users += extra_users
+    return AuthNats(folder, module.render_conf(namespace, machines=machines), users).start()

@@ -5,12 +5,15 @@ violation. A permission missing from the generated config fails here, not in pro
 
 import asyncio
 import contextlib
+import json
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import nats
 import pytest
 from deploy_support import AuthNats, Scratch, apply_roles, drop_roles, start_auth_nats
 from prometheus_client import REGISTRY
@@ -19,23 +22,41 @@ from rivet_devstack.keys import generate
 from rivet_devstack.servers import drop_database, ensure_database, with_database
 from rivet_devstack.services import installed
 from rivet_devstack.testing.env import TestEnv
-from rivet_devstack.testing.helpers import register
+from rivet_devstack.testing.helpers import Session, register
 from rivet_devstack.testing.services import ServiceSet
+from rivet_runtime.broker import inbox_prefix
 
 ROOT = Path(__file__).resolve().parents[2]
 PHOTO = ROOT / "services" / "ocr" / "tests" / "fixtures" / "np_011_clean.jpg"
 START_TIMEOUT = 40.0
+MACHINE = "plc1"
+"""A machine that sends readings; its user is added once its organization exists."""
 
 
 class LeastPrivilegeSystem:
-    def __init__(self, env: TestEnv, scratch: Scratch, server: AuthNats, namespace: str) -> None:
+    def __init__(
+        self,
+        env: TestEnv,
+        scratch: Scratch,
+        server: AuthNats,
+        namespace: str,
+        permissions: ModuleType,
+    ) -> None:
         self.server = server
         self.namespace = namespace
         self.scratch = scratch
+        self.permissions = permissions
         self.set = ServiceSet(env, generate())
 
     def user(self, service: str) -> str:
         return f"{self.namespace}_{service}"
+
+    def add_machine(self, org_id: str) -> str:
+        """Give the organization's machine its user, as an operator does: regenerate the users
+        with ``--machine`` and reload the server. The machine's user name."""
+        machine = self.permissions.Machine(MACHINE, uuid.UUID(org_id))
+        self.server.reload(self.permissions.render_conf(self.namespace, machines=[machine]))
+        return self.user(machine.user)
 
     async def start(self) -> None:
         s = self.set
@@ -78,8 +99,9 @@ async def system(
     database = f"rivet_lp{run}"
     await ensure_database(test_env.admin_url, database)
     scratch = Scratch(with_database(test_env.admin_url, database), database, suffix)
-    server = start_auth_nats(tmp_path, nats_permissions, namespace)
-    system = LeastPrivilegeSystem(env, scratch, server, namespace)
+    machine = nats_permissions.user_name(nats_permissions.MACHINE_PREFIX + MACHINE, namespace)
+    server = start_auth_nats(tmp_path, nats_permissions, namespace, extra_users=[machine])
+    system = LeastPrivilegeSystem(env, scratch, server, namespace, nats_permissions)
     try:
         await apply_roles(scratch.admin_url, suffix)
         await system.start()
@@ -118,6 +140,91 @@ async def _until(check: Any, what: str, timeout: float = 20.0) -> Any:
             return result
         assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
         await asyncio.sleep(0.1)
+
+
+async def _maintenance_flows(
+    system: LeastPrivilegeSystem, api: Any, admin: Session, asset: str, *, orders: bool
+) -> None:
+    """gateway -> maintenance (-> assets); a reading through the API; then a machine on a user
+    of its own publishes the next one on its organization's subject (JetStream acknowledges it
+    to the machine's own inbox), maintenance-readings records it, and the meter plan it made
+    due opens its work order (maintenance -> rpc.workorders.create, as the plan's author)."""
+    h = admin.headers
+    meter = await api.post(
+        "/api/meters",
+        json={"equipment_id": asset, "name": "Hours", "kind": "counter", "unit": "h"},
+        headers=h,
+    )
+    assert meter.status_code == 201, meter.text
+    meter_id = meter.json()["id"]
+    plan = await api.post(
+        "/api/maintenance/plans",
+        json={
+            "equipment_id": asset,
+            "title": "Grease the bearings",
+            "trigger": {"kind": "meter", "meter_id": meter_id, "every": 100},
+        },
+        headers=h,
+    )
+    assert plan.status_code == 201, plan.text
+    reading = await api.post(f"/api/meters/{meter_id}/readings", json={"value": 40}, headers=h)
+    assert reading.status_code == 201, reading.text
+
+    org = str(admin.user["org_id"])
+    user = system.add_machine(org)
+    machine = await _connect_after_reload(
+        system.server.url(user), inbox_prefix(f"machine_{MACHINE}", system.namespace)
+    )
+    try:
+        event_id = str(uuid.uuid4())
+        envelope = {
+            "event_id": event_id,
+            "type": "reading.submitted",
+            "org_id": org,
+            "data": {
+                "meter_id": meter_id,
+                "value": 150,
+                "read_at": datetime.now(UTC).isoformat(),
+                "device": MACHINE,
+            },
+        }
+        ack = await machine.jetstream().publish(
+            f"{system.namespace}.reading.submitted.{org}",
+            json.dumps(envelope).encode(),
+            headers={"Nats-Msg-Id": event_id},
+        )
+        assert ack.seq >= 1
+    finally:
+        await machine.close()
+
+    async def recorded() -> list[Any]:
+        page = await api.get(f"/api/meters/{meter_id}/readings", headers=h)
+        items: list[Any] = page.json()["items"]
+        return items if len(items) == 2 else []
+
+    newest, _ = await _until(recorded, "the machine's reading")
+    assert (newest["value"], newest["source"]) == (150, "device")
+    if orders:
+
+        async def opened() -> bool:
+            view = (await api.get(f"/api/maintenance/plans/{plan.json()['id']}", headers=h)).json()
+            return any(o["work_order_number"] for o in view["occurrences"])
+
+        await _until(opened, "the meter plan's work order")
+    for path in ("/api/maintenance/forecast", "/api/maintenance/overdue", "/api/maintenance/kpis"):
+        answer = await api.get(path, headers=h)
+        assert answer.status_code == 200, answer.text
+
+
+async def _connect_after_reload(url: str, inbox: str) -> Any:
+    """The machine's connection, once the reloaded server knows its user."""
+    for _ in range(50):
+        with contextlib.suppress(Exception):
+            return await nats.connect(
+                url, inbox_prefix=inbox, allow_reconnect=False, connect_timeout=2
+            )
+        await asyncio.sleep(0.1)
+    pytest.fail("the server did not take the machine's user after the reload")
 
 
 @pytest.mark.slow
@@ -173,6 +280,9 @@ async def test_main_flows_under_least_privilege(system: LeastPrivilegeSystem) ->
             await _until(consumed, "the workorders consumers")
             overview = await api.get("/api/stats/overview", headers=h)
             assert overview.status_code == 200, overview.text
+
+        if "maintenance" in names:
+            await _maintenance_flows(system, api, admin, number, orders="workorders" in names)
 
         # a CSV file: gateway -> UPLOADS object store -> assets reads and deletes it
         imported = await api.post(

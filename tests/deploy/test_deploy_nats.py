@@ -4,6 +4,8 @@ script's hand-kept tables match the code, and nats-server accepts and enforces t
 import asyncio
 import os
 import subprocess
+import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -13,10 +15,13 @@ import pytest
 import yaml
 from deploy_support import AuthNats, start_auth_nats
 
-from rivet_contracts.catalog import EVENTS
+from rivet_contracts.catalog import EVENTS, RPCS
 from rivet_devstack.servers import nats_server_binary
 
 ROOT = Path(__file__).resolve().parents[2]
+ORG = uuid.UUID("7f1c2b6e-0d1a-4c1e-9a52-3f1b7a4c9d10")
+"""The organization of the machine ``plc42`` of the server below."""
+OTHER_ORG = uuid.UUID("0b6f4a8e-5c2d-4e7f-8a91-2d3c4b5a6f70")
 
 
 def test_committed_config_is_current(nats_permissions: ModuleType) -> None:
@@ -73,8 +78,58 @@ def test_every_user_is_least_privileged(nats_permissions: ModuleType) -> None:
         "equipment.created": "assets",
         "wo.created": "workorders",
         "nameplate.uploaded": "ocr",
+        "plan.created": "maintenance",
+        "pm.due": "maintenance",
+        "meter.reading_recorded": "maintenance",
     }.items():
         assert {u for u, p in by_user.items() if event in p.publish} == {owner}, event
+    # machines' readings come from machines only: no service may publish one
+    for user, p in by_user.items():
+        assert not [s for s in p.publish if s.startswith("reading.")], user
+    # the entry points reach every maintenance request
+    maintenance = {s for s in RPCS if s.startswith("rpc.maintenance.")}
+    assert len(maintenance) == 15
+    for user in ("gateway", "telegram"):
+        assert maintenance <= set(by_user[user].publish), user
+
+
+def test_machines_get_their_organization_s_subject_only(nats_permissions: ModuleType) -> None:
+    machine = nats_permissions.Machine.parse(f"plc42={ORG}")
+    (p,) = [p for p in nats_permissions.all_permissions("prod", [machine]) if "machine" in p.user]
+    assert p.user == "prod_machine_plc42"
+    assert p.password_var == "NATS_PASSWORD_PROD_MACHINE_PLC42"
+    assert p.publish == [f"prod.reading.submitted.{ORG}"]
+    assert p.subscribe == ["_INBOX_prod_machine_plc42.>"]
+    assert p.allow_responses is False
+    conf = nats_permissions.render_conf(machines=[machine])
+    assert f'"reading.submitted.{ORG}"' in conf
+    assert conf.count("reading.submitted") == 1 + conf.count("reading.submitted.*")
+    env = nats_permissions.render_helm_env(machines=[machine])
+    assert "NATS_PASSWORD_MACHINE_PLC42:" in env
+    assert "key: machine_plc42" in env
+    # names a NATS variable can carry; an organization id; one user per name
+    for bad in (
+        "PLC42=" + str(ORG),
+        "plc-42=" + str(ORG),
+        "plc42",
+        f"plc42={ORG}x",
+        "9plc=" + str(ORG),
+    ):
+        with pytest.raises(ValueError, match=r"(?i)plc"):
+            nats_permissions.Machine.parse(bad)
+    with pytest.raises(ValueError, match="two users"):
+        nats_permissions.all_permissions(
+            "", [machine, nats_permissions.Machine("plc42", OTHER_ORG)]
+        )
+    # the command line says so, and writes nothing
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "deploy/nats/permissions.py"), "--machine", "plc-42=x"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "plc-42" in done.stderr
 
 
 def test_namespace_prefixes_subjects_streams_and_buckets(nats_permissions: ModuleType) -> None:
@@ -95,7 +150,8 @@ def test_namespace_prefixes_subjects_streams_and_buckets(nats_permissions: Modul
 def auth_nats(
     tmp_path_factory: pytest.TempPathFactory, nats_permissions: ModuleType
 ) -> Iterator[AuthNats]:
-    server = start_auth_nats(tmp_path_factory.mktemp("nats"), nats_permissions, "")
+    machine = nats_permissions.Machine("plc42", ORG)
+    server = start_auth_nats(tmp_path_factory.mktemp("nats"), nats_permissions, "", [machine])
     yield server
     server.stop()
 
@@ -155,6 +211,20 @@ async def _errors_of(url: str, action: str, subject: str) -> list[str]:
         ("ocr", "pub", "$JS.API.CONSUMER.CREATE.USERS.steal.user.registered"),
         ("gateway", "pub", "$O.PHOTOS.M.x"),  # the gateway has no business with photos
         ("telegram", "pub", "$JS.API.STREAM.CREATE.USERS"),
+        # a machine sends its own organization's readings and nothing else
+        ("machine_plc42", "pub", f"reading.submitted.{OTHER_ORG}"),
+        ("machine_plc42", "pub", "reading.submitted.*"),
+        ("machine_plc42", "pub", "rpc.maintenance.record_reading"),
+        ("machine_plc42", "pub", "meter.reading_recorded"),
+        ("machine_plc42", "pub", "$JS.API.STREAM.INFO.READINGS"),
+        ("machine_plc42", "sub", "reading.submitted.>"),
+        ("machine_plc42", "sub", "_INBOX.>"),
+        ("machine_plc42", "sub", "_INBOX_maintenance.>"),
+        # and no service forges one
+        ("maintenance", "pub", f"reading.submitted.{ORG}"),
+        ("gateway", "pub", f"reading.submitted.{ORG}"),
+        ("maintenance", "pub", "rpc.auth.login"),
+        ("maintenance", "pub", "wo.created"),
     ],
 )
 async def test_server_refuses_what_is_not_granted(
@@ -172,6 +242,12 @@ async def test_server_refuses_what_is_not_granted(
         ("auth", "sub", "rpc.auth.>"),
         ("assets", "pub", "equipment.created"),
         ("admin", "sub", ">"),
+        ("machine_plc42", "pub", f"reading.submitted.{ORG}"),
+        ("machine_plc42", "sub", "_INBOX_machine_plc42.>"),
+        ("maintenance", "pub", "rpc.workorders.create"),
+        ("maintenance", "sub", "rpc.maintenance.>"),
+        ("gateway", "pub", "rpc.maintenance.create_plan"),
+        ("telegram", "pub", "rpc.maintenance.record_reading"),
     ],
 )
 async def test_server_allows_what_is_granted(

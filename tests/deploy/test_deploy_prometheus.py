@@ -133,8 +133,17 @@ def test_every_metric_read_exists() -> None:
         "rivet_nats_connected",
         "jetstream_consumer_num_pending",
         "rivet:ocr_queue:depth",
+        "rivet_maintenance_opening",
+        "rivet_maintenance_order_failures_total",
     ):
         assert metric in alerts, metric
+    # the maintenance scheduler's jobs and the machines' readings have alerts of their own
+    for job in (
+        'task=~"schedule|open-orders"',
+        'task="schedule"',
+        'consumer="maintenance-readings"',
+    ):
+        assert job in alerts, job
 
 
 def test_every_alert_has_a_runbook_section() -> None:
@@ -160,7 +169,7 @@ def test_dashboard_is_current(dashboard_script: ModuleType) -> None:
     ids = [p["id"] for p in board["panels"]]
     assert len(ids) == len(set(ids))
     titles = {p["title"] for p in board["panels"] if p["type"] == "row"}
-    for row in ("HTTP", "Requests over NATS", "Events", "OCR", "Work orders"):
+    for row in ("HTTP", "Requests over NATS", "Events", "OCR", "Work orders", "Maintenance"):
         assert any(t.startswith(row) for t in titles), row
     for metric in EXPECTED_FROM_SERVICES:
         assert metric in DASHBOARD.read_text()

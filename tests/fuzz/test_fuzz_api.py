@@ -5,8 +5,8 @@ loopback HTTP by uvicorn on the session's event loop; schemathesis generates req
 OpenAPI document in a worker thread and sends them with its own HTTP transport. Per operation:
 
 - valid requests with generated values (ids mostly unknown: 404/422 paths),
-- valid requests aimed at real objects (ids of assets, work orders, an import and a scan that
-  exist in the caller's organization),
+- valid requests aimed at real objects (ids of assets, work orders, an import, a scan, a
+  maintenance plan and meters that exist in the caller's organization),
 - invalid requests (negative mode): they must be refused with a 4xx.
 
 Checks: no 5xx; status codes, content types, headers and bodies as documented; invalid data
@@ -145,7 +145,28 @@ async def target(services: ServiceSet, api: httpx.AsyncClient) -> AsyncIterator[
         json={"email": f"fz-{time.time_ns()}@example.com", "role": "viewer"},
         headers=admin.headers,
     )
-    ids = {"asset": assets[0]["id"], "order": order.json()["id"]}
+    meters = []
+    for kind, extra in (("counter", {}), ("gauge", {"high_limit": 80, "deadband": 5})):
+        answer = await api.post(
+            "/api/meters",
+            json={"equipment_id": assets[0]["id"], "name": f"Fuzzed {kind}", "kind": kind}
+            | {"unit": "h"}
+            | extra,
+            headers=admin.headers,
+        )
+        assert answer.status_code == 201, answer.text
+        meters.append(answer.json())
+    plan = await api.post(
+        "/api/maintenance/plans",
+        json={
+            "equipment_id": assets[0]["id"],
+            "title": "Fuzzed plan",
+            "trigger": {"kind": "meter", "meter_id": meters[0]["id"], "every": 500},
+        },
+        headers=admin.headers,
+    )
+    assert plan.status_code == 201, plan.text
+    ids = {"asset": assets[0]["id"], "order": order.json()["id"], "plan": plan.json()["id"]}
     real = {
         "/api/equipment/{ref}": {"ref": ids["asset"]},
         "/api/equipment/{ref}/retire": {"ref": assets[1]["id"]},
@@ -164,6 +185,11 @@ async def target(services: ServiceSet, api: httpx.AsyncClient) -> AsyncIterator[
         "/api/equipment/import/{import_id}": {"import_id": imported.json()["id"]},
         "/api/scans/{scan_id}": {"scan_id": scan.json()["id"]},
         "/api/scans/{scan_id}/confirm": {"scan_id": scan.json()["id"]},
+        "/api/maintenance/plans/{plan_id}": {"plan_id": ids["plan"]},
+        "/api/maintenance/plans/{plan_id}/pause": {"plan_id": ids["plan"]},
+        "/api/maintenance/plans/{plan_id}/resume": {"plan_id": ids["plan"]},
+        "/api/meters/{meter_id}": {"meter_id": meters[0]["id"]},
+        "/api/meters/{meter_id}/readings": {"meter_id": meters[1]["id"]},
     }
     port = free_port()
     assert services.app is not None

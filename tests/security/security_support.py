@@ -59,6 +59,10 @@ class Tenant:
     """A technician whose account the probes may switch off, on and change the role of."""
     invitation_id: str = ""
     """A pending invitation the probes may withdraw."""
+    plan: dict[str, Any] = field(default_factory=dict)
+    """A calendar maintenance plan on ``asset``."""
+    meter: dict[str, Any] = field(default_factory=dict)
+    """A counter meter on ``asset``, with one reading."""
     secrets: set[str] = field(default_factory=set)
     """Strings only this organization's members may ever see."""
 
@@ -122,6 +126,40 @@ async def _tenant(api: httpx.AsyncClient, name: str) -> Tenant:
         headers=admin.headers,
     )
     assert scan.status_code in (200, 202), scan.text
+    meter = await api.post(
+        "/api/meters",
+        json={
+            "equipment_id": assets[0]["id"],
+            "name": f"Secret hours {tag}",
+            "kind": "counter",
+            "unit": "h",
+        },
+        headers=admin.headers,
+    )
+    assert meter.status_code == 201, meter.text
+    reading = await api.post(
+        f"/api/meters/{meter.json()['id']}/readings",
+        json={"value": 120},
+        headers=technician.headers,
+    )
+    assert reading.status_code == 201, reading.text
+    plan = await api.post(
+        "/api/maintenance/plans",
+        json={
+            "equipment_id": assets[0]["id"],
+            "title": f"Secret plan {tag}",
+            "instructions": f"Secret steps {tag}",
+            "assignee_id": str(technician.user["id"]),
+            "trigger": {
+                "kind": "calendar",
+                "every": 3,
+                "unit": "months",
+                "first_due": "2031-01-31",
+            },
+        },
+        headers=admin.headers,
+    )
+    assert plan.status_code == 201, plan.text
     tenant = Tenant(
         admin,
         technician,
@@ -133,6 +171,8 @@ async def _tenant(api: httpx.AsyncClient, name: str) -> Tenant:
         scan.json()["id"],
         spare,
         invitation.json()["id"],
+        plan=plan.json(),
+        meter=reading.json()["meter"],
     )
     tenant.secrets = {
         tag,
@@ -142,6 +182,8 @@ async def _tenant(api: httpx.AsyncClient, name: str) -> Tenant:
         *(item["id"] for item in tenant.order["checklist"]),
         tenant.import_id,
         tenant.scan_id,
+        tenant.plan["id"],
+        tenant.meter["id"],
         admin.email,
         technician.email,
         viewer.email,
@@ -273,7 +315,19 @@ JSON_BODIES: dict[str, Any] = {
     "POST /api/work-orders/{ref}/comments": {"body": "probe comment"},
     "POST /api/work-orders/{ref}/checklist/{item}": {"done": True, "note": "probe note"},
     "POST /api/scans/{scan_id}/confirm": {"corrections": {"serial": "PROBE-SERIAL"}},
+    # + equipment_id (filled in)
+    "POST /api/maintenance/plans": {
+        "title": "Probe plan",
+        "trigger": {"kind": "calendar", "every": 1, "unit": "months", "first_due": "2031-01-01"},
+    },
+    "PATCH /api/maintenance/plans/{plan_id}": {"title": "Probe plan"},
+    "POST /api/maintenance/plans/{plan_id}/pause": {"reason": "probe pause"},
+    "POST /api/meters": {"name": "Probe hours", "kind": "counter", "unit": "h"},  # + equipment_id
+    "PATCH /api/meters/{meter_id}": {"name": "Probe meter"},
+    "POST /api/meters/{meter_id}/readings": {"value": 1},
 }
+WITH_ASSET = {"POST /api/work-orders", "POST /api/maintenance/plans", "POST /api/meters"}
+"""Bodies that name an asset: the tenant's own is filled in."""
 FORM_BODIES: dict[str, dict[str, str]] = {
     "POST /api/auth/login": {"username": "nobody@example.com", "password": "wrong password"},
 }
@@ -299,6 +353,8 @@ def ids_of(tenant: Tenant, path: str, *, numbers: bool = False) -> dict[str, str
         "user_id": str(tenant.spare.user["id"]) if tenant.spare else "",
         "invitation_id": tenant.invitation_id,
         "item": "1",  # the first step of the order's checklist
+        "plan_id": tenant.plan["id"],
+        "meter_id": tenant.meter["id"],
     }
 
 
@@ -323,7 +379,7 @@ def request_for(
     if "application/json" in op.body_types:
         assert key in JSON_BODIES, f"{key}: add a valid JSON body to JSON_BODIES"
         body = dict(JSON_BODIES[key])
-        if key == "POST /api/work-orders":
+        if key in WITH_ASSET:
             body["equipment_id"] = tenant.asset["id"]
         kwargs["json"] = body
     elif "application/x-www-form-urlencoded" in op.body_types:

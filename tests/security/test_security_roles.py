@@ -65,6 +65,21 @@ MIN_ROLE: dict[str, str | None] = {
     "POST /api/upload/nameplate": "technician",
     "GET /api/scans/{scan_id}": "viewer",
     "POST /api/scans/{scan_id}/confirm": "technician",
+    "GET /api/maintenance/plans": "viewer",
+    "POST /api/maintenance/plans": "admin",
+    "GET /api/maintenance/plans/{plan_id}": "viewer",
+    "PATCH /api/maintenance/plans/{plan_id}": "admin",
+    "POST /api/maintenance/plans/{plan_id}/pause": "admin",
+    "POST /api/maintenance/plans/{plan_id}/resume": "admin",
+    "GET /api/meters": "viewer",
+    "POST /api/meters": "admin",
+    "GET /api/meters/{meter_id}": "viewer",
+    "PATCH /api/meters/{meter_id}": "admin",
+    "GET /api/meters/{meter_id}/readings": "viewer",
+    "POST /api/meters/{meter_id}/readings": "technician",
+    "GET /api/maintenance/forecast": "viewer",
+    "GET /api/maintenance/overdue": "viewer",
+    "GET /api/maintenance/kpis": "viewer",
 }
 
 
@@ -106,6 +121,14 @@ async def test_lower_roles_are_refused_on_every_route(
     asset = await client.get(f"/api/equipment/{team.asset['id']}", headers=team.admin.headers)
     assert asset.json()["status"] == "in_service"
     assert asset.json()["version"] == team.asset["version"]
+    plan = await client.get(f"/api/maintenance/plans/{team.plan['id']}", headers=team.admin.headers)
+    assert (plan.json()["status"], plan.json()["version"]) == ("active", team.plan["version"])
+    meter = await client.get(f"/api/meters/{team.meter['id']}", headers=team.admin.headers)
+    assert meter.json()["updated_at"] == team.meter["updated_at"]
+    readings = await client.get(
+        f"/api/meters/{team.meter['id']}/readings", headers=team.admin.headers
+    )
+    assert [r["value"] for r in readings.json()["items"]] == [120]
 
 
 async def test_allowed_roles_get_through(

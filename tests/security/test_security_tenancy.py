@@ -25,6 +25,8 @@ def _absent(op: Operation) -> dict[str, str]:
         "user_id": fake,
         "invitation_id": fake,
         "item": "1",
+        "plan_id": fake,
+        "meter_id": fake,
     }
 
 
@@ -89,6 +91,18 @@ async def test_nothing_of_the_victim_changed(
     order = await client.get(f"/api/work-orders/{victim.order['id']}", headers=victim.admin.headers)
     assert order.json()["version"] == victim.order["version"]
     assert [e["kind"] for e in order.json()["timeline"]] == ["created"]
+    plan = await client.get(
+        f"/api/maintenance/plans/{victim.plan['id']}", headers=victim.admin.headers
+    )
+    assert (plan.json()["status"], plan.json()["version"]) == ("active", victim.plan["version"])
+    assert plan.json()["title"] == victim.plan["title"]
+    meter = await client.get(f"/api/meters/{victim.meter['id']}", headers=victim.admin.headers)
+    assert meter.json()["name"] == victim.meter["name"]
+    assert meter.json()["updated_at"] == victim.meter["updated_at"]
+    readings = await client.get(
+        f"/api/meters/{victim.meter['id']}/readings", headers=victim.admin.headers
+    )
+    assert [r["value"] for r in readings.json()["items"]] == [120]
 
 
 async def test_lists_searches_and_stats_never_show_other_organizations(
@@ -120,6 +134,11 @@ async def test_lists_searches_and_stats_never_show_other_organizations(
             _assert_no_secrets(answer, victim, what)
             checked += 1
     assert checked >= 20
+
+
+def _plan(equipment: str, trigger: dict[str, Any] | None = None) -> dict[str, Any]:
+    calendar = {"kind": "calendar", "every": 1, "unit": "weeks", "first_due": "2031-01-06"}
+    return {"equipment_id": equipment, "title": "Steal", "trigger": trigger or calendar}
 
 
 async def _number_only_they_have(
@@ -154,6 +173,7 @@ async def test_bodies_cannot_point_at_other_organizations(
     theirs = victim.asset["id"]
     their_number = await _number_only_they_have(client, attacker, victim)
     their_item = victim.order["checklist"][0]["id"]
+    their_meter = victim.meter["id"]
     attempts = [
         ("POST", "/api/work-orders", {"equipment_id": theirs, "title": "Steal"}),
         ("POST", "/api/work-orders", {"equipment_id": their_number, "title": "Steal"}),
@@ -171,6 +191,39 @@ async def test_bodies_cannot_point_at_other_organizations(
             {"done": True},
         ),
         ("POST", f"/api/scans/{attacker.scan_id}/confirm", {"merge_into": theirs}),
+        # plans and meters on the victim's asset, watching the victim's meter, assigned to them
+        ("POST", "/api/maintenance/plans", _plan(theirs)),
+        ("POST", "/api/maintenance/plans", _plan(their_number)),
+        (
+            "POST",
+            "/api/maintenance/plans",
+            _plan(attacker.asset["id"], {"kind": "meter", "meter_id": their_meter, "every": 500}),
+        ),
+        (
+            "POST",
+            "/api/maintenance/plans",
+            _plan(attacker.asset["id"], {"kind": "condition", "meter_id": their_meter}),
+        ),
+        (
+            "POST",
+            "/api/maintenance/plans",
+            _plan(attacker.asset["id"]) | {"assignee_id": victim.technician.user["id"]},
+        ),
+        (
+            "PATCH",
+            f"/api/maintenance/plans/{attacker.plan['id']}",
+            {"equipment_id": theirs},
+        ),
+        (
+            "PATCH",
+            f"/api/maintenance/plans/{attacker.plan['id']}",
+            {"assignee_id": victim.technician.user["id"]},
+        ),
+        (
+            "POST",
+            "/api/meters",
+            {"equipment_id": theirs, "name": "Steal", "kind": "counter", "unit": "h"},
+        ),
     ]
     for method, url, body in attempts:
         answer = await client.request(method, url, json=body, headers=headers)
@@ -179,6 +232,12 @@ async def test_bodies_cannot_point_at_other_organizations(
         _assert_no_secrets(answer, victim, what)
     mine = await client.get(f"/api/equipment/{attacker.asset['id']}", headers=headers)
     assert mine.json()["parent_id"] is None
+    plan = await client.get(f"/api/maintenance/plans/{attacker.plan['id']}", headers=headers)
+    assert plan.json()["version"] == attacker.plan["version"]
+    plans = await client.get("/api/maintenance/plans", params={"limit": 200}, headers=headers)
+    assert not [p for p in plans.json()["items"] if p["title"] == "Steal"]
+    meters = await client.get("/api/meters", params={"limit": 500}, headers=headers)
+    assert not [m for m in meters.json()["items"] if m["name"] == "Steal"]
     # The victim's serial is free to use in another organization: no cross-organization match.
     same_serial = await client.post(
         "/api/equipment",

@@ -8,8 +8,9 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import httpx
+import nats
 import pytest
-from maintenance_support import Stack, stack_settings, start_stack, stop_stack, until
+from maintenance_support import Stack, until
 from sqlalchemy import text
 
 from rivet_contracts import Events, Identity, Role, workorders
@@ -22,17 +23,19 @@ from rivet_runtime.client import CallMeta
 
 
 @pytest.fixture
-async def maintenance(
-    services: ServiceSet, test_env: TestEnv, isolated_database: str
-) -> AsyncIterator[Stack]:
-    """The maintenance service on the system's namespace (a database of its own)."""
-    settings = stack_settings(test_env.common() | {"database_url": isolated_database})
-    stack = await start_stack(settings, fake_peers=False)
+async def maintenance(services: ServiceSet, test_env: TestEnv) -> AsyncIterator[Stack]:
+    """The system's own maintenance service (it runs with the others, on their namespace and
+    database), with the events it publishes recorded."""
+    runtime = services.runtimes["maintenance"]
+    nc = await nats.connect(test_env.nats_url)
+    stack = Stack(runtime, nc)
+    await stack.bus.listen(nc, runtime.settings.subject)
     try:
         yield stack
     finally:
-        await stop_stack(stack)
-        services.runtimes["workorders"].state.clock.freeze(None)
+        await nc.close()
+        for name in ("maintenance", "workorders"):
+            services.runtimes[name].state.clock.freeze(None)
 
 
 async def test_a_plan_opens_a_real_work_order_once_and_its_completion_comes_back(

@@ -36,7 +36,8 @@ DO $roles$
 DECLARE
     -- Every service that owns a schema (schema name = service name). telegram is listed ahead
     -- of its service; an unused role costs nothing.
-    services CONSTANT text[] := ARRAY['auth', 'assets', 'workorders', 'ocr', 'telegram'];
+    services CONSTANT text[] := ARRAY['auth', 'assets', 'workorders', 'ocr', 'telegram',
+                                      'maintenance'];
     suffix CONSTANT text := coalesce(current_setting('rivet.role_suffix', true), '');
     svc text;
     role_name text;

@@ -49,6 +49,8 @@ Value = Annotated[float, Field(allow_inf_nan=False, ge=-1e12, le=1e12)]
 """A meter value: a finite number (JSON number); kept exact as its shortest decimal form."""
 Units = Annotated[float, Field(allow_inf_nan=False, ge=0, le=1e12)]
 PLANNED_WORK_TYPES = (WorkType.PREVENTIVE, WorkType.PREDICTIVE, WorkType.INSPECTION)
+LOCAL_TIME = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9]([.,][0-9]+)?)?$"
+"""A time of day as sent and answered: `06:00`, `06:00:00`, `06:00:00.5` (RFC 3339 partial-time)."""
 
 
 def reading_subject(org_id: UUID) -> str:
@@ -126,7 +128,10 @@ class CalendarTrigger(Request):
         "from 31 January is due 30 April, 31 July, ..."
     )
     at: time = Field(
-        default=time(6, 0), description="Local time of day it is due (no zone), e.g. `06:00`."
+        default=time(6, 0),
+        description="Local time of day it is due (no zone), e.g. `06:00`.",
+        # a local time, without the offset JSON Schema's `time` format (RFC 3339) requires
+        json_schema_extra={"format": "partial-time", "pattern": LOCAL_TIME},
     )
     lead_hours: int = Field(
         default=0, ge=0, le=8_784, description="Hours before the due time the order opens."
@@ -250,6 +255,12 @@ class PausePlan(Request):
     reason: Reason | None = Field(default=None, description="Why (3-1000 characters).")
 
 
+class PlanPause(Request):
+    """Body of ``POST /api/maintenance/plans/{plan_id}/pause``."""
+
+    reason: Reason | None = Field(default=None, description="Why (3-1000 characters).")
+
+
 class ResumePlan(Request):
     plan_id: UUID = Field(description="The plan; its next occurrence is counted from now.")
 
@@ -327,6 +338,16 @@ class RecordReading(Request):
     value: Value = Field(description="What it showed.")
     read_at: AwareDatetime | None = Field(
         default=None, description="When it showed it (default: now); not in the future."
+    )
+
+
+class NewReading(Request):
+    """Body of ``POST /api/meters/{meter_id}/readings``."""
+
+    value: Value = Field(description="What the meter showed (a finite number).")
+    read_at: AwareDatetime | None = Field(
+        default=None,
+        description="When it showed it, with a zone (default: now); at most five minutes ahead.",
     )
 
 

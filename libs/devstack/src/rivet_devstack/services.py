@@ -102,6 +102,13 @@ SERVICES: tuple[ServiceSpec, ...] = (
         needs=("TELEGRAM_BOT_TOKEN",),
     ),
     ServiceSpec(
+        "maintenance",
+        "rivet-maintenance",
+        8106,
+        "rivet_maintenance.main:build",
+        "rivet_maintenance.settings:MaintenanceSettings",
+    ),
+    ServiceSpec(
         "gateway",
         "rivet-gateway",
         8000,

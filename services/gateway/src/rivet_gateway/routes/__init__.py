@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from . import assets, auth, scans, stats, workorders
+from . import assets, auth, maintenance, scans, stats, workorders
 
 ROUTERS: list[APIRouter] = [
     auth.router,
@@ -10,4 +10,7 @@ ROUTERS: list[APIRouter] = [
     workorders.router,
     stats.router,
     scans.router,
+    maintenance.plans,
+    maintenance.meters,
+    maintenance.reports,
 ]
