@@ -50,6 +50,8 @@ async def test_a_long_forecast_holds_the_soonest_items_whatever_order_plans_were
     short = await stack.call(m.FORECAST, m.GetForecast(days=2), org.identity())
     assert not short.truncated
     assert [i.title for i in short.items] == [f"Daily {n}" for n in range(5)]
+    full = await stack.call(m.FORECAST, m.GetForecast(days=3), org.identity())
+    assert (len(full.items), full.truncated) == (10, False)  # exactly as many as it holds
 
 
 def weekly(**more: Any) -> m.CalendarTrigger:

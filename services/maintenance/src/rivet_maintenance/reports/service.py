@@ -15,8 +15,10 @@ PM KPIs. The rules are ``schedule``'s (``planning.projection``, ``usage``, ``com
   period and how many by their threshold + 10 %, PM orders open and overdue now.
 """
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -31,7 +33,7 @@ from ..organizations.service import zone_of
 from ..plans.repository import PlanRecord
 from ..plans.triggers import load
 from ..schedule import usage
-from ..schedule.calendar import CalendarTrigger, next_due
+from ..schedule.calendar import CalendarTrigger, Mode, next_due
 from ..schedule.compliance import PmOrder, overdue, pm_compliance
 from ..schedule.meters import MeterTrigger
 from ..schedule.planning import opening, projection
@@ -67,20 +69,25 @@ def _item(plan: PlanRecord, **fields: object) -> contract.ForecastItem:
     return contract.ForecastItem.model_validate(values | fields)
 
 
+Candidate = tuple[tuple[bool, datetime, str, str], Callable[[], contract.ForecastItem]]
+"""An item of the forecast: its sort key (undated last, soonest first, title, plan) and how
+to build it (only the items kept are built)."""
+
+
 async def forecast(ctx: Ctx, req: contract.GetForecast) -> contract.Forecast:
     """The soonest ``MAX_ITEMS`` occurrences of the window (``truncated`` when there are more).
 
-    Calendar plans are read in the order of their next opening time, a chunk at a time, and
-    reading stops once a plan's next opening is past the due time of the last item kept: all
-    of that plan's occurrences (and the following plans') come later. So a large organization
-    is not read whole for a short answer, and the answer holds the soonest items, not the
-    first plans' items."""
+    Calendar plans are read in the order of their next opening time, a chunk at a time; once
+    ``MAX_ITEMS`` are kept, a plan is projected only up to the last one kept, and reading
+    stops at the first plan whose next opening is past it: all of that plan's occurrences (and
+    the following plans') come later. So a large organization is not read whole for a short
+    answer, and the answer holds the soonest items, not the first plans' items."""
     conn, org_id = ctx.conn, ctx.caller.org_id
     now = ctx.state.clock.now()
     days = req.days or ctx.state.settings.forecast_days
     end = now + timedelta(days=days)
     tz = await zone_of(conn, org_id)
-    items: list[contract.ForecastItem] = []
+    kept: list[Candidate] = []
     recorded = await repo.active_occurrences(
         conn,
         org_id,
@@ -90,7 +97,7 @@ async def forecast(ctx: Ctx, req: contract.GetForecast) -> contract.Forecast:
         assignee_id=req.assignee_id,
         limit=MAX_ITEMS + 1,
     )
-    items += [_recorded(found.plan, found.occurrence) for found in recorded]
+    kept += [_built(_recorded(found.plan, found.occurrence), now) for found in recorded]
     metered = await repo.active_plans(
         conn, org_id, kind=TriggerKind.METER, equipment_id=req.equipment_id,
         assignee_id=req.assignee_id,
@@ -102,19 +109,20 @@ async def forecast(ctx: Ctx, req: contract.GetForecast) -> contract.Forecast:
         if isinstance(trigger, MeterTrigger) and plan.meter_id in watched:
             item = _meter_item(plan, trigger, watched[plan.meter_id], since, now)
             if item.due_at is None or item.due_at < end:
-                items.append(item)
-    truncated = _cut(items, now)
+                kept.append(_built(item, now))
+    truncated = _cut(kept)
     order = await repo.calendar_plan_order(
         conn, org_id, equipment_id=req.equipment_id, assignee_id=req.assignee_id
     )
     for start in range(0, len(order), CHUNK):
         chunk = order[start : start + CHUNK]
-        cutoff = _cutoff(items, now)
+        cutoff = _cutoff(kept)
         if cutoff is not None and chunk[0][1] is not None and chunk[0][1] > cutoff:
             # the plans left come due after every item kept: left out, if in the window
             left = order[start:]
             truncated = truncated or any(due is None or due < end for _, _, due in left)
             break
+        until = min(end, cutoff + timedelta(microseconds=1)) if cutoff is not None else end
         plans = await repo.plans_by_id(conn, [plan_id for plan_id, _, _ in chunk])
         latest = await occurrences.latest_of_plans(
             conn, [p.id for p in plans if p.schedule.next_due_at is None]
@@ -124,32 +132,63 @@ async def forecast(ctx: Ctx, req: contract.GetForecast) -> contract.Forecast:
             if not isinstance(trigger, CalendarTrigger):
                 continue
             first = plan.schedule.next_due_at or _after_open(trigger, latest.get(plan.id), tz)
-            for due in projection(trigger, first, now, end, tz) if first else []:
-                items.append(_item(plan, due_at=due, opens_at=opening(trigger, due, tz)))
-        truncated = _cut(items, now) or truncated
-    return contract.Forecast(since=now, until=end, days=days, items=items, truncated=truncated)
+            if first is None:
+                continue
+            dues = projection(trigger, first, now, until, tz)
+            for due in dues:
+                key = (False, due, plan.title, str(plan.id))
+                kept.append((key, partial(_calendar_item, plan, trigger, due, tz)))
+            if until < end and _more(trigger, first, dues, end, tz):
+                truncated = True  # an occurrence after the last one kept, in the window
+        truncated = _cut(kept) or truncated
+    return contract.Forecast(
+        since=now,
+        until=end,
+        days=days,
+        items=[make() for _, make in kept],
+        truncated=truncated,
+    )
 
 
-def _key(item: contract.ForecastItem, now: datetime) -> tuple[bool, datetime, str, str]:
-    """Soonest first; undated meter items last."""
-    return (item.due_at is None, item.due_at or now, item.title, str(item.plan_id))
+def _more(
+    trigger: CalendarTrigger, first: datetime, dues: list[datetime], end: datetime, tz: ZoneInfo
+) -> bool:
+    """Whether the plan has an occurrence after ``dues`` (those projected) before ``end``."""
+    if not dues:
+        return first < end
+    last = dues[-1]
+    floating = trigger.mode is Mode.FLOATING  # projected as if completed on its due date
+    following = next_due(trigger, last, last if floating else None, tz)
+    return following is not None and following < end
 
 
-def _cut(items: list[contract.ForecastItem], now: datetime) -> bool:
-    """Sort ``items`` and keep the soonest ``MAX_ITEMS``; whether any were left out."""
-    items.sort(key=lambda item: _key(item, now))
-    if len(items) <= MAX_ITEMS:
+def _built(item: contract.ForecastItem, now: datetime) -> Candidate:
+    key = (item.due_at is None, item.due_at or now, item.title, str(item.plan_id))
+    return key, lambda: item
+
+
+def _calendar_item(
+    plan: PlanRecord, trigger: CalendarTrigger, due: datetime, tz: ZoneInfo
+) -> contract.ForecastItem:
+    return _item(plan, due_at=due, opens_at=opening(trigger, due, tz))
+
+
+def _cut(kept: list[Candidate]) -> bool:
+    """Sort ``kept`` and keep the soonest ``MAX_ITEMS``; whether any were left out."""
+    kept.sort(key=lambda candidate: candidate[0])
+    if len(kept) <= MAX_ITEMS:
         return False
-    del items[MAX_ITEMS:]
+    del kept[MAX_ITEMS:]
     return True
 
 
-def _cutoff(items: list[contract.ForecastItem], now: datetime) -> datetime | None:
-    """The due time past which nothing more can be kept (None while there is room)."""
-    if len(items) < MAX_ITEMS:
+def _cutoff(kept: list[Candidate]) -> datetime | None:
+    """The due time past which nothing more can be kept (None while there is room, or while
+    undated meter items could still be displaced)."""
+    if len(kept) < MAX_ITEMS:
         return None
-    last = items[-1]
-    return last.due_at if last.due_at is not None else None
+    undated, due, _, _ = kept[-1][0]
+    return None if undated else due
 
 
 def _recorded(plan: PlanRecord, occurrence: OccurrenceRecord) -> contract.ForecastItem:
