@@ -201,6 +201,16 @@ plans = Table(
         postgresql_where=text(f"status = '{PlanStatus.ACTIVE}' AND next_opens_at IS NOT NULL"),
     ),
     Index("plans_meter_idx", "meter_id", postgresql_where=text("meter_id IS NOT NULL")),
+    Index(
+        "plans_forecast_idx",
+        "org_id",
+        "next_due_at",
+        text('title COLLATE "C"'),
+        "id",
+        postgresql_where=text(
+            f"status = '{PlanStatus.ACTIVE}' AND trigger_kind = '{TriggerKind.CALENDAR}'"
+        ),
+    ),
 )
 
 occurrences = Table(

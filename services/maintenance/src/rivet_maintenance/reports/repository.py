@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import DateTime, Select, and_, func, literal, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..occurrences.repository import OccurrenceRecord
@@ -47,34 +47,72 @@ async def active_plans(
     return [PlanRecord.of_row(row) for row in (await conn.execute(query)).mappings()]
 
 
-async def calendar_plan_order(
+PlanKey = tuple[UUID, datetime | None, str]
+"""(id, next due, title) of a calendar plan: where the forecast reads it in order."""
+_CALENDAR = text(f"status = '{PlanStatus.ACTIVE}' AND trigger_kind = '{TriggerKind.CALENDAR}'")
+"""As literals, so the planner matches ``plans_forecast_idx``."""
+
+
+async def calendar_plans_page(
+    conn: AsyncConnection,
+    org_id: UUID,
+    *,
+    before: datetime,
+    after: PlanKey | None,
+    limit: int,
+    equipment_id: UUID | None = None,
+    assignee_id: UUID | None = None,
+) -> list[PlanKey]:
+    """The organization's active calendar plans due before ``before``, in the forecast's order
+    of their next occurrence (due time, then title as Python compares text, then id:
+    ``plans_forecast_idx``), the ``limit`` after ``after``."""
+    title = plans.c.title.collate("C")
+    query: Select[tuple[object, ...]] = select(
+        plans.c.id, plans.c.next_due_at, plans.c.title
+    ).where(plans.c.org_id == org_id, _CALENDAR, plans.c.next_due_at < before)
+    if after is not None:
+        query = query.where(tuple_(plans.c.next_due_at, title, plans.c.id) > tuple_(
+            literal(after[1], DateTime(timezone=True)), literal(after[2]).collate("C"),
+            literal(after[0], plans.c.id.type),
+        ))  # fmt: skip
+    query = _filtered(query, equipment_id, assignee_id)
+    query = query.order_by(plans.c.next_due_at, title, plans.c.id).limit(limit)
+    rows = (await conn.execute(query)).all()
+    return [(row[0], row[1], row[2]) for row in rows]  # type: ignore[misc]
+
+
+async def calendar_plans_without_next(
     conn: AsyncConnection,
     org_id: UUID,
     *,
     equipment_id: UUID | None = None,
     assignee_id: UUID | None = None,
-) -> list[tuple[UUID, datetime | None, datetime | None]]:
-    """(id, next opening, next due) of the organization's active calendar plans, the soonest
-    opening first and those without one (a floating plan whose order is open) before all."""
+) -> list[PlanKey]:
+    """The organization's active calendar plans with no next occurrence stored (a floating
+    plan whose order is open: its next is counted from that one)."""
     query: Select[tuple[object, ...]] = select(
-        plans.c.id, plans.c.next_opens_at, plans.c.next_due_at
-    ).where(
-        plans.c.org_id == org_id,
-        plans.c.status == PlanStatus.ACTIVE.value,
-        plans.c.trigger_kind == TriggerKind.CALENDAR.value,
-    )
-    query = _filtered(query, equipment_id, assignee_id)
-    query = query.order_by(plans.c.next_opens_at.asc().nulls_first(), plans.c.id)
+        plans.c.id, plans.c.next_due_at, plans.c.title
+    ).where(plans.c.org_id == org_id, _CALENDAR, plans.c.next_due_at.is_(None))
+    query = _filtered(query, equipment_id, assignee_id).order_by(plans.c.id)
     rows = (await conn.execute(query)).all()
     return [(row[0], row[1], row[2]) for row in rows]  # type: ignore[misc]
 
 
-async def plans_by_id(conn: AsyncConnection, plan_ids: list[UUID]) -> list[PlanRecord]:
-    """These plans, in the order given."""
+_UNSHOWN = ("checklist", "instructions")
+"""Plan columns a forecast neither shows nor needs (the largest ones)."""
+
+
+async def plans_to_project(conn: AsyncConnection, plan_ids: list[UUID]) -> list[PlanRecord]:
+    """These plans, in the order given, as the forecast needs them: without their checklist
+    and instructions (empty in the records)."""
     if not plan_ids:
         return []
-    query = select(plans).where(plans.c.id.in_(plan_ids))
-    found = {row["id"]: PlanRecord.of_row(row) for row in (await conn.execute(query)).mappings()}
+    columns = [c for c in plans.c if c.name not in _UNSHOWN]
+    query = select(*columns).where(plans.c.id.in_(plan_ids))
+    found = {
+        row["id"]: PlanRecord.of_row({**row, "checklist": [], "instructions": None})  # type: ignore[arg-type]
+        for row in (await conn.execute(query)).mappings()
+    }
     return [found[plan_id] for plan_id in plan_ids if plan_id in found]
 
 

@@ -77,11 +77,13 @@ to build it (only the items kept are built)."""
 async def forecast(ctx: Ctx, req: contract.GetForecast) -> contract.Forecast:
     """The soonest ``MAX_ITEMS`` occurrences of the window (``truncated`` when there are more).
 
-    Calendar plans are read in the order of their next opening time, a chunk at a time; once
-    ``MAX_ITEMS`` are kept, a plan is projected only up to the last one kept, and reading
-    stops at the first plan whose next opening is past it: all of that plan's occurrences (and
-    the following plans') come later. So a large organization is not read whole for a short
-    answer, and the answer holds the soonest items, not the first plans' items."""
+    Calendar plans are read a page at a time in the order of their next occurrence (due time,
+    title, id: the order of the answer; ``plans_forecast_idx``), those whose next is counted
+    from an open order first; once ``MAX_ITEMS`` are kept, a plan is projected only up to the
+    last one kept, and reading stops at the first plan whose next occurrence comes after it:
+    all of that plan's occurrences, and the following plans', come later. So a large
+    organization is not read whole for a short answer, and the answer holds the soonest
+    items, not the first plans' items."""
     conn, org_id = ctx.conn, ctx.caller.org_id
     now = ctx.state.clock.now()
     days = req.days or ctx.state.settings.forecast_days
@@ -111,19 +113,31 @@ async def forecast(ctx: Ctx, req: contract.GetForecast) -> contract.Forecast:
             if item.due_at is None or item.due_at < end:
                 kept.append(_built(item, now))
     truncated = _cut(kept)
-    order = await repo.calendar_plan_order(
-        conn, org_id, equipment_id=req.equipment_id, assignee_id=req.assignee_id
-    )
-    for start in range(0, len(order), CHUNK):
-        chunk = order[start : start + CHUNK]
+    filters = {"equipment_id": req.equipment_id, "assignee_id": req.assignee_id}
+    waiting = await repo.calendar_plans_without_next(conn, org_id, **filters)
+    last: repo.PlanKey | None = None
+    while True:
+        if waiting:  # first the plans whose next is counted from their open order
+            chunk, waiting = waiting[:CHUNK], waiting[CHUNK:]
+        else:
+            chunk = await repo.calendar_plans_page(
+                conn, org_id, before=end, after=last, limit=CHUNK, **filters
+            )
+            if not chunk:
+                break
+            last = chunk[-1]
+            first_id, first_due, first_title = chunk[0]
+            # in the order of their next occurrence, each plan's later ones after it: past the
+            # last item kept, this plan and the rest are left out
+            if (
+                len(kept) >= MAX_ITEMS
+                and (False, first_due, first_title, str(first_id)) > (kept[-1][0])
+            ):
+                truncated = True
+                break
         cutoff = _cutoff(kept)
-        if cutoff is not None and chunk[0][1] is not None and chunk[0][1] > cutoff:
-            # the plans left come due after every item kept: left out, if in the window
-            left = order[start:]
-            truncated = truncated or any(due is None or due < end for _, _, due in left)
-            break
         until = min(end, cutoff + timedelta(microseconds=1)) if cutoff is not None else end
-        plans = await repo.plans_by_id(conn, [plan_id for plan_id, _, _ in chunk])
+        plans = await repo.plans_to_project(conn, [plan_id for plan_id, _, _ in chunk])
         latest = await occurrences.latest_of_plans(
             conn, [p.id for p in plans if p.schedule.next_due_at is None]
         )
@@ -134,11 +148,11 @@ async def forecast(ctx: Ctx, req: contract.GetForecast) -> contract.Forecast:
             first = plan.schedule.next_due_at or _after_open(trigger, latest.get(plan.id), tz)
             if first is None:
                 continue
-            dues = projection(trigger, first, now, until, tz)
+            dues = projection(trigger, first, now, until, tz) if first < until else []
             for due in dues:
                 key = (False, due, plan.title, str(plan.id))
                 kept.append((key, partial(_calendar_item, plan, trigger, due, tz)))
-            if until < end and _more(trigger, first, dues, end, tz):
+            if until < end and not truncated and _more(trigger, first, dues, end, tz):
                 truncated = True  # an occurrence after the last one kept, in the window
         truncated = _cut(kept) or truncated
     return contract.Forecast(
