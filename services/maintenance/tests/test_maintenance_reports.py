@@ -54,6 +54,15 @@ async def test_a_long_forecast_holds_the_soonest_items_whatever_order_plans_were
     assert (len(full.items), full.truncated) == (10, False)  # exactly as many as it holds
 
 
+async def stored(stack: Stack, org: Org, plan_id: Any) -> bool:
+    """The plan's occurrences have their orders opened and the answers stored (the fake
+    work-order service knows an order a moment before the maintenance service has stored it)."""
+    view = await stack.call(m.GET_PLAN, m.GetPlan(plan_id=plan_id), org.identity())
+    return bool(view.occurrences) and all(
+        o.status is m.OccurrenceStatus.OPEN for o in view.occurrences or []
+    )
+
+
 def weekly(**more: Any) -> m.CalendarTrigger:
     values: dict[str, Any] = {
         "kind": "calendar",
@@ -93,14 +102,8 @@ async def test_the_forecast_of_calendar_and_meter_plans(stack: Stack, org: Org) 
     stack.state.clock.freeze(T0)
     await stack.run("schedule")  # both calendar plans' first occurrences open now
 
-    async def stored(plan_id: Any) -> bool:  # the order opened and its answer stored
-        view = await stack.call(m.GET_PLAN, m.GetPlan(plan_id=plan_id), org.identity())
-        return bool(view.occurrences) and all(
-            o.status is m.OccurrenceStatus.OPEN for o in view.occurrences or []
-        )
-
     for p in (fixed, floating):
-        await until(lambda p=p: stored(p.id), what="orders")
+        await until(lambda p=p: stored(stack, org, p.id), what="orders")
     ahead = await stack.call(m.FORECAST, m.GetForecast(days=22), org.identity())
     assert (ahead.since, ahead.until, ahead.days) == (T0, T0 + timedelta(days=22), 22)
     by_title: dict[str, list[m.ForecastItem]] = {}
@@ -145,7 +148,7 @@ async def test_overdue_and_compliance(stack: Stack, org: Org) -> None:
     stack.state.clock.freeze(T0)
     await stack.run("schedule")
     for p in (on_time, late, left):
-        await until(lambda p=p: bool(stack.peers.orders_of(p.id)), what="orders")
+        await until(lambda p=p: stored(stack, org, p.id), what="orders")
     (first,) = stack.peers.orders_of(on_time.id)
     (second,) = stack.peers.orders_of(late.id)
     # grace: 10 % of a week, 16.8 hours

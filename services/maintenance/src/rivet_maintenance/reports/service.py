@@ -78,10 +78,11 @@ async def forecast(ctx: Ctx, req: contract.GetForecast) -> contract.Forecast:
     """The soonest ``MAX_ITEMS`` occurrences of the window (``truncated`` when there are more).
 
     Calendar plans are read a page at a time in the order of their next occurrence (due time,
-    title, id: the order of the answer; ``plans_forecast_idx``), those whose next is counted
-    from an open order first; once ``MAX_ITEMS`` are kept, a plan is projected only up to the
-    last one kept, and reading stops at the first plan whose next occurrence comes after it:
-    all of that plan's occurrences, and the following plans', come later. So a large
+    title, id: the order of the answer; ``plans_forecast_idx``); once ``MAX_ITEMS`` are kept, a
+    plan is projected only up to the last one kept, and reading stops at the first plan whose
+    next occurrence comes after it: all of that plan's occurrences, and the following plans',
+    come later. The plans whose next is counted from their open order come last, projected
+    only as far as the items kept by then. So a large
     organization is not read whole for a short answer, and the answer holds the soonest
     items, not the first plans' items."""
     conn, org_id = ctx.conn, ctx.caller.org_id
@@ -114,47 +115,29 @@ async def forecast(ctx: Ctx, req: contract.GetForecast) -> contract.Forecast:
                 kept.append(_built(item, now))
     truncated = _cut(kept)
     filters = {"equipment_id": req.equipment_id, "assignee_id": req.assignee_id}
-    waiting = await repo.calendar_plans_without_next(conn, org_id, **filters)
     last: repo.PlanKey | None = None
-    while True:
-        if waiting:  # first the plans whose next is counted from their open order
-            chunk, waiting = waiting[:CHUNK], waiting[CHUNK:]
-        else:
-            chunk = await repo.calendar_plans_page(
-                conn, org_id, before=end, after=last, limit=CHUNK, **filters
-            )
-            if not chunk:
-                break
-            last = chunk[-1]
-            first_id, first_due, first_title = chunk[0]
-            # in the order of their next occurrence, each plan's later ones after it: past the
-            # last item kept, this plan and the rest are left out
-            if (
-                len(kept) >= MAX_ITEMS
-                and (False, first_due, first_title, str(first_id)) > (kept[-1][0])
-            ):
-                truncated = True
-                break
-        cutoff = _cutoff(kept)
-        until = min(end, cutoff + timedelta(microseconds=1)) if cutoff is not None else end
-        plans = await repo.plans_to_project(conn, [plan_id for plan_id, _, _ in chunk])
-        latest = await occurrences.latest_of_plans(
-            conn, [p.id for p in plans if p.schedule.next_due_at is None]
+    while True:  # the plans with a next occurrence stored, in its order
+        chunk = await repo.calendar_plans_page(
+            conn, org_id, before=end, after=last, limit=CHUNK, **filters
         )
-        for plan in plans:
-            trigger = load(plan.trigger_kind, plan.trigger)
-            if not isinstance(trigger, CalendarTrigger):
-                continue
-            first = plan.schedule.next_due_at or _after_open(trigger, latest.get(plan.id), tz)
-            if first is None:
-                continue
-            dues = projection(trigger, first, now, until, tz) if first < until else []
-            for due in dues:
-                key = (False, due, plan.title, str(plan.id))
-                kept.append((key, partial(_calendar_item, plan, trigger, due, tz)))
-            if until < end and not truncated and _more(trigger, first, dues, end, tz):
-                truncated = True  # an occurrence after the last one kept, in the window
-        truncated = _cut(kept) or truncated
+        if not chunk:
+            break
+        last = chunk[-1]
+        first_id, first_due, first_title = chunk[0]
+        # each plan's later occurrences come after its next: past the last item kept, this
+        # plan and the rest are left out
+        if (
+            len(kept) >= MAX_ITEMS
+            and (False, first_due, first_title, str(first_id)) > (kept[-1][0])
+        ):
+            truncated = True
+            break
+        truncated = await _project(ctx, chunk, kept, now, end, tz) or truncated
+    # then those whose next is counted from their open order, only as far as the items kept
+    waiting = await repo.calendar_plans_without_next(conn, org_id, **filters)
+    for start in range(0, len(waiting), CHUNK):
+        chunk = waiting[start : start + CHUNK]
+        truncated = await _project(ctx, chunk, kept, now, end, tz) or truncated
     return contract.Forecast(
         since=now,
         until=end,
@@ -162,6 +145,39 @@ async def forecast(ctx: Ctx, req: contract.GetForecast) -> contract.Forecast:
         items=[make() for _, make in kept],
         truncated=truncated,
     )
+
+
+async def _project(
+    ctx: Ctx,
+    chunk: list[repo.PlanKey],
+    kept: list[Candidate],
+    now: datetime,
+    end: datetime,
+    tz: ZoneInfo,
+) -> bool:
+    """Add the chunk's plans' occurrences to ``kept`` (once it is full, only those before the
+    last one kept) and keep the soonest; whether any in the window were left out."""
+    conn, truncated = ctx.conn, False
+    cutoff = _cutoff(kept)
+    until = min(end, cutoff + timedelta(microseconds=1)) if cutoff is not None else end
+    plans = await repo.plans_to_project(conn, [plan_id for plan_id, _, _ in chunk])
+    latest = await occurrences.latest_of_plans(
+        conn, [p.id for p in plans if p.schedule.next_due_at is None]
+    )
+    for plan in plans:
+        trigger = load(plan.trigger_kind, plan.trigger)
+        if not isinstance(trigger, CalendarTrigger):
+            continue
+        first = plan.schedule.next_due_at or _after_open(trigger, latest.get(plan.id), tz)
+        if first is None:
+            continue
+        dues = projection(trigger, first, now, until, tz) if first < until else []
+        for due in dues:
+            key = (False, due, plan.title, str(plan.id))
+            kept.append((key, partial(_calendar_item, plan, trigger, due, tz)))
+        if until < end and not truncated and _more(trigger, first, dues, end, tz):
+            truncated = True  # an occurrence after the last one kept, in the window
+    return _cut(kept) or truncated
 
 
 def _more(
