@@ -1,0 +1,571 @@
+"""Planned maintenance at scale: the scheduler's pass over 100,000 plans, machines' readings over
+NATS, and the 90-day forecast through the gateway.
+
+    uv run python bench/maintenance/maintenance_bench.py                    # all three parts
+    uv run python bench/maintenance/maintenance_bench.py --parts readings --rates 1000,2000
+    uv run python bench/maintenance/maintenance_bench.py --plans 20000 --seconds 20   # smaller
+
+The system is started as ``make run`` starts it: a private ``nats-server`` (JetStream, file
+store, ``sync_interval: always``), every stream of the catalogue declared as its publishers
+would, and the console scripts ``rivet-workorders``, ``rivet-maintenance`` and (for the
+forecast) ``rivet-gateway`` on the machine's PostgreSQL (``DATABASE_URL``, else 127.0.0.1:5432),
+in a fresh database ``rivet_maintenance_bench``. The data (``seed.py``) is written with COPY in
+the stored form while the services run, so the first scheduler pass after the load is the one
+measured.
+
+1. **schedule**: the plans are loaded in one transaction; the ``schedule`` job's next pass
+   (``SCHEDULE_INTERVAL=2``) records the due ones and the ``open-orders`` job opens their work
+   orders through ``rpc.workorders.create`` on the real work-order service. Timed from the
+   pass's claim (``job_runs.started_at``) to the last occurrence recorded and to the last
+   order stored; then checked: one occurrence per due plan, one work order per occurrence key.
+2. **readings**: machines publish ``reading.submitted.<org_id>`` envelopes with nats-py's
+   JetStream ``publish`` (docs/maintenance.md), open loop at ``--rate`` per second for
+   ``--seconds`` seconds after a warm-up, spread over the counters; publish -> stored is the
+   reading's ``recorded_at`` (its transaction's start, by the database's clock on this machine)
+   minus the wall-clock time just before the publish. Then checked: each published reading
+   stored exactly once, nothing dead-lettered.
+3. **forecast**: ``GET /api/maintenance/forecast?days=90`` through ``rivet-gateway`` (a token
+   signed with the run's own key), sequential, after a warm-up: p50/p99 and the answer's size.
+
+Prints the figures (medians and p99 of this run, the load average at each part's start and
+end, CPU seconds per process) and writes them as JSON with ``--json``. Nothing is asserted
+about time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import nats
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "lib"))
+import one_service  # noqa: E402  (bench/lib: console scripts, env, streams)
+import seed  # noqa: E402
+
+from rivet_contracts import Identity, Role  # noqa: E402
+from rivet_contracts.maintenance import reading_subject  # noqa: E402
+from rivet_devstack.keys import generate  # noqa: E402
+from rivet_devstack.processes import ServiceProcess, cpu_seconds  # noqa: E402
+from rivet_devstack.servers import (  # noqa: E402
+    EmbeddedNats,
+    drop_database,
+    ensure_database,
+    free_port,
+    with_database,
+)
+
+DATABASE = "rivet_maintenance_bench"
+FORECAST_ROUTE = "/api/maintenance/forecast"
+
+
+def say(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def load_average() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+# --- the system -----------------------------------------------------------------------------
+
+
+@dataclass
+class System:
+    root: Path
+    admin_url: str
+    database_url: str = ""
+    nats: EmbeddedNats | None = None
+    processes: dict[str, ServiceProcess] = field(default_factory=dict)
+    private_pem: str = ""
+
+    @property
+    def nats_url(self) -> str:
+        assert self.nats is not None
+        return self.nats.url
+
+    def pids(self) -> dict[str, int]:
+        found = {n: p.proc.pid for n, p in self.processes.items() if p.proc and p.alive()}
+        if self.nats is not None and self.nats.proc is not None:
+            found["nats-server"] = self.nats.proc.pid
+        return found
+
+    def cpu(self) -> dict[str, float]:
+        return cpu_seconds(self.pids())
+
+    def start(self, name: str, env: dict[str, str] | None = None, command: str = "") -> None:
+        port = free_port()
+        extra = (env or {}) | {"HTTP_PORT": str(port)}
+        process = ServiceProcess(
+            name,
+            [one_service.command(command or name)],
+            port,
+            one_service.service_env(self.database_url, self.nats_url, extra),
+            self.root / f"{name}.log",
+        )
+        self.processes[name] = process
+        process.start()
+        one_service.wait_ready(process, 180)
+
+    def url(self, name: str) -> str:
+        return self.processes[name].url
+
+    def metrics(self, name: str) -> str:
+        with urllib.request.urlopen(self.url(name) + "/metrics", timeout=5) as answer:  # noqa: S310
+            text: str = answer.read().decode()
+            return text
+
+    def token(self, identity: Identity) -> str:
+        """An access token as auth issues it, signed with the run's key (bench/lib)."""
+        import gateway_front
+
+        gateway = gateway_front.Gateway(self.processes["gateway"], self.private_pem)
+        return gateway.token(identity)
+
+    def logs(self, lines: int = 30) -> None:
+        for process in self.processes.values():
+            with contextlib.suppress(OSError):
+                tail = process.log.read_text(errors="replace").splitlines()[-lines:]
+                print(f"----- {process.name} (last {len(tail)} lines) -----", file=sys.stderr)
+                print("\n".join(tail), file=sys.stderr)
+
+
+@contextlib.contextmanager
+def system(admin_url: str) -> Iterator[System]:
+    root = Path(tempfile.mkdtemp(prefix="rivet-bench-maintenance-"))
+    sys_ = System(root, admin_url)
+    failed = True
+    try:
+        sys_.nats = EmbeddedNats(root / "nats").start()
+        asyncio.run(one_service.declare_streams(sys_.nats.url))
+        asyncio.run(drop_database(admin_url, DATABASE))
+        asyncio.run(ensure_database(admin_url, DATABASE))
+        sys_.database_url = with_database(admin_url, DATABASE)
+        for name in ("workorders", "maintenance"):
+            one_service.migrate(name, sys_.database_url)
+        private, public = generate()
+        (root / "public.pem").write_text(public)
+        sys_.private_pem = private
+        yield sys_
+        failed = False
+    finally:
+        if failed:
+            sys_.logs()
+        for process in reversed(sys_.processes.values()):
+            process.stop()
+        if sys_.nats is not None:
+            sys_.nats.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def settle(sys_: System, names: tuple[str, ...], limit: float = 120.0) -> float:
+    """Wait until the services are idle (start-up, relays, consumers done)."""
+    started = time.monotonic()
+    pids = {n: p for n, p in sys_.pids().items() if n in names}
+    while time.monotonic() - started < limit:
+        before = cpu_seconds(pids)
+        time.sleep(0.5)
+        after = cpu_seconds(pids)
+        if all(after.get(n, 0) - before.get(n, 0) < 0.03 for n in pids):
+            break
+    return time.monotonic() - started
+
+
+# --- 1. the scheduler's pass -------------------------------------------------------------------
+
+
+async def schedule_part(
+    sys_: System, plans: int, meters: int, measure: bool = True
+) -> tuple[dict[str, Any], seed.DataSet]:
+    db = await asyncpg.connect(sys_.database_url)
+    try:
+        started_load = time.perf_counter()
+        async with db.transaction():
+            data = await seed.load(db, plans, meters, datetime.now(UTC))
+        if not measure:
+            return {}, data
+        say(
+            f"{plans:,} calendar plans over {len(data.assets):,} assets and {meters} meter plans "
+            f"loaded in {time.perf_counter() - started_load:.1f} s; {data.due:,} due now "
+            f"({100 * data.due / plans:.1f} %)"
+        )
+        await db.execute("ANALYZE maintenance.plans")
+        cpu0, load0 = sys_.cpu(), load_average()
+        t0 = time.time()
+        pass_started: datetime | None = None
+        recorded_at: float | None = None
+        opened_at: float | None = None
+        while True:
+            row = await db.fetchrow(
+                "SELECT count(*) AS recorded, count(*) FILTER (WHERE status = 'open') AS open "
+                "FROM maintenance.occurrences"
+            )
+            now = time.time()
+            if row["recorded"] and pass_started is None:
+                pass_started = await db.fetchval(
+                    "SELECT started_at FROM maintenance.job_runs WHERE name = 'schedule'"
+                )
+            if recorded_at is None and row["recorded"] >= data.due:
+                recorded_at = now
+            if opened_at is None and row["open"] >= data.due:
+                opened_at = now
+                break
+            if now - t0 > 3600:
+                raise TimeoutError(f"after an hour: {dict(row)} of {data.due}")
+            await asyncio.sleep(0.1)
+        cpu1, load1 = sys_.cpu(), load_average()
+        assert pass_started is not None
+        assert recorded_at is not None
+        first_order, last_order = await db.fetchrow(
+            "SELECT min(opened_at), max(opened_at) FROM maintenance.occurrences"
+        )
+        checks = await _check_schedule(db, data)
+    finally:
+        await db.close()
+    start = pass_started.timestamp()
+    record_s = recorded_at - start
+    total_s = opened_at - start
+    orders_s = (last_order - first_order).total_seconds()
+    result = {
+        "plans": plans,
+        "due": data.due,
+        "due_share_pct": round(100 * data.due / plans, 1),
+        "by_interval": data.by_interval,
+        "pass_recorded_s": round(record_s, 2),
+        "occurrences_per_s": round(data.due / record_s, 1),
+        "all_orders_open_s": round(total_s, 2),
+        "orders_per_s": round(data.due / total_s, 1),
+        "orders_per_s_while_opening": round(data.due / max(orders_s, 1e-9), 1),
+        "cpu_s": {k: round(cpu1.get(k, 0) - cpu0.get(k, 0), 1) for k in cpu1},
+        "load_average": {"start": load0, "end": load1},
+        **checks,
+    }
+    return result, data
+
+
+async def _check_schedule(db: asyncpg.Connection, data: seed.DataSet) -> dict[str, Any]:
+    per_plan = await db.fetch(
+        "SELECT plan_id, count(*) AS n FROM maintenance.occurrences GROUP BY plan_id"
+    )
+    seen = {r["plan_id"]: r["n"] for r in per_plan}
+    lost_plans = len(data.due_plan_ids - set(seen))
+    doubled_plans = sum(1 for n in seen.values() if n > 1)
+    extra = len(set(seen) - data.due_plan_ids)
+    orders = await db.fetch(
+        "SELECT idempotency_key, count(*) AS n FROM workorders.work_orders "
+        "WHERE plan_id IS NOT NULL GROUP BY idempotency_key"
+    )
+    keys = {r["idempotency_key"]: r["n"] for r in orders}
+    occurrence_keys = {r["key"] for r in await db.fetch("SELECT key FROM maintenance.occurrences")}
+    return {
+        "check": {
+            "occurrences": sum(seen.values()),
+            "plans_due_without_occurrence": lost_plans,
+            "plans_with_two_occurrences": doubled_plans,
+            "occurrences_of_plans_not_due": extra,
+            "work_orders": sum(keys.values()),
+            "keys_with_two_orders": sum(1 for n in keys.values() if n > 1),
+            "occurrences_without_order": len(occurrence_keys - set(keys)),
+            "orders_without_occurrence": len(set(keys) - occurrence_keys),
+        }
+    }
+
+
+# --- 2. readings from machines ----------------------------------------------------------------
+
+
+@dataclass
+class Machines:
+    """Counters whose readings keep going up across the runs of one benchmark."""
+
+    data: seed.DataSet
+    step: int = 0
+    base: datetime = field(default_factory=lambda: datetime.now(UTC) - timedelta(hours=2))
+
+
+async def readings_part(
+    sys_: System,
+    machines: Machines,
+    rate: float,
+    seconds: float,
+    warmup: float,
+    core: bool = False,
+) -> dict[str, Any]:
+    nc = await nats.connect(sys_.nats_url)
+    js = nc.jetstream()
+    data = machines.data
+    subject = reading_subject(data.org_id)
+    org = str(data.org_id)
+    meters = [str(m) for m in data.meters]
+    sent: dict[tuple[str, str], float] = {}
+    """(meter, read_at) -> wall-clock time just before its first publish."""
+    failed = [0]
+    retried = [0]
+    in_flight: set[asyncio.Task[None]] = set()
+    first = machines.step
+    total = int(rate * (warmup + seconds))
+    measured_from = first + int(rate * warmup)
+
+    async def publish(i: int) -> None:
+        meter = meters[i % len(meters)]
+        step = i // len(meters)
+        read_at = (machines.base + timedelta(milliseconds=step)).isoformat()
+        event_id = str(uuid.uuid4())
+        envelope = {
+            "event_id": event_id,
+            "type": "reading.submitted",
+            "org_id": org,
+            "data": {"meter_id": meter, "value": 1000 + step * 0.25, "read_at": read_at,
+                     "device": "bench"},
+        }  # fmt: skip
+        body = json.dumps(envelope).encode()
+        at = time.time()
+        if core:  # no acknowledgement awaited: the stream stores what reaches the server
+            await nc.publish(subject, body, headers={"Nats-Msg-Id": event_id})
+            if i >= measured_from:
+                sent[(meter, read_at)] = at
+            return
+        for attempt in range(5):  # a machine sends again, same id: JetStream drops copies
+            try:
+                await js.publish(subject, body, timeout=10, headers={"Nats-Msg-Id": event_id})
+                break
+            except Exception:
+                retried[0] += 1
+                await asyncio.sleep(0.5 * (attempt + 1))
+        else:
+            failed[0] += 1
+            return
+        if i >= measured_from:
+            sent[(meter, read_at)] = at
+
+    cpu0, load0 = sys_.cpu(), load_average()
+    late = 0
+    started = time.perf_counter()
+    i = first
+    while i < first + total:
+        due = first + int((time.perf_counter() - started) * rate) + 1
+        while i < min(due, first + total):
+            task = asyncio.create_task(publish(i))
+            in_flight.add(task)
+            task.add_done_callback(in_flight.discard)
+            i += 1
+        if len(in_flight) > rate:  # more than a second behind: the publisher cannot keep up
+            late += 1
+        await asyncio.sleep(0.01)
+    machines.step = i
+    if in_flight:
+        await asyncio.wait(in_flight, timeout=120)
+    publish_seconds = time.perf_counter() - started
+    info = await js.consumer_info("READINGS", "maintenance-readings")
+    backlog = info.num_pending + (info.num_ack_pending or 0)
+    say(
+        f"published {total:,} readings in {publish_seconds:.1f} s "
+        f"({total / publish_seconds:,.0f}/s); backlog {backlog:,}"
+    )
+    deadline = time.monotonic() + 900
+    while time.monotonic() < deadline:
+        info = await js.consumer_info("READINGS", "maintenance-readings")
+        if info.num_pending + (info.num_ack_pending or 0) == 0:
+            break
+        await asyncio.sleep(0.5)
+    drained = time.perf_counter() - started
+    # the service's own pace once the publisher has stopped (only with a real backlog)
+    drain_rate = backlog / max(drained - publish_seconds, 1e-9) if backlog >= rate else None
+    cpu1, load1 = sys_.cpu(), load_average()
+    await nc.close()
+    db = await asyncpg.connect(sys_.database_url)
+    try:
+        rows = await db.fetch(
+            "SELECT meter_id::text AS meter, read_at, recorded_at FROM maintenance.readings "
+            "WHERE source = 'device'"
+        )
+        dead = await db.fetchval(
+            "SELECT count(*) FROM maintenance.dead_letters WHERE consumer = 'maintenance-readings'"
+        )
+    finally:
+        await db.close()
+    copies: dict[tuple[str, str], int] = {}
+    for row in rows:
+        key = (row["meter"], row["read_at"].astimezone(UTC).isoformat())
+        copies[key] = copies.get(key, 0) + 1
+    latency = [
+        row["recorded_at"].timestamp() - sent[key]
+        for row in rows
+        if (key := (row["meter"], row["read_at"].astimezone(UTC).isoformat())) in sent
+    ]
+    stored = sorted(
+        row["recorded_at"].timestamp()
+        for row in rows
+        if (row["meter"], row["read_at"].astimezone(UTC).isoformat()) in sent
+    )
+    first_sent = min(sent.values()) if sent else float("nan")
+    lost = sum(1 for key in sent if key not in copies)
+    duplicated = sum(n - 1 for key, n in copies.items() if n > 1 and key in sent)
+    stored_rate = len(stored) / (stored[-1] - first_sent) if len(stored) > 1 else float("nan")
+    return {
+        "target_rate": rate,
+        "publish": "core NATS (no ack)" if core else "JetStream publish (ack awaited)",
+        "seconds": seconds,
+        "warmup_s": warmup,
+        "meters": len(meters),
+        "published": total,
+        "published_rate": round(total / publish_seconds, 1),
+        "publish_retries": retried[0],
+        "publish_failed": failed[0],
+        "publisher_behind_ticks": late,
+        "measured": len(sent),
+        "stored_rate": round(stored_rate, 1),
+        "sustained": bool(stored_rate >= 0.97 * rate and backlog < rate),
+        "backlog_at_end_of_publishing": backlog,
+        "p50_ms": round(pct(latency, 0.50) * 1000, 1),
+        "p90_ms": round(pct(latency, 0.90) * 1000, 1),
+        "p99_ms": round(pct(latency, 0.99) * 1000, 1),
+        "max_ms": round(max(latency) * 1000, 1) if latency else None,
+        "all_stored_after_s": round(drained, 1),
+        "drain_rate": round(drain_rate, 1) if drain_rate is not None else None,
+        "lost": lost,
+        "duplicated": duplicated,
+        "dead_lettered": dead,
+        "cpu_s_per_1000": {
+            k: round(1000 * (cpu1.get(k, 0) - cpu0.get(k, 0)) / total, 2) for k in cpu1
+        },
+        "load_average": {"start": load0, "end": load1},
+    }
+
+
+# --- 3. the forecast through the gateway ------------------------------------------------------
+
+
+def forecast_part(sys_: System, data: seed.DataSet, iterations: int, days: int) -> dict[str, Any]:
+    identity = Identity(user_id=data.admin_id, org_id=data.org_id, role=Role.VIEWER)
+    headers = {"Authorization": f"Bearer {sys_.token(identity)}"}
+    url = sys_.url("gateway") + FORECAST_ROUTE
+    times: list[float] = []
+    size = items = 0
+    truncated = None
+    cpu0, load0 = sys_.cpu(), load_average()
+    with httpx.Client(timeout=60) as client:
+        for n in range(iterations + 3):
+            started = time.perf_counter()
+            answer = client.get(url, params={"days": days}, headers=headers)
+            took = time.perf_counter() - started
+            if answer.status_code != 200:
+                raise RuntimeError(f"{url}: {answer.status_code} {answer.text[:300]}")
+            if n >= 3:  # warm-up
+                times.append(took)
+            body = answer.json()
+            size, items, truncated = len(answer.content), len(body["items"]), body["truncated"]
+    cpu1, load1 = sys_.cpu(), load_average()
+    return {
+        "days": days,
+        "iterations": iterations,
+        "p50_ms": round(statistics.median(times) * 1000, 1),
+        "p99_ms": round(pct(times, 0.99) * 1000, 1),
+        "max_ms": round(max(times) * 1000, 1),
+        "items": items,
+        "truncated": truncated,
+        "bytes": size,
+        "cpu_s_per_request": {
+            k: round((cpu1.get(k, 0) - cpu0.get(k, 0)) / (iterations + 3), 3) for k in cpu1
+        },
+        "load_average": {"start": load0, "end": load1},
+    }
+
+
+# --- main ------------------------------------------------------------------------------------
+
+
+def admin_url() -> str:
+    url = os.environ.get("DATABASE_URL")
+    return (
+        with_database(url, "postgres") if url else "postgresql://postgres@127.0.0.1:5432/postgres"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--parts", default="schedule,readings,forecast")
+    parser.add_argument("--plans", type=int, default=100_000)
+    parser.add_argument("--meters", type=int, default=500)
+    parser.add_argument(
+        "--rates", default="5000", help="readings per second, one run each (e.g. 1000,2000,5000)"
+    )
+    parser.add_argument("--seconds", type=float, default=30.0, help="readings: measured period")
+    parser.add_argument(
+        "--core",
+        action="store_true",
+        help="readings published with core NATS (no acknowledgement awaited): a cheaper "
+        "publisher, to offer rates a JetStream publish per reading cannot reach from Python",
+    )
+    parser.add_argument("--warmup", type=float, default=5.0)
+    parser.add_argument("--days", type=int, default=90)
+    parser.add_argument("--iterations", type=int, default=50, help="forecast requests")
+    parser.add_argument("--replicas", type=int, default=1, help="maintenance processes")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    parts = set(args.parts.split(","))
+    results: dict[str, Any] = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "cores": os.cpu_count(),
+        "load_average_start": load_average(),
+    }
+    with system(admin_url()) as sys_:
+        sys_.start("workorders")
+        env = {"SCHEDULE_INTERVAL": "2"}
+        for n in range(args.replicas):
+            name = "maintenance" if n == 0 else f"maintenance-{n + 1}"
+            sys_.start(name, env, command="maintenance")
+        if "forecast" in parts:
+            sys_.start("gateway", {"JWT_PUBLIC_KEY_FILE": str(sys_.root / "public.pem")})
+        idle = settle(sys_, tuple(sys_.processes))
+        say(f"services ready: {', '.join(sys_.processes)}; idle after {idle:.1f} s")
+        measure = "schedule" in parts
+        result, data = asyncio.run(schedule_part(sys_, args.plans, args.meters, measure))
+        if measure:
+            results["schedule"] = result
+            print(json.dumps(result, indent=2))
+        if "readings" in parts:
+            machines = Machines(data)
+            results["readings"] = []
+            for rate in [float(r) for r in args.rates.split(",")]:
+                settle(sys_, tuple(sys_.processes))
+                step = asyncio.run(
+                    readings_part(sys_, machines, rate, args.seconds, args.warmup, args.core)
+                )
+                results["readings"].append(step)
+                print(json.dumps(step, indent=2))
+        if "forecast" in parts:
+            settle(sys_, tuple(sys_.processes))
+            results["forecast"] = forecast_part(sys_, data, args.iterations, args.days)
+            print(json.dumps(results["forecast"], indent=2))
+    results["load_average_end"] = load_average()
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()
