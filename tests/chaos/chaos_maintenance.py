@@ -85,7 +85,7 @@ class PlannedMaintenance:
     retried: int = 0
     task: asyncio.Task[None] | None = None
     stop: asyncio.Event = field(default_factory=asyncio.Event)
-    notes: list[str] = field(default_factory=list)
+    started_at: float | None = None
 
     # --- setting up ---------------------------------------------------------------------
 
@@ -180,6 +180,7 @@ class PlannedMaintenance:
         publishing; ``finish`` stops the machines."""
 
         async def act(_: Cluster) -> str:
+            self.started_at = time.monotonic()
             await self._write_plans(cluster)
             self.task = asyncio.create_task(self._machines(cluster), name="chaos-machines")
             return (
@@ -237,9 +238,11 @@ class PlannedMaintenance:
             await nc.close()
 
     async def finish(self) -> str:
-        """After the load: stop the machines (an ``after_load`` step)."""
-        if self.task is None:
+        """After the load: wait until the last plan has come due, stop the machines (an
+        ``after_load`` step)."""
+        if self.task is None or self.started_at is None:
             return "planned maintenance NOT STARTED"
+        await asyncio.sleep(max(0.0, self.started_at + self.spread + 2 - time.monotonic()))
         self.stop.set()
         await self.task
         return (

@@ -152,10 +152,11 @@ def _full(cluster: Cluster, csv: CsvImport, pm: PlannedMaintenance | None) -> Ou
     # in turn, each under load (the load lasts about a minute here)
     planned: list[tuple[float, Fault]] = []
     if pm is not None:
+        # both while plans are still coming due (over two minutes from the start)
         planned = [
             (0.02, pm.start(cluster)),
-            (0.30, replica_kill(_opening_replica, down_for=5.0)),
-            (0.60, postgres_restart()),
+            (0.20, replica_kill(_opening_replica, down_for=5.0)),
+            (0.35, postgres_restart()),
         ]
     faults = schedule(
         *planned,
@@ -217,7 +218,8 @@ def scale_out(request: pytest.FixtureRequest) -> ScaleOut:
                 cluster.gateway_url,
                 plans=PM_PLANS if FULL else LIGHT_PM_PLANS,
                 meters=20 if FULL else 10,
-                spread=45.0 if FULL else 12.0,
+                # full: longer than the load, so the kills and the restart find plans coming due
+                spread=120.0 if FULL else 12.0,
                 rate=50.0 if FULL else 20.0,
             )
         outcome = (_full if FULL else _light)(cluster, csv, pm)
