@@ -33,7 +33,7 @@ from ..organizations.service import zone_of
 from ..plans.repository import PlanRecord
 from ..plans.triggers import load
 from ..schedule import usage
-from ..schedule.calendar import CalendarTrigger, Mode, next_due
+from ..schedule.calendar import CalendarTrigger, Mode, Unit, next_due
 from ..schedule.compliance import PmOrder, overdue, pm_compliance
 from ..schedule.meters import MeterTrigger
 from ..schedule.planning import opening, projection
@@ -43,7 +43,7 @@ from . import repository as repo
 
 Ctx = RequestContext[MaintenanceState]
 MAX_ITEMS = 5000
-CHUNK = 500
+CHUNK = 250
 """Calendar plans read at a time by the forecast."""
 USAGE_WINDOW = timedelta(days=30)
 GRACE_FACTOR = 10
@@ -158,6 +158,7 @@ async def _project(
     """Add the chunk's plans' occurrences to ``kept`` (once it is full, only those before the
     last one kept) and keep the soonest; whether any in the window were left out."""
     conn, truncated = ctx.conn, False
+    last = kept[-1][0] if len(kept) >= MAX_ITEMS else None
     cutoff = _cutoff(kept)
     until = min(end, cutoff + timedelta(microseconds=1)) if cutoff is not None else end
     plans = await repo.plans_to_project(conn, [plan_id for plan_id, _, _ in chunk])
@@ -171,13 +172,29 @@ async def _project(
         first = plan.schedule.next_due_at or _after_open(trigger, latest.get(plan.id), tz)
         if first is None:
             continue
-        dues = projection(trigger, first, now, until, tz) if first < until else []
+        if last is not None and (False, max(first, now), plan.title, str(plan.id)) > last:
+            # even its next comes after the last item kept: nothing of it can be kept
+            truncated = truncated or first < end
+            continue
+        if first >= until:
+            dues = []
+        elif now <= first and until - first < _shortest(trigger):
+            dues = [first]  # the next after it is past the last item kept
+        else:
+            dues = projection(trigger, first, now, until, tz)
         for due in dues:
             key = (False, due, plan.title, str(plan.id))
             kept.append((key, partial(_calendar_item, plan, trigger, due, tz)))
         if until < end and not truncated and _more(trigger, first, dues, end, tz):
             truncated = True  # an occurrence after the last one kept, in the window
     return _cut(kept) or truncated
+
+
+def _shortest(trigger: CalendarTrigger) -> timedelta:
+    """Less than any time between two of the trigger's occurrences (a day of 23 hours when the
+    clocks change, a month of 28 days)."""
+    days = {Unit.DAYS: 1, Unit.WEEKS: 7, Unit.MONTHS: 28, Unit.YEARS: 365}[trigger.unit]
+    return timedelta(days=days * trigger.every) - timedelta(hours=2)
 
 
 def _more(
