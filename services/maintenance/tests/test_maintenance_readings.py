@@ -186,8 +186,11 @@ async def test_an_excursion_while_the_last_order_is_open_is_skipped(stack: Stack
     for i, value in enumerate([8, 6, 9]):
         await read(stack, org, gauge.id, value, T0 + timedelta(minutes=i))
     await orders_opened(stack, watch.id, 1)
-    found = await stack.call(m.GET_PLAN, m.GetPlan(plan_id=watch.id), org.identity())
-    assert sorted(o.status.value for o in found.occurrences) == ["open", "skipped"]
+
+    await until(
+        lambda: _equal(_statuses(stack, org, watch.id), ["open", "skipped"]),
+        what="the order stored",
+    )
     assert len(stack.peers.creates_of(watch.id)) == 1
 
 
@@ -278,6 +281,17 @@ async def test_readings_from_machines_and_the_ones_refused(stack: Stack, org: Or
     del later
 
 
+async def _statuses(stack: Stack, org: Org, plan_id: UUID) -> list[str]:
+    """The plan's occurrences' statuses (an order's answer is stored a moment after the
+    work-order service has it)."""
+    found = await stack.call(m.GET_PLAN, m.GetPlan(plan_id=plan_id), org.identity())
+    return sorted(o.status.value for o in found.occurrences or [])
+
+
+async def _equal(found: Any, expected: list[str]) -> bool:
+    return bool(await found == expected)
+
+
 async def _count(stack: Stack, org: Org, meter_id: UUID, count: int) -> bool:
     page = await stack.call(m.LIST_READINGS, m.ListReadings(meter_id=meter_id), org.identity())
     return len(page.items) == count
@@ -358,11 +372,10 @@ async def test_a_burst_from_machines_is_recorded_in_batches_each_reading_once(
     await orders_opened(stack, hot.id, 1)
     counted = await stack.call(m.GET_PLAN, m.GetPlan(plan_id=service.id), org.identity())
     assert [o.key for o in counted.occurrences or []] == [f"{service.id}/meter/1500"]
-    excursions = await stack.call(m.GET_PLAN, m.GetPlan(plan_id=hot.id), org.identity())
-    assert sorted(o.status for o in excursions.occurrences or []) == [
-        m.OccurrenceStatus.OPEN,
-        m.OccurrenceStatus.SKIPPED,
-    ]
+    await until(
+        lambda: _equal(_statuses(stack, org, hot.id), ["open", "skipped"]),
+        what="one excursion's order stored, the other's skipped",
+    )
     recorded = [
         e for e in stack.bus.of(Events.METER_READING_RECORDED) if e["data"]["meter_id"]
         in (str(hours.id), str(gauge.id))
