@@ -295,3 +295,30 @@ async def test_inbox_forgets_ids_older_than_the_streams_keep(
         assert left == 1
     finally:
         await db.dispose()
+
+
+async def test_an_empty_pull_of_several_messages_times_out_as_a_pull_of_one(
+    test_env: TestEnv, namespace: str
+) -> None:
+    """A subscription pulling several messages at once (``on_many(fetch=N)``) on a quiet
+    stream: nats-py raised asyncio's TimeoutError there, which FastStream's pull loop does not
+    expect (it logged an error and restarted the loop every idle period); the runtime makes it
+    nats-py's own, as for a pull of one."""
+    import nats.errors
+
+    import rivet_runtime.broker  # noqa: F401  (applies the shim)
+
+    nc = await nats.connect(test_env.nats_url)
+    js = nc.jetstream()
+    stream = f"{namespace.upper()}_QUIET"
+    try:
+        await js.add_stream(name=stream, subjects=[f"{namespace}.quiet"])
+        sub = await js.pull_subscribe(f"{namespace}.quiet", durable="quiet", stream=stream)
+        for batch in (1, 8):
+            with pytest.raises(nats.errors.TimeoutError):
+                await sub.fetch(batch, timeout=0.3)
+        await js.publish(f"{namespace}.quiet", b"x")
+        assert [m.data for m in await sub.fetch(8, timeout=2)] == [b"x"]
+    finally:
+        await js.delete_stream(stream)
+        await nc.close()

@@ -6,14 +6,43 @@ idle; here it reconnects forever, and ``Health`` turns red while it is disconnec
 
 import asyncio
 import logging
+from typing import Any
 
+import nats.errors
 from faststream.nats import NatsBroker
+from nats.js.client import JetStreamContext
 
 from .health import Health
 from .metrics import NATS_CONNECTED
 from .settings import ServiceSettings
 
 log = logging.getLogger(__name__)
+
+
+def _pull_timeouts_as_nats_timeouts() -> None:
+    """A pull of several messages (``EventRouter.on_many(fetch=N)``) that finds none before its
+    timeout raises asyncio's ``TimeoutError`` in nats-py, where a pull of one raises
+    ``nats.errors.TimeoutError``, the only one FastStream's pull loop expects: the other ended
+    the loop (FastStream restarted it, logging an error every idle period). Both are now
+    nats-py's own."""
+    pull = JetStreamContext.PullSubscription
+    fetch = pull.fetch
+    if getattr(fetch, "_rivet", False):
+        return
+
+    async def fetch_with_nats_timeouts(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await fetch(self, *args, **kwargs)
+        except nats.errors.TimeoutError:
+            raise
+        except TimeoutError as exc:
+            raise nats.errors.TimeoutError from exc
+
+    fetch_with_nats_timeouts._rivet = True  # type: ignore[attr-defined]
+    pull.fetch = fetch_with_nats_timeouts  # type: ignore[method-assign]
+
+
+_pull_timeouts_as_nats_timeouts()
 
 
 def inbox_prefix(service: str, namespace: str = "") -> str:
