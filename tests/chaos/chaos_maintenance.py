@@ -380,7 +380,7 @@ async def _maintenance_events(cluster: Cluster, org_id: str) -> tuple[Counter[st
             while True:
                 try:
                     batch = await sub.fetch(500, timeout=3)
-                except nats.errors.TimeoutError:
+                except TimeoutError:  # nats-py's, or asyncio's from a pull of several
                     break
                 for msg in batch:
                     event: dict[str, Any] = json.loads(msg.data)

@@ -161,7 +161,7 @@ async def stream_events(js: JetStreamContext, stream: str) -> Counter[tuple[str,
     if total == 0:
         return seen
     sub = await js.pull_subscribe(
-        (info.config.subjects or [">"])[0],
+        ">",  # every subject of the stream (MAINTENANCE has three)
         stream=stream,
         config=ConsumerConfig(
             ack_policy=AckPolicy.NONE,
@@ -174,7 +174,7 @@ async def stream_events(js: JetStreamContext, stream: str) -> Counter[tuple[str,
         while read < total:
             try:
                 batch = await sub.fetch(500, timeout=5)
-            except nats.errors.TimeoutError:
+            except TimeoutError:  # nats-py's, or asyncio's from a pull of several
                 break
             for msg in batch:
                 read += 1
