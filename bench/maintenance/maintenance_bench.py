@@ -155,16 +155,16 @@ class System:
 
 
 @contextlib.contextmanager
-def system(admin_url: str) -> Iterator[System]:
+def system(admin_url: str, database: str = DATABASE) -> Iterator[System]:
     root = Path(tempfile.mkdtemp(prefix="rivet-bench-maintenance-"))
     sys_ = System(root, admin_url)
     failed = True
     try:
         sys_.nats = EmbeddedNats(root / "nats").start()
         asyncio.run(one_service.declare_streams(sys_.nats.url))
-        asyncio.run(drop_database(admin_url, DATABASE))
-        asyncio.run(ensure_database(admin_url, DATABASE))
-        sys_.database_url = with_database(admin_url, DATABASE)
+        asyncio.run(drop_database(admin_url, database))
+        asyncio.run(ensure_database(admin_url, database))
+        sys_.database_url = with_database(admin_url, database)
         for name in ("workorders", "maintenance"):
             one_service.migrate(name, sys_.database_url)
         private, public = generate()
@@ -526,6 +526,9 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=50, help="forecast requests")
     parser.add_argument("--replicas", type=int, default=1, help="maintenance processes")
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--database", default=DATABASE, help="made afresh (dropped first) for the run"
+    )
     args = parser.parse_args()
     parts = set(args.parts.split(","))
     results: dict[str, Any] = {
@@ -533,7 +536,7 @@ def main() -> None:
         "cores": os.cpu_count(),
         "load_average_start": load_average(),
     }
-    with system(admin_url()) as sys_:
+    with system(admin_url(), args.database) as sys_:
         sys_.start("workorders")
         env = {"SCHEDULE_INTERVAL": "2"}
         for n in range(args.replicas):
