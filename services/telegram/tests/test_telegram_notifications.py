@@ -1,13 +1,17 @@
 """Notifications from work order events: the assignee and the requester hear about changes,
-the person who made the change does not; a 429 from Telegram delays a notification, never
+the person who made the change does not, and both hear when an open order's due date passes;
+a 429 from Telegram delays a notification, never
 drops it."""
 
+import asyncio
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 from telegram_testing.harness import link
 
 from rivet_devstack.testing.helpers import invite_member, register
+from rivet_devstack.testing.services import ServiceSet
 
 
 async def _team(api: httpx.AsyncClient, bot: Any, session: Any) -> tuple[Any, Any, Any, Any]:
@@ -97,3 +101,29 @@ async def test_rate_limited_notification_is_delivered_after_the_wait(
     assert refused.text == delivered.text
     assert delivered.at - refused.at >= 2.0
     assert sum("assigned it" in c.text and c.status == 200 for c in attempts) == 1
+
+
+async def test_an_overdue_order_is_announced_to_its_assignee_once(
+    api: httpx.AsyncClient, admin: Any, rivet: Any, running: Any, services: ServiceSet
+) -> None:
+    session, ana = admin
+    tech, tom, _viewer, _vic = await _team(api, running, session)
+    asset = await rivet.asset(session, name="Chiller 2", serial="CH-2")
+    order = await rivet.order(
+        session, asset["number"], title="Clean <coils>", assignee_id=tech.user["id"]
+    )
+    workorders = services.runtimes["workorders"]
+    assert workorders.runner is not None
+    due = datetime.fromisoformat(str(order["due_at"]))
+    workorders.state.clock.freeze(due + timedelta(minutes=1))
+    try:
+        await workorders.runner.run_now("overdue")
+        await workorders.runner.run_now("overdue")
+    finally:
+        workorders.state.clock.freeze(None)
+    note = await tom.read("Overdue")
+    assert f"<b>{order['number']}</b> · Clean &lt;coils&gt;" in note["text"]
+    assert "still <b>🟦 open</b>" in note["text"]
+    await ana.read("Overdue")  # the requester too
+    await asyncio.sleep(1.0)
+    assert sum("Overdue" in c.text for c in tom.received(("sendMessage",))) == 1

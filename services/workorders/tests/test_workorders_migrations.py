@@ -1,8 +1,8 @@
 """Migration 0002 on a populated schema: timeline entries get ids of their own, the entries of
 every organization keep their order, the previous release can still write, and an event from
 before the upgrade still names its entry. Migrations 0005 and 0006 (idempotency keys,
-checklists, plans) on orders that exist, down and up again, building what ``tables.py``
-declares."""
+checklists, plans) and 0007 (overdue announcements) on orders that exist, down and up again,
+building what ``tables.py`` declares."""
 
 import json
 import uuid
@@ -21,6 +21,7 @@ from rivet_contracts.workorders import TimelineEntry, WorkOrderCommented, legacy
 from rivet_runtime.db import Database, async_url
 from rivet_runtime.migrations import alembic_config, migrate
 from rivet_workorders.main import MIGRATIONS
+from rivet_workorders.orders import repository as repo
 from rivet_workorders.tables import metadata
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
@@ -72,7 +73,7 @@ async def test_migration_gives_timeline_entries_ids_of_their_own(isolated_databa
         await migrate(isolated_database, "workorders", MIGRATIONS)  # a second run changes nothing
         async with db.transaction() as conn:
             version = await conn.scalar(text("SELECT version_num FROM alembic_version"))
-            assert version == "0006"  # the head
+            assert version == "0007"  # the head
             # existing entries: the id the contract gives their old integer id
             rows = (await conn.execute(text("SELECT id, entry_id, body FROM timeline"))).all()
             assert {r.id: r.entry_id for r in rows} == {i: legacy_entry_id(i) for i in old}
@@ -256,6 +257,56 @@ async def test_checklists_plans_and_keys_come_to_orders_that_exist(isolated_data
         await migrate(isolated_database, "workorders", MIGRATIONS)
         async with db.transaction() as conn:
             assert await conn.scalar(text("SELECT count(*) FROM work_orders")) == 4
+    finally:
+        await db.dispose()
+        await catalog.dispose()
+
+
+async def test_orders_overdue_before_the_upgrade_are_not_announced(isolated_database: str) -> None:
+    await _upgrade_to(isolated_database, "0006")
+    db = Database(isolated_database, "workorders", pool_size=1)
+    catalog = create_async_engine(async_url(isolated_database), poolclass=NullPool)
+    org, equipment = uuid.uuid4(), uuid.uuid4()
+    now = datetime.now(UTC)
+    orders = {name: uuid.uuid4() for name in ("late", "closed", "ahead")}
+    try:
+        async with db.transaction() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO equipment (id, org_id, number, manufacturer, criticality, "
+                    "status, version) VALUES (:id, :org, 'EQ-2026-000001', 'WEG', 'medium', "
+                    "'in_service', 1)"
+                ),
+                {"id": equipment, "org": org},
+            )
+            for n, (name, due) in enumerate(
+                [
+                    ("late", now - timedelta(days=2)),
+                    ("closed", now - timedelta(days=2)),
+                    ("ahead", now + timedelta(days=2)),
+                ],
+                start=1,
+            ):
+                params = {"number": f"WO-2026-00000{n}", "equipment": equipment, "at": due}
+                await conn.execute(ORDER, {"id": orders[name], "org": org, **params})
+            await conn.execute(
+                text("UPDATE work_orders SET status = 'completed' WHERE id = :id"),
+                {"id": orders["closed"]},
+            )
+        await migrate(isolated_database, "workorders", MIGRATIONS)
+        read = text("SELECT id, due_at, overdue_announced_for FROM work_orders")
+        async with db.transaction() as conn:
+            marked = {
+                row.id: row.overdue_announced_for == row.due_at for row in await conn.execute(read)
+            }
+            assert marked == {orders["late"]: True, orders["closed"]: False, orders["ahead"]: False}
+            # what the overdue job will announce once the open order ahead falls due
+            claimed = await repo.claim_overdue(conn, now + timedelta(days=3), 10)
+            assert [row["id"] for row in claimed] == [orders["ahead"]]
+            assert await repo.claim_overdue(conn, now + timedelta(days=3), 10) == []
+        async with catalog.begin() as conn:
+            await conn.run_sync(_downgrade, "0006")
+        await migrate(isolated_database, "workorders", MIGRATIONS)
     finally:
         await db.dispose()
         await catalog.dispose()

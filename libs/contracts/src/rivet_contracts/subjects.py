@@ -36,6 +36,7 @@ class Events:
     WO_UPDATED: Final = "wo.updated"
     """Priority, due date, estimate, labour, downtime, title or description changed."""
     WO_CHECKLIST_ITEM_CHECKED: Final = "wo.checklist_item_checked"
+    WO_OVERDUE: Final = "wo.overdue"
 
     NAMEPLATE_UPLOADED: Final = "nameplate.uploaded"
     NAMEPLATE_SCANNED: Final = "nameplate.scanned"

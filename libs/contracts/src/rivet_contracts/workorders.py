@@ -646,6 +646,11 @@ class WorkOrderChecklistItemChecked(WorkOrderSnapshot):
     actor_id: UUID | None
 
 
+class WorkOrderOverdue(WorkOrderSnapshot):
+    """An open order's due date (``due_at``) passed: said once per deadline, by the service's
+    clock; a deadline moved later and passed again is said again."""
+
+
 # --- catalogue ----------------------------------------------------------------------------
 
 RPCS: tuple[RpcSpec[Any, Any], ...] = (
@@ -744,5 +749,10 @@ EVENTS: tuple[EventSpec, ...] = (
         Events.WO_CHECKLIST_ITEM_CHECKED,
         WorkOrderChecklistItemChecked,
         "A checklist item's result was recorded (or taken back).",
+    ),
+    EventSpec(
+        Events.WO_OVERDUE,
+        WorkOrderOverdue,
+        "An open work order's due date passed (once per deadline).",
     ),
 )

@@ -7,6 +7,7 @@ from rivet_runtime import ServiceRuntime
 from rivet_runtime.cli import run_service
 
 from .orders.handlers import router as orders
+from .orders.jobs import jobs as overdue_jobs
 from .replicas.events import router as replicas
 from .rollups.events import router as rollups
 from .rollups.jobs import jobs as health_jobs
@@ -32,7 +33,7 @@ def build(settings: WorkordersSettings | None = None) -> ServiceRuntime[Workorde
         runtime.include_rpc(router)
     for events in (replicas, rollups):
         runtime.include_events(events)
-    for jobs in (health_jobs, gauge_jobs):
+    for jobs in (health_jobs, gauge_jobs, overdue_jobs):
         runtime.include_jobs(jobs)
     return runtime
 

@@ -22,3 +22,9 @@ class WorkordersSettings(ServiceSettings):
         description="Seconds between passes that rescore assets whose open orders fell due or "
         "whose score is a day old (see docs/workorders.md).",
     )
+    overdue_interval: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds between passes that announce open orders whose due date has "
+        "passed (wo.overdue, once per deadline; see docs/workorders.md).",
+    )

@@ -61,6 +61,12 @@ prove that a query implies the partial indexes' predicate (a parameter could be 
 OPEN = text(f"status IN ({OPEN_STATUS_SQL})")
 """Partial-index predicate of the backlog (queries use ``OPEN_ORDERS``, its twin)."""
 
+UNANNOUNCED = text(
+    f"status IN ({OPEN_STATUS_SQL}) AND overdue_announced_for IS DISTINCT FROM due_at"
+)
+"""Partial-index predicate of the open orders whose deadline ``wo.overdue`` has not announced
+(the ``overdue`` job reads them with this very text)."""
+
 
 def _tz(name: str, *, nullable: bool = True, now: bool = False) -> Column[object]:
     return Column(
@@ -163,6 +169,11 @@ work_orders = Table(
     Column("idempotency_key", Text, comment="the creating request's key, unique per organization"),
     Column("request_hash", Text, comment="SHA-256 of the creating request (without its key)"),
     Column("plan_id", UUID(as_uuid=True), comment="the maintenance plan the order carries out"),
+    Column(
+        "overdue_announced_for",
+        DateTime(timezone=True),
+        comment="the due_at whose passing wo.overdue announced",
+    ),
     CheckConstraint(
         "priority IN ('low', 'medium', 'high', 'critical')", name="work_orders_priority_check"
     ),
@@ -200,6 +211,11 @@ work_orders = Table(
         "requester_id",
         "created_at",
         postgresql_where=OPEN,
+    ),
+    Index(
+        "work_orders_unannounced_due_idx",
+        "due_at",
+        postgresql_where=UNANNOUNCED,
     ),
     Index(
         "work_orders_completed_assignee_idx",

@@ -24,6 +24,7 @@ from rivet_contracts.workorders import (
     WorkOrderAssigned,
     WorkOrderCommented,
     WorkOrderCreated,
+    WorkOrderOverdue,
     WorkOrderSnapshot,
     WorkOrderStatusChanged,
 )
@@ -84,6 +85,11 @@ async def commented(event: EventEnvelope[WorkOrderCommented], ctx: Ctx) -> None:
 async def created(event: EventEnvelope[WorkOrderCreated], ctx: Ctx) -> None:
     if event.data.plan_id is not None:  # other new orders are not announced
         await _enqueue(ctx, event, _actor(event), messages.planned)
+
+
+@router.on(Events.WO_OVERDUE, consumer="telegram-notify-overdue")
+async def overdue(event: EventEnvelope[WorkOrderOverdue], ctx: Ctx) -> None:
+    await _enqueue(ctx, event, None, messages.overdue)
 
 
 def _actor(event: EventEnvelope[Any]) -> UUID | None:

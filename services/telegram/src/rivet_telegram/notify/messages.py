@@ -4,7 +4,7 @@ The assignee and the requester are told, never the person who made the change (t
 actor): they already know. A reassignment also tells the previous assignee that the order left
 their list. Each recipient gets the text written for them ("assigned it to you" vs "assigned it
 to Tom"). A planned maintenance order (one a plan opened) is announced to its assignee when it
-is created.
+is created. An open order whose due date passes is announced to its assignee and requester.
 """
 
 from collections.abc import Callable
@@ -15,6 +15,7 @@ from rivet_contracts.workorders import (
     WorkOrderAssigned,
     WorkOrderCommented,
     WorkOrderCreated,
+    WorkOrderOverdue,
     WorkOrderSnapshot,
     WorkOrderStatusChanged,
     WorkType,
@@ -100,3 +101,12 @@ def planned(event: WorkOrderCreated, actor: UUID | None, name: Names) -> list[No
         f"due {when(event.due_at)}.\n<i>Open it for its checklist.</i>"
     )
     return [Note(assignee, text)]
+
+
+def overdue(event: WorkOrderOverdue, actor: UUID | None, name: Names) -> list[Note]:
+    """An open order's due date passed: its assignee and requester hear of it once."""
+    text = (
+        f"⏰ {_head(event)}\nOverdue: it was due {when(event.due_at)} and is still "
+        f"<b>{STATUS[event.status]}</b> · {PRIORITY[event.priority]}."
+    )
+    return [Note(user, text) for user in recipients(event, actor)]

@@ -30,6 +30,7 @@ from rivet_contracts.workorders import WorkOrderSort
 
 from ..tables import (
     OPEN_ORDERS,
+    UNANNOUNCED,
     checklist_items,
     counters,
     equipment,
@@ -149,6 +150,42 @@ def _insert_and_view(columns: tuple[str, ...]) -> Select[Any]:
         )
     created = statement.returning(*work_orders.c).cte("created")
     return select(*_view_columns(created)).select_from(_view_from(created))
+
+
+def _claim_overdue() -> Select[Any]:
+    """Mark a batch of open orders whose deadline passed unannounced (the oldest deadlines
+    first; rows another transaction holds are skipped, the next pass takes them) and return
+    their view rows: one round trip."""
+    due = (
+        select(work_orders.c.id)
+        .where(UNANNOUNCED, work_orders.c.due_at < bindparam("now"))
+        .order_by(work_orders.c.due_at)
+        .limit(bindparam("batch"))
+        .with_for_update(key_share=True, skip_locked=True)
+        .cte("due")
+    )
+    marked = (
+        update(work_orders)
+        .where(work_orders.c.id == due.c.id)
+        .values(overdue_announced_for=work_orders.c.due_at)
+        .returning(*work_orders.c)
+        .cte("marked")
+    )
+    return (
+        select(*_view_columns(marked))
+        .select_from(_view_from(marked))
+        .order_by(marked.c.due_at, marked.c.id)
+    )
+
+
+_CLAIM_OVERDUE = _claim_overdue()
+
+
+async def claim_overdue(conn: AsyncConnection, now: datetime, batch: int) -> list[RowMapping]:
+    """Up to ``batch`` open orders due before ``now`` whose deadline was not announced yet,
+    marked as announced for it in this transaction (``overdue_announced_for = due_at``)."""
+    params = {"now": now, "batch": batch}
+    return list((await conn.execute(_CLAIM_OVERDUE, params)).mappings().all())
 
 
 async def next_number(conn: AsyncConnection, org_id: UUID, year: int) -> int:
