@@ -2,6 +2,7 @@
 
 import asyncio
 import time
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import nats
@@ -149,3 +150,53 @@ async def test_responses_never_carry_hashes(api: httpx.AsyncClient) -> None:
         body = (await api.get(path, headers=admin.headers)).text
         assert "argon2" not in body
         assert "password" not in body
+
+
+async def test_the_forecast_pages_by_cursor_and_refuses_a_foreign_one(
+    api: httpx.AsyncClient,
+) -> None:
+    admin, other = await register(api), await register(api, "other")
+    asset = await api.post(
+        "/api/equipment",
+        json={"manufacturer": "WEG", "model": "W22", "serial": f"FC-{time.time_ns()}"},
+        headers=admin.headers,
+    )
+    assert asset.status_code == 201, asset.text
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+    daily = {"kind": "calendar", "every": 1, "unit": "days", "first_due": tomorrow}
+    plan = await api.post(
+        "/api/maintenance/plans",
+        json={"equipment_id": asset.json()["equipment"]["id"], "title": "Daily", "trigger": daily},
+        headers=admin.headers,
+    )
+    assert plan.status_code == 201, plan.text
+    route = "/api/maintenance/forecast"
+    # a daily plan: 365 or 366 items in the widest window, three a page
+    first = await api.get(route, params={"days": 366, "limit": 3}, headers=admin.headers)
+    assert first.status_code == 200, first.text
+    body = first.json()
+    assert len(body["items"]) == 3
+    assert body["next_cursor"]
+    cursor = body["next_cursor"]
+    second = await api.get(
+        route, params={"days": 366, "limit": 3, "cursor": cursor}, headers=admin.headers
+    )
+    assert second.status_code == 200, second.text
+    dues = [i["due_at"] for i in body["items"] + second.json()["items"]]
+    assert len(set(dues)) == 6
+    assert dues == sorted(dues)
+    refused = [
+        (admin, {"days": 366, "cursor": "not a cursor"}),
+        (admin, {"days": 30, "cursor": cursor}),  # another forecast's
+        (other, {"days": 366, "cursor": cursor}),  # another organization's
+        (admin, {"limit": 0}),
+        (admin, {"limit": 501}),
+        (admin, {"cursor": "f1." + "A" * 300}),
+    ]
+    for who, params in refused:
+        answer = await api.get(route, params=params, headers=who.headers)
+        assert answer.status_code == 422, (params, answer.text)
+    empty = await api.get(route, headers=other.headers)
+    assert empty.status_code == 200
+    assert empty.json()["items"] == []
+    assert empty.json()["next_cursor"] is None

@@ -22,6 +22,7 @@ def test_the_runtime_is_built_on_the_service_schema_and_migrations() -> None:
         "0001_initial.py",
         "0002_scheduler.py",
         "0003_forecast_index.py",
+        "0004_forecast_pages.py",
     ]
     assert runtime.publishes == (MAINTENANCE, READINGS)
     assert set(runtime.rpc_subjects) == {s for s in RPCS if s.startswith("rpc.maintenance.")}

@@ -42,6 +42,11 @@ from .workorders import (
 READING_SUBJECT_PREFIX = "reading.submitted"
 
 MAX_FORECAST_DAYS = 366
+FORECAST_PAGE = 100
+"""Forecast items per page unless the request says."""
+MAX_FORECAST_PAGE = 500
+MAX_CURSOR = 200
+"""Longer than any cursor the forecast gives."""
 MeterName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 MeterUnit = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
 Device = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -363,7 +368,8 @@ class ListReadings(Request):
 
 
 class GetForecast(Request):
-    """Occurrences of the active plans in the next ``days`` days."""
+    """Occurrences of the active plans in the next ``days`` days, a page at a time: by due
+    time, then plan (undated meter items last). The window is fixed by the first page."""
 
     days: int | None = Field(
         default=None,
@@ -373,6 +379,18 @@ class GetForecast(Request):
     )
     equipment_id: UUID | None = Field(default=None, description="Only this asset's plans.")
     assignee_id: UUID | None = Field(default=None, description="Only plans assigned to them.")
+    limit: int = Field(
+        default=FORECAST_PAGE,
+        ge=1,
+        le=MAX_FORECAST_PAGE,
+        description=f"Items per page (default {FORECAST_PAGE}, at most {MAX_FORECAST_PAGE}).",
+    )
+    cursor: str | None = Field(
+        default=None,
+        max_length=MAX_CURSOR,
+        description="The previous page's `next_cursor`, unchanged, with the same days and "
+        "filters (none: the first page).",
+    )
 
 
 class ListOverdue(Request):
@@ -516,8 +534,13 @@ class Forecast(View):
     since: datetime
     until: datetime
     days: int
-    items: list[ForecastItem] = Field(description="Soonest first; undated meter items last.")
-    truncated: bool = Field(description="More occurrences than one answer holds (5000).")
+    items: list[ForecastItem] = Field(
+        description="Soonest first, then by plan; undated meter items last."
+    )
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` (with the same days and filters) for the next page; "
+        "none: the last page."
+    )
 
 
 class OverdueItem(View):

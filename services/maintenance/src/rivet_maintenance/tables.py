@@ -202,13 +202,23 @@ plans = Table(
     ),
     Index("plans_meter_idx", "meter_id", postgresql_where=text("meter_id IS NOT NULL")),
     Index(
-        "plans_forecast_idx",
+        "plans_calendar_next_idx",
         "org_id",
         "next_due_at",
-        text('title COLLATE "C"'),
         "id",
         postgresql_where=text(
             f"status = '{PlanStatus.ACTIVE}' AND trigger_kind = '{TriggerKind.CALENDAR}'"
+        ),
+    ),
+    Index(
+        "plans_calendar_assignee_idx",
+        "org_id",
+        "assignee_id",
+        "next_due_at",
+        "id",
+        postgresql_where=text(
+            f"status = '{PlanStatus.ACTIVE}' AND trigger_kind = '{TriggerKind.CALENDAR}' "
+            "AND assignee_id IS NOT NULL"
         ),
     ),
 )
@@ -249,7 +259,7 @@ occurrences = Table(
     Index("occurrences_key_key", "key", unique=True),
     Index("occurrences_plan_idx", "plan_id", "created_at"),
     Index("occurrences_org_due_idx", "org_id", "due_at"),
-    Index("occurrences_active_due_idx", "org_id", "due_at", postgresql_where=ACTIVE),
+    Index("occurrences_active_due_idx", "org_id", "due_at", "plan_id", postgresql_where=ACTIVE),
     Index(
         "occurrences_opening_idx",
         "created_at",

@@ -206,9 +206,12 @@ async def record_reading(
 )
 async def forecast(query: ForecastQuery, fwd: Fwd, meta: Caller) -> Response:
     """What the active plans will ask for in the next `days` (1-366; default the service's
-    FORECAST_DAYS), soonest first: recorded occurrences still open, calendar due dates, and
-    meter thresholds with the date the counter is expected there at its recent use. Filter by
-    `equipment_id` or `assignee_id`."""
+    FORECAST_DAYS), a page at a time, soonest first (then by plan; undated meter items last):
+    recorded occurrences still open, calendar due dates, and meter thresholds with the date the
+    counter is expected there at its recent use. Filter by `equipment_id` or `assignee_id`;
+    `limit` items per page (default 100, at most 500); the next page: `cursor` = this page's
+    `next_cursor`, with the same `days` and filters (another forecast's cursor, or one that
+    is not a cursor, is a 422)."""
     return await fwd.call(Rpc.MAINTENANCE_FORECAST, query, meta)
 
 

@@ -1,11 +1,14 @@
 """Queries of the reports: occurrences with their plans, and counts. Store nothing, decide
 nothing."""
 
+import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import DateTime, Select, and_, func, literal, select, text, tuple_
+from sqlalchemy import Select, and_, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..occurrences.repository import OccurrenceRecord
@@ -32,88 +35,249 @@ def _filtered(
     return query
 
 
-async def active_plans(
+ACTIVE_SQL = ", ".join(f"'{status}'" for status in ACTIVE)
+_PLANS = f"{plans.schema}.{plans.name}"
+_OCCURRENCES = f"{occurrences.schema}.{occurrences.name}"
+_CALENDAR = (
+    f"p.org_id = :org AND p.status = '{PlanStatus.ACTIVE}' "
+    f"AND p.trigger_kind = '{TriggerKind.CALENDAR}'"
+)
+"""With literals, so the planner matches the partial indexes of migration 0004."""
+_SHOWN = (
+    "p.id, p.title, p.equipment_id, p.assignee_id, p.trigger_kind, p.estimated_hours, "
+    "p.trigger, p.next_due_at"
+)
+"""What the forecast shows of a plan and needs to project it (not its checklist)."""
+_GAP = (
+    "(CASE p.trigger->>'unit' WHEN 'days' THEN 1 WHEN 'weeks' THEN 7 WHEN 'months' THEN 28 "
+    "ELSE 365 END * (p.trigger->>'every')::int) * interval '1 day' - interval '2 hours'"
+)
+"""Less than any time between two occurrences of the plan (a day of 23 hours when the clocks
+change, a month of 28 days): as ``service._shortest``."""
+_STEP = (
+    "CASE p.trigger->>'unit' WHEN 'days' THEN make_interval(days => (p.trigger->>'every')::int) "
+    "WHEN 'weeks' THEN make_interval(weeks => (p.trigger->>'every')::int) "
+    "WHEN 'months' THEN make_interval(months => (p.trigger->>'every')::int) "
+    "ELSE make_interval(years => (p.trigger->>'every')::int) END"
+)
+"""One interval of the plan, as ``CalendarTrigger.step`` (a month from the 31st ends on the
+month's last day in both)."""
+DST_SLACK = timedelta(hours=3)
+"""More than any change of the clocks: a local time computed by PostgreSQL is within this of
+``localtime.local_instant``'s, and the same where the offset does not change within it."""
+
+
+@dataclass(frozen=True)
+class ForecastPlan:
+    """A plan as the forecast shows and projects it."""
+
+    id: UUID
+    title: str
+    equipment_id: UUID
+    assignee_id: UUID | None
+    trigger_kind: TriggerKind
+    estimated_hours: Decimal | None
+    trigger: dict[str, Any]
+    next_due_at: datetime | None
+    latest_due: datetime | None = None
+    """Calendar plans with no next stored: the due time of their latest occurrence."""
+    meter_id: UUID | None = None
+    meter_base: Decimal | None = None
+
+    @classmethod
+    def of_row(cls, row: Any) -> "ForecastPlan":
+        return cls(
+            id=row["id"],
+            title=row["title"],
+            equipment_id=row["equipment_id"],
+            assignee_id=row["assignee_id"],
+            trigger_kind=TriggerKind(row["trigger_kind"]),
+            estimated_hours=row["estimated_hours"],
+            trigger=json.loads(trigger) if isinstance(trigger := row["trigger"], str) else trigger,
+            next_due_at=row["next_due_at"],
+            latest_due=row.get("latest_due"),
+            meter_id=row.get("meter_id"),
+            meter_base=row.get("meter_base"),
+        )
+
+
+@dataclass(frozen=True)
+class RecordedItem:
+    """A recorded occurrence open or being opened, with what the forecast shows of its plan."""
+
+    plan: ForecastPlan
+    due_at: datetime
+    opens_at: datetime | None
+    status: OccurrenceStatus
+    work_order_id: UUID | None
+
+
+def _where_filters(
+    params: dict[str, Any], equipment_id: UUID | None, assignee_id: UUID | None
+) -> str:
+    clauses = ""
+    if equipment_id is not None:
+        clauses += " AND p.equipment_id = :equipment_id"
+        params["equipment_id"] = equipment_id
+    if assignee_id is not None:
+        clauses += " AND p.assignee_id = :assignee_id"
+        params["assignee_id"] = assignee_id
+    return clauses
+
+
+async def recorded_from(
     conn: AsyncConnection,
     org_id: UUID,
     *,
-    kind: TriggerKind | None = None,
-    equipment_id: UUID | None = None,
-    assignee_id: UUID | None = None,
-) -> list[PlanRecord]:
-    query = select(plans).where(plans.c.org_id == org_id, plans.c.status == PlanStatus.ACTIVE.value)
-    if kind is not None:
-        query = query.where(plans.c.trigger_kind == kind.value)
-    query = _filtered(query, equipment_id, assignee_id).order_by(plans.c.created_at, plans.c.id)
-    return [PlanRecord.of_row(row) for row in (await conn.execute(query)).mappings()]
-
-
-PlanKey = tuple[UUID, datetime | None, str]
-"""(id, next due, title) of a calendar plan: where the forecast reads it in order."""
-_CALENDAR = text(f"status = '{PlanStatus.ACTIVE}' AND trigger_kind = '{TriggerKind.CALENDAR}'")
-"""As literals, so the planner matches ``plans_forecast_idx``."""
-
-
-async def calendar_plans_page(
-    conn: AsyncConnection,
-    org_id: UUID,
-    *,
-    before: datetime,
-    after: PlanKey | None,
+    since: datetime,
+    until: datetime,
+    start: tuple[datetime, UUID] | None,
     limit: int,
     equipment_id: UUID | None = None,
     assignee_id: UUID | None = None,
-) -> list[PlanKey]:
-    """The organization's active calendar plans due before ``before``, in the forecast's order
-    of their next occurrence (due time, then title as Python compares text, then id:
-    ``plans_forecast_idx``), the ``limit`` after ``after``."""
-    title = plans.c.title.collate("C")
-    query: Select[tuple[object, ...]] = select(
-        plans.c.id, plans.c.next_due_at, plans.c.title
-    ).where(plans.c.org_id == org_id, _CALENDAR, plans.c.next_due_at < before)
-    if after is not None:
-        query = query.where(tuple_(plans.c.next_due_at, title, plans.c.id) > tuple_(
-            literal(after[1], DateTime(timezone=True)), literal(after[2]).collate("C"),
-            literal(after[0], plans.c.id.type),
-        ))  # fmt: skip
-    query = _filtered(query, equipment_id, assignee_id)
-    query = query.order_by(plans.c.next_due_at, title, plans.c.id).limit(limit)
-    rows = (await conn.execute(query)).all()
-    return [(row[0], row[1], row[2]) for row in rows]  # type: ignore[misc]
+) -> list[RecordedItem]:
+    """Occurrences open or being opened due in ``[since, until)``, by due time and plan, the
+    first ``limit`` from ``start`` (due time, plan) on (``occurrences_active_due_idx``)."""
+    params: dict[str, Any] = {"org": org_id, "since": since, "until": until, "limit": limit}
+    where = _where_filters(params, equipment_id, assignee_id)
+    if start is not None:
+        where += " AND (o.due_at, o.plan_id) >= (:at, :plan)"
+        params |= {"at": start[0], "plan": start[1]}
+    query = text(
+        f"SELECT {_SHOWN}, o.due_at AS o_due_at, o.opens_at AS o_opens_at, "  # noqa: S608 (constants; values bound)
+        "o.status AS o_status, o.work_order_id AS o_work_order_id "
+        f"FROM {_OCCURRENCES} o JOIN {_PLANS} p ON p.id = o.plan_id "
+        f"WHERE o.org_id = :org AND o.status IN ({ACTIVE_SQL}) "
+        f"AND o.due_at >= :since AND o.due_at < :until{where} "
+        "ORDER BY o.due_at, o.plan_id LIMIT :limit"
+    )
+    rows = (await conn.execute(query, params)).mappings()
+    return [
+        RecordedItem(
+            ForecastPlan.of_row(row),
+            row["o_due_at"],
+            row["o_opens_at"],
+            OccurrenceStatus(row["o_status"]),
+            row["o_work_order_id"],
+        )
+        for row in rows
+    ]
 
 
-async def calendar_plans_without_next(
+async def calendar_from(
+    conn: AsyncConnection,
+    org_id: UUID,
+    *,
+    since: datetime,
+    until: datetime,
+    start: tuple[datetime, UUID] | None,
+    limit: int,
+    equipment_id: UUID | None = None,
+    assignee_id: UUID | None = None,
+) -> list[ForecastPlan]:
+    """Active calendar plans whose next occurrence is in ``[since, until)``, by that and plan,
+    the first ``limit`` from ``start`` (due time, plan) on (``plans_calendar_next_idx``, or
+    ``plans_calendar_assignee_idx`` for an assignee's)."""
+    params: dict[str, Any] = {"org": org_id, "since": since, "until": until, "limit": limit}
+    where = _where_filters(params, equipment_id, assignee_id)
+    if start is not None:
+        where += " AND (p.next_due_at, p.id) >= (:at, :plan)"
+        params |= {"at": start[0], "plan": start[1]}
+    query = text(
+        f"SELECT {_SHOWN} FROM {_PLANS} p WHERE {_CALENDAR} "  # noqa: S608 (constants; values bound)
+        f"AND p.next_due_at >= :since AND p.next_due_at < :until{where} "
+        "ORDER BY p.next_due_at, p.id LIMIT :limit"
+    )
+    return [ForecastPlan.of_row(row) for row in (await conn.execute(query, params)).mappings()]
+
+
+async def calendar_recurring(
+    conn: AsyncConnection,
+    org_id: UUID,
+    *,
+    since: datetime,
+    bound: datetime,
+    min_gap: timedelta,
+    equipment_id: UUID | None = None,
+    assignee_id: UUID | None = None,
+) -> list[ForecastPlan]:
+    """Active calendar plans that may have an occurrence after their next one by ``bound``
+    (next + the plan's shortest interval <= ``bound``), and those whose next is before
+    ``since`` (the scheduler is behind): those whose items past their next a page may need.
+    ``min_gap`` is the shortest interval of any plan, for the index range."""
+    params: dict[str, Any] = {
+        "org": org_id,
+        "since": since,
+        "bound": bound,
+        "upper": max(since, bound - min_gap),
+    }
+    where = _where_filters(params, equipment_id, assignee_id)
+    query = text(
+        f"SELECT {_SHOWN} FROM {_PLANS} p WHERE {_CALENDAR} "  # noqa: S608 (constants; values bound)
+        f"AND p.next_due_at <= :upper{where} "
+        f"AND (p.next_due_at < :since OR p.next_due_at + {_GAP} <= :bound)"
+    )
+    return [ForecastPlan.of_row(row) for row in (await conn.execute(query, params)).mappings()]
+
+
+async def calendar_waiting(
+    conn: AsyncConnection,
+    org_id: UUID,
+    *,
+    zone: str,
+    bound: tuple[datetime, UUID],
+    equipment_id: UUID | None = None,
+    assignee_id: UUID | None = None,
+) -> list[ForecastPlan]:
+    """Active calendar plans with no next stored (a floating plan whose latest order is open:
+    its next is one interval after that one's due date), with their latest occurrence's due
+    time, leaving out those whose next comes after ``bound`` (due time, plan).
+
+    PostgreSQL computes that next in the organization's ``zone``; where the clocks change
+    near it, it may be off by the change, so such plans are left out only when even the
+    earliest it can be comes after ``bound``."""
+    params: dict[str, Any] = {
+        "org": org_id,
+        "zone": zone,
+        "at": bound[0],
+        "plan": bound[1],
+        "reach": bound[0] + DST_SLACK,
+    }
+    where = _where_filters(params, equipment_id, assignee_id)
+    local_next = (
+        "timezone(CAST(:zone AS text), (timezone(CAST(:zone AS text), o.due_at))::date + "
+        f"{_STEP} + (p.trigger->>'at')::time)"
+    )
+    query = text(
+        f"SELECT * FROM (SELECT {_SHOWN}, o.due_at AS latest_due, "  # noqa: S608 (constants; values bound)
+        f"p.trigger->>'mode' = 'floating' AS floating, {local_next} AS approx "
+        f"FROM {_PLANS} p CROSS JOIN LATERAL (SELECT due_at FROM {_OCCURRENCES} o "
+        "WHERE o.plan_id = p.id ORDER BY o.created_at DESC, o.id DESC LIMIT 1) o "
+        f"WHERE {_CALENDAR} AND p.next_due_at IS NULL AND o.due_at IS NOT NULL{where}) w "
+        "WHERE NOT floating OR (approx <= :reach AND ("
+        "(approx, id) <= (:at, :plan) "
+        "OR timezone(CAST(:zone AS text), approx - interval '3 hours') + interval '6 hours' "
+        "<> timezone(CAST(:zone AS text), approx + interval '3 hours')))"
+    )
+    return [ForecastPlan.of_row(row) for row in (await conn.execute(query, params)).mappings()]
+
+
+async def meter_plans(
     conn: AsyncConnection,
     org_id: UUID,
     *,
     equipment_id: UUID | None = None,
     assignee_id: UUID | None = None,
-) -> list[PlanKey]:
-    """The organization's active calendar plans with no next occurrence stored (a floating
-    plan whose order is open: its next is counted from that one)."""
-    query: Select[tuple[object, ...]] = select(
-        plans.c.id, plans.c.next_due_at, plans.c.title
-    ).where(plans.c.org_id == org_id, _CALENDAR, plans.c.next_due_at.is_(None))
-    query = _filtered(query, equipment_id, assignee_id).order_by(plans.c.id)
-    rows = (await conn.execute(query)).all()
-    return [(row[0], row[1], row[2]) for row in rows]  # type: ignore[misc]
-
-
-_UNSHOWN = ("checklist", "instructions")
-"""Plan columns a forecast neither shows nor needs (the largest ones)."""
-
-
-async def plans_to_project(conn: AsyncConnection, plan_ids: list[UUID]) -> list[PlanRecord]:
-    """These plans, in the order given, as the forecast needs them: without their checklist
-    and instructions (empty in the records)."""
-    if not plan_ids:
-        return []
-    columns = [c for c in plans.c if c.name not in _UNSHOWN]
-    query = select(*columns).where(plans.c.id.in_(plan_ids))
-    found = {
-        row["id"]: PlanRecord.of_row({**row, "checklist": [], "instructions": None})  # type: ignore[arg-type]
-        for row in (await conn.execute(query)).mappings()
-    }
-    return [found[plan_id] for plan_id in plan_ids if plan_id in found]
+) -> list[ForecastPlan]:
+    """The active meter plans, with their meter and the counter at their last service."""
+    params: dict[str, Any] = {"org": org_id}
+    where = _where_filters(params, equipment_id, assignee_id)
+    query = text(
+        f"SELECT {_SHOWN}, p.meter_id, p.meter_base FROM {_PLANS} p WHERE p.org_id = :org "  # noqa: S608 (constants; values bound)
+        f"AND p.status = '{PlanStatus.ACTIVE}' AND p.trigger_kind = '{TriggerKind.METER}'{where} "
+        "ORDER BY p.id"
+    )
+    return [ForecastPlan.of_row(row) for row in (await conn.execute(query, params)).mappings()]
 
 
 def _joined(row: dict[str, object]) -> PlannedOccurrence:

@@ -1,12 +1,12 @@
 """Reading ahead and looking back, per organization: the forecast, the overdue list and the
 PM KPIs. The rules are ``schedule``'s (``planning.projection``, ``usage``, ``compliance``).
 
-- **Forecast** over ``[now, now + days)``: the recorded occurrences whose orders are open or
-  opening with a due time in it, then each active calendar plan's projection from its next due
-  time (a floating plan whose latest order is open: from one interval after that order's due
-  date, as if completed on time), and each active meter plan's next threshold with the date the
-  counter is expected there at its use over the last 30 days (undated when it cannot be told).
-  Condition plans cannot be foreseen.
+- **Forecast** over ``[now, now + days)``, a page at a time (``cursor``): the recorded
+  occurrences whose orders are open or opening with a due time in it, each active calendar
+  plan's projection from its next due time (a floating plan whose latest order is open: from
+  one interval after that order's due date, as if completed on time), and each active meter
+  plan's next threshold with the date the counter is expected there at its use over the last
+  30 days (undated when it cannot be told). Condition plans cannot be foreseen.
 - **Overdue**: orders of calendar occurrences open (or opening) past their due time, the most
   overdue first, marked when past their grace too.
 - **KPIs**: PM compliance of the calendar occurrences due in the last ``days`` days (on time by
@@ -19,6 +19,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import partial
+from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -30,164 +31,153 @@ from ..occurrences import repository as occurrences
 from ..occurrences.repository import OccurrenceRecord
 from ..occurrences.views import occurrence_view
 from ..organizations.service import zone_of
-from ..plans.repository import PlanRecord
 from ..plans.triggers import load
 from ..schedule import usage
-from ..schedule.calendar import CalendarTrigger, Mode, Unit, next_due
+from ..schedule.calendar import CalendarTrigger, Unit, next_due
 from ..schedule.compliance import PmOrder, overdue, pm_compliance
 from ..schedule.meters import MeterTrigger
 from ..schedule.planning import opening, projection
 from ..state import MaintenanceState
-from ..vocabulary import OccurrenceStatus, TriggerKind
+from ..vocabulary import OccurrenceStatus
+from . import cursor
 from . import repository as repo
+from .cursor import METERED, PROJECTED, RECORDED, Key
+from .repository import ForecastPlan
 
 Ctx = RequestContext[MaintenanceState]
-MAX_ITEMS = 5000
-CHUNK = 250
-"""Calendar plans read at a time by the forecast."""
 USAGE_WINDOW = timedelta(days=30)
 GRACE_FACTOR = 10
 COMPLIANCE_FORMULA = "on-time PM orders / PM orders due (on time: by due + 10 % of the interval)"
+MIN_GAP = timedelta(hours=22)
+"""Less than the time between any two occurrences of any plan (a day of 23 hours)."""
+TICK = timedelta(microseconds=1)
+LAST_PLAN = UUID(int=(1 << 128) - 1)
 
-
-def _item(plan: PlanRecord, **fields: object) -> contract.ForecastItem:
-    values: dict[str, object] = {
-        "plan_id": plan.id,
-        "title": plan.title,
-        "equipment_id": plan.equipment_id,
-        "assignee_id": plan.assignee_id,
-        "trigger_kind": plan.trigger_kind,
-        "estimated_hours": float(plan.estimated_hours)
-        if plan.estimated_hours is not None
-        else None,
-        "opens_at": None,
-        "status": None,
-        "work_order_id": None,
-        "threshold": None,
-        "units_to_go": None,
-    }
-    return contract.ForecastItem.model_validate(values | fields)
-
-
-Candidate = tuple[tuple[bool, datetime, str, str], Callable[[], contract.ForecastItem]]
-"""An item of the forecast: its sort key (undated last, soonest first, title, plan) and how
-to build it (only the items kept are built)."""
+Candidate = tuple[Key, Callable[[], contract.ForecastItem]]
+"""An item of the forecast: its key (``cursor.Key``, the answer's order) and how to build it
+(only the items of the page are built)."""
 
 
 async def forecast(ctx: Ctx, req: contract.GetForecast) -> contract.Forecast:
-    """The soonest ``MAX_ITEMS`` occurrences of the window (``truncated`` when there are more).
+    """One page of the forecast: the ``limit`` items after the cursor's (the first ones
+    without one) in the order of ``cursor.Key``, and the cursor of the next page.
 
-    Calendar plans are read a page at a time in the order of their next occurrence (due time,
-    title, id: the order of the answer; ``plans_forecast_idx``); once ``MAX_ITEMS`` are kept, a
-    plan is projected only up to the last one kept, and reading stops at the first plan whose
-    next occurrence comes after it: all of that plan's occurrences, and the following plans',
-    come later. The plans whose next is counted from their open order come last, projected
-    only as far as the items kept by then. So a large
-    organization is not read whole for a short answer, and the answer holds the soonest
-    items, not the first plans' items."""
+    A page is built from what can come before its last item only. Three sources are read in
+    that order from the cursor on: the recorded occurrences (``limit + 1`` of them), the
+    calendar plans by their next occurrence (``limit + 1`` plans, each of which gives an item
+    at its next), and the meter plans (few; all). The earlier of the first two sources' last
+    rows read, ``bound``, is at or after the page's last item; every item up to it is found:
+    the plans read give theirs up to it, and the other calendar plans with one by then are
+    those whose next is at least their shortest interval before it (``calendar_recurring``)
+    or counted from an open order (``calendar_waiting``). Recurring plans are projected only
+    up to ``bound``, so a daily plan gives the page its items of the page, not its 90."""
     conn, org_id = ctx.conn, ctx.caller.org_id
-    now = ctx.state.clock.now()
     days = req.days or ctx.state.settings.forecast_days
-    end = now + timedelta(days=days)
+    of = cursor.digest(org_id, days, req.equipment_id, req.assignee_id)
+    after: Key | None = None
+    if req.cursor is None:
+        since = ctx.state.clock.now()
+    else:
+        since, after = cursor.decode(req.cursor, of)
+    until = since + timedelta(days=days)
     tz = await zone_of(conn, org_id)
-    kept: list[Candidate] = []
-    recorded = await repo.active_occurrences(
-        conn,
-        org_id,
-        due_from=now,
-        due_before=end,
-        equipment_id=req.equipment_id,
-        assignee_id=req.assignee_id,
-        limit=MAX_ITEMS + 1,
-    )
-    kept += [_built(_recorded(found.plan, found.occurrence), now) for found in recorded]
-    metered = await repo.active_plans(
-        conn, org_id, kind=TriggerKind.METER, equipment_id=req.equipment_id,
-        assignee_id=req.assignee_id,
-    )  # fmt: skip
-    watched = await meters.meters_by_id(conn, [p.meter_id for p in metered if p.meter_id])
-    since = await meters.earliest_since_many(conn, list(watched.values()), USAGE_WINDOW)
-    for plan in metered:
-        trigger = load(plan.trigger_kind, plan.trigger)
-        if isinstance(trigger, MeterTrigger) and plan.meter_id in watched:
-            item = _meter_item(plan, trigger, watched[plan.meter_id], since, now)
-            if item.due_at is None or item.due_at < end:
-                kept.append(_built(item, now))
-    truncated = _cut(kept)
     filters = {"equipment_id": req.equipment_id, "assignee_id": req.assignee_id}
-    last: repo.PlanKey | None = None
-    while True:  # the plans with a next occurrence stored, in its order
-        chunk = await repo.calendar_plans_page(
-            conn, org_id, before=end, after=last, limit=CHUNK, **filters
-        )
-        if not chunk:
-            break
-        last = chunk[-1]
-        first_id, first_due, first_title = chunk[0]
-        # each plan's later occurrences come after its next: past the last item kept, this
-        # plan and the rest are left out
-        if (
-            len(kept) >= MAX_ITEMS
-            and (False, first_due, first_title, str(first_id)) > (kept[-1][0])
-        ):
-            truncated = True
-            break
-        truncated = await _project(ctx, chunk, kept, now, end, tz) or truncated
-    # then those whose next is counted from their open order, only as far as the items kept
-    waiting = await repo.calendar_plans_without_next(conn, org_id, **filters)
-    for start in range(0, len(waiting), CHUNK):
-        chunk = waiting[start : start + CHUNK]
-        truncated = await _project(ctx, chunk, kept, now, end, tz) or truncated
+    found = await _after(ctx, since, until, tz, after, req.limit + 1, filters)
+    page = found[: req.limit]
+    more = len(found) > req.limit
     return contract.Forecast(
-        since=now,
-        until=end,
+        since=since,
+        until=until,
         days=days,
-        items=[make() for _, make in kept],
-        truncated=truncated,
+        items=[make() for _, make in page],
+        next_cursor=cursor.encode(since, page[-1][0], of) if more else None,
     )
 
 
-async def _project(
+async def _after(
     ctx: Ctx,
-    chunk: list[repo.PlanKey],
-    kept: list[Candidate],
-    now: datetime,
+    since: datetime,
+    until: datetime,
+    tz: ZoneInfo,
+    after: Key | None,
+    want: int,
+    filters: dict[str, UUID | None],
+) -> list[Candidate]:
+    """The first ``want`` items after ``after`` (from the start without it), in order."""
+    conn, org_id = ctx.conn, ctx.caller.org_id
+    found: list[Candidate] = []
+    bound: Key | None = None  # every item up to it is found (None: every item)
+    if after is None or not after[0]:  # dated items may follow
+        start = (after[1], after[2]) if after is not None else None
+        # one more row than wanted: the cursor's own item may be among them
+        recorded = await repo.recorded_from(
+            conn, org_id, since=since, until=until, start=start, limit=want + 1, **filters
+        )
+        fresh = await repo.calendar_from(
+            conn, org_id, since=since, until=until, start=start, limit=want + 1, **filters
+        )
+        frontiers = []
+        if len(recorded) > want:
+            frontiers.append((False, recorded[-1].due_at, recorded[-1].plan.id, RECORDED))
+        if len(fresh) > want:
+            last = fresh[-1].next_due_at
+            assert last is not None
+            frontiers.append((False, last, fresh[-1].id, PROJECTED))
+        bound = min(frontiers) if frontiers else None
+        found += [
+            (key, partial(_recorded, item))
+            for item in recorded
+            if _between(key := (False, item.due_at, item.plan.id, RECORDED), after, bound)
+        ]
+        reach = bound[1] if bound is not None else until
+        recurring = await repo.calendar_recurring(
+            conn, org_id, since=since, bound=reach, min_gap=MIN_GAP, **filters
+        )
+        waiting = await repo.calendar_waiting(
+            conn,
+            org_id,
+            zone=tz.key,
+            bound=(bound[1], bound[2]) if bound is not None else (until, LAST_PLAN),
+            **filters,
+        )
+        start_at = max(since, after[1]) if after is not None else since
+        end = min(until, reach + TICK)
+        plans = {plan.id: plan for plan in (*fresh, *recurring, *waiting)}
+        for plan in plans.values():
+            found += _projected(plan, start_at, end, tz, after, bound)
+    found += await _metered(ctx, since, until, after, bound, filters)
+    found.sort(key=lambda candidate: candidate[0])
+    return found[:want]
+
+
+def _between(key: Key, after: Key | None, bound: Key | None) -> bool:
+    return (after is None or key > after) and (bound is None or key <= bound)
+
+
+def _projected(
+    plan: ForecastPlan,
+    start: datetime,
     end: datetime,
     tz: ZoneInfo,
-) -> bool:
-    """Add the chunk's plans' occurrences to ``kept`` (once it is full, only those before the
-    last one kept) and keep the soonest; whether any in the window were left out."""
-    conn, truncated = ctx.conn, False
-    last = kept[-1][0] if len(kept) >= MAX_ITEMS else None
-    cutoff = _cutoff(kept)
-    until = min(end, cutoff + timedelta(microseconds=1)) if cutoff is not None else end
-    plans = await repo.plans_to_project(conn, [plan_id for plan_id, _, _ in chunk])
-    latest = await occurrences.latest_of_plans(
-        conn, [p.id for p in plans if p.schedule.next_due_at is None]
-    )
-    for plan in plans:
-        trigger = load(plan.trigger_kind, plan.trigger)
-        if not isinstance(trigger, CalendarTrigger):
-            continue
-        first = plan.schedule.next_due_at or _after_open(trigger, latest.get(plan.id), tz)
-        if first is None:
-            continue
-        if last is not None and (False, max(first, now), plan.title, str(plan.id)) > last:
-            # even its next comes after the last item kept: nothing of it can be kept
-            truncated = truncated or first < end
-            continue
-        if first >= until:
-            dues = []
-        elif now <= first and until - first < _shortest(trigger):
-            dues = [first]  # the next after it is past the last item kept
-        else:
-            dues = projection(trigger, first, now, until, tz)
-        for due in dues:
-            key = (False, due, plan.title, str(plan.id))
-            kept.append((key, partial(_calendar_item, plan, trigger, due, tz)))
-        if until < end and not truncated and _more(trigger, first, dues, end, tz):
-            truncated = True  # an occurrence after the last one kept, in the window
-    return _cut(kept) or truncated
+    after: Key | None,
+    bound: Key | None,
+) -> list[Candidate]:
+    """The plan's projected occurrences in ``[start, end)`` between ``after`` and ``bound``."""
+    trigger = load(plan.trigger_kind, plan.trigger)
+    if not isinstance(trigger, CalendarTrigger):
+        return []
+    first = plan.next_due_at or _after_open(trigger, plan.latest_due, tz)
+    if first is None or first >= end:
+        return []
+    if start <= first and end - first < _shortest(trigger):
+        dues = [first]  # the next after it is past the end
+    else:
+        dues = projection(trigger, first, start, end, tz)
+    return [
+        (key, partial(_calendar_item, plan, trigger, due, tz))
+        for due in dues
+        if _between(key := (False, due, plan.id, PROJECTED), after, bound)
+    ]
 
 
 def _shortest(trigger: CalendarTrigger) -> timedelta:
@@ -197,74 +187,91 @@ def _shortest(trigger: CalendarTrigger) -> timedelta:
     return timedelta(days=days * trigger.every) - timedelta(hours=2)
 
 
-def _more(
-    trigger: CalendarTrigger, first: datetime, dues: list[datetime], end: datetime, tz: ZoneInfo
-) -> bool:
-    """Whether the plan has an occurrence after ``dues`` (those projected) before ``end``."""
-    if not dues:
-        return first < end
-    last = dues[-1]
-    floating = trigger.mode is Mode.FLOATING  # projected as if completed on its due date
-    following = next_due(trigger, last, last if floating else None, tz)
-    return following is not None and following < end
+async def _metered(
+    ctx: Ctx,
+    since: datetime,
+    until: datetime,
+    after: Key | None,
+    bound: Key | None,
+    filters: dict[str, UUID | None],
+) -> list[Candidate]:
+    """The meter plans' items between ``after`` and ``bound``: dated ones due in the window,
+    undated ones (last, by plan)."""
+    conn = ctx.conn
+    metered = await repo.meter_plans(conn, ctx.caller.org_id, **filters)
+    if not metered:
+        return []
+    watched = await meters.meters_by_id(conn, [p.meter_id for p in metered if p.meter_id])
+    earliest = await meters.earliest_since_many(conn, list(watched.values()), USAGE_WINDOW)
+    found: list[Candidate] = []
+    for plan in metered:
+        trigger = load(plan.trigger_kind, plan.trigger)
+        if not isinstance(trigger, MeterTrigger) or plan.meter_id not in watched:
+            continue
+        fields = _meter_fields(plan, trigger, watched[plan.meter_id], earliest, since)
+        due = fields["due_at"]
+        if due is not None and due >= until:
+            continue
+        key = (due is None, due or since, plan.id, METERED)
+        if _between(key, after, bound):
+            found.append((key, partial(_item, plan, fields)))
+    return found
 
 
-def _built(item: contract.ForecastItem, now: datetime) -> Candidate:
-    key = (item.due_at is None, item.due_at or now, item.title, str(item.plan_id))
-    return key, lambda: item
+def _item(plan: ForecastPlan, fields: dict[str, Any]) -> contract.ForecastItem:
+    values: dict[str, Any] = {
+        "plan_id": plan.id,
+        "title": plan.title,
+        "equipment_id": plan.equipment_id,
+        "assignee_id": plan.assignee_id,
+        "trigger_kind": plan.trigger_kind,
+        "due_at": None,
+        "opens_at": None,
+        "estimated_hours": float(plan.estimated_hours)
+        if plan.estimated_hours is not None
+        else None,
+        "status": None,
+        "work_order_id": None,
+        "threshold": None,
+        "units_to_go": None,
+    }
+    # the values are the stored ones, of the right types: no validation per item
+    return contract.ForecastItem.model_construct(**(values | fields))
+
+
+def _recorded(found: repo.RecordedItem) -> contract.ForecastItem:
+    fields = {
+        "due_at": found.due_at,
+        "opens_at": found.opens_at,
+        "status": found.status,
+        "work_order_id": found.work_order_id,
+    }
+    return _item(found.plan, fields)
 
 
 def _calendar_item(
-    plan: PlanRecord, trigger: CalendarTrigger, due: datetime, tz: ZoneInfo
+    plan: ForecastPlan, trigger: CalendarTrigger, due: datetime, tz: ZoneInfo
 ) -> contract.ForecastItem:
-    return _item(plan, due_at=due, opens_at=opening(trigger, due, tz))
-
-
-def _cut(kept: list[Candidate]) -> bool:
-    """Sort ``kept`` and keep the soonest ``MAX_ITEMS``; whether any were left out."""
-    kept.sort(key=lambda candidate: candidate[0])
-    if len(kept) <= MAX_ITEMS:
-        return False
-    del kept[MAX_ITEMS:]
-    return True
-
-
-def _cutoff(kept: list[Candidate]) -> datetime | None:
-    """The due time past which nothing more can be kept (None while there is room, or while
-    undated meter items could still be displaced)."""
-    if len(kept) < MAX_ITEMS:
-        return None
-    undated, due, _, _ = kept[-1][0]
-    return None if undated else due
-
-
-def _recorded(plan: PlanRecord, occurrence: OccurrenceRecord) -> contract.ForecastItem:
-    return _item(
-        plan,
-        due_at=occurrence.due_at,
-        opens_at=occurrence.opens_at,
-        status=occurrence.status,
-        work_order_id=occurrence.work_order_id,
-    )
+    return _item(plan, {"due_at": due, "opens_at": opening(trigger, due, tz)})
 
 
 def _after_open(
-    trigger: CalendarTrigger, latest: OccurrenceRecord | None, tz: ZoneInfo
+    trigger: CalendarTrigger, latest_due: datetime | None, tz: ZoneInfo
 ) -> datetime | None:
     """A floating plan whose latest order is open: its next, as if completed on its due date."""
-    if latest is None or latest.due_at is None:
+    if latest_due is None:
         return None
-    return next_due(trigger, latest.due_at, latest.due_at, tz)
+    return next_due(trigger, latest_due, latest_due, tz)
 
 
-def _meter_item(
-    plan: PlanRecord,
+def _meter_fields(
+    plan: ForecastPlan,
     trigger: MeterTrigger,
     meter: meters.MeterRecord,
     since: dict[UUID, meters.ReadingRecord],
     now: datetime,
-) -> contract.ForecastItem:
-    base = plan.schedule.meter_base if plan.schedule.meter_base is not None else Decimal(0)
+) -> dict[str, Any]:
+    base = plan.meter_base if plan.meter_base is not None else Decimal(0)
     threshold = usage.next_threshold(trigger, base, meter.last_value)
     current = meter.last_value if meter.last_value is not None else base
     expected: datetime | None = None
@@ -274,12 +281,11 @@ def _meter_item(
         if oldest is not None:
             rate = usage.rate(usage.Sample(oldest.value, oldest.read_at), newest)
             expected = usage.expected_at(threshold, newest, rate)
-    return _item(
-        plan,
-        due_at=max(expected, now) if expected is not None else None,
-        threshold=float(threshold),
-        units_to_go=float(max(threshold - current, Decimal(0))),
-    )
+    return {
+        "due_at": max(expected, now) if expected is not None else None,
+        "threshold": float(threshold),
+        "units_to_go": float(max(threshold - current, Decimal(0))),
+    }
 
 
 def _pm_order(occurrence: OccurrenceRecord) -> PmOrder | None:
