@@ -66,8 +66,10 @@ def _event(name: str) -> EventEnvelope[Any]:
 
 
 async def _start(
-    env: TestEnv, url: str, namespace: str, *, batched: bool = False
+    env: TestEnv, url: str, namespace: str, *, batched: bool = False, fetch: int = 1
 ) -> tuple[ServiceRuntime[Recorder], Recorder]:
+    """A runtime with one consumer of ``user.registered``: one event per transaction, or
+    batched (group commit); with ``fetch`` > 1 the runtime's own pull loop serves it."""
     await _create_schema(url)
     recorder = Recorder()
     router: EventRouter[Recorder] = EventRouter()
@@ -81,6 +83,8 @@ async def _start(
         for name in names:
             seen.attempts[name] += 1
         for name in names:
+            if name.startswith("refused"):
+                raise Refused("not_welcome", f"{name} never applies")
             if seen.attempts[name] <= seen.fail_times.get(name, 0):
                 raise RuntimeError(f"{name} failed on purpose")
         await asyncio.sleep(seen.delay)
@@ -91,7 +95,7 @@ async def _start(
         await on_batch([event], ctx)
 
     if batched:
-        router.on_many(Events.USER_REGISTERED, consumer="test-users")(on_batch)
+        router.on_many(Events.USER_REGISTERED, consumer="test-users", fetch=fetch)(on_batch)
     else:
         router.on(Events.USER_REGISTERED, consumer="test-users")(on_registered)
 
@@ -123,11 +127,17 @@ async def _until(check, timeout: float = 15) -> None:  # type: ignore[no-untyped
         await asyncio.sleep(0.05)
 
 
-@pytest.mark.parametrize("batched", [False, True], ids=["one-by-one", "group-commit"])
+@pytest.mark.parametrize(
+    ("batched", "fetch"),
+    [(False, 1), (True, 1), (True, 16)],
+    ids=["one-by-one", "group-commit", "pulled"],
+)
 async def test_duplicates_retries_and_dead_letters(
-    test_env: TestEnv, isolated_database: str, namespace: str, batched: bool
+    test_env: TestEnv, isolated_database: str, namespace: str, batched: bool, fetch: int
 ) -> None:
-    runtime, seen = await _start(test_env, isolated_database, namespace, batched=batched)
+    runtime, seen = await _start(
+        test_env, isolated_database, namespace, batched=batched, fetch=fetch
+    )
     try:
         # 1. A transient failure is retried and the event applied once.
         seen.fail_times["flaky"] = 2
@@ -187,9 +197,14 @@ async def test_duplicates_retries_and_dead_letters(
         assert seen.applied["after"] == 1
 
         # The dead letters are announced on the DEADLETTERS stream.
+        # (through the outbox: the relay publishes them shortly after the commit)
         js = nc.jetstream()
-        info = await js.stream_info(runtime.settings.stream_name("DEADLETTERS"))
-        assert info.state.messages == 2
+        stream = runtime.settings.stream_name("DEADLETTERS")
+        deadline = time.monotonic() + 15
+        while (await js.stream_info(stream)).state.messages < 2:
+            assert time.monotonic() < deadline, "dead letters not announced"
+            await asyncio.sleep(0.1)
+        assert (await js.stream_info(stream)).state.messages == 2
         await nc.close()
     finally:
         await runtime.stop()
@@ -245,10 +260,11 @@ async def test_a_refused_message_is_dead_lettered_at_once_and_handlers_see_the_s
         await runtime.stop()
 
 
+@pytest.mark.parametrize("fetch", [1, 64], ids=["group-commit", "pulled"])
 async def test_group_commit_batches_what_queues_up_and_applies_each_event_once(
-    test_env: TestEnv, isolated_database: str, namespace: str
+    test_env: TestEnv, isolated_database: str, namespace: str, fetch: int
 ) -> None:
-    runtime, seen = await _start(test_env, isolated_database, namespace, batched=True)
+    runtime, seen = await _start(test_env, isolated_database, namespace, batched=True, fetch=fetch)
     seen.delay = 0.05  # a slow transaction: events queue up behind it
     try:
         names = [f"burst{i}" for i in range(60)]
@@ -322,3 +338,154 @@ async def test_an_empty_pull_of_several_messages_times_out_as_a_pull_of_one(
     finally:
         await js.delete_stream(stream)
         await nc.close()
+
+
+# --- the runtime's own pull loop (on_many with fetch > 1, ADR 0011) -------------------------
+
+
+async def _inbox_and_dead(url: str) -> tuple[int, list[asyncpg.Record]]:
+    db = await asyncpg.connect(url)
+    try:
+        inbox = await db.fetchval(f"SELECT count(*) FROM {SCHEMA}.inbox")
+        dead = await db.fetch(f"SELECT event_id, deliveries, error FROM {SCHEMA}.dead_letters")
+    finally:
+        await db.close()
+    return inbox, dead
+
+
+async def _consumer_settled(runtime: ServiceRuntime[Any], env: TestEnv) -> None:
+    """Every message of the durable consumer acknowledged."""
+    nc = await nats.connect(env.nats_url)
+    try:
+        js = nc.jetstream()
+        stream = runtime.settings.stream_name(USERS.name)
+        deadline = time.monotonic() + 20
+        while True:
+            info = await js.consumer_info(stream, "test-users")
+            if info.num_pending == 0 and info.num_ack_pending == 0:
+                return
+            assert time.monotonic() < deadline, info
+            await asyncio.sleep(0.1)
+    finally:
+        await nc.close()
+
+
+async def test_pulled_duplicates_in_one_batch_and_across_batches_apply_once(
+    test_env: TestEnv, isolated_database: str, namespace: str
+) -> None:
+    runtime, seen = await _start(test_env, isolated_database, namespace, batched=True, fetch=32)
+    nc = await nats.connect(test_env.nats_url)
+    try:
+        subject = runtime.settings.subject(Events.USER_REGISTERED)
+        js = nc.jetstream()
+        twice = _event("twice")
+        others = [_event(f"other{i}") for i in range(20)]
+        # the same event three times among others, published at once (one batch, most
+        # likely), under different message ids so JetStream's de-duplication cannot help
+        for n, envelope in enumerate([twice, *others[:10], twice, *others[10:], twice]):
+            await js.publish(
+                subject, envelope.model_dump_json().encode(), headers={"Nats-Msg-Id": f"m{n}"}
+            )
+        await _until(lambda: sum(seen.applied.values()) >= 21)
+        # and once more, later: a batch of its own
+        await js.publish(subject, twice.model_dump_json().encode(), headers={"Nats-Msg-Id": "m99"})
+        await _consumer_settled(runtime, test_env)
+        assert seen.applied["twice"] == 1
+        assert seen.attempts["twice"] == 1  # the copies never reached the handler
+        assert all(seen.applied[f"other{i}"] == 1 for i in range(20))
+        inbox, dead = await _inbox_and_dead(isolated_database)
+        assert inbox == 21
+        assert dead == []
+    finally:
+        await nc.close()
+        await runtime.stop()
+
+
+async def test_pulled_refused_is_dead_lettered_at_once_and_the_rest_of_its_batch_applies(
+    test_env: TestEnv, isolated_database: str, namespace: str
+) -> None:
+    runtime, seen = await _start(test_env, isolated_database, namespace, batched=True, fetch=32)
+    try:
+        assert runtime.db is not None
+        names = ["before", "refused-one", "after"]
+        refused = _event("refused-one")
+        async with runtime.db.transaction() as conn:  # published together: one batch
+            for name in names:
+                await write_event(conn, SCHEMA, refused if name == "refused-one" else _event(name))
+        await _until(lambda: seen.applied["before"] == 1 and seen.applied["after"] == 1)
+        await _consumer_settled(runtime, test_env)
+        inbox, dead = await _inbox_and_dead(isolated_database)
+        assert [(r["event_id"], r["deliveries"]) for r in dead] == [(str(refused.event_id), 1)]
+        assert dead[0]["error"] == "refused: not_welcome: refused-one never applies"
+        assert inbox == 2
+        assert seen.applied["refused-one"] == 0
+    finally:
+        await runtime.stop()
+
+
+async def test_pulled_event_applied_but_not_acknowledged_is_redelivered_and_skipped(
+    test_env: TestEnv, isolated_database: str, namespace: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A replica that dies after its commit and before its acknowledgement: JetStream
+    delivers the message again (after ``ack_wait``), to another replica, whose inbox finds it
+    applied: acknowledged, not applied twice."""
+    import nats.aio.msg
+
+    import rivet_runtime.pull
+
+    monkeypatch.setattr(rivet_runtime.pull, "ACK_WAIT", 2.0)  # the durable is created with it
+    first, seen_first = await _start(test_env, isolated_database, namespace, batched=True, fetch=16)
+    real_ack = nats.aio.msg.Msg.ack
+
+    async def crash_before_ack(self: nats.aio.msg.Msg) -> None:
+        return None  # the process "died" here: nothing reaches JetStream
+
+    monkeypatch.setattr(nats.aio.msg.Msg, "ack", crash_before_ack)
+    try:
+        assert first.db is not None
+        async with first.db.transaction() as conn:
+            for i in range(5):
+                await write_event(conn, SCHEMA, _event(f"lost-ack{i}"))
+        await _until(lambda: sum(seen_first.applied.values()) == 5)
+    finally:
+        await first.stop()
+    monkeypatch.setattr(nats.aio.msg.Msg, "ack", real_ack)
+    second, seen_second = await _start(
+        test_env, isolated_database, namespace, batched=True, fetch=16
+    )
+    try:
+        await _consumer_settled(second, test_env)  # redelivered after 2 s, acknowledged
+        assert sum(seen_second.attempts.values()) == 0  # the inbox answered: never applied
+        inbox, dead = await _inbox_and_dead(isolated_database)
+        assert inbox == 5
+        assert dead == []
+    finally:
+        await second.stop()
+
+
+async def test_two_replicas_share_the_durable_and_apply_each_event_once(
+    test_env: TestEnv, isolated_database: str, namespace: str
+) -> None:
+    one, seen_one = await _start(test_env, isolated_database, namespace, batched=True, fetch=16)
+    two, seen_two = await _start(test_env, isolated_database, namespace, batched=True, fetch=16)
+    seen_one.delay = seen_two.delay = 0.01  # a little work per batch: both take their share
+    try:
+        assert one.db is not None
+        names = [f"shared{i}" for i in range(300)]
+        for start in range(0, len(names), 30):
+            async with one.db.transaction() as conn:
+                for name in names[start : start + 30]:
+                    await write_event(conn, SCHEMA, _event(name))
+        total = lambda: sum(seen_one.applied.values()) + sum(seen_two.applied.values())  # noqa: E731
+        await _until(lambda: total() >= len(names), timeout=30)
+        await _consumer_settled(one, test_env)
+        assert total() == len(names)
+        assert all(seen_one.applied[n] + seen_two.applied[n] == 1 for n in names)
+        assert sum(seen_one.applied.values()) > 0
+        assert sum(seen_two.applied.values()) > 0
+        inbox, dead = await _inbox_and_dead(isolated_database)
+        assert inbox == len(names)
+        assert dead == []
+    finally:
+        await one.stop()
+        await two.stop()

@@ -93,6 +93,18 @@ class Subscription:
     """The handler opens its unit of work itself (``ctx.transaction()``): see ``on``."""
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """One delivery of a message, as the runtime's pull loop hands it to ``process_many``."""
+
+    body: bytes
+    headers: Mapping[str, str]
+    deliveries: int
+    """How many times JetStream has delivered it (1 the first time)."""
+    subject: str | None
+    """The subject it arrived on (namespaced)."""
+
+
 class EventRouter(Generic[StateT]):
     """A set of event handlers."""
 
@@ -204,33 +216,99 @@ class EventProcessor(Generic[StateT]):
         token = correlation_var.set(envelope.correlation_id)
         try:
             if sub.batch_handler is not None:
-                return await self._group(sub).submit(envelope, self._unprefixed(subject))
-            return await self._apply(sub, envelope, self._unprefixed(subject))
-        except Refused as exc:
+                result: Outcome | Exception = await self._group(sub).submit(
+                    envelope, self._unprefixed(subject)
+                )
+            else:
+                result = await self._apply(sub, envelope, self._unprefixed(subject))
+        except Exception as exc:
+            result = exc
+        try:
+            return await self._judge(sub, envelope, result, body, headers, deliveries)
+        finally:
+            correlation_var.reset(token)
+
+    async def process_many(
+        self, sub: Subscription, deliveries: Sequence[Delivery]
+    ) -> list[Outcome]:
+        """Apply several deliveries of a batched subscription together (one transaction, or
+        one each after a failure, as ``_GroupCommit`` does) and decide each one's outcome as
+        ``process`` would. Never raises."""
+        service = self.settings.service_name
+        started = time.perf_counter()
+        outcomes: list[Outcome] = [Outcome.RETRY] * len(deliveries)
+        parsed: list[tuple[int, EventEnvelope[Any], str | None]] = []
+        try:
+            for i, delivery in enumerate(deliveries):
+                try:
+                    envelope = self._parse(sub.subject, delivery.body)
+                except ValidationError as exc:
+                    await self._dead_letter(
+                        sub, delivery.body, delivery.headers, delivery.deliveries,
+                        f"unparseable: {exc}",
+                    )  # fmt: skip
+                    outcomes[i] = Outcome.DEAD_LETTER
+                    continue
+                parsed.append((i, envelope, self._unprefixed(delivery.subject)))
+            if parsed:
+                results = await self.apply_group(sub, [(e, s) for _, e, s in parsed])
+                for (i, envelope, _), result in zip(parsed, results, strict=True):
+                    delivery = deliveries[i]
+                    outcomes[i] = await self._judge(
+                        sub, envelope, result, delivery.body, delivery.headers,
+                        delivery.deliveries,
+                    )  # fmt: skip
+        except Exception as exc:  # the database is away even for the dead letter: try later
+            log.warning("consumer %s cannot record its outcome yet: %r", sub.consumer, exc)
+        elapsed = time.perf_counter() - started
+        counts: dict[Outcome, int] = {}
+        for outcome in outcomes:
+            counts[outcome] = counts.get(outcome, 0) + 1
+        for outcome, n in counts.items():
+            EVENTS_CONSUMED.labels(service, sub.consumer, sub.subject, outcome.value).inc(n)
+        handling = EVENT_HANDLING.labels(service, sub.consumer)
+        for _ in outcomes:
+            handling.observe(elapsed)
+        return outcomes
+
+    async def _judge(
+        self,
+        sub: Subscription,
+        envelope: EventEnvelope[Any],
+        result: "Outcome | BaseException",
+        body: bytes,
+        headers: Mapping[str, str],
+        deliveries: int,
+    ) -> Outcome:
+        """The outcome of one delivery from what applying it gave: an outcome, or the
+        exception it raised (dead-lettered when refused or out of retries)."""
+        if isinstance(result, Outcome):
+            return result
+        exc = result
+        if isinstance(exc, Refused):
             log.warning("consumer %s refused %s: %s", sub.consumer, envelope.event_id, exc)
             await self._dead_letter(sub, body, headers, deliveries, f"refused: {exc}")
             return Outcome.DEAD_LETTER
-        except Exception as exc:
-            EVENTS_FAILED.labels(self.settings.service_name, sub.consumer).inc()
-            if is_outage(exc):
-                # PostgreSQL (or the network) is away: not the message's fault, so it does not
-                # count towards the poison budget; retry until the database is back.
-                log.warning("consumer %s waits for the database: %r", sub.consumer, exc)
-                return Outcome.RETRY
-            if deliveries < self.settings.consumer_max_deliveries:
-                log.warning(
-                    "consumer %s failed on %s (delivery %d): %r",
-                    sub.consumer,
-                    envelope.event_id,
-                    deliveries,
-                    exc,
-                )
-                return Outcome.RETRY
-            log.exception("consumer %s gives up on %s", sub.consumer, envelope.event_id)
-            await self._dead_letter(sub, body, headers, deliveries, repr(exc))
-            return Outcome.DEAD_LETTER
-        finally:
-            correlation_var.reset(token)
+        if not isinstance(exc, Exception):
+            raise exc
+        EVENTS_FAILED.labels(self.settings.service_name, sub.consumer).inc()
+        if is_outage(exc):
+            # PostgreSQL (or the network) is away: not the message's fault, so it does not
+            # count towards the poison budget; retry until the database is back.
+            log.warning("consumer %s waits for the database: %r", sub.consumer, exc)
+            return Outcome.RETRY
+        if deliveries < self.settings.consumer_max_deliveries:
+            log.warning(
+                "consumer %s failed on %s (delivery %d): %r",
+                sub.consumer,
+                envelope.event_id,
+                deliveries,
+                exc,
+            )
+            return Outcome.RETRY
+        log.error("consumer %s gives up on %s", sub.consumer, envelope.event_id, exc_info=exc)
+        await self._dead_letter(sub, body, headers, deliveries, repr(exc))
+        return Outcome.DEAD_LETTER
 
     @staticmethod
     def _parse(subject: str, body: bytes) -> EventEnvelope[Any]:
@@ -318,6 +396,35 @@ class EventProcessor(Generic[StateT]):
             callback()
         return outcomes
 
+    async def apply_group(
+        self, sub: Subscription, events: Sequence[tuple[EventEnvelope[Any], str | None]]
+    ) -> list["Outcome | Exception"]:
+        """Apply ``events`` (each with the subject it arrived on) in one transaction; if that
+        fails for a reason other than an outage, each one again in its own, so one poison
+        event fails alone. Each event's outcome, or the exception applying it raised."""
+        envelopes = [envelope for envelope, _ in events]
+        subjects = {envelope.event_id: subject for envelope, subject in events}
+        try:
+            return list(await self.apply_batch(sub, envelopes, subjects))
+        except Exception as exc:
+            if len(events) == 1 or is_outage(exc):
+                return [exc] * len(events)
+            log.warning(
+                "consumer %s: a batch of %d failed (%r); applying its events one by one",
+                sub.consumer,
+                len(events),
+                exc,
+            )
+        results: list[Outcome | Exception] = []
+        for envelope, subject in events:
+            try:
+                (outcome,) = await self.apply_batch(sub, [envelope], {envelope.event_id: subject})
+            except Exception as one:
+                results.append(one)
+            else:
+                results.append(outcome)
+        return results
+
     async def _dead_letter(
         self,
         sub: Subscription,
@@ -394,40 +501,18 @@ class _GroupCommit:
             self._drain_task = None
 
     async def _run(self, batch: list["_Waiting"]) -> None:
-        envelopes = [envelope for envelope, _, _ in batch]
-        subjects = {envelope.event_id: subject for envelope, subject, _ in batch}
-        try:
-            outcomes = await self.processor.apply_batch(self.sub, envelopes, subjects)
-        except Exception as exc:
-            if len(batch) == 1 or is_outage(exc):
-                for _, _, future in batch:
-                    _settle(future, exc)
-                return
-            log.warning(
-                "consumer %s: a batch of %d failed (%r); applying its events one by one",
-                self.sub.consumer,
-                len(batch),
-                exc,
-            )
-            for envelope, subject, future in batch:
-                try:
-                    (outcome,) = await self.processor.apply_batch(
-                        self.sub, [envelope], {envelope.event_id: subject}
-                    )
-                except Exception as one:
-                    _settle(future, one)
-                else:
-                    _settle(future, outcome)
-            return
-        for (_, _, future), outcome in zip(batch, outcomes, strict=True):
-            _settle(future, outcome)
+        results = await self.processor.apply_group(
+            self.sub, [(envelope, subject) for envelope, subject, _ in batch]
+        )
+        for (_, _, future), result in zip(batch, results, strict=True):
+            _settle(future, result)
 
 
 _Waiting = tuple[EventEnvelope[Any], str | None, "asyncio.Future[Outcome]"]
 """An event submitted to a group commit: the envelope, the subject it arrived on, its outcome."""
 
 
-def _settle(future: "asyncio.Future[Outcome]", result: Outcome | BaseException) -> None:
+def _settle(future: "asyncio.Future[Outcome]", result: "Outcome | BaseException") -> None:
     if future.done():  # its waiter was cancelled (shutdown)
         return
     if isinstance(result, BaseException):

@@ -39,6 +39,14 @@ _INSERT = text(
     "INSERT INTO outbox (event_id, subject, payload) "
     "SELECT :event_id, :subject, CAST(:payload AS jsonb) FROM (SELECT pg_notify(:channel, '')) n"
 )
+# Many rows and one notification in one statement (a batch's follow-ups), in the given order.
+_INSERT_MANY = text(
+    "INSERT INTO outbox (event_id, subject, payload) "
+    "SELECT u.event_id, u.subject, CAST(u.payload AS jsonb) FROM unnest("
+    "CAST(:ids AS uuid[]), CAST(:subjects AS text[]), CAST(:payloads AS text[])) "
+    "WITH ORDINALITY AS u(event_id, subject, payload, n) "
+    "CROSS JOIN (SELECT pg_notify(:channel, '')) notified ORDER BY u.n"
+)
 # Claim and delete in one statement; rows whose publish failed are put back (same seq, so the
 # order holds) before the pass commits. ``= ANY(ARRAY(...))`` rather than ``IN (...)``: with
 # ``IN`` the planner may join against a sequential scan of the table, whose dead rows (a queue
@@ -83,18 +91,14 @@ async def write_events(
     """Add ``envelopes`` to the outbox in the caller's transaction, in one statement."""
     if not envelopes:
         return
-    channel = notify_channel(schema)
     await conn.execute(
-        _INSERT,
-        [
-            {
-                "event_id": envelope.event_id,
-                "subject": envelope.type,
-                "payload": envelope.model_dump_json(),
-                "channel": channel,
-            }
-            for envelope in envelopes
-        ],
+        _INSERT_MANY,
+        {
+            "ids": [envelope.event_id for envelope in envelopes],
+            "subjects": [envelope.type for envelope in envelopes],
+            "payloads": [envelope.model_dump_json() for envelope in envelopes],
+            "channel": notify_channel(schema),
+        },
     )
 
 

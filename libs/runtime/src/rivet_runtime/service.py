@@ -42,6 +42,7 @@ from .jobs import Job, JobRouter, JobRunner
 from .listener import CommitListener
 from .migrations import migrate
 from .outbox import OutboxRelay, notify_channel
+from .pull import BatchPuller
 from .rpc import RpcRouter, RpcServer
 from .settings import MailSettings, ServiceSettings
 from .streams import ensure_streams
@@ -144,6 +145,9 @@ class ServiceRuntime(Generic[StateT]):
         self.http_routes: list[BaseRoute] = []
         """Routes of the service's own beside /health, /ready and /metrics (a webhook)."""
         self._subscribed = False
+        self._processor: EventProcessor[StateT] | None = None
+        self.pullers: list[BatchPuller] = []
+        """The runtime's own pull loops (batched subscriptions with ``fetch`` > 1)."""
         self._start_task: asyncio.Task[None] | None = None
         if self.db is not None:
             self.include_jobs(maintenance.jobs)  # type: ignore[arg-type]
@@ -243,9 +247,11 @@ class ServiceRuntime(Generic[StateT]):
             return
         if self.db is None:
             raise RuntimeError("event consumers need a database for their inbox")
-        processor = EventProcessor(settings, self.db, state)
+        processor = self._processor = EventProcessor(settings, self.db, state)
         inbox = inbox_prefix(settings.service_name, settings.nats_namespace)
         for sub in self.subscriptions:
+            if pulled_by_runtime(sub):
+                continue  # the runtime's own pull loop (``start``), not FastStream's
             self.broker.subscriber(
                 settings.subject(sub.subject),
                 stream=JStream(settings.stream_name(stream_for(sub.subject).name), declare=False),
@@ -328,6 +334,16 @@ class ServiceRuntime(Generic[StateT]):
         self._state = cast(StateT, state)
         self._subscribe(self._state)
         await self.broker.start()
+        if self._processor is not None:
+            for sub in self.subscriptions:
+                if not pulled_by_runtime(sub):
+                    continue
+                stream = settings.stream_name(stream_for(sub.subject).name)
+                puller = BatchPuller(
+                    self._processor, sub, settings, self.broker.connection, js, stream
+                )
+                await self._retry(f"consumer {sub.consumer}", puller.start)
+                self.pullers.append(puller)
         for subject, handler in self.listened:
             await self.broker.connection.subscribe(
                 settings.subject(subject), cb=_listener(subject, handler)
@@ -373,6 +389,9 @@ class ServiceRuntime(Generic[StateT]):
                 await _maybe_await(hook())
         if self.runner is not None:
             await self.runner.stop()  # running passes finish (SHUTDOWN_GRACE)
+        for puller in self.pullers:
+            with contextlib.suppress(Exception):
+                await puller.stop()  # finishes the batch in hand, hands the rest back
         with contextlib.suppress(Exception):
             await self.broker.stop()  # drains subscriptions, waits for running handlers
         if self.relay is not None:
@@ -437,6 +456,12 @@ class ServiceRuntime(Generic[StateT]):
     async def _metrics(self, _request: Request) -> Response:
         body, content_type = metrics.render()
         return Response(body, media_type=content_type)
+
+
+def pulled_by_runtime(sub: Subscription) -> bool:
+    """A batched subscription that pulls several messages at a time is served by the runtime's
+    own pull loop (``rivet_runtime.pull``, ADR 0011); every other one by FastStream."""
+    return sub.batch_handler is not None and sub.fetch > 1
 
 
 def _listener(

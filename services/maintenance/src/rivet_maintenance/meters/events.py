@@ -33,9 +33,11 @@ router: EventRouter[MaintenanceState] = EventRouter()
 
 SOURCE = "device"
 CONSUMER = "maintenance-readings"
-MAX_BATCH = 128
-"""Readings in one transaction at most; twice as many are in flight per process (one batch
-being written, the next one gathering)."""
+MAX_BATCH = 256
+"""Readings in one transaction at most."""
+AHEAD = 512
+"""Readings asked of JetStream ahead of the handler per process (the runtime's own pull loop,
+ADR 0011): the next batch gathers while one is written."""
 
 
 def subject_org(subject: str | None) -> UUID | None:
@@ -49,7 +51,7 @@ def subject_org(subject: str | None) -> UUID | None:
         return None
 
 
-@router.on_many(Events.READING_SUBMITTED, consumer=CONSUMER, max_batch=MAX_BATCH, fetch=MAX_BATCH)
+@router.on_many(Events.READING_SUBMITTED, consumer=CONSUMER, max_batch=MAX_BATCH, fetch=AHEAD)
 async def readings_submitted(
     events: Sequence[EventEnvelope[Any]], ctx: EventContext[MaintenanceState]
 ) -> None:
