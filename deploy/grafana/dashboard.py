@@ -249,10 +249,24 @@ def build() -> dict[str, Any]:
         ('sum(rate(rivet_events_consumed_total{consumer="maintenance-readings", outcome="dead_letter"}[5m])) * 60', "machines: dead-lettered"),
     ], width=8, description="RivetReadingsRefused fires when over 5% of the machines' readings are dead-lettered.")  # fmt: skip
 
+    b.row("Integrations: organizations' event streams (all organizations)")
+    b.panel("Exported events / min by stream and result", [(
+        "sum by (stream, result) (rate(rivet_integrations_events_total[5m])) * 60",
+        "{{stream}} {{result}}")], width=8, stack=True,
+        description="exported: stored in the organization's stream; duplicate: dropped as a second copy; internal, no_organization: never leave.")  # fmt: skip
+    b.panel("Export lag and pending events by stream", [
+        ("max by (stream) (rivet_integrations_export_lag_seconds)", "lag {{stream}}"),
+    ], unit="s", width=8, description="RivetExportBehind fires past 5 minutes for 10 minutes.")  # fmt: skip
+    b.panel("Export failures / min; streams created", [
+        ("sum by (stream) (rate(rivet_integrations_export_failures_total[5m])) * 60", "failed {{stream}}"),
+        ("sum(increase(rivet_integrations_org_streams_created_total[1h]))", "streams created (1h)"),
+        ("max by (stream) (rivet_integrations_export_pending)", "pending {{stream}}"),
+    ], width=8)  # fmt: skip
+
     return {
         "uid": "rivet-overview",
         "title": "Rivet",
-        "description": "Rivet services: RED, events, outbox, dead letters, OCR, work orders, maintenance.",
+        "description": "Rivet services: RED, events, outbox, dead letters, OCR, work orders, maintenance, integrations.",
         "tags": ["rivet"],
         "timezone": "browser",
         "editable": True,

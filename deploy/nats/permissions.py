@@ -11,6 +11,7 @@ when the committed files are stale, and checks ``CALLS``/``EXTRA_BUCKETS`` again
     uv run python deploy/nats/permissions.py --write           # update the committed files
     uv run python deploy/nats/permissions.py --namespace prod  # for NATS_NAMESPACE=prod
     uv run python deploy/nats/permissions.py --machine plc42=<org id>   # + a machine's user
+    uv run python deploy/nats/permissions.py --integration erp=<org id>  # + an outside subscriber
 
 Machines (PLCs, gateways, IoT bridges) send meter readings on ``reading.submitted.<org_id>``
 (``MACHINE_EVENTS``). Each gets a user of its own, ``machine_<name>``, that may publish its
@@ -19,6 +20,14 @@ its own inbox prefix (``_INBOX_machine_<name>``; the client sets it, e.g. nats-p
 ``inbox_prefix``). Machines belong to a deployment, not to the repository: ``--machine`` (one
 per machine) adds them to what is printed or written, so generate your deployment's config with
 them rather than committing them here. No service user may publish a machine's subject.
+
+Outside subscribers (an ERP, a SCADA gateway) read one organization's events from its stream
+``ORG_<org id hex>`` (subjects ``org.<org_id>.>``), which the integrations service fills with the
+organization's exported events. Each gets a user of its own, ``integration_<name>``
+(``--integration name=org_id``, like ``--machine``), that may manage and read durable consumers
+of that stream and nothing else: no other organization's stream, no event or request subject,
+no publishing into Rivet's streams; its replies come on its own inbox prefix
+(``_INBOX_integration_<name>``). See docs/integrations.md.
 
 Passwords are never in the output: each user's password is the NATS variable
 ``$NATS_PASSWORD_<USER>``, which nats-server reads from its environment at start (a missing
@@ -45,7 +54,13 @@ from rivet_contracts import Events, Rpc
 from rivet_contracts.catalog import EVENTS, RPCS
 from rivet_contracts.maintenance import reading_subject
 from rivet_contracts.spec import RpcSpec
-from rivet_contracts.streams import StreamSpec, stream_for
+from rivet_contracts.streams import (
+    ALL_STREAMS,
+    ORG_SUBJECT_PREFIX,
+    StreamSpec,
+    org_stream,
+    stream_for,
+)
 from rivet_runtime.broker import inbox_prefix
 from rivet_runtime.settings import ServiceSettings
 
@@ -79,6 +94,12 @@ CALLS: dict[str, tuple[str, ...]] = {
 # service that declares their stream only consumes them.
 MACHINE_EVENTS: frozenset[str] = frozenset({Events.READING_SUBMITTED})
 
+# Services that copy events to the organizations' streams: ``module:attribute`` of the domain
+# streams and durable consumers they read (each a ``stream`` spec and a ``durable`` name).
+EXPORTERS: dict[str, str] = {
+    "integrations": "rivet_integrations.exporter.sources:SOURCES",
+}
+
 # Object-store buckets a service opens itself (besides UPLOADS, which the runtime declares).
 EXTRA_BUCKETS: dict[str, tuple[str, ...]] = {
     "ocr": ("PHOTOS",),
@@ -88,6 +109,7 @@ ADMIN = "admin"
 """An operator user with every permission (nats CLI, stream backups); keep it out of services."""
 MACHINE_PREFIX = "machine_"
 MACHINE_NAME = re.compile(r"[a-z][a-z0-9_]{0,47}")
+INTEGRATION_PREFIX = "integration_"
 
 
 @dataclass(frozen=True)
@@ -114,6 +136,9 @@ class ServiceNeeds:
     calls: tuple[str, ...] = ()
     listens: tuple[str, ...] = ()
     """Event subjects every replica hears (``ServiceRuntime.listen``)."""
+    exports: tuple[Consumer, ...] = ()
+    """Durable consumers of the domain streams whose events it copies to the organizations'
+    streams (``EXPORTERS``): each consumer reads its whole stream."""
 
 
 @dataclass(frozen=True)
@@ -142,6 +167,32 @@ class Machine:
         return MACHINE_PREFIX + self.name
 
 
+@dataclass(frozen=True)
+class Integration:
+    """An outside subscriber of one organization's events (``--integration name=org_id``)."""
+
+    name: str
+    org_id: uuid.UUID
+
+    @classmethod
+    def parse(cls, text: str) -> Integration:
+        name, sep, org = text.partition("=")
+        if not sep or not MACHINE_NAME.fullmatch(name):
+            raise ValueError(
+                f"{text!r}: give name=org_id, the name in lower-case letters, digits and _ "
+                "(starting with a letter, at most 48)"
+            )
+        try:
+            return cls(name, uuid.UUID(org))
+        except ValueError:
+            raise ValueError(f"{text!r}: {org!r} is not an organization id (a UUID)") from None
+
+    @property
+    def user(self) -> str:
+        """The integration's user before any namespace: ``integration_<name>``."""
+        return INTEGRATION_PREFIX + self.name
+
+
 @dataclass
 class Permissions:
     user: str
@@ -149,6 +200,8 @@ class Permissions:
     publish: list[str] = field(default_factory=list)
     subscribe: list[str] = field(default_factory=list)
     allow_responses: bool = False
+    deny_publish: list[str] = field(default_factory=list)
+    """Exceptions to ``publish`` (which may then hold a wildcard)."""
 
 
 # --- what each service needs ------------------------------------------------------------------
@@ -176,6 +229,15 @@ def _runtime(spec: Any) -> Any:
 
         return build_runtime(_settings_for(spec))
     return spec.load("build")(_settings_for(spec))
+
+
+def _exports(name: str) -> tuple[Consumer, ...]:
+    if name not in EXPORTERS:
+        return ()
+    module, _, attribute = EXPORTERS[name].partition(":")
+    sources = getattr(importlib.import_module(module), attribute)
+    # a subject of the stream stands for the stream: the consumer reads all of it
+    return tuple(Consumer(source.stream.subjects[0], source.durable) for source in sources)
 
 
 def _calls(name: str) -> tuple[str, ...]:
@@ -209,6 +271,7 @@ def service_needs() -> list[ServiceNeeds]:
                 buckets=tuple(dict.fromkeys(buckets)),
                 calls=_calls(spec.name),
                 listens=tuple(sorted({subject for subject, _ in runtime.listened})),
+                exports=_exports(spec.name),
             )
         )
     known = {n.name for n in found}
@@ -278,6 +341,26 @@ def permissions(needs: ServiceNeeds, namespace: str = "") -> Permissions:
             yield f"$O.{b}.>"
         for rpc in needs.calls:  # requests to other services
             yield subject(rpc)
+        for c in needs.exports:  # the exporter: a durable consumer of each whole domain stream
+            s = stream(c.stream.name)
+            yield f"$JS.API.STREAM.INFO.{s}"
+            yield f"$JS.API.CONSUMER.CREATE.{s}.{c.durable}"
+            yield f"$JS.API.CONSUMER.INFO.{s}.{c.durable}"
+            yield f"$JS.API.CONSUMER.MSG.NEXT.{s}.{c.durable}"
+            yield f"$JS.ACK.{s}.{c.durable}.>"
+        if needs.exports:  # ... copied into the organizations' streams, created on first need
+            # (a stream name is one token: ``*``, with Rivet's other streams denied below)
+            yield "$JS.API.STREAM.INFO.*"
+            yield "$JS.API.STREAM.CREATE.*"
+            yield subject(f"{ORG_SUBJECT_PREFIX}.*.>")
+
+    def deny() -> Iterator[str]:
+        if needs.exports:
+            buckets = {UPLOADS}.union(*EXTRA_BUCKETS.values())
+            names = [stream(spec.name) for spec in ALL_STREAMS]
+            names += [f"OBJ_{stream(b)}" for b in sorted(buckets)]
+            for name in names:
+                yield f"$JS.API.STREAM.CREATE.{name}"
 
     def sub() -> Iterator[str]:
         # Replies to its requests, JetStream API answers, fetched messages: its own inbox
@@ -295,6 +378,7 @@ def permissions(needs: ServiceNeeds, namespace: str = "") -> Permissions:
         subscribe=_unique(sub()),
         # Replies go only to the inbox of a request this user received, once.
         allow_responses=needs.serves_rpc,
+        deny_publish=_unique(deny()),
     )
 
 
@@ -310,13 +394,45 @@ def machine_permissions(machine: Machine, namespace: str = "") -> Permissions:
     )
 
 
-def all_permissions(namespace: str = "", machines: Iterable[Machine] = ()) -> list[Permissions]:
+def integration_permissions(integration: Integration, namespace: str = "") -> Permissions:
+    """Durable consumers of its organization's stream only: create (or update), inspect, list,
+    delete, pull from, acknowledge; the stream's info; replies on its own inbox prefix. No
+    subject of Rivet's, no other stream, nothing to publish into a stream."""
+    settings = ServiceSettings(nats_namespace=namespace)
+    s = settings.stream_name(org_stream(integration.org_id).name)
+    api = "$JS.API"
+    return Permissions(
+        user=user_name(integration.user, namespace),
+        password_var=password_var(integration.user, namespace),
+        publish=[
+            f"{api}.INFO",
+            f"{api}.STREAM.INFO.{s}",
+            f"{api}.CONSUMER.CREATE.{s}.*",  # a named consumer (create or update)
+            f"{api}.CONSUMER.CREATE.{s}.*.>",  # ... with a filter subject
+            f"{api}.CONSUMER.DURABLE.CREATE.{s}.*",  # older clients' form
+            f"{api}.CONSUMER.INFO.{s}.*",
+            f"{api}.CONSUMER.DELETE.{s}.*",
+            f"{api}.CONSUMER.LIST.{s}",
+            f"{api}.CONSUMER.NAMES.{s}",
+            f"{api}.CONSUMER.MSG.NEXT.{s}.*",
+            f"$JS.ACK.{s}.>",
+        ],
+        subscribe=[f"{inbox_prefix(integration.user, namespace)}.>"],
+    )
+
+
+def all_permissions(
+    namespace: str = "",
+    machines: Iterable[Machine] = (),
+    integrations: Iterable[Integration] = (),
+) -> list[Permissions]:
     services = [permissions(n, namespace) for n in service_needs()]
     taken = {p.user for p in services} | {user_name(ADMIN, namespace)}
     added = [machine_permissions(m, namespace) for m in machines]
+    added += [integration_permissions(i, namespace) for i in integrations]
     for p in added:
         if p.user in taken:
-            raise ValueError(f"two users named {p.user!r}: give each machine its own name")
+            raise ValueError(f"two users named {p.user!r}: give each one its own name")
         taken.add(p.user)
     return services + added
 
@@ -335,14 +451,19 @@ def _list(items: list[str], indent: str) -> str:
 
 
 def render_conf(
-    namespace: str = "", *, admin: bool = True, machines: Iterable[Machine] = ()
+    namespace: str = "",
+    *,
+    admin: bool = True,
+    machines: Iterable[Machine] = (),
+    integrations: Iterable[Integration] = (),
 ) -> str:
     """The ``authorization`` block (nats-server configuration syntax)."""
     users = []
-    for p in all_permissions(namespace, machines):
+    for p in all_permissions(namespace, machines, integrations):
         ind = "        "
+        deny = f", deny: {_list(p.deny_publish, ind + '  ')}" if p.deny_publish else ""
         perms = [
-            f"publish: {{ allow: {_list(p.publish, ind + '  ')} }}",
+            f"publish: {{ allow: {_list(p.publish, ind + '  ')}{deny} }}",
             f"subscribe: {{ allow: {_list(p.subscribe, ind + '  ')} }}",
         ]
         if p.allow_responses:
@@ -368,10 +489,11 @@ def render_helm_env(
     namespace: str = "",
     secret: str = "rivet-nats-users",  # noqa: S107
     machines: Iterable[Machine] = (),
+    integrations: Iterable[Integration] = (),
 ) -> str:
     """``container.env`` entries of the NATS Helm chart: each password from a Secret key."""
     lines = []
-    users = [p.user for p in all_permissions(namespace, machines)]
+    users = [p.user for p in all_permissions(namespace, machines, integrations)]
     users.append(user_name(ADMIN, namespace))
     for user in users:
         lines.append(
@@ -394,10 +516,16 @@ def replace_region(text: str, name: str, content: str) -> str:
     return "".join(lines[: start + 1] + body + lines[stop:])
 
 
-def helm_values(text: str, namespace: str = "", machines: Iterable[Machine] = ()) -> str:
-    conf = render_conf(namespace, machines=machines)
+def helm_values(
+    text: str,
+    namespace: str = "",
+    machines: Iterable[Machine] = (),
+    integrations: Iterable[Integration] = (),
+) -> str:
+    conf = render_conf(namespace, machines=machines, integrations=integrations)
     text = replace_region(text, "auth-conf", "rivet-auth.conf: |\n" + _indent(conf, "  "))
-    return replace_region(text, "auth-env", render_helm_env(namespace, machines=machines))
+    env = render_helm_env(namespace, machines=machines, integrations=integrations)
+    return replace_region(text, "auth-env", env)
 
 
 def _indent(text: str, prefix: str) -> str:
@@ -472,23 +600,37 @@ def main(argv: list[str] | None = None) -> int:
         "$NATS_PASSWORD_MACHINE_NAME (repeat for each machine)",
     )
     parser.add_argument(
+        "--integration",
+        action="append",
+        default=[],
+        metavar="NAME=ORG_ID",
+        help="an outside subscriber of its organization's events: user integration_NAME, "
+        "password $NATS_PASSWORD_INTEGRATION_NAME (repeat for each)",
+    )
+    parser.add_argument(
         "--write", action="store_true", help=f"update {CONF_FILE.name} and {HELM_VALUES.name}"
     )
     args = parser.parse_args(argv)
     try:
         machines = [Machine.parse(m) for m in args.machine]
-        all_permissions(args.namespace, machines)  # names clash: say so before writing
+        integrations = [Integration.parse(i) for i in args.integration]
+        # names clash: say so before writing
+        all_permissions(args.namespace, machines, integrations)
     except ValueError as exc:
         parser.error(str(exc))
     if args.write:
-        CONF_FILE.write_text(render_conf(args.namespace, machines=machines))
-        HELM_VALUES.write_text(helm_values(HELM_VALUES.read_text(), args.namespace, machines))
+        CONF_FILE.write_text(
+            render_conf(args.namespace, machines=machines, integrations=integrations)
+        )
+        HELM_VALUES.write_text(
+            helm_values(HELM_VALUES.read_text(), args.namespace, machines, integrations)
+        )
         print(f"wrote {CONF_FILE.relative_to(ROOT)} and {HELM_VALUES.relative_to(ROOT)}")
         return 0
     if args.format == "conf":
-        out = render_conf(args.namespace, machines=machines)
+        out = render_conf(args.namespace, machines=machines, integrations=integrations)
     else:
-        out = render_helm_env(args.namespace, machines=machines)
+        out = render_helm_env(args.namespace, machines=machines, integrations=integrations)
     sys.stdout.write(out)
     return 0
 

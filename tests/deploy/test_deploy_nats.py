@@ -86,6 +86,13 @@ def test_every_user_is_least_privileged(nats_permissions: ModuleType) -> None:
     # machines' readings come from machines only: no service may publish one
     for user, p in by_user.items():
         assert not [s for s in p.publish if s.startswith("reading.")], user
+    # only the exporter writes the organizations' streams, and creates no stream of Rivet's
+    assert {u for u, p in by_user.items() if "org.*.>" in p.publish} == {"integrations"}
+    exporter = by_user["integrations"]
+    for name in ("USERS", "WORKORDERS", "READINGS", "DEADLETTERS", "OBJ_UPLOADS", "OBJ_PHOTOS"):
+        assert f"$JS.API.STREAM.CREATE.{name}" in exporter.deny_publish
+    assert not [s for s in exporter.publish if s.startswith(("rpc.", "wo.", "user."))]
+    assert not [u for u, p in by_user.items() if p.deny_publish and u != "integrations"]
     # the entry points reach every maintenance request
     maintenance = {s for s in RPCS if s.startswith("rpc.maintenance.")}
     assert len(maintenance) == 15
@@ -130,6 +137,43 @@ def test_machines_get_their_organization_s_subject_only(nats_permissions: Module
     )
     assert done.returncode == 2
     assert "plc-42" in done.stderr
+
+
+def test_integrations_get_their_organization_s_stream_only(nats_permissions: ModuleType) -> None:
+    erp = nats_permissions.Integration.parse(f"erp={ORG}")
+    perms = nats_permissions.all_permissions("prod", [], [erp])
+    (p,) = [p for p in perms if p.user.startswith("prod_integration_")]
+    stream = "PROD_ORG_" + ORG.hex.upper()
+    assert p.user == "prod_integration_erp"
+    assert p.password_var == "NATS_PASSWORD_PROD_INTEGRATION_ERP"
+    assert p.subscribe == ["_INBOX_prod_integration_erp.>"]
+    assert p.allow_responses is False
+    assert not p.deny_publish
+    for subject in p.publish:  # the JetStream API of its stream, and nothing else
+        assert subject == "$JS.API.INFO" or f".{stream}" in subject, subject
+        assert subject.startswith(("$JS.API.", "$JS.ACK.")), subject
+    assert f"$JS.API.CONSUMER.MSG.NEXT.{stream}.*" in p.publish
+    assert not [s for s in p.publish if "STREAM.DELETE" in s or "STREAM.PURGE" in s]
+    assert not [s for s in p.publish if s.startswith(("rpc.", "org.", "prod.")) or s == ">"]
+    conf = nats_permissions.render_conf(integrations=[erp])
+    assert 'user: "integration_erp"' in conf
+    env = nats_permissions.render_helm_env(integrations=[erp])
+    assert "NATS_PASSWORD_INTEGRATION_ERP:" in env
+    for bad in ("ERP=" + str(ORG), "erp", f"erp={ORG}x"):
+        with pytest.raises(ValueError, match=r"(?i)erp"):
+            nats_permissions.Integration.parse(bad)
+    with pytest.raises(ValueError, match="two users"):
+        nats_permissions.all_permissions(
+            "", [], [erp, nats_permissions.Integration("erp", OTHER_ORG)]
+        )
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "deploy/nats/permissions.py"), "--integration", "e-1=x"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "e-1" in done.stderr
 
 
 def test_namespace_prefixes_subjects_streams_and_buckets(nats_permissions: ModuleType) -> None:

@@ -8,7 +8,13 @@ from pydantic import ValidationError
 from rivet_contracts import EventEnvelope, Events, Role
 from rivet_contracts.auth import RegisterUser, UserRegistered
 from rivet_contracts.catalog import EVENTS, MODULES, RPCS, RpcSpec
-from rivet_contracts.streams import ALL_STREAMS, stream_for
+from rivet_contracts.streams import (
+    ALL_STREAMS,
+    EXPORTED_STREAMS,
+    org_stream,
+    org_subject,
+    stream_for,
+)
 from rivet_contracts.workorders import CreateWorkOrder
 
 
@@ -99,3 +105,36 @@ def test_every_field_is_described_or_self_explanatory() -> None:
         if not field.description
     ]
     assert undocumented == []
+
+
+def test_every_event_decides_whether_it_leaves_rivet() -> None:
+    """Outside subscribers read their organization's copy of the exported events: each event
+    says whether it is one, and what carries a secret, a code, sign-in or mail internals or a
+    revocation never is."""
+    undecided = [subject for subject, spec in EVENTS.items() if spec.exported is None]
+    assert not undecided, f"decide EventSpec.exported for {undecided}"
+    never = {
+        Events.USER_PASSWORD_CHANGED,
+        Events.USER_SESSIONS_REVOKED,
+        Events.USER_TELEGRAM_LINKED,
+        Events.USER_EMAIL_VERIFIED,
+        Events.USER_INVITED,
+        Events.READING_SUBMITTED,
+    }
+    assert not [s for s in never if EVENTS[s].exported]
+    exported = {s for s, spec in EVENTS.items() if spec.exported}
+    for stream in EXPORTED_STREAMS:  # every exported stream has events that leave
+        assert {s for s in exported if stream_for(s) == stream}, stream.name
+    assert all(stream_for(s) in EXPORTED_STREAMS for s in exported)
+
+
+def test_organization_streams_hold_one_organization() -> None:
+    org = uuid.UUID("7f1c2b6e-0d1a-4c1e-9a52-3f1b7a4c9d10")
+    spec = org_stream(org)
+    assert spec.name == "ORG_7F1C2B6E0D1A4C1E9A523F1B7A4C9D10"
+    assert spec.subjects == (f"org.{org}.>",)
+    assert org_subject(org, Events.WO_CREATED) == f"org.{org}.wo.created"
+    assert (spec.max_age, spec.duplicate_window) == (
+        stream_for(Events.WO_CREATED).max_age,
+        stream_for(Events.WO_CREATED).duplicate_window,
+    )

@@ -458,15 +458,22 @@ RPCS: tuple[RpcSpec[Any, Any], ...] = (
 )
 
 EVENTS: tuple[EventSpec, ...] = (
-    EventSpec(Events.EQUIPMENT_CREATED, EquipmentCreated, "A new asset entered the registry."),
+    EventSpec(
+        Events.EQUIPMENT_CREATED,
+        EquipmentCreated,
+        "A new asset entered the registry.",
+        exported=True,
+    ),
     EventSpec(
         Events.EQUIPMENT_UPDATED,
         EquipmentUpdated,
         "An asset changed (including retirement and reinstatement).",
+        exported=True,
     ),
     EventSpec(
         Events.EQUIPMENT_MATCHED,
         EquipmentMatched,
         "Create-or-match found an existing asset (possibly enriching it).",
+        exported=True,
     ),
 )

@@ -678,39 +678,61 @@ EVENTS: tuple[EventSpec, ...] = (
         Events.USER_REGISTERED,
         UserRegistered,
         "A user registered and created an organization.",
+        exported=True,
     ),
-    EventSpec(Events.USER_INVITED, UserInvited, "An admin invited a user."),
-    EventSpec(Events.USER_JOINED, UserJoined, "An invited user joined."),
+    # an address and a role nobody has accepted yet (members appear with user.joined)
+    EventSpec(Events.USER_INVITED, UserInvited, "An admin invited a user.", exported=False),
+    EventSpec(Events.USER_JOINED, UserJoined, "An invited user joined.", exported=True),
+    # the bot's sign-in link: a Telegram id stands for the account
     EventSpec(
         Events.USER_TELEGRAM_LINKED,
         UserTelegramLinked,
         "A user linked their Telegram account.",
+        exported=False,
     ),
+    # password internals
     EventSpec(
         Events.USER_PASSWORD_CHANGED,
         UserPasswordChanged,
         "A user's password was changed or reset; their other sessions ended.",
-    ),
-    EventSpec(Events.USER_ROLE_CHANGED, UserRoleChanged, "An admin changed a member's role."),
-    EventSpec(
-        Events.USER_DEACTIVATED, UserDeactivated, "An admin switched a member's account off."
+        exported=False,
     ),
     EventSpec(
-        Events.USER_REACTIVATED, UserReactivated, "An admin switched a member's account on again."
+        Events.USER_ROLE_CHANGED,
+        UserRoleChanged,
+        "An admin changed a member's role.",
+        exported=True,
     ),
+    EventSpec(
+        Events.USER_DEACTIVATED,
+        UserDeactivated,
+        "An admin switched a member's account off.",
+        exported=True,
+    ),
+    EventSpec(
+        Events.USER_REACTIVATED,
+        UserReactivated,
+        "An admin switched a member's account on again.",
+        exported=True,
+    ),
+    # the outcome of a mailed code
     EventSpec(
         Events.USER_EMAIL_VERIFIED,
         UserEmailVerified,
         "A user confirmed an address, now their account's.",
+        exported=False,
     ),
     EventSpec(
         Events.ORGANIZATION_UPDATED,
         OrganizationUpdated,
         "An admin changed the organization's name, time zone or working hours.",
+        exported=True,
     ),
+    # revocations: which sessions' tokens stopped working
     EventSpec(
         Events.USER_SESSIONS_REVOKED,
         UserSessionsRevoked,
         "Access tokens of a session or of a user stopped being valid.",
+        exported=False,
     ),
 )

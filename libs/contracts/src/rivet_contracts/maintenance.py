@@ -757,23 +757,38 @@ RPCS: tuple[RpcSpec[Any, Any], ...] = (
 )
 
 EVENTS: tuple[EventSpec, ...] = (
-    EventSpec(Events.PLAN_CREATED, PlanCreated, "A maintenance plan was created."),
-    EventSpec(Events.PLAN_UPDATED, PlanUpdated, "A maintenance plan was changed."),
-    EventSpec(Events.PLAN_PAUSED, PlanPaused, "A maintenance plan was paused."),
-    EventSpec(Events.PLAN_RESUMED, PlanResumed, "A paused maintenance plan was resumed."),
-    EventSpec(Events.PM_DUE, PmDue, "An occurrence of a plan opened its work order."),
+    EventSpec(Events.PLAN_CREATED, PlanCreated, "A maintenance plan was created.", exported=True),
+    EventSpec(Events.PLAN_UPDATED, PlanUpdated, "A maintenance plan was changed.", exported=True),
+    EventSpec(Events.PLAN_PAUSED, PlanPaused, "A maintenance plan was paused.", exported=True),
     EventSpec(
-        Events.PM_COMPLETED, PmCompleted, "The work order of a plan's occurrence was completed."
+        Events.PLAN_RESUMED, PlanResumed, "A paused maintenance plan was resumed.", exported=True
     ),
-    EventSpec(Events.METER_READING_RECORDED, MeterReadingRecorded, "A meter reading was recorded."),
+    EventSpec(
+        Events.PM_DUE, PmDue, "An occurrence of a plan opened its work order.", exported=True
+    ),
+    EventSpec(
+        Events.PM_COMPLETED,
+        PmCompleted,
+        "The work order of a plan's occurrence was completed.",
+        exported=True,
+    ),
+    EventSpec(
+        Events.METER_READING_RECORDED,
+        MeterReadingRecorded,
+        "A meter reading was recorded.",
+        exported=True,
+    ),
     EventSpec(
         Events.METER_LIMIT_EXCEEDED,
         MeterLimitExceeded,
         "A gauge went out of its limits (once per excursion).",
+        exported=True,
     ),
+    # machines' raw input (what was recorded is meter.reading_recorded)
     EventSpec(
         Events.READING_SUBMITTED,
         ReadingSubmitted,
         "A machine's meter reading, on reading.submitted.<org_id> (published by machines).",
+        exported=False,
     ),
 )

@@ -188,9 +188,13 @@ RPCS: tuple[RpcSpec[Any, Any], ...] = (
 )  # fmt: skip
 
 EVENTS: tuple[EventSpec, ...] = (
-    EventSpec(Events.NAMEPLATE_UPLOADED, NameplateUploaded, "A nameplate photo awaits OCR."),
+    # the OCR worker's queue (a key of the photo store): not exported
+    EventSpec(Events.NAMEPLATE_UPLOADED, NameplateUploaded, "A nameplate photo awaits OCR.",
+              exported=False),
     EventSpec(Events.NAMEPLATE_SCANNED, NameplateScanned,
-              "OCR read a nameplate (or a person confirmed the reading)."),
+              "OCR read a nameplate (or a person confirmed the reading).", exported=True),
+    # the pipeline's answer to OCR; the asset is announced by equipment.created / .matched
     EventSpec(Events.EQUIPMENT_SCAN_RESOLVED, EquipmentScanResolved,
-              "Assets decided what a scanned nameplate is: created, matched or duplicates."),
+              "Assets decided what a scanned nameplate is: created, matched or duplicates.",
+              exported=False),
 )  # fmt: skip

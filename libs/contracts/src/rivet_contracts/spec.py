@@ -43,8 +43,17 @@ class RpcSpec(Generic[RequestT, ReplyT]):
 
 @dataclass(frozen=True)
 class EventSpec:
-    """A domain event and the model of its ``data``."""
+    """A domain event and the model of its ``data``.
+
+    ``exported``: whether the event leaves Rivet. An exported event is copied, unchanged, to
+    its organization's stream (``streams.org_stream``) for outside subscribers (an ERP, a SCADA
+    gateway: see the integrations service). ``False`` for what must never leave: anything that
+    carries or stands for a secret (tokens, codes, passwords, sign-in links), mail and
+    sign-in internals, revocations, a pipeline's internal steps, machines' raw input. Every
+    event decides: ``None`` (undecided) fails the contracts tests.
+    """
 
     subject: str
     data: type[EventData]
     summary: str
+    exported: bool | None = None

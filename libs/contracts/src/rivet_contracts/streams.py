@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import timedelta
+from uuid import UUID
 
 
 @dataclass(frozen=True)
@@ -55,3 +56,30 @@ def stream_for(subject: str) -> StreamSpec:
         if any(pattern.split(".", 1)[0] == head for pattern in spec.subjects):
             return spec
     raise KeyError(f"no stream keeps subject {subject!r}")
+
+
+# --- organizations' streams: events for outside subscribers ---------------------------------
+
+EXPORTED_STREAMS: tuple[StreamSpec, ...] = (USERS, EQUIPMENT, WORKORDERS, NAMEPLATES, MAINTENANCE)
+"""The domain streams whose exported events (``EventSpec.exported``) are copied to their
+organization's stream. Not READINGS (machines' raw input: the readings recorded are
+``meter.reading_recorded``), not DEADLETTERS."""
+
+ORG_SUBJECT_PREFIX = "org"
+ORG_STREAM_PREFIX = "ORG_"
+
+
+def org_subject(org_id: UUID, subject: str) -> str:
+    """``org.<org_id>.<subject>``: where an organization's copy of an event is published."""
+    return f"{ORG_SUBJECT_PREFIX}.{org_id}.{subject}"
+
+
+def org_stream(org_id: UUID) -> StreamSpec:
+    """The stream of one organization's exported events, ``ORG_<org id hex>``: subjects
+    ``org.<org_id>.>``, the domain streams' retention and duplicate window. Created by the
+    integrations service on the organization's first exported event."""
+    return StreamSpec(
+        f"{ORG_STREAM_PREFIX}{org_id.hex.upper()}",
+        (f"{ORG_SUBJECT_PREFIX}.{org_id}.>",),
+        f"Events of organization {org_id} for outside subscribers (integrations).",
+    )

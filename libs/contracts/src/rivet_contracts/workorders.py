@@ -732,27 +732,38 @@ RPCS: tuple[RpcSpec[Any, Any], ...] = (
 )
 
 EVENTS: tuple[EventSpec, ...] = (
-    EventSpec(Events.WO_CREATED, WorkOrderCreated, "A work order was opened."),
+    EventSpec(Events.WO_CREATED, WorkOrderCreated, "A work order was opened.", exported=True),
     EventSpec(
         Events.WO_STATUS_CHANGED,
         WorkOrderStatusChanged,
         "A work order moved to another status (with actor and reason).",
+        exported=True,
     ),
-    EventSpec(Events.WO_ASSIGNED, WorkOrderAssigned, "A work order was assigned or unassigned."),
-    EventSpec(Events.WO_COMMENTED, WorkOrderCommented, "A comment or note was added."),
+    EventSpec(
+        Events.WO_ASSIGNED,
+        WorkOrderAssigned,
+        "A work order was assigned or unassigned.",
+        exported=True,
+    ),
+    EventSpec(
+        Events.WO_COMMENTED, WorkOrderCommented, "A comment or note was added.", exported=True
+    ),
     EventSpec(
         Events.WO_UPDATED,
         WorkOrderUpdated,
         "Planning fields, hours or downtime of a work order changed.",
+        exported=True,
     ),
     EventSpec(
         Events.WO_CHECKLIST_ITEM_CHECKED,
         WorkOrderChecklistItemChecked,
         "A checklist item's result was recorded (or taken back).",
+        exported=True,
     ),
     EventSpec(
         Events.WO_OVERDUE,
         WorkOrderOverdue,
         "An open work order's due date passed (once per deadline).",
+        exported=True,
     ),
 )

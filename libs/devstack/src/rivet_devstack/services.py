@@ -109,6 +109,13 @@ SERVICES: tuple[ServiceSpec, ...] = (
         "rivet_maintenance.settings:MaintenanceSettings",
     ),
     ServiceSpec(
+        "integrations",
+        "rivet-integrations",
+        8107,
+        "rivet_integrations.main:build",
+        "rivet_integrations.settings:IntegrationsSettings",
+    ),
+    ServiceSpec(
         "gateway",
         "rivet-gateway",
         8000,

@@ -1,0 +1,37 @@
+"""Integrations service entry point: ``rivet-integrations [serve|migrate]``.
+
+A regular Rivet service (database, NATS, jobs, /health, /ready, /metrics on HTTP_PORT) with the
+exporter started once the runtime is up: every exported event of the domain streams is copied
+to its organization's stream, where outside subscribers read it with credentials of that
+organization only (docs/integrations.md).
+"""
+
+from pathlib import Path
+
+from rivet_runtime import ServiceRuntime
+from rivet_runtime.cli import run_service
+
+from .exporter.service import Exporter
+from .settings import IntegrationsSettings
+from .state import IntegrationsState
+from .tables import SCHEMA
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def build(settings: IntegrationsSettings | None = None) -> ServiceRuntime[IntegrationsState]:
+    settings = settings or IntegrationsSettings()
+    runtime: ServiceRuntime[IntegrationsState] = ServiceRuntime(
+        settings,
+        lambda resources: IntegrationsState.connected(settings, resources),
+        schema=SCHEMA,
+        migrations=MIGRATIONS,
+    )
+    exporter = Exporter()
+    runtime.on_started.append(lambda: exporter.start(runtime.state))
+    runtime.on_stopping.append(exporter.stop)
+    return runtime
+
+
+def cli() -> None:
+    run_service(build)

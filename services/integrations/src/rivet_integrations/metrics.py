@@ -1,0 +1,36 @@
+"""Integrations metrics: what the exporter copied to the organizations' streams, how far
+behind it is, and what failed.
+
+``/metrics`` needs no token, so nothing here names an organization: the labels are the
+domain streams (a fixed list) and fixed results.
+"""
+
+from prometheus_client import Counter, Gauge
+
+EVENTS = Counter(
+    "rivet_integrations_events_total",
+    "Events of the domain streams the exporter handled, by stream and result (exported: "
+    "stored in the organization's stream; duplicate: the stream had it already; internal: "
+    "never leaves Rivet; no_organization; unreadable).",
+    ["stream", "result"],
+)
+FAILURES = Counter(
+    "rivet_integrations_export_failures_total",
+    "Events whose copy to their organization's stream failed (each is tried again), by stream.",
+    ["stream"],
+)
+LAG = Gauge(
+    "rivet_integrations_export_lag_seconds",
+    "Age of the last event the exporter handled when it handled it (0 once it has caught up "
+    "with the stream), by stream.",
+    ["stream"],
+)
+PENDING = Gauge(
+    "rivet_integrations_export_pending",
+    "Events of the domain stream the exporter has not handled yet, by stream.",
+    ["stream"],
+)
+ORG_STREAMS = Counter(
+    "rivet_integrations_org_streams_created_total",
+    "Organizations' streams created (on an organization's first exported event).",
+)
