@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import DateTime, any_, bindparam, func, insert, select, tuple_, update
+from sqlalchemy import DateTime, any_, bindparam, func, insert, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.engine import RowMapping
@@ -206,62 +206,86 @@ _STORE_LATEST = (
         excursions=bindparam("excursions"),
     )
 )
-_ADD_READING = (
-    insert(readings)
-    .values(
-        meter_id=bindparam("meter_id"),
-        org_id=bindparam("org_id"),
-        value=bindparam("value"),
-        read_at=bindparam("read_at"),
-        source=bindparam("source"),
-        author_id=bindparam("author_id"),
-    )
-    .returning(*readings.c, sort_by_parameter_order=True)
-)
 
 
 async def store_latest_many(conn: AsyncConnection, latest: Sequence[MeterRecord]) -> None:
-    """Keep each meter's newest reading and excursion state as ``latest`` has them."""
+    """Keep each meter's newest reading and excursion state as ``latest`` has them, in one
+    statement (a batch of machines' readings touches hundreds of meters)."""
     if not latest:
         return
+    if len(latest) == 1:
+        (meter,) = latest
+        await conn.execute(_STORE_LATEST, _latest_params(meter))
+        return
     await conn.execute(
-        _STORE_LATEST,
-        [
-            {
-                "meter_id": meter.id,
-                "last_value": meter.last_value,
-                "last_read_at": meter.last_read_at,
-                "excursion_side": meter.condition.side.value
-                if meter.condition.side is not None
-                else None,
-                "excursion_since": meter.condition.since,
-                "excursions": meter.condition.excursions,
-            }
-            for meter in latest
-        ],
+        _STORE_LATEST_MANY,
+        {
+            "ids": [meter.id for meter in latest],
+            "values": [meter.last_value for meter in latest],
+            "read_ats": [meter.last_read_at for meter in latest],
+            "sides": [_side(meter) for meter in latest],
+            "sinces": [meter.condition.since for meter in latest],
+            "excursions": [meter.condition.excursions for meter in latest],
+        },
     )
+
+
+def _side(meter: MeterRecord) -> str | None:
+    return meter.condition.side.value if meter.condition.side is not None else None
+
+
+def _latest_params(meter: MeterRecord) -> dict[str, Any]:
+    return {
+        "meter_id": meter.id,
+        "last_value": meter.last_value,
+        "last_read_at": meter.last_read_at,
+        "excursion_side": _side(meter),
+        "excursion_since": meter.condition.since,
+        "excursions": meter.condition.excursions,
+    }
+
+
+_STORE_LATEST_MANY = text(
+    "UPDATE meters SET last_value = u.last_value, last_read_at = u.last_read_at, "
+    "excursion_side = u.side, excursion_since = u.since, excursions = u.excursions "
+    "FROM unnest(CAST(:ids AS uuid[]), CAST(:values AS numeric[]), "
+    "CAST(:read_ats AS timestamptz[]), CAST(:sides AS text[]), "
+    "CAST(:sinces AS timestamptz[]), CAST(:excursions AS integer[])) "
+    "AS u(id, last_value, last_read_at, side, since, excursions) WHERE meters.id = u.id"
+)
+# The batch's readings in one statement, stored (and so numbered) in the batch's order.
+_ADD_READINGS = text(
+    "INSERT INTO readings (meter_id, org_id, value, read_at, source, author_id) "
+    "SELECT u.meter_id, u.org_id, u.value, u.read_at, u.source, u.author_id FROM unnest("
+    "CAST(:meter_ids AS uuid[]), CAST(:org_ids AS uuid[]), CAST(:values AS numeric[]), "
+    "CAST(:read_ats AS timestamptz[]), CAST(:sources AS text[]), CAST(:authors AS uuid[])) "
+    "WITH ORDINALITY AS u(meter_id, org_id, value, read_at, source, author_id, n) "
+    "ORDER BY u.n "
+    "RETURNING id, meter_id, value, read_at, source, author_id, recorded_at"
+)
 
 
 async def add_readings(conn: AsyncConnection, batch: Sequence[NewReading]) -> list[ReadingRecord]:
     """Insert ``batch`` in one statement; the stored readings in the same order."""
     if not batch:
         return []
-    params = [
+    result = await conn.execute(
+        _ADD_READINGS,
         {
-            "meter_id": r.meter_id,
-            "org_id": r.org_id,
-            "value": r.value,
-            "read_at": r.read_at,
-            "source": r.source,
-            "author_id": r.author_id,
-        }
-        for r in batch
-    ]
-    if len(params) == 1:  # executemany needs two or more to return rows in order
-        result = await conn.execute(_ADD_READING, params[0])
-    else:
-        result = await conn.execute(_ADD_READING, params)
-    return [ReadingRecord.of_row(row) for row in result.mappings()]
+            "meter_ids": [r.meter_id for r in batch],
+            "org_ids": [r.org_id for r in batch],
+            "values": [r.value for r in batch],
+            "read_ats": [r.read_at for r in batch],
+            "sources": [r.source for r in batch],
+            "authors": [r.author_id for r in batch],
+        },
+    )
+    # ids are drawn in insertion order, which is the batch's (ORDER BY the ordinality)
+    return sorted((ReadingRecord.of_row(row) for row in result.mappings()), key=_by_id)
+
+
+def _by_id(reading: ReadingRecord) -> int:
+    return reading.id
 
 
 async def add_reading(conn: AsyncConnection, reading: NewReading) -> ReadingRecord:

@@ -12,7 +12,9 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import bindparam, insert, select, tuple_, update
+from sqlalchemy import any_, bindparam, insert, select, tuple_, update
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -301,11 +303,14 @@ async def active_plans_of_meters(
         return {}
     query = (
         select(plans)
-        .where(plans.c.meter_id.in_(meter_ids), plans.c.status == PlanStatus.ACTIVE.value)
+        .where(
+            plans.c.meter_id == any_(bindparam("ids", type_=ARRAY(PG_UUID(as_uuid=True)))),
+            plans.c.status == PlanStatus.ACTIVE.value,
+        )
         .order_by(plans.c.created_at, plans.c.id)
     )
     found: dict[UUID, list[PlanRecord]] = {}
-    for row in (await conn.execute(query)).mappings():
+    for row in (await conn.execute(query, {"ids": meter_ids})).mappings():
         plan = PlanRecord.of_row(row)
         assert plan.meter_id is not None
         found.setdefault(plan.meter_id, []).append(plan)
