@@ -207,8 +207,15 @@ class BatchPuller:
 
 
 def _delivered(msg: Msg) -> int:
-    """How many times JetStream has delivered ``msg``, from its acknowledgement subject."""
+    """How many times JetStream has delivered ``msg``, from its acknowledgement subject:
+    ``$JS.ACK.<stream>.<consumer>.<delivered>...`` (nine tokens), or with a domain and an
+    account hash before the stream (``<delivered>`` is then the seventh)."""
+    tokens = (msg.reply or "").split(".")
     try:
-        return msg.metadata.num_delivered or 1
-    except Exception:
-        return 1
+        if len(tokens) == 9:
+            return int(tokens[4]) or 1
+        if len(tokens) >= 11:
+            return int(tokens[6]) or 1
+    except ValueError:
+        pass
+    return 1
