@@ -228,3 +228,89 @@ async def test_stop_lets_a_running_pass_finish_and_tells_it_to_hurry(
     await db.dispose()
     assert steps == ["stopped early"]
     assert time.monotonic() - started < 1.0
+
+
+async def _runners(
+    test_env: TestEnv, isolated_database: str, jobs: JobRouter[str], hold: float, count: int = 2
+) -> tuple[list[JobRunner[str]], list[CommitListener], list[Database]]:
+    await _create_schema(isolated_database)
+    settings = ServiceSettings(**test_env.common() | {"service_name": "jobs-lease"})
+    dbs = [Database(isolated_database, SCHEMA) for _ in range(count)]
+    listeners = [CommitListener(db) for db in dbs]
+    runners = [
+        JobRunner(settings, db, f"replica-{n}", jobs.jobs, listener, hold=hold)
+        for n, (db, listener) in enumerate(zip(dbs, listeners, strict=True))
+    ]
+    return runners, listeners, dbs
+
+
+async def _stop(
+    runners: list[JobRunner[str]], listeners: list[CommitListener], dbs: list[Database]
+) -> None:
+    for runner in runners:
+        await runner.stop()
+    for listener in listeners:
+        await listener.close()
+    for db in dbs:
+        await db.dispose()
+
+
+async def test_a_pass_longer_than_its_lease_renews_it_and_never_overlaps(
+    test_env: TestEnv, isolated_database: str
+) -> None:
+    """Passes of 1.5 s under a lease of 0.6 s, every 0.2 s, two replicas: without renewal the
+    other replica would start a pass beside the running one."""
+    passes: list[tuple[str, float, float]] = []
+    jobs: JobRouter[str] = JobRouter()
+
+    @jobs.periodic("slow", every=0.2)
+    async def slow(ctx: JobContext[str]) -> int:
+        started = time.monotonic()
+        await asyncio.sleep(1.5)
+        passes.append((ctx.state, started, time.monotonic()))
+        return 1
+
+    runners, listeners, dbs = await _runners(test_env, isolated_database, jobs, hold=0.6)
+    for runner in runners:
+        await runner.start()
+    try:
+        await asyncio.sleep(5.0)
+    finally:
+        await _stop(runners, listeners, dbs)
+    ordered = sorted(passes, key=lambda p: p[1])
+    assert len(ordered) >= 2
+    for before, after in itertools.pairwise(ordered):
+        assert after[1] >= before[2] - 0.01, "a pass started while another held the job"
+
+
+async def test_the_job_of_a_replica_that_died_mid_pass_runs_when_its_lease_ends(
+    test_env: TestEnv, isolated_database: str
+) -> None:
+    """A claim taken and never renewed nor finished (its replica was killed): another replica
+    runs the job once the lease runs out, not a period later."""
+    passes: list[float] = []
+    jobs: JobRouter[str] = JobRouter()
+
+    @jobs.periodic("hourly", every=3600)
+    async def hourly(_ctx: JobContext[str]) -> int:
+        passes.append(time.monotonic())
+        return 1
+
+    runners, listeners, dbs = await _runners(test_env, isolated_database, jobs, 1.0, count=1)
+    async with dbs[0].transaction() as conn:  # what a replica's claim leaves when it is killed
+        await conn.execute(
+            text(
+                "INSERT INTO job_runs (name, due_at, started_at, runs) "
+                "VALUES ('hourly', now() + interval '1 second', now(), 1)"
+            )
+        )
+    started = time.monotonic()
+    await runners[0].start()
+    try:
+        while not passes:
+            assert time.monotonic() - started < 5, "the dead replica's claim was never taken over"
+            await asyncio.sleep(0.05)
+    finally:
+        await _stop(runners, listeners, dbs)
+    assert passes[0] - started >= 0.8, "the live claim was not respected"
+    assert len(passes) == 1

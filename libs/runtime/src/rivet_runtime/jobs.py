@@ -22,10 +22,13 @@ and ``main.build`` adds them with ``runtime.include_jobs(jobs)``. A job gets a `
   run the same queue job side by side: the job claims its work so that no item is done twice.
 - **Periodic jobs** run every ``every`` seconds. By default one replica runs each period: the
   pass is claimed in the schema's ``job_runs`` table (``due_at`` moves forward in the claiming
-  transaction; the other replicas find it not due and sleep until it is). A claim holds the job
-  for at least ``HOLD`` seconds, so a pass that outlives its period is never run twice at once,
-  and the job of a replica that died mid-pass runs again when the hold ends. ``per_replica=True``
-  runs it in every replica instead (for what is local to a process, such as its gauges).
+  transaction; the other replicas find it not due and sleep until it is). A claim is a lease of
+  ``HOLD`` seconds that the running pass renews every third of it, so a pass that outlives its
+  period is never run twice at once, and the job of a replica that died mid-pass runs again
+  within ``HOLD`` seconds (a lease that could not be renewed, the database being away, may let
+  another replica start a pass beside it: jobs are written to be safe to repeat).
+  ``per_replica=True`` runs it in every replica instead (for what is local to a process, such
+  as its gauges).
 
 A failed pass is logged, counted (``rivet_job_runs_total{result="failed"}``) and retried after a
 growing delay; ``rivet_job_last_success_timestamp_seconds`` says when each job last succeeded.
@@ -60,8 +63,9 @@ log = logging.getLogger(__name__)
 
 StateT = TypeVar("StateT")
 
-HOLD = 300.0
-"""Seconds a claimed periodic pass holds its job at least (see the module's docstring)."""
+HOLD = 30.0
+"""Seconds a claim on a periodic pass lasts unless the pass renews it (see the module's
+docstring): how long the job of a replica that died mid-pass waits."""
 MAX_BACKOFF = 60.0
 
 Seconds = float | Callable[[Any], float]
@@ -170,6 +174,10 @@ _CLAIM = text(
     "UPDATE job_runs SET due_at = now() + make_interval(secs => :hold), started_at = now(), "
     "runs = runs + 1 WHERE name = :name AND due_at <= now() RETURNING runs"
 )
+_RENEW = text(
+    "UPDATE job_runs SET due_at = now() + make_interval(secs => :hold) "
+    "WHERE name = :name AND runs = :runs"
+)
 _UNTIL_DUE = text("SELECT extract(epoch FROM due_at - now()) FROM job_runs WHERE name = :name")
 _SUCCEEDED = text(
     "UPDATE job_runs SET due_at = started_at + make_interval(secs => :every), "
@@ -192,10 +200,12 @@ class JobRunner(Generic[StateT]):
         jobs: list[Job],
         listener: CommitListener | None,
         client: "RpcClient | None" = None,
+        hold: float = HOLD,
     ) -> None:
         """``db`` and ``listener`` may be None for a service without a database, which runs
-        per-replica periodic jobs only."""
+        per-replica periodic jobs only. ``hold``: seconds of a claim's lease (``HOLD``)."""
         self.settings = settings
+        self.hold = hold
         self.db = db
         self.state = state
         self.jobs = jobs
@@ -321,14 +331,16 @@ class JobRunner(Generic[StateT]):
         failures = 0
         while not self._stopping.is_set():
             try:
-                wait = await self._claim(job, every)
+                runs, wait = await self._claim(job)
             except Exception as exc:  # the database is away: try again later
                 log.warning("job %s: cannot claim a pass: %r", job.name, exc)
-                wait = min(every, 5.0)
-            if wait is not None:
+                runs, wait = None, min(every, 5.0)
+            if runs is None:
                 # Not due here: sleep until it is (a little jitter spreads the replicas).
-                await self._sleep(min(wait, every) + random.uniform(0, 0.05 * every))  # noqa: S311
+                jitter = random.uniform(0, min(0.05 * every, 1.0))  # noqa: S311
+                await self._sleep(min(wait, every) + jitter)
                 continue
+            lease = asyncio.create_task(self._renew(job, runs), name=f"lease-{job.name}")
             try:
                 await self.run_once(job)
             except Exception as exc:
@@ -337,26 +349,42 @@ class JobRunner(Generic[StateT]):
                 retry = min(0.5 * 2**failures, MAX_BACKOFF, every)
                 await self._record(_FAILED, job, retry=retry, error=repr(exc)[:500])
                 continue
+            finally:
+                lease.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await lease
             failures = 0
             await self._record(_SUCCEEDED, job, every=every)
 
-    async def _claim(self, job: Job, every: float) -> float | None:
-        """None if this replica claimed the pass; otherwise seconds until it is due."""
+    async def _claim(self, job: Job) -> tuple[int | None, float]:
+        """(the claim's number, 0) if this replica claimed the pass; otherwise (None, seconds
+        until it is due)."""
         assert self.db is not None  # checked in __init__
         async with self.db.transaction() as conn:
-            claimed = await conn.scalar(_CLAIM, {"name": job.name, "hold": max(every, HOLD)})
+            claimed = await conn.scalar(_CLAIM, {"name": job.name, "hold": self.hold})
             if claimed is not None:
-                return None
+                return int(claimed), 0.0
             until = await conn.scalar(_UNTIL_DUE, {"name": job.name})
             if until is None:  # its row is gone (a restored database): register it again
                 await conn.execute(_REGISTER, {"name": job.name})
-                return 0.01
-        return max(float(until), 0.0) + 0.01
+                return None, 0.01
+        return None, max(float(until), 0.0) + 0.01
+
+    async def _renew(self, job: Job, runs: int) -> None:
+        """Keep claim ``runs`` of ``job`` alive while its pass runs (cancelled when it ends)."""
+        assert self.db is not None  # checked in __init__
+        while True:
+            await asyncio.sleep(self.hold / 3)
+            try:
+                async with self.db.transaction() as conn:
+                    await conn.execute(_RENEW, {"name": job.name, "runs": runs, "hold": self.hold})
+            except Exception as exc:  # the lease may run out: another pass may start beside it
+                log.warning("job %s: cannot renew its claim: %r", job.name, exc)
 
     async def _record(self, statement: Any, job: Job, **params: Any) -> None:
         assert self.db is not None  # checked in __init__
         try:
             async with self.db.transaction() as conn:
                 await conn.execute(statement, {"name": job.name, **params})
-        except Exception as exc:  # the pass is held until HOLD ends; nothing is lost
+        except Exception as exc:  # the pass is held until its lease ends; nothing is lost
             log.warning("job %s: cannot record the pass: %r", job.name, exc)
