@@ -76,7 +76,7 @@ async def test_the_migrations_build_the_declared_schema(isolated_database: str) 
     try:
         async with engine.begin() as conn:
             assert await conn.scalar(text(f"SELECT version_num FROM {SCHEMA}.alembic_version")) == (
-                "0004"
+                "0005"
             )
             migrated = await conn.run_sync(_catalog, SCHEMA)
             declared = await conn.run_sync(_declared)

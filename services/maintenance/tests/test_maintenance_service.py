@@ -23,6 +23,7 @@ def test_the_runtime_is_built_on_the_service_schema_and_migrations() -> None:
         "0002_scheduler.py",
         "0003_forecast_index.py",
         "0004_forecast_pages.py",
+        "0005_forecast_meter_plans.py",
     ]
     assert runtime.publishes == (MAINTENANCE, READINGS)
     assert set(runtime.rpc_subjects) == {s for s in RPCS if s.startswith("rpc.maintenance.")}

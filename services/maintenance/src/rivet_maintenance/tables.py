@@ -211,6 +211,14 @@ plans = Table(
         ),
     ),
     Index(
+        "plans_meter_active_idx",
+        "org_id",
+        "equipment_id",
+        postgresql_where=text(
+            f"status = '{PlanStatus.ACTIVE}' AND trigger_kind = '{TriggerKind.METER}'"
+        ),
+    ),
+    Index(
         "plans_calendar_assignee_idx",
         "org_id",
         "assignee_id",

@@ -5,6 +5,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
@@ -13,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..occurrences.repository import OccurrenceRecord
 from ..plans.repository import PlanRecord
-from ..tables import occurrences, plans
+from ..plans.triggers import Trigger, load
+from ..tables import meters, occurrences, plans, readings
 from ..vocabulary import ACTIVE_OCCURRENCES, OccurrenceStatus, PlanStatus, TriggerKind
 
 ACTIVE = [status.value for status in ACTIVE_OCCURRENCES]
@@ -38,6 +40,8 @@ def _filtered(
 ACTIVE_SQL = ", ".join(f"'{status}'" for status in ACTIVE)
 _PLANS = f"{plans.schema}.{plans.name}"
 _OCCURRENCES = f"{occurrences.schema}.{occurrences.name}"
+_METERS = f"{meters.schema}.{meters.name}"
+_READINGS = f"{readings.schema}.{readings.name}"
 _CALENDAR = (
     f"p.org_id = :org AND p.status = '{PlanStatus.ACTIVE}' "
     f"AND p.trigger_kind = '{TriggerKind.CALENDAR}'"
@@ -45,7 +49,7 @@ _CALENDAR = (
 """With literals, so the planner matches the partial indexes of migration 0004."""
 _SHOWN = (
     "p.id, p.title, p.equipment_id, p.assignee_id, p.trigger_kind, p.estimated_hours, "
-    "p.trigger, p.next_due_at"
+    "p.trigger::text AS trigger, p.next_due_at"
 )
 """What the forecast shows of a plan and needs to project it (not its checklist)."""
 _GAP = (
@@ -77,7 +81,7 @@ class ForecastPlan:
     assignee_id: UUID | None
     trigger_kind: TriggerKind
     estimated_hours: Decimal | None
-    trigger: dict[str, Any]
+    trigger: Trigger
     next_due_at: datetime | None
     latest_due: datetime | None = None
     """Calendar plans with no next stored: the due time of their latest occurrence."""
@@ -85,20 +89,26 @@ class ForecastPlan:
     meter_base: Decimal | None = None
 
     @classmethod
-    def of_row(cls, row: Any) -> "ForecastPlan":
+    def of_row(cls, row: Any, **more: Any) -> "ForecastPlan":
+        kind = TriggerKind(row["trigger_kind"])
         return cls(
             id=row["id"],
             title=row["title"],
             equipment_id=row["equipment_id"],
             assignee_id=row["assignee_id"],
-            trigger_kind=TriggerKind(row["trigger_kind"]),
+            trigger_kind=kind,
             estimated_hours=row["estimated_hours"],
-            trigger=json.loads(trigger) if isinstance(trigger := row["trigger"], str) else trigger,
+            trigger=_trigger(kind, row["trigger"]),
             next_due_at=row["next_due_at"],
-            latest_due=row.get("latest_due"),
-            meter_id=row.get("meter_id"),
-            meter_base=row.get("meter_base"),
+            **more,
         )
+
+
+@lru_cache(maxsize=8192)
+def _trigger(kind: TriggerKind, stored: str) -> Trigger:
+    """A stored trigger (its JSON text), parsed once for the plans that share it and the
+    pages that show them."""
+    return load(kind, json.loads(stored))
 
 
 @dataclass(frozen=True)
@@ -226,6 +236,7 @@ async def calendar_waiting(
     *,
     zone: str,
     bound: tuple[datetime, UUID],
+    changes: list[tuple[datetime, datetime]],
     equipment_id: UUID | None = None,
     assignee_id: UUID | None = None,
 ) -> list[ForecastPlan]:
@@ -233,9 +244,11 @@ async def calendar_waiting(
     its next is one interval after that one's due date), with their latest occurrence's due
     time, leaving out those whose next comes after ``bound`` (due time, plan).
 
-    PostgreSQL computes that next in the organization's ``zone``; where the clocks change
-    near it, it may be off by the change, so such plans are left out only when even the
-    earliest it can be comes after ``bound``."""
+    PostgreSQL computes that next in the organization's ``zone``. Where the clocks change it
+    may read a local time otherwise than ``localtime`` does (a repeated 02:30 as the later
+    one), so near a change (``changes``: the spans, widened by ``DST_SLACK``, in which they
+    change) a plan is left out only when even the earliest its next can be is after
+    ``bound``."""
     params: dict[str, Any] = {
         "org": org_id,
         "zone": zone,
@@ -244,40 +257,98 @@ async def calendar_waiting(
         "reach": bound[0] + DST_SLACK,
     }
     where = _where_filters(params, equipment_id, assignee_id)
+    near = ""
+    for n, (start, end) in enumerate(changes):
+        near += f" OR approx BETWEEN :change_{n}_start AND :change_{n}_end"
+        params |= {f"change_{n}_start": start - DST_SLACK, f"change_{n}_end": end + DST_SLACK}
     local_next = (
         "timezone(CAST(:zone AS text), (timezone(CAST(:zone AS text), o.due_at))::date + "
         f"{_STEP} + (p.trigger->>'at')::time)"
     )
+    # OFFSET 0: the next is computed once a plan, not again in each condition on it
     query = text(
         f"SELECT * FROM (SELECT {_SHOWN}, o.due_at AS latest_due, "  # noqa: S608 (constants; values bound)
         f"p.trigger->>'mode' = 'floating' AS floating, {local_next} AS approx "
         f"FROM {_PLANS} p CROSS JOIN LATERAL (SELECT due_at FROM {_OCCURRENCES} o "
-        "WHERE o.plan_id = p.id ORDER BY o.created_at DESC, o.id DESC LIMIT 1) o "
-        f"WHERE {_CALENDAR} AND p.next_due_at IS NULL AND o.due_at IS NOT NULL{where}) w "
-        "WHERE NOT floating OR (approx <= :reach AND ("
-        "(approx, id) <= (:at, :plan) "
-        "OR timezone(CAST(:zone AS text), approx - interval '3 hours') + interval '6 hours' "
-        "<> timezone(CAST(:zone AS text), approx + interval '3 hours')))"
+        "WHERE o.plan_id = p.id ORDER BY o.created_at DESC LIMIT 1) o "
+        f"WHERE {_CALENDAR} AND p.next_due_at IS NULL AND o.due_at IS NOT NULL{where} "
+        "OFFSET 0) w "
+        f"WHERE NOT floating OR (approx <= :reach AND ((approx, id) <= (:at, :plan){near}))"
     )
-    return [ForecastPlan.of_row(row) for row in (await conn.execute(query, params)).mappings()]
+    return [
+        ForecastPlan.of_row(row, latest_due=row["latest_due"])
+        for row in (await conn.execute(query, params)).mappings()
+    ]
+
+
+@dataclass(frozen=True)
+class MeteredPlan:
+    """A meter plan with what its forecast needs of its meter: the newest reading and the
+    oldest of the 30 days before it (where the counter's recent use is measured from)."""
+
+    plan: ForecastPlan
+    last_value: Decimal | None
+    last_read_at: datetime | None
+    earliest_value: Decimal | None
+    earliest_at: datetime | None
+
+
+_BASE = "coalesce(p.meter_base, 0)"
+_EVERY = "(p.trigger->>'every')::numeric"
+_THRESHOLD = (
+    f"CASE WHEN m.last_value < {_BASE} THEN {_BASE} + {_EVERY} "
+    f"ELSE {_BASE} + (floor((m.last_value - {_BASE}) / {_EVERY}) + 1) * {_EVERY} END"
+)
+_EXPECTED = (
+    "CASE WHEN m.last_value > e.value AND m.last_read_at > e.read_at "
+    f"THEN m.last_read_at + make_interval(secs => least(4e9, (({_THRESHOLD}) - m.last_value) "
+    "/ ((m.last_value - e.value) / extract(epoch FROM m.last_read_at - e.read_at))::float8)) "
+    "END"
+)
+"""When the counter is expected at the plan's next threshold at its recent use (as
+``usage.expected_at`` of ``usage.next_threshold``, to within rounding); only where the counter
+has moved."""
 
 
 async def meter_plans(
     conn: AsyncConnection,
     org_id: UUID,
     *,
+    window: timedelta,
+    by: datetime | None,
     equipment_id: UUID | None = None,
     assignee_id: UUID | None = None,
-) -> list[ForecastPlan]:
-    """The active meter plans, with their meter and the counter at their last service."""
-    params: dict[str, Any] = {"org": org_id}
+) -> list[MeteredPlan]:
+    """The active meter plans with their meter's newest reading and the oldest of the
+    ``window`` before it (``plans_meter_active_idx``); with ``by``, only those whose counter
+    is expected at the next threshold by then (give or take an hour for rounding)."""
+    params: dict[str, Any] = {"org": org_id, "window": window}
     where = _where_filters(params, equipment_id, assignee_id)
+    if by is not None:
+        params["by"] = by + timedelta(hours=1)
+        where += (
+            f" AND m.last_value > e.value AND m.last_read_at > e.read_at AND {_EXPECTED} <= :by"
+        )
     query = text(
-        f"SELECT {_SHOWN}, p.meter_id, p.meter_base FROM {_PLANS} p WHERE p.org_id = :org "  # noqa: S608 (constants; values bound)
-        f"AND p.status = '{PlanStatus.ACTIVE}' AND p.trigger_kind = '{TriggerKind.METER}'{where} "
-        "ORDER BY p.id"
+        f"SELECT {_SHOWN}, p.meter_id, p.meter_base, m.last_value, m.last_read_at, "  # noqa: S608 (constants; values bound)
+        "e.value AS earliest_value, e.read_at AS earliest_at "
+        f"FROM {_PLANS} p JOIN {_METERS} m ON m.id = p.meter_id "
+        f"LEFT JOIN LATERAL (SELECT r.value, r.read_at FROM {_READINGS} r "
+        "WHERE r.meter_id = m.id AND r.read_at >= m.last_read_at - CAST(:window AS interval) "
+        "ORDER BY r.read_at, r.id LIMIT 1) e ON true "
+        f"WHERE p.org_id = :org AND p.status = '{PlanStatus.ACTIVE}' "
+        f"AND p.trigger_kind = '{TriggerKind.METER}'{where} ORDER BY p.id"
     )
-    return [ForecastPlan.of_row(row) for row in (await conn.execute(query, params)).mappings()]
+    return [
+        MeteredPlan(
+            ForecastPlan.of_row(row, meter_id=row["meter_id"], meter_base=row["meter_base"]),
+            row["last_value"],
+            row["last_read_at"],
+            row["earliest_value"],
+            row["earliest_at"],
+        )
+        for row in (await conn.execute(query, params)).mappings()
+    ]
 
 
 def _joined(row: dict[str, object]) -> PlannedOccurrence:

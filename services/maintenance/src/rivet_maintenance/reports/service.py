@@ -26,12 +26,10 @@ from zoneinfo import ZoneInfo
 from rivet_contracts import maintenance as contract
 from rivet_runtime import RequestContext
 
-from ..meters import repository as meters
 from ..occurrences import repository as occurrences
 from ..occurrences.repository import OccurrenceRecord
 from ..occurrences.views import occurrence_view
 from ..organizations.service import zone_of
-from ..plans.triggers import load
 from ..schedule import usage
 from ..schedule.calendar import CalendarTrigger, Unit, next_due
 from ..schedule.compliance import PmOrder, overdue, pm_compliance
@@ -138,6 +136,7 @@ async def _after(
             org_id,
             zone=tz.key,
             bound=(bound[1], bound[2]) if bound is not None else (until, LAST_PLAN),
+            changes=clock_changes(tz, since, until),
             **filters,
         )
         start_at = max(since, after[1]) if after is not None else since
@@ -148,6 +147,22 @@ async def _after(
     found += await _metered(ctx, since, until, after, bound, filters)
     found.sort(key=lambda candidate: candidate[0])
     return found[:want]
+
+
+def clock_changes(tz: ZoneInfo, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    """Spans of at most a day around ``[start, end)`` in which the zone's clocks change (its
+    offset from UTC differs at their two ends)."""
+    found = []
+    day = timedelta(days=1)
+    at = start - day
+    offset = at.astimezone(tz).utcoffset()
+    while at < end + day:
+        later = at + day
+        following = later.astimezone(tz).utcoffset()
+        if following != offset:
+            found.append((at, later))
+        at, offset = later, following
+    return found
 
 
 def _between(key: Key, after: Key | None, bound: Key | None) -> bool:
@@ -163,7 +178,7 @@ def _projected(
     bound: Key | None,
 ) -> list[Candidate]:
     """The plan's projected occurrences in ``[start, end)`` between ``after`` and ``bound``."""
-    trigger = load(plan.trigger_kind, plan.trigger)
+    trigger = plan.trigger
     if not isinstance(trigger, CalendarTrigger):
         return []
     first = plan.next_due_at or _after_open(trigger, plan.latest_due, tz)
@@ -196,19 +211,18 @@ async def _metered(
     filters: dict[str, UUID | None],
 ) -> list[Candidate]:
     """The meter plans' items between ``after`` and ``bound``: dated ones due in the window,
-    undated ones (last, by plan)."""
-    conn = ctx.conn
-    metered = await repo.meter_plans(conn, ctx.caller.org_id, **filters)
-    if not metered:
-        return []
-    watched = await meters.meters_by_id(conn, [p.meter_id for p in metered if p.meter_id])
-    earliest = await meters.earliest_since_many(conn, list(watched.values()), USAGE_WINDOW)
+    undated ones (last, by plan). With a bound, only the plans expected by then are read."""
+    by = bound[1] if bound is not None else None
+    metered = await repo.meter_plans(
+        ctx.conn, ctx.caller.org_id, window=USAGE_WINDOW, by=by, **filters
+    )
     found: list[Candidate] = []
-    for plan in metered:
-        trigger = load(plan.trigger_kind, plan.trigger)
-        if not isinstance(trigger, MeterTrigger) or plan.meter_id not in watched:
+    for entry in metered:
+        plan = entry.plan
+        trigger = plan.trigger
+        if not isinstance(trigger, MeterTrigger):
             continue
-        fields = _meter_fields(plan, trigger, watched[plan.meter_id], earliest, since)
+        fields = _meter_fields(entry, trigger, since)
         due = fields["due_at"]
         if due is not None and due >= until:
             continue
@@ -264,23 +278,17 @@ def _after_open(
     return next_due(trigger, latest_due, latest_due, tz)
 
 
-def _meter_fields(
-    plan: ForecastPlan,
-    trigger: MeterTrigger,
-    meter: meters.MeterRecord,
-    since: dict[UUID, meters.ReadingRecord],
-    now: datetime,
-) -> dict[str, Any]:
+def _meter_fields(entry: repo.MeteredPlan, trigger: MeterTrigger, now: datetime) -> dict[str, Any]:
+    plan = entry.plan
     base = plan.meter_base if plan.meter_base is not None else Decimal(0)
-    threshold = usage.next_threshold(trigger, base, meter.last_value)
-    current = meter.last_value if meter.last_value is not None else base
+    threshold = usage.next_threshold(trigger, base, entry.last_value)
+    current = entry.last_value if entry.last_value is not None else base
     expected: datetime | None = None
-    if meter.last_value is not None and meter.last_read_at is not None:
-        newest = usage.Sample(meter.last_value, meter.last_read_at)
-        oldest = since.get(meter.id)
-        if oldest is not None:
-            rate = usage.rate(usage.Sample(oldest.value, oldest.read_at), newest)
-            expected = usage.expected_at(threshold, newest, rate)
+    if entry.last_value is not None and entry.last_read_at is not None:
+        newest = usage.Sample(entry.last_value, entry.last_read_at)
+        if entry.earliest_value is not None and entry.earliest_at is not None:
+            oldest = usage.Sample(entry.earliest_value, entry.earliest_at)
+            expected = usage.expected_at(threshold, newest, usage.rate(oldest, newest))
     return {
         "due_at": max(expected, now) if expected is not None else None,
         "threshold": float(threshold),
