@@ -9,7 +9,9 @@ of the JetStream streams:
 - **events**: each stream holds exactly one message per change recorded in the database (by
   subject: ``equipment.created`` = assets, ``equipment.updated`` = sum of version bumps,
   ``wo.created`` = work orders, ``wo.status_changed`` = status entries of the timelines); no
-  event id appears twice; every durable consumer's inbox holds exactly the event ids of its
+  event id appears twice; ``wo.overdue`` once for each deadline the work-order service marked
+  as announced, none for any other (and the run converges only once every open order past due
+  is marked); every durable consumer's inbox holds exactly the event ids of its
   subject (plus its dead letters); the inboxes have no duplicate rows;
 - **effects**: the work-order service's equipment replica equals the registry (id, version,
   manufacturer, status, location); its rollups (counts by status and priority, daily flows,
@@ -25,6 +27,7 @@ import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -109,6 +112,13 @@ async def pending(db: asyncpg.Connection, js: JetStreamContext) -> list[str]:
             waiting = consumer.num_pending + (consumer.num_ack_pending or 0)
             if waiting and consumer.config.durable_name:
                 reasons.append(f"{consumer.name} has {waiting} pending")
+    unannounced = await db.fetchval(
+        "SELECT count(*) FROM workorders.work_orders WHERE status IN ('open', 'in_progress', "
+        "'on_hold') AND due_at < now() - interval '5 seconds' "
+        "AND overdue_announced_for IS DISTINCT FROM due_at"
+    )
+    if unannounced:
+        reasons.append(f"{unannounced} overdue orders not announced yet")
     replica = await db.fetchval(
         "SELECT count(*) FROM assets.equipment a FULL JOIN workorders.equipment w USING (id) "
         "WHERE a.version IS DISTINCT FROM w.version"
@@ -331,8 +341,62 @@ async def _events(
         _compare(
             report, f"{subject} events in the stream", int(want), len(by_subject.get(subject, ()))
         )
+    await _overdue(db, js, report)
     report.figures["events"] = {s: sum(c.values()) for s, c in sorted(by_subject.items())}
     return by_subject
+
+
+async def _overdue(db: asyncpg.Connection, js: JetStreamContext, report: Report) -> None:
+    """``wo.overdue``: one event per deadline the service marked as announced, and none for an
+    order it did not mark. The marks are read first, then the outbox is let drain, so every
+    event of a mark read is in the stream when the stream is read; the job goes on marking
+    meanwhile, so the events heard are checked against the marks read after the stream."""
+    marked = {
+        (str(r["id"]), r["overdue_announced_for"])
+        for r in await db.fetch(
+            "SELECT id, overdue_announced_for FROM workorders.work_orders "
+            "WHERE overdue_announced_for IS NOT NULL"
+        )
+    }
+    for _ in range(120):
+        if not await db.fetchval("SELECT count(*) FROM workorders.outbox"):
+            break
+        await asyncio.sleep(0.25)
+    heard: Counter[tuple[str, datetime]] = Counter()
+    sub = await js.pull_subscribe(
+        "wo.overdue",
+        stream="WORKORDERS",
+        config=ConsumerConfig(
+            ack_policy=AckPolicy.NONE, deliver_policy=DeliverPolicy.ALL, inactive_threshold=30
+        ),
+    )
+    try:
+        while True:
+            try:
+                batch = await sub.fetch(500, timeout=3)
+            except TimeoutError:  # nats-py's, or asyncio's from a pull of several
+                break
+            for msg in batch:
+                data = json.loads(msg.data)["data"]
+                heard[(data["work_order_id"], datetime.fromisoformat(data["due_at"]))] += 1
+    finally:
+        await sub.unsubscribe()
+    # orders marked since the marks were read are heard too: read the marks again
+    orders = {
+        str(r["id"])
+        for r in await db.fetch(
+            "SELECT id FROM workorders.work_orders WHERE overdue_announced_for IS NOT NULL"
+        )
+    }
+    for (order, due), count in heard.items():
+        if count > 1:
+            report.duplicated.append(f"order {order}: wo.overdue {count} times for {due}")
+        elif order not in orders:  # (an earlier deadline of a marked order may be heard)
+            report.duplicated.append(f"order {order}: wo.overdue although never marked")
+    missing = [(order, due) for order, due in marked if (order, due) not in heard]
+    if missing:
+        report.lost.append(f"wo.overdue: {len(missing)} of {len(marked)} marked deadlines unheard")
+    report.figures["overdue"] = {"marked": len(marked), "announced": sum(heard.values())}
 
 
 async def _consumers(

@@ -22,6 +22,7 @@ import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -29,6 +30,8 @@ import httpx
 BRANDS = ("ABB", "Siemens", "Allen-Bradley", "Grundfos", "WEG", "Baldor", "SEW-Eurodrive")
 PRIORITIES = ("low", "medium", "high", "critical")
 WORK_TYPES = ("corrective", "preventive", "inspection")
+OVERDUE_SHARE = 0.3
+"""Orders created due within half a minute, so that their deadline passes during the run."""
 NEXT = {
     "open": (("in_progress", 0.8), ("cancelled", 0.2)),
     "in_progress": (("on_hold", 0.3), ("completed", 0.7)),
@@ -288,6 +291,9 @@ class Workload:
             "priority": rng.choice(PRIORITIES),
             "work_type": rng.choice(WORK_TYPES),
         }
+        if rng.random() < OVERDUE_SHARE:  # passes its deadline during the run: wo.overdue
+            due = datetime.now(UTC) + timedelta(seconds=rng.uniform(3.0, 30.0))
+            body["due_at"] = due.isoformat()
         op, answer = await self._call("wo.create", "POST", "/api/work-orders", json=body)
         self.order_titles_sent[title] = op.outcome
         if op.outcome == "ok" and answer is not None:

@@ -57,7 +57,7 @@ async def _poison(cluster: Cluster, outcome: Outcome, max_deliveries: int) -> st
 @pytest.mark.timeout(240)
 def test_chaos_short(test_env: TestEnv, capsys: pytest.CaptureFixture[str]) -> None:
     """~400 operations; NATS killed once, the work-order service killed once."""
-    env = {"CONSUMER_RETRY_DELAY": "0.2", "OUTBOX_SAFETY_POLL": "2"}
+    env = {"CONSUMER_RETRY_DELAY": "0.2", "OUTBOX_SAFETY_POLL": "2", "OVERDUE_INTERVAL": "2"}
     with Cluster.running(admin_url=test_env.admin_url, env=env) as cluster:
         faults = schedule((0.25, nats_kill()), (0.55, service_kill("workorders")))
         outcome = asyncio.run(run(cluster, 400, faults, workers=8, converge_timeout=100))
@@ -72,7 +72,7 @@ def test_chaos_short(test_env: TestEnv, capsys: pytest.CaptureFixture[str]) -> N
 @pytest.mark.timeout(3600)
 def test_chaos_full(capsys: pytest.CaptureFixture[str]) -> None:
     """>= 10,000 operations through every fault the issue lists, on a private PostgreSQL."""
-    with Cluster.running(admin_url=None) as cluster:
+    with Cluster.running(admin_url=None, env={"OVERDUE_INTERVAL": "2"}) as cluster:
         faults = schedule(
             (0.06, nats_kill()),
             (0.13, nats_pause(6)),

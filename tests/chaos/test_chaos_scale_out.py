@@ -202,7 +202,7 @@ def scale_out(request: pytest.FixtureRequest) -> ScaleOut:
     started = time.monotonic()
     admin_url = None
     # a periodic job claimed every 2 s (one replica per pass) instead of every minute
-    env = {"HEALTH_REFRESH_INTERVAL": "2", **PM_ENV}
+    env = {"HEALTH_REFRESH_INTERVAL": "2", "OVERDUE_INTERVAL": "2", **PM_ENV}
     if not FULL:
         test_env: TestEnv = request.getfixturevalue("test_env")
         admin_url = test_env.admin_url
