@@ -25,7 +25,9 @@ measured.
    minus the wall-clock time just before the publish. Then checked: each published reading
    stored exactly once, nothing dead-lettered.
 3. **forecast**: ``GET /api/maintenance/forecast?days=90`` through ``rivet-gateway`` (a token
-   signed with the run's own key), sequential, after a warm-up: p50/p99 and the answer's size.
+   signed with the run's own key), sequential, after a warm-up, as a calendar client pages:
+   the first page (default limit), page ``--page`` reached through the cursors, the first page
+   of one asset's and of one assignee's forecast: p50/p99 and the answer's size of each.
 
 Prints the figures (medians and p99 of this run, the load average at each part's start and
 end, CPU seconds per process) and writes them as JSON with ``--json``. Nothing is asserted
@@ -199,13 +201,15 @@ def settle(sys_: System, names: tuple[str, ...], limit: float = 120.0) -> float:
 
 
 async def schedule_part(
-    sys_: System, plans: int, meters: int, measure: bool = True
+    sys_: System, plans: int, meters: int, measure: bool = True, due: bool = True
 ) -> tuple[dict[str, Any], seed.DataSet]:
+    """Load the data; with ``measure``, time the pass until every due plan's order is open.
+    ``due`` False: no plan is due, the pass finds nothing (readings measured alone)."""
     db = await asyncpg.connect(sys_.database_url)
     try:
         started_load = time.perf_counter()
         async with db.transaction():
-            data = await seed.load(db, plans, meters, datetime.now(UTC))
+            data = await seed.load(db, plans, meters, datetime.now(UTC), due_now=due)
         if not measure:
             return {}, data
         say(
@@ -460,37 +464,94 @@ async def readings_part(
 # --- 3. the forecast through the gateway ------------------------------------------------------
 
 
-def forecast_part(sys_: System, data: seed.DataSet, iterations: int, days: int) -> dict[str, Any]:
-    identity = Identity(user_id=data.admin_id, org_id=data.org_id, role=Role.VIEWER)
-    headers = {"Authorization": f"Bearer {sys_.token(identity)}"}
-    url = sys_.url("gateway") + FORECAST_ROUTE
-    times: list[float] = []
-    size = items = 0
-    truncated = None
-    cpu0, load0 = sys_.cpu(), load_average()
-    with httpx.Client(timeout=60) as client:
-        for n in range(iterations + 3):
-            started = time.perf_counter()
-            answer = client.get(url, params={"days": days}, headers=headers)
-            took = time.perf_counter() - started
-            if answer.status_code != 200:
-                raise RuntimeError(f"{url}: {answer.status_code} {answer.text[:300]}")
-            if n >= 3:  # warm-up
-                times.append(took)
-            body = answer.json()
-            size, items, truncated = len(answer.content), len(body["items"]), body["truncated"]
-    cpu1, load1 = sys_.cpu(), load_average()
+def _timed(
+    client: httpx.Client, url: str, headers: dict[str, str], params: dict[str, Any]
+) -> tuple[float, httpx.Response]:
+    started = time.perf_counter()
+    answer = client.get(url, params=params, headers=headers)
+    took = time.perf_counter() - started
+    if answer.status_code != 200:
+        raise RuntimeError(f"{url}: {answer.status_code} {answer.text[:300]}")
+    return took, answer
+
+
+def _figures(times: list[float], sizes: list[int], items: list[int]) -> dict[str, Any]:
     return {
-        "days": days,
-        "iterations": iterations,
+        "requests": len(times),
         "p50_ms": round(statistics.median(times) * 1000, 1),
         "p99_ms": round(pct(times, 0.99) * 1000, 1),
         "max_ms": round(max(times) * 1000, 1),
-        "items": items,
-        "truncated": truncated,
-        "bytes": size,
+        "items": round(statistics.median(items)),
+        "bytes": round(statistics.median(sizes)),
+    }
+
+
+def forecast_part(
+    sys_: System, data: seed.DataSet, iterations: int, days: int, page: int
+) -> dict[str, Any]:
+    """What a calendar client sends: the first page (default limit), page ``page`` reached
+    through the cursors, and the first page of one asset's and of one assignee's forecast
+    (the assignee is given the plans of a tenth of the assets first)."""
+    identity = Identity(user_id=data.admin_id, org_id=data.org_id, role=Role.VIEWER)
+    headers = {"Authorization": f"Bearer {sys_.token(identity)}"}
+    url = sys_.url("gateway") + FORECAST_ROUTE
+    assignee = uuid.uuid4()
+    assigned = data.assets[::10]
+
+    async def assign() -> int:
+        conn = await asyncpg.connect(sys_.database_url)
+        try:
+            done = await conn.execute(
+                "UPDATE maintenance.plans SET assignee_id = $1 WHERE equipment_id = ANY($2)",
+                assignee,
+                assigned,
+            )
+            await conn.execute("ANALYZE maintenance.plans")
+        finally:
+            await conn.close()
+        return int(done.split()[-1])
+
+    plans_assigned = asyncio.run(assign())
+    kinds: dict[str, tuple[list[float], list[int], list[int]]] = {
+        name: ([], [], []) for name in ("first_page", f"page_{page}", "asset", "assignee")
+    }
+    cpu0, load0 = sys_.cpu(), load_average()
+    with httpx.Client(timeout=60) as client:
+        for n in range(iterations + 3):
+            measured = n >= 3  # three warm-up rounds
+            base = {"days": days}
+            cursor = None
+            for k in range(1, page + 1):
+                took, answer = _timed(
+                    client, url, headers, base | ({"cursor": cursor} if cursor else {})
+                )
+                body = answer.json()
+                cursor = body["next_cursor"]
+                name = "first_page" if k == 1 else f"page_{page}" if k == page else None
+                if measured and name is not None:
+                    kinds[name][0].append(took)
+                    kinds[name][1].append(len(answer.content))
+                    kinds[name][2].append(len(body["items"]))
+                if cursor is None:
+                    break
+            for name, query in (
+                ("asset", {"equipment_id": str(data.assets[n % len(data.assets)])}),
+                ("assignee", {"assignee_id": str(assignee)}),
+            ):
+                took, answer = _timed(client, url, headers, base | query)
+                if measured:
+                    kinds[name][0].append(took)
+                    kinds[name][1].append(len(answer.content))
+                    kinds[name][2].append(len(answer.json()["items"]))
+    cpu1, load1 = sys_.cpu(), load_average()
+    requests = (iterations + 3) * (page + 2)
+    return {
+        "days": days,
+        "iterations": iterations,
+        "assignee_plans": plans_assigned,
+        **{name: _figures(*figures) for name, figures in kinds.items() if figures[0]},
         "cpu_s_per_request": {
-            k: round((cpu1.get(k, 0) - cpu0.get(k, 0)) / (iterations + 3), 3) for k in cpu1
+            k: round((cpu1.get(k, 0) - cpu0.get(k, 0)) / requests, 4) for k in cpu1
         },
         "load_average": {"start": load0, "end": load1},
     }
@@ -523,7 +584,13 @@ def main() -> None:
     )
     parser.add_argument("--warmup", type=float, default=5.0)
     parser.add_argument("--days", type=int, default=90)
-    parser.add_argument("--iterations", type=int, default=50, help="forecast requests")
+    parser.add_argument(
+        "--iterations",
+        type=int,
+        default=50,
+        help="forecast rounds (each: pages 1..--page, an asset's, an assignee's)",
+    )
+    parser.add_argument("--page", type=int, default=5, help="forecast: the later page measured")
     parser.add_argument("--replicas", type=int, default=1, help="maintenance processes")
     parser.add_argument("--json", type=Path)
     parser.add_argument(
@@ -546,12 +613,23 @@ def main() -> None:
             sys_.start("gateway", {"JWT_PUBLIC_KEY_FILE": str(sys_.root / "public.pem")})
         idle = settle(sys_, tuple(sys_.processes))
         say(f"services ready: {', '.join(sys_.processes)}; idle after {idle:.1f} s")
-        measure = "schedule" in parts
-        result, data = asyncio.run(schedule_part(sys_, args.plans, args.meters, measure))
-        if measure:
+        # The readings are measured alone: without the schedule part (whose pass opens about
+        # 15 % of the plans' orders) no plan is due, unless the forecast needs the data a pass
+        # leaves; then the readings wait until the pass has opened every order.
+        due = "schedule" in parts or "forecast" in parts
+        measure = "schedule" in parts or ("forecast" in parts and "readings" in parts)
+        result, data = asyncio.run(schedule_part(sys_, args.plans, args.meters, measure, due))
+        if "schedule" in parts:
             results["schedule"] = result
             print(json.dumps(result, indent=2))
         if "readings" in parts:
+            results["readings_alone"] = (
+                f"after the pass opened all {data.due:,} orders"
+                if due
+                else f"no plan due ({args.plans:,} plans, none opening an order)"
+            )
+            settle(sys_, tuple(sys_.processes))
+            say(f"readings measured alone: {results['readings_alone']}")
             machines = Machines(data)
             results["readings"] = []
             for rate in [float(r) for r in args.rates.split(",")]:
@@ -563,7 +641,7 @@ def main() -> None:
                 print(json.dumps(step, indent=2))
         if "forecast" in parts:
             settle(sys_, tuple(sys_.processes))
-            results["forecast"] = forecast_part(sys_, data, args.iterations, args.days)
+            results["forecast"] = forecast_part(sys_, data, args.iterations, args.days, args.page)
             print(json.dumps(results["forecast"], indent=2))
     results["load_average_end"] = load_average()
     if args.json:
