@@ -15,9 +15,18 @@ ORG = uuid.UUID("7f1c2b6e-0d1a-4c1e-9a52-3f1b7a4c9d10")
 def test_an_exported_event_goes_to_its_organization_s_stream() -> None:
     for subject in EXPORTED_KINDS:
         event = envelope(subject, ORG)
-        assert route(subject, event.body) == Copy(
-            ORG, event.event_id, f"org.{ORG}.{subject}", org_stream(ORG)
+        copy = route(subject, event.body)
+        assert isinstance(copy, Copy)
+        assert copy == Copy(
+            ORG,
+            event.event_id,
+            f"org.{ORG}.{subject}",
+            org_stream(ORG),
+            subject,  # the event's type and time, for the webhooks
+            copy.occurred_at,
         )
+        assert copy.occurred_at is not None
+        assert copy.occurred_at.tzinfo is not None
 
 
 def test_what_never_leaves() -> None:

@@ -33,7 +33,17 @@ _INDEXES = text(
     "AND tablename <> 'alembic_version' ORDER BY 1"
 )
 
-TABLES = {"org_streams", "outbox", "inbox", "dead_letters", "job_runs"}
+TABLES = {
+    "org_streams",
+    "webhook_endpoints",
+    "webhook_events",
+    "webhook_deliveries",
+    "webhook_attempts",
+    "outbox",
+    "inbox",
+    "dead_letters",
+    "job_runs",
+}
 
 
 def _catalog(connection: Connection, schema: str) -> dict[str, list[Any]]:
@@ -66,7 +76,7 @@ async def test_the_migrations_build_the_declared_schema(isolated_database: str) 
     try:
         async with engine.begin() as conn:
             assert await conn.scalar(text(f"SELECT version_num FROM {SCHEMA}.alembic_version")) == (
-                "0001"
+                "0002"
             )
             migrated = await conn.run_sync(_catalog, SCHEMA)
             declared = await conn.run_sync(_declared)

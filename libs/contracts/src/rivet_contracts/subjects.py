@@ -133,6 +133,16 @@ class Rpc:
     MAINTENANCE_OVERDUE: Final = "rpc.maintenance.overdue"
     MAINTENANCE_KPIS: Final = "rpc.maintenance.kpis"
 
+    INTEGRATIONS_CREATE_WEBHOOK: Final = "rpc.integrations.create_webhook"
+    INTEGRATIONS_UPDATE_WEBHOOK: Final = "rpc.integrations.update_webhook"
+    INTEGRATIONS_GET_WEBHOOK: Final = "rpc.integrations.get_webhook"
+    INTEGRATIONS_LIST_WEBHOOKS: Final = "rpc.integrations.list_webhooks"
+    INTEGRATIONS_DELETE_WEBHOOK: Final = "rpc.integrations.delete_webhook"
+    INTEGRATIONS_ROTATE_WEBHOOK_SECRET: Final = "rpc.integrations.rotate_webhook_secret"  # noqa: S105
+    INTEGRATIONS_LIST_WEBHOOK_DELIVERIES: Final = "rpc.integrations.list_webhook_deliveries"
+    INTEGRATIONS_REDELIVER_WEBHOOK: Final = "rpc.integrations.redeliver_webhook"
+    INTEGRATIONS_REPLAY_WEBHOOK: Final = "rpc.integrations.replay_webhook"
+
     OCR_SUBMIT: Final = "rpc.ocr.submit"
     OCR_GET_SCAN: Final = "rpc.ocr.get_scan"
     OCR_CONFIRM: Final = "rpc.ocr.confirm"

@@ -3,7 +3,8 @@
 A regular Rivet service (database, NATS, jobs, /health, /ready, /metrics on HTTP_PORT) with the
 exporter started once the runtime is up: every exported event of the domain streams is copied
 to its organization's stream, where outside subscribers read it with credentials of that
-organization only (docs/integrations.md).
+organization only, and queued for the organization's webhook endpoints that take it, which
+the delivery job POSTs it to (docs/integrations.md).
 """
 
 from pathlib import Path
@@ -15,6 +16,8 @@ from .exporter.service import Exporter
 from .settings import IntegrationsSettings
 from .state import IntegrationsState
 from .tables import SCHEMA
+from .webhooks.handlers import router as webhooks
+from .webhooks.jobs import jobs as webhook_jobs
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -27,9 +30,12 @@ def build(settings: IntegrationsSettings | None = None) -> ServiceRuntime[Integr
         schema=SCHEMA,
         migrations=MIGRATIONS,
     )
+    runtime.include_rpc(webhooks)
+    runtime.include_jobs(webhook_jobs)
     exporter = Exporter()
     runtime.on_started.append(lambda: exporter.start(runtime.state))
     runtime.on_stopping.append(exporter.stop)
+    runtime.on_stopped.append(lambda: runtime.state.sender.close())
     return runtime
 
 

@@ -34,3 +34,34 @@ ORG_STREAMS = Counter(
     "rivet_integrations_org_streams_created_total",
     "Organizations' streams created (on an organization's first exported event).",
 )
+
+# --- webhooks: totals only, never per endpoint (an endpoint belongs to an organization; its own
+# figures are in the API: the endpoint's stats and delivery log) ---
+
+WEBHOOK_QUEUED = Counter(
+    "rivet_integrations_webhook_deliveries_queued_total",
+    "Webhook deliveries queued (one per event and endpoint that takes it).",
+)
+WEBHOOK_ATTEMPTS = Counter(
+    "rivet_integrations_webhook_attempts_total",
+    "Webhook delivery attempts, by result (delivered: 2xx; http_error: another status or a "
+    "redirect; network_error; refused: the host is or resolves to an internal address).",
+    ["result"],
+)
+WEBHOOK_GIVEN_UP = Counter(
+    "rivet_integrations_webhook_deliveries_failed_total",
+    "Webhook deliveries given up after every attempt of the retry schedule failed.",
+)
+WEBHOOK_DISABLED = Counter(
+    "rivet_integrations_webhook_endpoints_disabled_total",
+    "Webhook endpoints disabled after sustained failure.",
+)
+WEBHOOK_PENDING = Gauge(
+    "rivet_integrations_webhook_deliveries_pending",
+    "Webhook deliveries of enabled endpoints waiting to be sent (due or retrying later).",
+)
+WEBHOOK_OVERDUE = Gauge(
+    "rivet_integrations_webhook_oldest_due_seconds",
+    "How long the longest-waiting due webhook delivery has been due (0: none waits): grows "
+    "when deliveries back up.",
+)

@@ -29,3 +29,48 @@ class IntegrationsSettings(ServiceSettings):
         description="First delay in seconds before an event whose copy failed is tried again; "
         "doubles each time, up to 30 seconds.",
     )
+
+    webhook_schedule: list[float] = Field(
+        default_factory=lambda: [5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0],
+        min_length=1,
+        description="Seconds before each retry of a failed webhook delivery (JSON list; each "
+        "+-20 % jitter): 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, about 27.6 hours in all. "
+        "A delivery that fails them all is given up, and its endpoint disabled unless it "
+        "succeeded since.",
+    )
+    webhook_timeout: float = Field(
+        default=10.0, gt=0, le=60, description="Seconds a webhook request may take in all."
+    )
+    webhook_concurrency: int = Field(
+        default=4, ge=1, le=100, description="Deliveries sent to one endpoint at once, at most."
+    )
+    webhook_batch: int = Field(
+        default=50, ge=1, le=1000, description="Deliveries a replica claims per pass."
+    )
+    webhook_lease: float = Field(
+        default=60.0,
+        ge=5,
+        description="Seconds a replica holds a claimed delivery; one not finished by then "
+        "(the replica died) is sent again. Keep it above WEBHOOK_TIMEOUT.",
+    )
+    webhook_secret_overlap: float = Field(
+        default=86400.0,
+        ge=0,
+        description="Seconds the previous secret of a webhook endpoint still signs after a "
+        "rotation.",
+    )
+    webhook_allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host names or IP addresses (JSON list) webhooks may reach although they "
+        "are private, loopback or otherwise internal: on-premises receivers, tests.",
+    )
+    webhook_allow_private: bool = Field(
+        default=False,
+        description="Let webhooks reach any internal address (private, loopback, link-local, "
+        "cloud metadata): only where every receiver is trusted.",
+    )
+    webhook_retention_days: int = Field(
+        default=30,
+        ge=1,
+        description="Days webhook events, deliveries and their attempts are kept.",
+    )

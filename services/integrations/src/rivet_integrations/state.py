@@ -8,6 +8,8 @@ from rivet_runtime.db import Database
 from rivet_runtime.service import Connected
 
 from .settings import IntegrationsSettings
+from .webhooks.addresses import Policy
+from .webhooks.sender import Sender
 
 
 @dataclass(frozen=True)
@@ -15,8 +17,11 @@ class IntegrationsState:
     settings: IntegrationsSettings
     js: JetStreamContext
     db: Database
+    sender: Sender
+    """The webhooks' HTTP client (closed at shutdown)."""
 
     @classmethod
     def connected(cls, settings: IntegrationsSettings, resources: Connected) -> "IntegrationsState":
         assert resources.db is not None  # the service has a schema
-        return cls(settings, resources.js, resources.db)
+        policy = Policy.of(settings.webhook_allowed_hosts, settings.webhook_allow_private)
+        return cls(settings, resources.js, resources.db, Sender(settings, policy))

@@ -1,12 +1,34 @@
 """The ``integrations`` schema. Only this service reads or writes it.
 
 - ``org_streams``: the organizations' streams the exporter has created (``ORG_<org id hex>``),
-  one row per organization, for operators and the webhooks that come next;
+  one row per organization, for operators;
+- ``webhook_endpoints``: the organizations' webhook endpoints (URL, event types, secrets);
+- ``webhook_events``: the events some endpoint was to receive, bytes as published (the
+  webhooks' inbox: an event is stored, and its deliveries queued, once);
+- ``webhook_deliveries``: one per (event, endpoint), with its retry state; the queue of the
+  delivery job;
+- ``webhook_attempts``: each attempt of a delivery (the endpoint's delivery log);
 - the runtime's messaging and job tables (outbox, inbox, dead letters, job runs).
 """
 
-from sqlalchemy import Column, DateTime, MetaData, Table, Text, func
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 
 from rivet_runtime.tables import add_job_table, add_messaging_tables
 
@@ -23,3 +45,88 @@ org_streams = Table(
 
 add_messaging_tables(metadata)
 add_job_table(metadata)
+
+# --- webhooks -------------------------------------------------------------------------------
+
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("org_id", UUID(as_uuid=True), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("event_types", ARRAY(Text), nullable=False),
+    Column("description", Text),
+    Column("enabled", Boolean, nullable=False),
+    Column("disabled_reason", Text),
+    Column("secret", Text, nullable=False),
+    Column("previous_secret", Text),
+    Column("previous_secret_expires_at", DateTime(timezone=True)),
+    Column("last_success_at", DateTime(timezone=True)),
+    Column("failing_since", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("webhook_endpoints_org", "org_id"),
+)
+
+webhook_events = Table(
+    "webhook_events",
+    metadata,
+    Column("event_id", UUID(as_uuid=True), primary_key=True, comment="also the webhooks' inbox"),
+    Column("org_id", UUID(as_uuid=True), nullable=False),
+    Column("event_type", Text, nullable=False),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("body", LargeBinary, nullable=False, comment="the envelope, bytes as published"),
+    Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("webhook_events_org_time", "org_id", "occurred_at"),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column(
+        "endpoint_id",
+        UUID(as_uuid=True),
+        ForeignKey("webhook_endpoints.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column(
+        "event_id",
+        UUID(as_uuid=True),
+        ForeignKey("webhook_events.event_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("status", Text, nullable=False),
+    Column("tries", Integer, nullable=False, server_default="0", comment="since (re)queued"),
+    Column("attempts", Integer, nullable=False, server_default="0", comment="in all"),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("lease_until", DateTime(timezone=True), comment="being sent until then"),
+    Column("queued_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("endpoint_id", "event_id"),
+    Index(
+        "webhook_deliveries_due",
+        "next_attempt_at",
+        postgresql_where=text("status = 'pending'"),
+    ),
+)
+
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column(
+        "delivery_id",
+        UUID(as_uuid=True),
+        ForeignKey("webhook_deliveries.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("endpoint_id", UUID(as_uuid=True), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("attempted_at", DateTime(timezone=True), nullable=False),
+    Column("status_code", Integer),
+    Column("duration_ms", Integer, nullable=False),
+    Column("error", Text),
+    Column("delivered", Boolean, nullable=False),
+    Index("webhook_attempts_endpoint", "endpoint_id", "id"),
+)

@@ -1,6 +1,7 @@
 """What the exporter does with one event of a domain stream: copy it, or why not. Pure."""
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 from uuid import UUID
 
@@ -27,6 +28,7 @@ class _Head(BaseModel):
 
     event_id: UUID
     org_id: UUID | None = None
+    occurred_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,8 @@ class Copy:
     event_id: UUID
     subject: str
     stream: StreamSpec
+    event_type: str = ""
+    occurred_at: datetime | None = None
 
 
 def route(subject: str, body: bytes) -> Copy | Skip:
@@ -50,6 +54,14 @@ def route(subject: str, body: bytes) -> Copy | Skip:
         return Skip.UNREADABLE
     if head.org_id is None:
         return Skip.NO_ORGANIZATION
+    occurred = head.occurred_at
+    if occurred is not None and occurred.tzinfo is None:
+        occurred = occurred.replace(tzinfo=UTC)
     return Copy(
-        head.org_id, head.event_id, org_subject(head.org_id, subject), org_stream(head.org_id)
+        head.org_id,
+        head.event_id,
+        org_subject(head.org_id, subject),
+        org_stream(head.org_id),
+        subject,
+        occurred,
     )
