@@ -86,8 +86,14 @@ def _pick(rng: random.Random) -> tuple[int, str]:
 
 
 async def load(
-    conn: asyncpg.Connection, plans: int, meters: int, now: datetime, seed: int = 11
+    conn: asyncpg.Connection,
+    plans: int,
+    meters: int,
+    now: datetime,
+    seed: int = 11,
+    due_now: bool = True,
 ) -> DataSet:
+    """``due_now`` False: no plan is due in this pass (each is due on a later day)."""
     rng = random.Random(seed)
     data = DataSet()
     hour = (now - timedelta(minutes=1)).replace(minute=0, second=0, microsecond=0)
@@ -127,7 +133,7 @@ async def load(
         counts = data.by_interval.setdefault(label, [0, 0])
         counts[0] += 1
         plan_id = uuid.uuid4()
-        if rng.random() < 1 / span:  # due in this pass
+        if rng.random() < 1 / span and due_now:  # due in this pass
             anchor = _step(today, every, unit, -rng.randrange(0, 6))  # fixed: counted from it
             due = datetime.combine(today, at, UTC)
             lead = timedelta(0)
