@@ -6,7 +6,7 @@ OpenAPI document in a worker thread and sends them with its own HTTP transport. 
 
 - valid requests with generated values (ids mostly unknown: 404/422 paths),
 - valid requests aimed at real objects (ids of assets, work orders, an import, a scan, a
-  maintenance plan and meters that exist in the caller's organization),
+  maintenance plan, meters and a webhook endpoint that exist in the caller's organization),
 - invalid requests (negative mode): they must be refused with a 4xx.
 
 Checks: no 5xx; status codes, content types, headers and bodies as documented; invalid data
@@ -166,6 +166,13 @@ async def target(services: ServiceSet, api: httpx.AsyncClient) -> AsyncIterator[
         headers=admin.headers,
     )
     assert plan.status_code == 201, plan.text
+    webhook = await api.post(
+        "/api/integrations/webhooks",
+        json={"url": "https://fuzz.example.com/hook", "event_types": ["*"]},
+        headers=admin.headers,
+    )
+    assert webhook.status_code == 201, webhook.text
+    hook = {"webhook_id": webhook.json()["id"]}
     ids = {"asset": assets[0]["id"], "order": order.json()["id"], "plan": plan.json()["id"]}
     real = {
         "/api/equipment/{ref}": {"ref": ids["asset"]},
@@ -190,6 +197,10 @@ async def target(services: ServiceSet, api: httpx.AsyncClient) -> AsyncIterator[
         "/api/maintenance/plans/{plan_id}/resume": {"plan_id": ids["plan"]},
         "/api/meters/{meter_id}": {"meter_id": meters[0]["id"]},
         "/api/meters/{meter_id}/readings": {"meter_id": meters[1]["id"]},
+        "/api/integrations/webhooks/{webhook_id}": hook,
+        "/api/integrations/webhooks/{webhook_id}/rotate-secret": hook,
+        "/api/integrations/webhooks/{webhook_id}/deliveries": hook,
+        "/api/integrations/webhooks/{webhook_id}/replay": hook,
     }
     port = free_port()
     assert services.app is not None

@@ -7,7 +7,9 @@ without anyone remembering to add it; where a test needs to know something about
 valid body, the role it needs), a table below must cover every route or the suite fails.
 """
 
+import asyncio
 import re
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -63,6 +65,11 @@ class Tenant:
     """A calendar maintenance plan on ``asset``."""
     meter: dict[str, Any] = field(default_factory=dict)
     """A counter meter on ``asset``, with one reading."""
+    webhook: dict[str, Any] = field(default_factory=dict)
+    """A webhook endpoint (with its secret) created before the other objects: their events
+    are its deliveries."""
+    delivery_id: str = ""
+    """One of the webhook's deliveries (a random id if none was attempted in time)."""
     secrets: set[str] = field(default_factory=set)
     """Strings only this organization's members may ever see."""
 
@@ -76,6 +83,12 @@ class Tenant:
 
 async def _tenant(api: httpx.AsyncClient, name: str) -> Tenant:
     admin = await register(api, f"sec-{name}", organization_name=f"Security {name}")
+    webhook = await api.post(
+        "/api/integrations/webhooks",
+        json={"url": f"https://hooks-{name}.example.com/rivet", "event_types": ["*"]},
+        headers=admin.headers,
+    )
+    assert webhook.status_code == 201, webhook.text
     technician = await invite_member(api, admin, "technician")
     viewer = await invite_member(api, admin, "viewer")
     spare = await invite_member(api, admin, "technician")
@@ -173,6 +186,8 @@ async def _tenant(api: httpx.AsyncClient, name: str) -> Tenant:
         invitation.json()["id"],
         plan=plan.json(),
         meter=reading.json()["meter"],
+        webhook=webhook.json(),
+        delivery_id=await _a_delivery(api, admin, webhook.json()["id"]),
     )
     tenant.secrets = {
         tag,
@@ -184,11 +199,29 @@ async def _tenant(api: httpx.AsyncClient, name: str) -> Tenant:
         tenant.scan_id,
         tenant.plan["id"],
         tenant.meter["id"],
+        tenant.webhook["id"],
+        tenant.webhook["secret"],
+        tenant.delivery_id,
         admin.email,
         technician.email,
         viewer.email,
     }
     return tenant
+
+
+async def _a_delivery(api: httpx.AsyncClient, admin: Session, webhook_id: str) -> str:
+    """A delivery of the webhook once one was attempted (its host does not resolve here, or
+    is refused: each attempt fails and is logged); a random id after 15 seconds."""
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        log = await api.get(
+            f"/api/integrations/webhooks/{webhook_id}/deliveries", headers=admin.headers
+        )
+        assert log.status_code == 200, log.text
+        if log.json()["items"]:
+            return str(log.json()["items"][0]["delivery_id"])
+        await asyncio.sleep(0.25)
+    return str(uuid.uuid4())
 
 
 @pytest.fixture(scope="session")
@@ -325,6 +358,15 @@ JSON_BODIES: dict[str, Any] = {
     "POST /api/meters": {"name": "Probe hours", "kind": "counter", "unit": "h"},  # + equipment_id
     "PATCH /api/meters/{meter_id}": {"name": "Probe meter"},
     "POST /api/meters/{meter_id}/readings": {"value": 1},
+    "POST /api/integrations/webhooks": {
+        "url": "https://probe.example.com/hook",
+        "event_types": ["wo.*"],
+    },
+    "PATCH /api/integrations/webhooks/{webhook_id}": {"description": "probe"},
+    "POST /api/integrations/webhooks/{webhook_id}/replay": {
+        "since": "2026-01-01T00:00:00Z",
+        "until": "2026-01-02T00:00:00Z",
+    },
 }
 WITH_ASSET = {"POST /api/work-orders", "POST /api/maintenance/plans", "POST /api/meters"}
 """Bodies that name an asset: the tenant's own is filled in."""
@@ -355,6 +397,8 @@ def ids_of(tenant: Tenant, path: str, *, numbers: bool = False) -> dict[str, str
         "item": "1",  # the first step of the order's checklist
         "plan_id": tenant.plan["id"],
         "meter_id": tenant.meter["id"],
+        "webhook_id": tenant.webhook["id"],
+        "delivery_id": tenant.delivery_id,
     }
 
 

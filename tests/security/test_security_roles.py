@@ -80,6 +80,15 @@ MIN_ROLE: dict[str, str | None] = {
     "GET /api/maintenance/forecast": "viewer",
     "GET /api/maintenance/overdue": "viewer",
     "GET /api/maintenance/kpis": "viewer",
+    "GET /api/integrations/webhooks": "admin",
+    "POST /api/integrations/webhooks": "admin",
+    "GET /api/integrations/webhooks/{webhook_id}": "admin",
+    "PATCH /api/integrations/webhooks/{webhook_id}": "admin",
+    "DELETE /api/integrations/webhooks/{webhook_id}": "admin",
+    "POST /api/integrations/webhooks/{webhook_id}/rotate-secret": "admin",
+    "GET /api/integrations/webhooks/{webhook_id}/deliveries": "admin",
+    "POST /api/integrations/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver": "admin",
+    "POST /api/integrations/webhooks/{webhook_id}/replay": "admin",
 }
 
 
@@ -129,6 +138,11 @@ async def test_lower_roles_are_refused_on_every_route(
         f"/api/meters/{team.meter['id']}/readings", headers=team.admin.headers
     )
     assert [r["value"] for r in readings.json()["items"]] == [120]
+    hook = await client.get(
+        f"/api/integrations/webhooks/{team.webhook['id']}", headers=team.admin.headers
+    )
+    assert hook.status_code == 200, "not deleted by a lower role"
+    assert hook.json()["secret_hint"] == team.webhook["secret_hint"], "nor its secret rotated"
 
 
 async def test_allowed_roles_get_through(

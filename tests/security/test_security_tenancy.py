@@ -27,6 +27,8 @@ def _absent(op: Operation) -> dict[str, str]:
         "item": "1",
         "plan_id": fake,
         "meter_id": fake,
+        "webhook_id": fake,
+        "delivery_id": fake,
     }
 
 
@@ -103,6 +105,12 @@ async def test_nothing_of_the_victim_changed(
         f"/api/meters/{victim.meter['id']}/readings", headers=victim.admin.headers
     )
     assert [r["value"] for r in readings.json()["items"]] == [120]
+    hook = await client.get(
+        f"/api/integrations/webhooks/{victim.webhook['id']}", headers=victim.admin.headers
+    )
+    assert hook.status_code == 200, "the attacker's DELETE did not reach it"
+    assert hook.json()["url"] == victim.webhook["url"]
+    assert hook.json()["secret_hint"] == victim.webhook["secret_hint"]
 
 
 async def test_lists_searches_and_stats_never_show_other_organizations(

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from . import assets, auth, maintenance, scans, stats, workorders
+from . import assets, auth, integrations, maintenance, scans, stats, workorders
 
 ROUTERS: list[APIRouter] = [
     auth.router,
@@ -13,4 +13,5 @@ ROUTERS: list[APIRouter] = [
     maintenance.plans,
     maintenance.meters,
     maintenance.reports,
+    integrations.webhooks,
 ]

@@ -127,7 +127,7 @@ async def addresses(target: Target, policy: Policy) -> list[IpAddress]:
     else:
         try:
             found = await resolve(target.host, target.port)
-        except (OSError, UnicodeError) as exc:
+        except (OSError, UnicodeError, ValueError) as exc:
             raise Unresolved(f"{target.host} does not resolve ({exc})") from None
         if not found:
             raise Unresolved(f"{target.host} does not resolve")
