@@ -13,6 +13,7 @@ import nats
 import pytest
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig
+from sqlalchemy.exc import DBAPIError
 
 from rivet_auth.main import build as build_auth
 from rivet_contracts import Events, Headers, Rpc
@@ -251,10 +252,12 @@ async def test_an_event_that_cannot_be_published_does_not_hold_up_the_others(
             stuck = rows[1]
 
             class Refusing:
-                async def publish(self, subject: str, payload: bytes, **kwargs: Any) -> Any:
+                async def publish_async(self, subject: str, payload: bytes, **kwargs: Any) -> Any:
                     if kwargs["headers"]["Nats-Msg-Id"] == str(stuck["event_id"]):
-                        raise nats.errors.TimeoutError
-                    return await js.publish(subject, payload, **kwargs)
+                        refused = asyncio.get_running_loop().create_future()
+                        refused.set_exception(nats.errors.TimeoutError())
+                        return refused
+                    return await js.publish_async(subject, payload, **kwargs)
 
             assert auth.db is not None
             relay = OutboxRelay(auth.settings, auth.db, Refusing())  # type: ignore[arg-type]
@@ -269,3 +272,180 @@ async def test_an_event_that_cannot_be_published_does_not_hold_up_the_others(
             assert await _count(js, stream) == 3
         finally:
             await db.close()
+
+
+async def test_a_relay_killed_between_publish_and_delete_publishes_again_and_jetstream_keeps_one(
+    services: ServiceSet, isolated_database: str, namespace: str
+) -> None:
+    """The events went out and were acknowledged, then the relay's connection died before its
+    transaction committed (as when the process is killed): the rows are still there, the next
+    pass publishes them again with the same Nats-Msg-Id and JetStream drops the copies."""
+    from rivet_runtime.outbox import OutboxRelay
+
+    async with _auth_service(services, isolated_database, namespace) as (auth, js, stream):
+        assert auth.relay is not None
+        assert auth.db is not None
+        await auth.relay.stop()
+        for name in ("A", "B", "C"):
+            await _register(auth, name)
+        db = await asyncpg.connect(isolated_database)
+        try:
+            ids = {str(r["event_id"]) for r in await db.fetch("SELECT event_id FROM auth.outbox")}
+
+            class KilledAfterPublishing(OutboxRelay):
+                async def _acknowledged(self, rows: Any, acks: Any) -> set[int]:
+                    done = await super()._acknowledged(rows, acks)
+                    assert len(done) == 3
+                    killed = await db.fetchval(
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                        "AND state = 'idle in transaction' AND query LIKE 'DELETE FROM outbox%'"
+                    )
+                    assert killed == 1
+                    return done
+
+            with pytest.raises(DBAPIError):  # the relay's connection is gone
+                await KilledAfterPublishing(auth.settings, auth.db, js).relay_once()
+            assert await _count(js, stream) == 3
+            assert await db.fetchval("SELECT count(*) FROM auth.outbox") == 3
+
+            duplicates: list[bool] = []
+
+            class Recording:
+                async def publish_async(self, subject: str, payload: bytes, **kwargs: Any) -> Any:
+                    ack = await js.publish_async(subject, payload, **kwargs)
+                    ack.add_done_callback(lambda f: duplicates.append(bool(f.result().duplicate)))
+                    return ack
+
+            relay = OutboxRelay(auth.settings, auth.db, Recording())  # type: ignore[arg-type]
+            assert await relay.relay_once() == 3
+            assert duplicates == [True, True, True]
+            assert await db.fetchval("SELECT count(*) FROM auth.outbox") == 0
+            events = await _stream_messages(services.env.nats_url, stream)
+            assert sorted(str(e["event_id"]) for e in events) == sorted(ids)
+        finally:
+            await db.close()
+
+
+async def test_nats_away_mid_batch_the_relay_retries_and_each_event_is_stored_once(
+    services: ServiceSet, private_nats: EmbeddedNats, isolated_database: str, namespace: str
+) -> None:
+    """NATS is killed while a pass is sending its batch and stays away longer than a publish
+    waits: the unacknowledged rows are put back and the relay's loop publishes them once NATS is
+    back; the copies sent before (or flushed at the reconnection) are dropped by JetStream."""
+    from rivet_runtime.outbox import PUBLISH_TIMEOUT, OutboxRelay
+
+    auth = build_auth(
+        services.auth_settings(
+            nats_url=private_nats.url,
+            nats_namespace=namespace,
+            database_url=isolated_database,
+            outbox_safety_poll=0.2,
+        )
+    )
+    await auth.start()
+    stream = auth.settings.stream_name("USERS")
+    nc = await nats.connect(private_nats.url, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
+    relay: OutboxRelay | None = None
+    try:
+        assert auth.relay is not None
+        assert auth.db is not None
+        await auth.relay.stop()
+        for n in range(6):
+            await _register(auth, f"U{n}")
+        db = await asyncpg.connect(isolated_database)
+        ids = {str(r["event_id"]) for r in await db.fetch("SELECT event_id FROM auth.outbox")}
+        js = nc.jetstream()
+        sent = [0]
+        killed = asyncio.Event()
+
+        class DyingMidBatch:
+            async def publish_async(self, subject: str, payload: bytes, **kwargs: Any) -> Any:
+                sent[0] += 1
+                if sent[0] == 3 and not killed.is_set():
+                    await js.publish(subject, payload, headers=kwargs["headers"])  # stored
+                    private_nats.kill()
+                    killed.set()
+                return await js.publish_async(subject, payload, **kwargs)
+
+        relay = OutboxRelay(auth.settings, auth.db, DyingMidBatch())  # type: ignore[arg-type]
+        await relay.start()
+        await asyncio.wait_for(killed.wait(), 10)
+        await asyncio.sleep(PUBLISH_TIMEOUT + 1.0)  # the pass has given up and put rows back
+        assert 0 < await db.fetchval("SELECT count(*) FROM auth.outbox") <= 4
+        restarted = EmbeddedNats(private_nats.store, port=private_nats.port).start()
+        private_nats.proc = restarted.proc  # the fixture stops it at the end
+
+        async def outbox_empty() -> bool:
+            return await db.fetchval("SELECT count(*) FROM auth.outbox") == 0
+
+        assert await _wait(outbox_empty, 30), "the relay did not publish after NATS came back"
+        await db.close()
+        assert sent[0] > 6  # published again
+        events = await _stream_messages(private_nats.url, stream)
+        assert sorted(str(e["event_id"]) for e in events) == sorted(ids)  # each once
+    finally:
+        if relay is not None:
+            await relay.stop()
+        await nc.close()
+        await auth.stop()
+
+
+async def test_a_backlog_goes_out_in_overlapping_passes_in_order(
+    services: ServiceSet, isolated_database: str, namespace: str
+) -> None:
+    """With a backlog, passes grow and the next one is sent while the acknowledgements of the
+    one before are awaited; every event is stored once, in the order of the outbox."""
+    from rivet_runtime.outbox import PIPELINE_DEPTH, OutboxRelay
+
+    settings = {"outbox_batch_size": 50, "outbox_safety_poll": 0.2}
+    async with _auth_service(services, isolated_database, namespace, **settings) as (
+        auth,
+        js,
+        stream,
+    ):
+        assert auth.relay is not None
+        assert auth.db is not None
+        await auth.relay.stop()
+        db = await asyncpg.connect(isolated_database)
+        events = [
+            {"event_id": str(uuid.uuid4()), "type": "user.registered", "n": n} for n in range(700)
+        ]
+        await db.execute(
+            "INSERT INTO auth.outbox (event_id, subject, payload) "
+            "SELECT e::uuid, 'user.registered', p::jsonb FROM unnest($1::text[], $2::text[]) "
+            "WITH ORDINALITY AS u(e, p, n) ORDER BY n",
+            [e["event_id"] for e in events],
+            [json.dumps(e) for e in events],
+        )
+        out = [0]
+        most = [0]
+        sizes: list[int] = []
+
+        class Watched(OutboxRelay):
+            async def _acknowledged(self, rows: Any, acks: Any) -> set[int]:
+                out[0] += 1
+                most[0] = max(most[0], out[0])
+                sizes.append(len(rows))
+                try:
+                    await asyncio.sleep(0.05)  # acknowledgements slower than the next claim
+                    return await super()._acknowledged(rows, acks)
+                finally:
+                    out[0] -= 1
+
+        relay = Watched(auth.settings, auth.db, js)
+        await relay.start()
+        try:
+
+            async def outbox_empty() -> bool:
+                return await db.fetchval("SELECT count(*) FROM auth.outbox") == 0
+
+            assert await _wait(outbox_empty, 30)
+        finally:
+            await relay.stop()
+            await db.close()
+        stored = await _stream_messages(services.env.nats_url, stream)
+        assert [e["n"] for e in stored] == list(range(700))
+        assert most[0] == PIPELINE_DEPTH
+        assert sizes[:3] == [50, 100, 200]
+        assert max(sizes) == 200
