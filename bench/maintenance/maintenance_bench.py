@@ -93,6 +93,18 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
+async def connect(url: str, patience: float = 120.0) -> asyncpg.Connection:
+    """A connection, waiting while the shared server has none to spare."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            return await asyncpg.connect(url)
+        except asyncpg.exceptions.TooManyConnectionsError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(1.0)
+
+
 # --- the system -----------------------------------------------------------------------------
 
 
@@ -205,7 +217,7 @@ async def schedule_part(
 ) -> tuple[dict[str, Any], seed.DataSet]:
     """Load the data; with ``measure``, time the pass until every due plan's order is open.
     ``due`` False: no plan is due, the pass finds nothing (readings measured alone)."""
-    db = await asyncpg.connect(sys_.database_url)
+    db = await connect(sys_.database_url)
     try:
         started_load = time.perf_counter()
         async with db.transaction():
@@ -401,7 +413,7 @@ async def readings_part(
     drain_rate = backlog / max(drained - publish_seconds, 1e-9) if backlog >= rate else None
     cpu1, load1 = sys_.cpu(), load_average()
     await nc.close()
-    db = await asyncpg.connect(sys_.database_url)
+    db = await connect(sys_.database_url)
     try:
         rows = await db.fetch(
             "SELECT meter_id::text AS meter, read_at, recorded_at FROM maintenance.readings "
@@ -499,7 +511,7 @@ def forecast_part(
     assigned = data.assets[::10]
 
     async def assign() -> int:
-        conn = await asyncpg.connect(sys_.database_url)
+        conn = await connect(sys_.database_url)
         try:
             done = await conn.execute(
                 "UPDATE maintenance.plans SET assignee_id = $1 WHERE equipment_id = ANY($2)",
