@@ -138,7 +138,10 @@ class Cluster:
             # METRICS_PORT is a fixed port, which parallel runs would share)
             "METRICS_PORT": "http",
             "LOG_JSON": "false",
+            # at most 7 connections a process: two replicas of every service and the test
+            # session's own services share one PostgreSQL of 100 connections in `make test`
             "DB_POOL_SIZE": "5",
+            "DB_POOL_OVERFLOW": "2",
             "SHUTDOWN_GRACE": "3",
             **FAST_HASHING,
             **({"STREAM_REPLICAS": str(min(3, self.nats_nodes))} if self.nats_nodes > 1 else {}),
