@@ -47,5 +47,6 @@ def test_one_consumer_per_exported_stream() -> None:
         "WORKORDERS",
         "NAMEPLATES",
         "MAINTENANCE",
+        "INTEGRATIONS",
     ]
     assert len({s.durable for s in SOURCES}) == len(SOURCES)

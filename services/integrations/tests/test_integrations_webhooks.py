@@ -7,6 +7,7 @@ refused at create, at update and at send."""
 
 import asyncio
 import collections
+import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -17,12 +18,12 @@ from typing import Any
 import nats
 import pytest
 from aiohttp import web
-from integrations_support import envelope, publish
+from integrations_support import envelope, publish, read_stream
 from standardwebhooks import Webhook
 
 from rivet_contracts import ErrorCode, Events, Identity, Role, ServiceError
 from rivet_contracts import integrations as contract
-from rivet_contracts.streams import EXPORTED_STREAMS
+from rivet_contracts.streams import EXPORTED_STREAMS, INTEGRATIONS, org_stream
 from rivet_devstack.testing.env import TestEnv
 from rivet_integrations.main import build
 from rivet_integrations.settings import IntegrationsSettings
@@ -358,6 +359,21 @@ async def test_an_endpoint_that_keeps_failing_is_disabled(
         assert view.stats.failing_since is not None
         log = await stack.log(endpoint.id)
         assert [a.attempt for a in log] == [3, 2, 1]
+        # announced: webhook.endpoint_disabled, copied to the organization's stream too
+        for stream in (INTEGRATIONS, org_stream(stack.org)):
+
+            async def announced(name: str = settings.stream_name(stream.name)) -> bool:
+                stored = await read_stream(js, name) or []
+                bodies = [json.loads(m.body) for m in stored]
+                return any(
+                    b["type"] == Events.WEBHOOK_ENDPOINT_DISABLED
+                    and b["org_id"] == str(stack.org)
+                    and b["data"]["webhook_id"] == str(endpoint.id)
+                    and "HTTP 503" in b["data"]["reason"]
+                    for b in bodies
+                )
+
+            await until(announced, f"webhook.endpoint_disabled in {stream.name}")
         assert all(a.delivery_status is contract.DeliveryStatus.FAILED for a in log)
         # disabled: a new event is not queued for it
         await stack.publish(Events.WO_CREATED)

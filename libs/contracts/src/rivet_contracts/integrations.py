@@ -12,10 +12,10 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, Field, StringConstraints
 
-from .base import Done, Request, View
+from .base import Done, EventData, Request, View
 from .identity import Role
 from .spec import EventSpec, RpcSpec
-from .subjects import Rpc
+from .subjects import Events, Rpc
 from .wire import Outcome
 
 MAX_EVENT_TYPES = 50
@@ -184,6 +184,19 @@ class Queued(View):
     queued: int = Field(description="Deliveries queued.")
 
 
+# --- events -------------------------------------------------------------------------------
+
+
+class WebhookEndpointDisabled(EventData):
+    """Rivet disabled an endpoint after sustained failure; an admin switches it on again."""
+
+    webhook_id: UUID
+    url: str
+    reason: str
+    failing_since: datetime | None
+    disabled_at: datetime
+
+
 # --- catalogue ----------------------------------------------------------------------------
 
 RPCS: tuple[RpcSpec[Any, Any], ...] = (
@@ -251,4 +264,11 @@ RPCS: tuple[RpcSpec[Any, Any], ...] = (
     ),
 )
 
-EVENTS: tuple[EventSpec, ...] = ()
+EVENTS: tuple[EventSpec, ...] = (
+    EventSpec(
+        Events.WEBHOOK_ENDPOINT_DISABLED,
+        WebhookEndpointDisabled,
+        "A webhook endpoint was disabled after every attempt of a delivery failed.",
+        exported=True,
+    ),
+)

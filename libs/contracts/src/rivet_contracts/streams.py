@@ -31,6 +31,7 @@ READINGS = StreamSpec(
     "Meter readings sent by machines (reading.submitted.<org_id>); declared by the maintenance "
     "service, which consumes them.",
 )
+INTEGRATIONS = StreamSpec("INTEGRATIONS", ("webhook.>",), "Webhook endpoint events (integrations).")
 DEADLETTERS = StreamSpec(
     "DEADLETTERS",
     ("deadletter.>",),
@@ -45,6 +46,7 @@ ALL_STREAMS: tuple[StreamSpec, ...] = (
     NAMEPLATES,
     MAINTENANCE,
     READINGS,
+    INTEGRATIONS,
     DEADLETTERS,
 )
 
@@ -60,7 +62,14 @@ def stream_for(subject: str) -> StreamSpec:
 
 # --- organizations' streams: events for outside subscribers ---------------------------------
 
-EXPORTED_STREAMS: tuple[StreamSpec, ...] = (USERS, EQUIPMENT, WORKORDERS, NAMEPLATES, MAINTENANCE)
+EXPORTED_STREAMS: tuple[StreamSpec, ...] = (
+    USERS,
+    EQUIPMENT,
+    WORKORDERS,
+    NAMEPLATES,
+    MAINTENANCE,
+    INTEGRATIONS,
+)
 """The domain streams whose exported events (``EventSpec.exported``) are copied to their
 organization's stream. Not READINGS (machines' raw input: the readings recorded are
 ``meter.reading_recorded``), not DEADLETTERS."""

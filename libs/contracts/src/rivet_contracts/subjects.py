@@ -57,6 +57,9 @@ class Events:
     """Readings sent by machines, on ``reading.submitted.<org_id>`` (``reading_subject``); the
     maintenance service consumes them. The only subject published from outside the services."""
 
+    WEBHOOK_ENDPOINT_DISABLED: Final = "webhook.endpoint_disabled"
+    """Rivet disabled a webhook endpoint after sustained failure (stream INTEGRATIONS)."""
+
     DEAD_LETTER: Final = "deadletter"
     """Prefix: a message that failed too often is republished as ``deadletter.<consumer>``."""
 

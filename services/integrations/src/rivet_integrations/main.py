@@ -9,6 +9,7 @@ the delivery job POSTs it to (docs/integrations.md).
 
 from pathlib import Path
 
+from rivet_contracts.streams import INTEGRATIONS
 from rivet_runtime import ServiceRuntime
 from rivet_runtime.cli import run_service
 
@@ -29,6 +30,7 @@ def build(settings: IntegrationsSettings | None = None) -> ServiceRuntime[Integr
         lambda resources: IntegrationsState.connected(settings, resources),
         schema=SCHEMA,
         migrations=MIGRATIONS,
+        publishes=(INTEGRATIONS,),  # webhook.endpoint_disabled
     )
     runtime.include_rpc(webhooks)
     runtime.include_jobs(webhook_jobs)

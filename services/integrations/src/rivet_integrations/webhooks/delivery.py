@@ -7,15 +7,18 @@ endpoint succeeded since the delivery was queued, the endpoint is disabled.
 """
 
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from rivet_contracts.integrations import DeliveryStatus
+from rivet_contracts import Events
+from rivet_contracts.integrations import DeliveryStatus, WebhookEndpointDisabled
+from rivet_runtime.jobs import JobContext
 
 from .. import metrics
 from ..settings import IntegrationsSettings
+from ..state import IntegrationsState
 from . import repository as repo
 from . import rules
 from .repository import Claimed, E
@@ -25,8 +28,14 @@ log = logging.getLogger(__name__)
 
 
 async def settle(
-    conn: AsyncConnection, item: Claimed, attempt: Attempt, settings: IntegrationsSettings
+    ctx: JobContext[IntegrationsState],
+    conn: AsyncConnection,
+    item: Claimed,
+    attempt: Attempt,
+    settings: IntegrationsSettings,
 ) -> None:
+    """In the job's transaction (``conn``); disabling an endpoint emits
+    ``webhook.endpoint_disabled`` in it."""
     metrics.WEBHOOK_ATTEMPTS.labels(attempt.result).inc()
     tries = item.tries + 1
     if attempt.delivered:
@@ -69,14 +78,19 @@ async def settle(
         metrics.WEBHOOK_GIVEN_UP.inc()
         success = endpoint["last_success_at"]
         if endpoint["enabled"] and (success is None or success < item.queued_at):
-            changes |= {
-                "enabled": False,
-                "disabled_reason": (
-                    f"every attempt of the retry schedule failed since "
-                    f"{item.queued_at.isoformat(timespec='seconds')} (last: {attempt.error})"
-                ),
-                "updated_at": func.now(),
-            }
+            reason = (
+                f"every attempt of the retry schedule failed since "
+                f"{item.queued_at.isoformat(timespec='seconds')} (last: {attempt.error})"
+            )
+            changes |= {"enabled": False, "disabled_reason": reason, "updated_at": func.now()}
+            event = WebhookEndpointDisabled(
+                webhook_id=item.endpoint_id,
+                url=endpoint["url"],
+                reason=reason,
+                failing_since=endpoint["failing_since"] or attempt.at,
+                disabled_at=datetime.now(UTC),
+            )
+            await ctx.emit(Events.WEBHOOK_ENDPOINT_DISABLED, event, org_id=endpoint["org_id"])
             metrics.WEBHOOK_DISABLED.inc()
             log.warning(
                 "webhook endpoint %s of organization %s disabled: %s",

@@ -39,7 +39,7 @@ async def deliver(ctx: Ctx) -> int:
     attempts = await asyncio.gather(*(ctx.state.sender.send(item) for item in claimed))
     async with ctx.transaction() as conn:
         for item, attempt in zip(claimed, attempts, strict=True):
-            await settle(conn, item, attempt, settings)
+            await settle(ctx, conn, item, attempt, settings)
     return len(claimed)
 
 
