@@ -1,6 +1,7 @@
 """The outbox: an event committed while NATS is down is published once NATS is back - once."""
 
 import asyncio
+import contextlib
 import json
 import time
 import uuid
@@ -421,14 +422,19 @@ async def test_a_backlog_goes_out_in_overlapping_passes_in_order(
         out = [0]
         most = [0]
         sizes: list[int] = []
+        overlapped = asyncio.Event()
 
         class Watched(OutboxRelay):
             async def _acknowledged(self, rows: Any, acks: Any) -> set[int]:
                 out[0] += 1
                 most[0] = max(most[0], out[0])
                 sizes.append(len(rows))
+                if out[0] > 1:
+                    overlapped.set()
                 try:
-                    await asyncio.sleep(0.05)  # acknowledgements slower than the next claim
+                    # acknowledgements slower than the next claim, until two passes overlapped
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(overlapped.wait(), 3)
                     return await super()._acknowledged(rows, acks)
                 finally:
                     out[0] -= 1
