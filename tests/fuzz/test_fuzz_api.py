@@ -145,6 +145,10 @@ async def target(services: ServiceSet, api: httpx.AsyncClient) -> AsyncIterator[
         json={"email": f"fz-{time.time_ns()}@example.com", "role": "viewer"},
         headers=admin.headers,
     )
+    api_key = await api.post(
+        "/api/auth/api-keys", json={"name": "Fuzzed key", "role": "viewer"}, headers=admin.headers
+    )
+    assert api_key.status_code == 201, api_key.text
     meters = []
     for kind, extra in (("counter", {}), ("gauge", {"high_limit": 80, "deadband": 5})):
         answer = await api.post(
@@ -189,6 +193,7 @@ async def target(services: ServiceSet, api: httpx.AsyncClient) -> AsyncIterator[
         "/api/auth/invitations/{invitation_id}": {"invitation_id": invitation.json()["id"]},
         "/api/auth/users/{user_id}/deactivate": {"user_id": admin.user["id"]},
         "/api/auth/users/{user_id}/reactivate": {"user_id": admin.user["id"]},
+        "/api/auth/api-keys/{key_id}": {"key_id": api_key.json()["id"]},
         "/api/equipment/import/{import_id}": {"import_id": imported.json()["id"]},
         "/api/scans/{scan_id}": {"scan_id": scan.json()["id"]},
         "/api/scans/{scan_id}/confirm": {"scan_id": scan.json()["id"]},

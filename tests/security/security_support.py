@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from rivet_devstack.testing.helpers import Session, invite_member, register
+from rivet_devstack.testing.helpers import Session, create_api_key, invite_member, register
 from rivet_devstack.testing.services import ServiceSet
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,6 +70,8 @@ class Tenant:
     are its deliveries."""
     delivery_id: str = ""
     """One of the webhook's deliveries (a random id if none was attempted in time)."""
+    api_key: dict[str, Any] = field(default_factory=dict)
+    """A viewer API key of the organization (with its ``secret``)."""
     secrets: set[str] = field(default_factory=set)
     """Strings only this organization's members may ever see."""
 
@@ -188,6 +190,7 @@ async def _tenant(api: httpx.AsyncClient, name: str) -> Tenant:
         meter=reading.json()["meter"],
         webhook=webhook.json(),
         delivery_id=await _a_delivery(api, admin, webhook.json()["id"]),
+        api_key=await create_api_key(api, admin, "viewer", name=f"Secret key {tag}"),
     )
     tenant.secrets = {
         tag,
@@ -198,10 +201,12 @@ async def _tenant(api: httpx.AsyncClient, name: str) -> Tenant:
         tenant.import_id,
         tenant.scan_id,
         tenant.plan["id"],
-        tenant.meter["id"],
         tenant.webhook["id"],
         tenant.webhook["secret"],
         tenant.delivery_id,
+        tenant.meter["id"],
+        tenant.api_key["id"],
+        tenant.api_key["prefix"],
         admin.email,
         technician.email,
         viewer.email,
@@ -367,6 +372,7 @@ JSON_BODIES: dict[str, Any] = {
         "since": "2026-01-01T00:00:00Z",
         "until": "2026-01-02T00:00:00Z",
     },
+    "POST /api/auth/api-keys": {"name": "Probe key", "role": "viewer"},
 }
 WITH_ASSET = {"POST /api/work-orders", "POST /api/maintenance/plans", "POST /api/meters"}
 """Bodies that name an asset: the tenant's own is filled in."""
@@ -396,9 +402,10 @@ def ids_of(tenant: Tenant, path: str, *, numbers: bool = False) -> dict[str, str
         "invitation_id": tenant.invitation_id,
         "item": "1",  # the first step of the order's checklist
         "plan_id": tenant.plan["id"],
-        "meter_id": tenant.meter["id"],
         "webhook_id": tenant.webhook["id"],
         "delivery_id": tenant.delivery_id,
+        "meter_id": tenant.meter["id"],
+        "key_id": tenant.api_key.get("id", ""),
     }
 
 

@@ -9,6 +9,8 @@ import httpx
 import pytest
 from security_support import Operation, Tenant, request_for
 
+from rivet_devstack.testing.helpers import key_headers
+
 pytestmark = pytest.mark.security
 
 ANY_ID_405 = {"DELETE /api/equipment/{ref}"}
@@ -25,10 +27,11 @@ def _absent(op: Operation) -> dict[str, str]:
         "user_id": fake,
         "invitation_id": fake,
         "item": "1",
-        "plan_id": fake,
-        "meter_id": fake,
         "webhook_id": fake,
         "delivery_id": fake,
+        "plan_id": fake,
+        "meter_id": fake,
+        "key_id": fake,
     }
 
 
@@ -111,6 +114,11 @@ async def test_nothing_of_the_victim_changed(
     assert hook.status_code == 200, "the attacker's DELETE did not reach it"
     assert hook.json()["url"] == victim.webhook["url"]
     assert hook.json()["secret_hint"] == victim.webhook["secret_hint"]
+    keys = await client.get("/api/auth/api-keys", headers=victim.admin.headers)
+    (key,) = [k for k in keys.json()["items"] if k["id"] == victim.api_key["id"]]
+    assert key["revoked_at"] is None
+    answer = await client.get("/api/equipment", headers=key_headers(victim.api_key))
+    assert answer.status_code == 200, answer.text
 
 
 async def test_lists_searches_and_stats_never_show_other_organizations(

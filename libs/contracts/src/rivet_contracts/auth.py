@@ -178,6 +178,8 @@ class AuditAction(StrEnum):
     JOINED = "joined"
     ORGANIZATION_UPDATED = "organization_updated"
     EMAIL_VERIFIED = "email_verified"
+    API_KEY_CREATED = "api_key_created"
+    API_KEY_REVOKED = "api_key_revoked"
 
 
 class ListAuditLog(Request):
@@ -295,6 +297,51 @@ class GetTelegramIdentity(Request):
     """Sent by the Telegram service: who is this Telegram user in Rivet?"""
 
     telegram_user_id: int = Field(gt=0, description="Telegram's id of the user.")
+
+
+API_KEY_PREFIX = "rvt_"
+"""Every API key starts with it (secret scanners recognise the keys by it)."""
+API_KEY_FORMAT = r"^rvt_[a-z0-9]{10}_[A-Za-z0-9_-]{43}$"
+"""``rvt_`` + the key's public prefix (10 characters) + ``_`` + 32 random bytes, base64url."""
+
+
+class CreateApiKey(Request):
+    """Create an API key for a machine client of the caller's organization (admins; a person,
+    never another key). The secret is in the answer once."""
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] = (
+        Field(description="What the key is for (`ERP export`, `SCADA gateway line 2`).")
+    )
+    role: Role = Field(
+        default=Role.VIEWER, description="The role the key acts with (at most the creator's)."
+    )
+    read_only: bool = Field(
+        default=False, description="Only GET and HEAD requests, whatever the role."
+    )
+    expires_at: datetime | None = Field(
+        default=None, description="When the key stops working (in the future); none: never."
+    )
+
+
+class ListApiKeys(Request):
+    """The organization's API keys, revoked ones included, newest first (admins)."""
+
+
+class RevokeApiKey(Request):
+    """Revoke an API key (admins): every gateway refuses it within seconds."""
+
+    key_id: UUID = Field(description="The key.")
+
+
+class ListActiveApiKeys(Request):
+    """Every API key that works now, of every organization, by the hash of its secret (for
+    the gateways' copy of them)."""
+
+
+class ApiKeysUsed(Request):
+    """Keys a gateway accepted since it last said (their ``last_used_at``, to the minute)."""
+
+    key_ids: list[UUID] = Field(max_length=10_000, description="The keys used.")
 
 
 # --- replies ------------------------------------------------------------------------------
@@ -416,6 +463,46 @@ class TelegramIdentity(View):
     user: UserView
 
 
+class ApiKeyView(View):
+    """An API key as its organization's admins see it. ``secret`` is shown once, in the
+    answer that created the key; only a hash of it is kept."""
+
+    id: UUID
+    prefix: str = Field(description="The key's public part: `rvt_<prefix>_...`.")
+    name: str
+    role: Role
+    read_only: bool
+    created_by: UUID = Field(description="The admin who created it.")
+    created_at: datetime
+    last_used_at: datetime | None = Field(
+        default=None, description="Last accepted by a gateway (to within about a minute)."
+    )
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+    secret: str | None = Field(
+        default=None, description="The whole key, only in the answer that created it."
+    )
+
+
+class ApiKeyList(View):
+    items: list[ApiKeyView]
+
+
+class ActiveApiKey(View):
+    """A key a gateway may accept: ``secret_sha256`` is the SHA-256 (hex) of the whole key."""
+
+    id: UUID
+    org_id: UUID
+    role: Role
+    read_only: bool
+    expires_at: datetime | None
+    secret_sha256: str
+
+
+class ActiveApiKeys(View):
+    items: list[ActiveApiKey]
+
+
 # --- events -------------------------------------------------------------------------------
 
 
@@ -510,6 +597,30 @@ class UserPasswordChanged(EventData):
     user_id: UUID
     org_id: UUID
     how: str = Field(description="`changed` (knowing the old one) or `reset` (by a mailed link).")
+
+
+class ApiKeyCreated(EventData):
+    """An admin created an API key; ``secret_sha256`` (the SHA-256 of the whole key, hex) is
+    what the gateways recognise it by."""
+
+    key_id: UUID
+    org_id: UUID
+    prefix: str
+    name: str
+    role: Role
+    read_only: bool
+    expires_at: datetime | None
+    created_by: UUID
+    secret_sha256: str
+
+
+class ApiKeyRevoked(EventData):
+    """An admin revoked an API key: the gateways refuse it from now on."""
+
+    key_id: UUID
+    org_id: UUID
+    revoked_by: UUID
+    revoked_at: datetime
 
 
 # --- catalogue ----------------------------------------------------------------------------
@@ -671,6 +782,34 @@ RPCS: tuple[RpcSpec[Any, Any], ...] = (
         "Revoked sessions since a time (gateway).",
         None,
     ),
+    CREATE_API_KEY := RpcSpec(
+        Rpc.AUTH_CREATE_API_KEY,
+        CreateApiKey,
+        ApiKeyView,
+        "Create an API key (its secret shown once).",
+        Role.ADMIN,
+        outcome=Outcome.CREATED,
+    ),
+    LIST_API_KEYS := RpcSpec(
+        Rpc.AUTH_LIST_API_KEYS, ListApiKeys, ApiKeyList, "The organization's API keys.", Role.ADMIN
+    ),
+    REVOKE_API_KEY := RpcSpec(
+        Rpc.AUTH_REVOKE_API_KEY, RevokeApiKey, ApiKeyView, "Revoke an API key.", Role.ADMIN
+    ),
+    ACTIVE_API_KEYS := RpcSpec(
+        Rpc.AUTH_ACTIVE_API_KEYS,
+        ListActiveApiKeys,
+        ActiveApiKeys,
+        "Every API key that works now, by hash (gateway).",
+        None,
+    ),
+    API_KEYS_USED := RpcSpec(
+        Rpc.AUTH_API_KEYS_USED,
+        ApiKeysUsed,
+        Done,
+        "Record when API keys were last used (gateway).",
+        None,
+    ),
 )
 
 EVENTS: tuple[EventSpec, ...] = (
@@ -733,6 +872,19 @@ EVENTS: tuple[EventSpec, ...] = (
         Events.USER_SESSIONS_REVOKED,
         UserSessionsRevoked,
         "Access tokens of a session or of a user stopped being valid.",
+        exported=False,
+    ),
+    # API keys: what the gateways recognise them by, and their revocation
+    EventSpec(
+        Events.API_KEY_CREATED,
+        ApiKeyCreated,
+        "An admin created an API key.",
+        exported=False,
+    ),
+    EventSpec(
+        Events.API_KEY_REVOKED,
+        ApiKeyRevoked,
+        "An admin revoked an API key.",
         exported=False,
     ),
 )

@@ -23,6 +23,8 @@ class Events:
     USER_SESSIONS_REVOKED: Final = "user.sessions_revoked"
     ORGANIZATION_UPDATED: Final = "user.organization_updated"
     USER_EMAIL_VERIFIED: Final = "user.email_verified"
+    API_KEY_CREATED: Final = "user.api_key_created"
+    API_KEY_REVOKED: Final = "user.api_key_revoked"
 
     EQUIPMENT_CREATED: Final = "equipment.created"
     EQUIPMENT_UPDATED: Final = "equipment.updated"
@@ -94,6 +96,11 @@ class Rpc:
     AUTH_START_EMAIL_VERIFICATION: Final = "rpc.auth.start_email_verification"
     AUTH_CONFIRM_EMAIL: Final = "rpc.auth.confirm_email"
     AUTH_UPDATE_ORGANIZATION: Final = "rpc.auth.update_organization"
+    AUTH_CREATE_API_KEY: Final = "rpc.auth.create_api_key"
+    AUTH_LIST_API_KEYS: Final = "rpc.auth.list_api_keys"
+    AUTH_REVOKE_API_KEY: Final = "rpc.auth.revoke_api_key"
+    AUTH_ACTIVE_API_KEYS: Final = "rpc.auth.active_api_keys"
+    AUTH_API_KEYS_USED: Final = "rpc.auth.api_keys_used"
 
     ASSETS_CREATE: Final = "rpc.assets.create"
     ASSETS_GET: Final = "rpc.assets.get"

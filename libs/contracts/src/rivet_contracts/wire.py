@@ -15,6 +15,9 @@ class Headers:
     USER_ID: Final = "Rivet-User-Id"
     ORG_ID: Final = "Rivet-Org-Id"
     ROLE: Final = "Rivet-Role"
+    ACTOR_KIND: Final = "Rivet-Actor-Kind"
+    """Who the caller is when not a person: `api_key` (``Rivet-User-Id`` is then the key's id).
+    Absent: a person."""
     CORRELATION_ID: Final = "Rivet-Correlation-Id"
     CHANNEL: Final = "Rivet-Channel"
     """Entry point of the request: `api`, `telegram`, ..."""

@@ -188,7 +188,7 @@ class RequestContext(UnitOfWork[StateT]):
     def actor(self) -> Actor | None:
         if self.identity is None:
             return Actor(kind=ActorKind.SYSTEM, channel=self.channel)
-        return Actor(user_id=self.identity.user_id, channel=self.channel)
+        return Actor(kind=self.identity.kind, user_id=self.identity.user_id, channel=self.channel)
 
     @property
     def caller(self) -> Identity:

@@ -3,7 +3,7 @@
 from collections.abc import Mapping
 from uuid import UUID
 
-from rivet_contracts import ErrorCode, Headers, Identity, Role, ServiceError
+from rivet_contracts import ActorKind, ErrorCode, Headers, Identity, Role, ServiceError
 
 
 def identity_from_headers(headers: Mapping[str, str]) -> Identity | None:
@@ -16,6 +16,7 @@ def identity_from_headers(headers: Mapping[str, str]) -> Identity | None:
             user_id=UUID(user_id),
             org_id=UUID(headers.get(Headers.ORG_ID, "")),
             role=Role(headers.get(Headers.ROLE, "")),
+            kind=ActorKind(headers.get(Headers.ACTOR_KIND) or ActorKind.USER),
         )
     except ValueError as exc:
         raise ServiceError(ErrorCode.UNAUTHORIZED, "malformed caller identity") from exc
@@ -24,8 +25,11 @@ def identity_from_headers(headers: Mapping[str, str]) -> Identity | None:
 def identity_headers(identity: Identity | None) -> dict[str, str]:
     if identity is None:
         return {}
-    return {
+    headers = {
         Headers.USER_ID: str(identity.user_id),
         Headers.ORG_ID: str(identity.org_id),
         Headers.ROLE: identity.role.value,
     }
+    if identity.kind is not ActorKind.USER:
+        headers[Headers.ACTOR_KIND] = identity.kind.value
+    return headers

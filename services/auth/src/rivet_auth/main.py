@@ -7,6 +7,7 @@ from rivet_runtime import ServiceRuntime
 from rivet_runtime.cli import run_service
 
 from .accounts.handlers import router as accounts
+from .api_keys.handlers import router as api_keys
 from .audit.handlers import router as audit
 from .emails.handlers import router as emails
 from .members.handlers import router as members
@@ -33,7 +34,17 @@ def build(settings: AuthSettings | None = None) -> ServiceRuntime[AuthState]:
         publishes=(USERS,),
         sends_mail=True,
     )
-    routers = (accounts, audit, emails, members, organizations, sessions, passwords, telegram)
+    routers = (
+        accounts,
+        api_keys,
+        audit,
+        emails,
+        members,
+        organizations,
+        sessions,
+        passwords,
+        telegram,
+    )
     for router in routers:
         runtime.include_rpc(router)
     for jobs in (password_jobs, session_jobs):

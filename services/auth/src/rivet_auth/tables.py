@@ -174,6 +174,27 @@ session_revocations = Table(
     comment="access tokens issued at or before revoked_at are refused (kept for their lifetime)",
 )
 
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("org_id", UUID(as_uuid=True), ForeignKey("organizations.id"), nullable=False),
+    Column("prefix", Text, nullable=False, unique=True, comment="public: rvt_<prefix>_..."),
+    Column("secret_hash", LargeBinary, nullable=False, unique=True, comment="SHA-256 of the key"),
+    Column("name", Text, nullable=False),
+    Column("role", Text, nullable=False),
+    Column("read_only", Boolean, nullable=False, server_default="false"),
+    Column("created_by", UUID(as_uuid=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("last_used_at", DateTime(timezone=True)),
+    Column("expires_at", DateTime(timezone=True)),
+    Column("revoked_at", DateTime(timezone=True)),
+    Column("revoked_by", UUID(as_uuid=True)),
+    CheckConstraint("role IN ('admin', 'technician', 'viewer')", name="api_keys_role_check"),
+    Index("api_keys_org_idx", "org_id", "created_at"),
+    comment="machine clients' keys; only a hash of the secret is kept",
+)
+
 outbox, inbox, dead_letters = add_messaging_tables(metadata)
 job_runs = add_job_table(metadata)
 mail_outbox = add_mail_table(metadata)

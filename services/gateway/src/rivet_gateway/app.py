@@ -10,6 +10,10 @@ from rivet_contracts import Events
 from rivet_runtime.service import ServiceRuntime
 
 from . import apidocs, errors
+from .api_keys import ApiKeys
+from .api_keys import jobs as api_key_jobs
+from .api_keys import on_created as on_key_created
+from .api_keys import on_revoked as on_key_revoked
 from .forward import Forwarder
 from .middleware import GatewayMiddleware
 from .revocations import Revocations, on_revoked
@@ -22,7 +26,9 @@ DESCRIPTION = """
 Rivet's JSON API. Every call is scoped to the organization of the caller's access token.
 
 Log in with `POST /api/auth/login` (form-encoded, `username` = e-mail), then send
-`Authorization: Bearer <access_token>`. Errors always look like
+`Authorization: Bearer <access_token>`. Machine clients send an API key instead
+(`Authorization: Bearer rvt_...` or `X-API-Key: rvt_...`; admins create them at
+`POST /api/auth/api-keys`). Errors always look like
 `{"error": {"code": "...", "message": "...", "details": ...}}`.
 """
 
@@ -31,6 +37,8 @@ Log in with `POST /api/auth/login` (form-encoded, `username` = e-mail), then sen
 class GatewayState:
     revocations: Revocations
     """Access tokens revoked before they expire (kept in step by a listener and a job)."""
+    api_keys: ApiKeys
+    """The API keys that work (kept in step the same way)."""
 
 
 def build_runtime(settings: GatewaySettings | None = None) -> ServiceRuntime[GatewayState]:
@@ -38,9 +46,13 @@ def build_runtime(settings: GatewaySettings | None = None) -> ServiceRuntime[Gat
     # an access token lives at most an hour (the auth service's ACCESS_TOKEN_TTL, 15 minutes
     # by default, cannot be set longer): older revocations refuse nothing
     revocations = Revocations(keep=3600 + settings.jwt_leeway + 60)
-    runtime = ServiceRuntime(settings, GatewayState(revocations), uses_uploads=True)
+    api_keys = ApiKeys()
+    runtime = ServiceRuntime(settings, GatewayState(revocations, api_keys), uses_uploads=True)
     runtime.listen(Events.USER_SESSIONS_REVOKED, on_revoked(revocations))
+    runtime.listen(Events.API_KEY_CREATED, on_key_created(api_keys))
+    runtime.listen(Events.API_KEY_REVOKED, on_key_revoked(api_keys))
     runtime.include_jobs(revocation_jobs)
+    runtime.include_jobs(api_key_jobs)
     return runtime
 
 
@@ -73,6 +85,7 @@ def create_app(runtime: ServiceRuntime[Any]) -> FastAPI:
         leeway=settings.jwt_leeway,
         revocations=state.revocations if isinstance(state, GatewayState) else None,
     )
+    app.state.api_keys = state.api_keys if isinstance(state, GatewayState) else ApiKeys()
     errors.install(app)
     apidocs.install(app)
     for router in ROUTERS:
@@ -86,6 +99,7 @@ def create_app(runtime: ServiceRuntime[Any]) -> FastAPI:
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=[
                 "Authorization",
+                "X-API-Key",
                 "Content-Type",
                 "X-Request-ID",
                 "X-Device-Token",

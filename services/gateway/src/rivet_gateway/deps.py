@@ -3,15 +3,23 @@
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
-from fastapi.security import OAuth2PasswordBearer
+from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
 from rivet_runtime.client import CallMeta
 
+from .api_keys import ApiKeys, KeysNotLoaded, looks_like_a_key
 from .forward import Forwarder
 from .settings import GatewaySettings
 from .tokens import InvalidToken, TokenVerifier
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/auth/login", auto_error=False)
+api_key_header = APIKeyHeader(
+    name="X-API-Key",
+    auto_error=False,
+    description="An API key (`rvt_...`) of a machine client; `Authorization: Bearer rvt_...` "
+    "works too.",
+)
+_READS = frozenset({"GET", "HEAD"})
 
 
 # Dependencies are ``async def`` on purpose: FastAPI runs a plain ``def`` one in a worker
@@ -30,8 +38,18 @@ def _correlation_id(request: Request) -> str:
     return str(getattr(request.state, "correlation_id", "") or "")
 
 
-async def _caller(request: Request, token: Annotated[str | None, Depends(oauth2)]) -> CallMeta:
+async def _caller(
+    request: Request,
+    token: Annotated[str | None, Depends(oauth2)],
+    api_key: Annotated[str | None, Depends(api_key_header)],
+) -> CallMeta:
     challenge = {"WWW-Authenticate": "Bearer"}
+    if api_key is not None or (token and looks_like_a_key(token)):
+        if api_key is not None and token:
+            raise HTTPException(
+                401, "send one credential: Authorization or X-API-Key", headers=challenge
+            )
+        return _key_caller(request, api_key or token or "")
     if not token:
         raise HTTPException(401, "not authenticated", headers=challenge)
     verifier: TokenVerifier = request.app.state.verifier
@@ -42,6 +60,27 @@ async def _caller(request: Request, token: Annotated[str | None, Depends(oauth2)
     return CallMeta(identity=identity, correlation_id=_correlation_id(request))
 
 
+def _key_caller(request: Request, key: str) -> CallMeta:
+    keys: ApiKeys = request.app.state.api_keys
+    try:
+        grant = keys.verify(key)
+    except InvalidToken as exc:
+        raise HTTPException(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from exc
+    except KeysNotLoaded as exc:
+        raise HTTPException(
+            503, "API keys are not loaded yet; try again", headers={"Retry-After": "1"}
+        ) from exc
+    if grant.read_only and request.method not in _READS:
+        raise HTTPException(403, "this API key is read-only: only GET requests")
+    return CallMeta(identity=grant.identity, correlation_id=_correlation_id(request))
+
+
+async def _person(meta: Annotated[CallMeta, Depends(_caller)]) -> CallMeta:
+    if meta.identity is not None and not meta.identity.is_person:
+        raise HTTPException(403, "API keys cannot use this route: it needs a person's sign-in")
+    return meta
+
+
 async def _anonymous(request: Request) -> CallMeta:
     return CallMeta(identity=None, correlation_id=_correlation_id(request))
 
@@ -49,6 +88,10 @@ async def _anonymous(request: Request) -> CallMeta:
 Fwd = Annotated[Forwarder, Depends(_forwarder)]
 Config = Annotated[GatewaySettings, Depends(_settings)]
 Caller = Annotated[CallMeta, Depends(_caller)]
-"""The authenticated caller (401 without a valid access token)."""
+"""The authenticated caller: a person with an access token or a machine client with an API
+key (401 without a valid one; 403 for a read-only key's write)."""
+Person = Annotated[CallMeta, Depends(_person)]
+"""An authenticated person: what an API key may never do (its own keys, members, passwords,
+the profile) answers 403 to a key."""
 Anonymous = Annotated[CallMeta, Depends(_anonymous)]
 """A call that needs no token (register, login, refresh)."""

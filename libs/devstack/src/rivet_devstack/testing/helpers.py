@@ -1,5 +1,7 @@
 """Small helpers for tests that drive the API."""
 
+import asyncio
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,3 +64,23 @@ async def invite_member(api: httpx.AsyncClient, admin: Session, role: str) -> Se
     session = Session(email=email, password=PASSWORD, user=joined.json())
     session.tokens = (await login(api, email)).json()
     return session
+
+
+async def create_api_key(
+    api: httpx.AsyncClient, admin: Session, role: str = "viewer", **extra: Any
+) -> dict[str, Any]:
+    """A new API key of ``admin``'s organization (its view, with the ``secret``), once the
+    gateway accepts it (it learns of new keys by an event, within milliseconds)."""
+    body = {"name": f"{role} key {uuid.uuid4().hex[:6]}", "role": role} | extra
+    made = await api.post("/api/auth/api-keys", json=body, headers=admin.headers)
+    assert made.status_code == 201, made.text
+    key: dict[str, Any] = made.json()
+    deadline = time.monotonic() + 5
+    while (await api.get("/api/auth/organization", headers=key_headers(key))).status_code != 200:
+        assert time.monotonic() < deadline, "the gateway never accepted the new key"
+        await asyncio.sleep(0.02)
+    return key
+
+
+def key_headers(key: dict[str, Any]) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key['secret']}"}

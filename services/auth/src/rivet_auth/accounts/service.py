@@ -10,6 +10,7 @@ from rivet_contracts.base import Done
 from rivet_runtime import RequestContext, mail
 
 from ..audit.service import record
+from ..members.rules import require_person
 from ..security import secrets
 from ..security.password_policy import require_acceptable
 from ..state import AuthState
@@ -143,6 +144,7 @@ async def list_users(ctx: Ctx, req: contract.ListUsers) -> contract.UserList:
 
 async def invite(ctx: Ctx, req: contract.InviteUser) -> contract.InvitationView:
     caller = ctx.caller
+    require_person(caller, "API keys cannot invite members")
     token = secrets.new_secret()
     invitation_id = uuid4()
     expires_at = datetime.now(UTC) + timedelta(seconds=ctx.state.settings.invitation_ttl)
@@ -204,6 +206,7 @@ async def invite(ctx: Ctx, req: contract.InviteUser) -> contract.InvitationView:
 
 
 async def list_invitations(ctx: Ctx) -> contract.InvitationList:
+    require_person(ctx.caller, "API keys cannot manage members")
     rows = await repo.pending_invitations(ctx.conn, ctx.caller.org_id, datetime.now(UTC))
     return contract.InvitationList(
         items=[contract.InvitationView.model_validate(dict(r)) for r in rows]
@@ -211,6 +214,7 @@ async def list_invitations(ctx: Ctx) -> contract.InvitationList:
 
 
 async def revoke_invitation(ctx: Ctx, req: contract.RevokeInvitation) -> Done:
+    require_person(ctx.caller, "API keys cannot manage members")
     found = await repo.revoke_invitation(
         ctx.conn, ctx.caller.org_id, req.invitation_id, datetime.now(UTC)
     )

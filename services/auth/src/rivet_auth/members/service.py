@@ -16,7 +16,7 @@ from ..audit.service import record
 from ..sessions import repository as sessions
 from ..sessions.service import revoke
 from ..state import AuthState
-from .rules import require_another_admin
+from .rules import require_another_admin, require_person
 
 Ctx = RequestContext[AuthState]
 
@@ -33,6 +33,7 @@ class Member:
 
 async def _member(ctx: Ctx, user_id: UUID) -> Member:
     """The caller's organization's member, locked; another organization's is "not found"."""
+    require_person(ctx.caller, "API keys cannot manage members")
     org_id = ctx.caller.org_id
     admins = await accounts.lock_active_admins(ctx.conn, org_id)  # first: one lock order
     row = await accounts.lock_member(ctx.conn, org_id, user_id)

@@ -15,6 +15,7 @@ from rivet_runtime.jobs import notify
 
 from ..accounts.service import normalize_email
 from ..audit.service import record
+from ..members.rules import require_person
 from ..security import secrets
 from ..security.password_policy import require_acceptable
 from ..sessions import repository as sessions
@@ -64,6 +65,7 @@ async def change(ctx: Ctx, req: contract.ChangePassword) -> contract.TokenPair |
     the count commits): a stolen access token does not give unlimited guesses."""
     now = datetime.now(UTC)
     caller = ctx.caller
+    require_person(caller, "API keys have no password")
     user = await repo.account(ctx.conn, caller.user_id)
     if user is None or not user["is_active"]:
         raise ServiceError(ErrorCode.UNAUTHORIZED, "this account is not active")

@@ -10,7 +10,7 @@ from rivet_contracts import Rpc
 from rivet_contracts import auth as contract
 from rivet_contracts.base import Done
 
-from ..deps import Anonymous, Caller, Fwd
+from ..deps import Anonymous, Caller, Fwd, Person
 from .docs import errors
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
@@ -76,7 +76,7 @@ async def reset_password(body: contract.ResetPassword, fwd: Fwd, meta: Anonymous
 
 
 @router.post("/password/change", response_model=contract.TokenPair, responses=errors(401, 422, 429))
-async def change_password(body: contract.ChangePassword, fwd: Fwd, meta: Caller) -> Response:
+async def change_password(body: contract.ChangePassword, fwd: Fwd, meta: Person) -> Response:
     """Change your password (the current one is needed). Your other sessions end; the answer
     is a new token pair for this one."""
     return await fwd.call(Rpc.AUTH_CHANGE_PASSWORD, body, meta)
@@ -89,7 +89,7 @@ async def change_password(body: contract.ChangePassword, fwd: Fwd, meta: Caller)
     responses=errors(401, 422, 429),
 )
 async def start_email_verification(
-    body: contract.StartEmailVerification, fwd: Fwd, meta: Caller
+    body: contract.StartEmailVerification, fwd: Fwd, meta: Person
 ) -> Response:
     """Prove you read an address: a six-digit code goes to `email` (a new address for your
     account) or, without it, to your account's address."""
@@ -97,14 +97,14 @@ async def start_email_verification(
 
 
 @router.post("/email/confirm", response_model=contract.UserView, responses=errors(401, 409, 422))
-async def confirm_email(body: contract.ConfirmEmail, fwd: Fwd, meta: Caller) -> Response:
+async def confirm_email(body: contract.ConfirmEmail, fwd: Fwd, meta: Person) -> Response:
     """The code from the mail (15 minutes, five tries): the address becomes your account's,
     verified."""
     return await fwd.call(Rpc.AUTH_CONFIRM_EMAIL, body, meta)
 
 
 @router.get("/me", response_model=contract.UserView, responses=errors(401))
-async def me(fwd: Fwd, meta: Caller) -> Response:
+async def me(fwd: Fwd, meta: Person) -> Response:
     """Your profile."""
     return await fwd.call(Rpc.AUTH_ME, contract.GetMe(), meta)
 
@@ -122,7 +122,7 @@ async def users(fwd: Fwd, meta: Caller, include_inactive: bool = False) -> Respo
     response_model=contract.UserView,
     responses=errors(401, 403, 404, 409, 422),
 )
-async def change_role(user_id: UUID, body: contract.NewRole, fwd: Fwd, meta: Caller) -> Response:
+async def change_role(user_id: UUID, body: contract.NewRole, fwd: Fwd, meta: Person) -> Response:
     """Give a member another role (admins). Their access tokens stop working at once; the
     next refresh carries the new role. The last active admin keeps the role (409)."""
     request = contract.ChangeRole(user_id=user_id, role=body.role)
@@ -134,7 +134,7 @@ async def change_role(user_id: UUID, body: contract.NewRole, fwd: Fwd, meta: Cal
     response_model=contract.UserView,
     responses=errors(401, 403, 404, 409, 422),
 )
-async def deactivate(user_id: UUID, fwd: Fwd, meta: Caller) -> Response:
+async def deactivate(user_id: UUID, fwd: Fwd, meta: Person) -> Response:
     """Switch a member's account off (admins): their sessions end and their access tokens are
     refused within seconds; their work orders and history stay. Not the last active admin
     (409)."""
@@ -146,7 +146,7 @@ async def deactivate(user_id: UUID, fwd: Fwd, meta: Caller) -> Response:
     response_model=contract.UserView,
     responses=errors(401, 403, 404, 422),
 )
-async def reactivate(user_id: UUID, fwd: Fwd, meta: Caller) -> Response:
+async def reactivate(user_id: UUID, fwd: Fwd, meta: Person) -> Response:
     """Switch a member's account on again (admins); they log in anew."""
     return await fwd.call(Rpc.AUTH_REACTIVATE_USER, contract.ReactivateUser(user_id=user_id), meta)
 
@@ -157,7 +157,7 @@ async def reactivate(user_id: UUID, fwd: Fwd, meta: Caller) -> Response:
     response_model=contract.InvitationView,
     responses=errors(401, 403, 422),
 )
-async def invite(body: contract.InviteUser, fwd: Fwd, meta: Caller) -> Response:
+async def invite(body: contract.InviteUser, fwd: Fwd, meta: Person) -> Response:
     """Invite someone to your organization (admins): they get a mail with a link to join. The
     one-time `token` of the link is also in the answer, once, to pass on by other means, with
     `telegram_link` for joining in Telegram. Without `email` no mail goes out and the invitation
@@ -197,7 +197,7 @@ async def audit_log(
 
 
 @router.get("/invitations", response_model=contract.InvitationList, responses=errors(401, 403))
-async def invitations(fwd: Fwd, meta: Caller) -> Response:
+async def invitations(fwd: Fwd, meta: Person) -> Response:
     """Invitations still waiting for an answer (admins); their tokens are not shown again."""
     return await fwd.call(Rpc.AUTH_LIST_INVITATIONS, contract.ListInvitations(), meta)
 
@@ -205,7 +205,7 @@ async def invitations(fwd: Fwd, meta: Caller) -> Response:
 @router.delete(
     "/invitations/{invitation_id}", response_model=Done, responses=errors(401, 403, 404, 422)
 )
-async def revoke_invitation(invitation_id: UUID, fwd: Fwd, meta: Caller) -> Response:
+async def revoke_invitation(invitation_id: UUID, fwd: Fwd, meta: Person) -> Response:
     """Withdraw a pending invitation (admins): its link stops working."""
     request = contract.RevokeInvitation(invitation_id=invitation_id)
     return await fwd.call(Rpc.AUTH_REVOKE_INVITATION, request, meta)
@@ -223,6 +223,39 @@ async def accept_invitation(body: contract.AcceptInvitation, fwd: Fwd, meta: Ano
 
 
 @router.post("/link-telegram", response_model=contract.TelegramLinkCode, responses=errors(401))
-async def link_telegram(fwd: Fwd, meta: Caller) -> Response:
+async def link_telegram(fwd: Fwd, meta: Person) -> Response:
     """A one-time code (10 minutes) and a `t.me` link that connect your Telegram account."""
     return await fwd.call(Rpc.AUTH_CREATE_TELEGRAM_LINK, contract.CreateTelegramLink(), meta)
+
+
+@router.post(
+    "/api-keys",
+    status_code=201,
+    response_model=contract.ApiKeyView,
+    responses=errors(401, 403, 422),
+)
+async def create_api_key(body: contract.CreateApiKey, fwd: Fwd, meta: Person) -> Response:
+    """Create an API key for a machine client (admins): a name, a role (at most yours),
+    read-only (GET only, whatever the role) and an expiry, both optional. The whole key
+    (`secret`, `rvt_<prefix>_...`) is in this answer only: store it now. Send it as
+    `Authorization: Bearer rvt_...` or `X-API-Key: rvt_...`. Keys cannot manage keys, members
+    or passwords."""
+    return await fwd.call(Rpc.AUTH_CREATE_API_KEY, body, meta)
+
+
+@router.get("/api-keys", response_model=contract.ApiKeyList, responses=errors(401, 403))
+async def api_keys(fwd: Fwd, meta: Person) -> Response:
+    """The organization's API keys, revoked ones included, newest first (admins): prefix,
+    name, role, read-only, who created it, when it was last used (to within a minute), expiry
+    and revocation. Secrets are never shown again."""
+    return await fwd.call(Rpc.AUTH_LIST_API_KEYS, contract.ListApiKeys(), meta)
+
+
+@router.delete(
+    "/api-keys/{key_id}", response_model=contract.ApiKeyView, responses=errors(401, 403, 404, 422)
+)
+async def revoke_api_key(key_id: UUID, fwd: Fwd, meta: Person) -> Response:
+    """Revoke an API key (admins): every gateway refuses it within seconds. Rotating a key:
+    create the new one, switch the client over, then revoke the old one."""
+    request = contract.RevokeApiKey(key_id=key_id)
+    return await fwd.call(Rpc.AUTH_REVOKE_API_KEY, request, meta)
