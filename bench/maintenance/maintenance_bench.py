@@ -378,6 +378,7 @@ async def readings_part(
         if i >= measured_from:
             sent[(meter, read_at)] = at
 
+    stored_before = (await js.stream_info("READINGS")).state.messages
     cpu0, load0 = sys_.cpu(), load_average()
     late = 0
     started = time.perf_counter()
@@ -397,15 +398,20 @@ async def readings_part(
         await asyncio.wait(in_flight, timeout=120)
     publish_seconds = time.perf_counter() - started
     info = await js.consumer_info("READINGS", "maintenance-readings")
-    backlog = info.num_pending + (info.num_ack_pending or 0)
+    # Not stored yet: in the consumer (pending, delivered and not acknowledged) and, published
+    # with core NATS, still on their way into the stream (the server stores them in turn).
+    unstored = total - ((await js.stream_info("READINGS")).state.messages - stored_before)
+    backlog = info.num_pending + (info.num_ack_pending or 0) + max(0, unstored)
     say(
         f"published {total:,} readings in {publish_seconds:.1f} s "
-        f"({total / publish_seconds:,.0f}/s); backlog {backlog:,}"
+        f"({total / publish_seconds:,.0f}/s); backlog {backlog:,} "
+        f"({max(0, unstored):,} not yet in the stream)"
     )
     deadline = time.monotonic() + 900
     while time.monotonic() < deadline:
         info = await js.consumer_info("READINGS", "maintenance-readings")
-        if info.num_pending + (info.num_ack_pending or 0) == 0:
+        in_stream = (await js.stream_info("READINGS")).state.messages - stored_before
+        if info.num_pending + (info.num_ack_pending or 0) == 0 and in_stream >= total - failed[0]:
             break
         await asyncio.sleep(0.5)
     drained = time.perf_counter() - started
@@ -457,6 +463,7 @@ async def readings_part(
         "stored_rate": round(stored_rate, 1),
         "sustained": bool(stored_rate >= 0.97 * rate and backlog < rate),
         "backlog_at_end_of_publishing": backlog,
+        "not_in_stream_at_end_of_publishing": max(0, unstored),
         "p50_ms": round(pct(latency, 0.50) * 1000, 1),
         "p90_ms": round(pct(latency, 0.90) * 1000, 1),
         "p99_ms": round(pct(latency, 0.99) * 1000, 1),
