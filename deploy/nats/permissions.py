@@ -357,7 +357,8 @@ def permissions(needs: ServiceNeeds, namespace: str = "") -> Permissions:
     def deny() -> Iterator[str]:
         if needs.exports:
             buckets = {UPLOADS}.union(*EXTRA_BUCKETS.values())
-            names = [stream(spec.name) for spec in ALL_STREAMS]
+            own = {spec.name for spec in needs.publishes}  # declared by this service itself
+            names = [stream(spec.name) for spec in ALL_STREAMS if spec.name not in own]
             names += [f"OBJ_{stream(b)}" for b in sorted(buckets)]
             for name in names:
                 yield f"$JS.API.STREAM.CREATE.{name}"

@@ -216,7 +216,7 @@ async def reinstate(ref: Ref, body: contract.Reinstatement, fwd: Fwd, meta: Call
     return await fwd.call(Rpc.ASSETS_REINSTATE, request, meta)
 
 
-@router.delete("/{ref}", status_code=405, responses=errors(405))
+@router.delete("/{ref}", status_code=405, responses=errors(401, 405))
 async def delete(ref: Ref, meta: Caller) -> Response:
     """Assets are never deleted: their history matters. Retire them instead."""
     return error_response(
