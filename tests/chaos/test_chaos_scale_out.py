@@ -206,7 +206,13 @@ def scale_out(request: pytest.FixtureRequest) -> ScaleOut:
     if not FULL:
         test_env: TestEnv = request.getfixturevalue("test_env")
         admin_url = test_env.admin_url
-        env |= {"CONSUMER_RETRY_DELAY": "0.2", "OUTBOX_SAFETY_POLL": "2"}
+        # the machine's PostgreSQL (100 connections), shared with the test session's services
+        env |= {
+            "CONSUMER_RETRY_DELAY": "0.2",
+            "OUTBOX_SAFETY_POLL": "2",
+            "DB_POOL_SIZE": "3",
+            "DB_POOL_OVERFLOW": "2",
+        }
     with Cluster.running(
         admin_url=admin_url, env=env, replicas=REPLICAS, nats_nodes=3 if FULL else 1
     ) as cluster:

@@ -35,7 +35,10 @@ class TestEnv:
             "nats_namespace": self.namespace,
             "database_url": self.database_url,
             "log_json": False,
-            "db_pool_size": 5,
+            # a few connections each: the session's services and a two-replica cluster share
+            # one PostgreSQL of 100 connections
+            "db_pool_size": 3,
+            "db_pool_overflow": 3,
             "outbox_safety_poll": 1.0,
             "consumer_retry_delay": 0.05,
             "shutdown_grace": 3.0,
