@@ -37,6 +37,8 @@ from chaos_workload import Workload
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
+from rivet_devstack.testing.plugin import all_streams
+
 SERVICE_STREAMS = ("USERS", "EQUIPMENT", "WORKORDERS", "NAMEPLATES")
 OPTIONAL_SCHEMAS = ("maintenance",)
 """Schemas of services the run may not have (checked where they exist)."""
@@ -55,7 +57,7 @@ async def schemas_of(db: asyncpg.Connection) -> tuple[str, ...]:
 
 
 async def streams_of(js: JetStreamContext) -> tuple[str, ...]:
-    names = {info.config.name for info in await js.streams_info()}
+    names = {info.config.name for info in await all_streams(js)}
     return (*SERVICE_STREAMS, *(name for name in OPTIONAL_STREAMS if name in names))
 
 

@@ -29,15 +29,27 @@ def test_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestEnv]:
         started.stop()
 
 
+async def all_streams(js: Any) -> list[Any]:
+    """Every stream's info: the server lists them a page (256) at a time, and a test server
+    holds more (each run's streams, an organization's stream per organization exported)."""
+    found: list[Any] = []
+    while True:
+        page = await js.streams_info(offset=len(found))
+        found += page
+        if not page:
+            return found
+
+
 async def _cleanup(env: TestEnv) -> None:
     await drop_database(env.admin_url, env.database)
     with contextlib.suppress(Exception):
         nc = await nats.connect(env.nats_url, connect_timeout=2, max_reconnect_attempts=0)
         js = nc.jetstream()
         prefix = env.namespace.upper()  # streams, and object stores (OBJ_<bucket>)
-        for name in await js.streams_info():
-            if name.config.name and name.config.name.removeprefix("OBJ_").startswith(prefix):
-                await js.delete_stream(name.config.name)
+        names = [info.config.name for info in await all_streams(js)]
+        for name in names:  # listed first: deleting moves the later pages
+            if name and name.removeprefix("OBJ_").startswith(prefix):
+                await js.delete_stream(name)
         await nc.close()
 
 
