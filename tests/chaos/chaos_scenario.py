@@ -169,8 +169,10 @@ async def run(
     converge_timeout: float = 150.0,
     before_load: Callable[[], Awaitable[object]] | None = None,
     after_load: tuple[Callable[[], Awaitable[str]], ...] = (),
+    with_workload: Callable[[Workload], Awaitable[object]] | None = None,
 ) -> Outcome:
-    """``before_load`` runs after the workload's setup, ``after_load`` steps (work started by
+    """``before_load`` runs after the workload's setup (and ``with_workload`` with the set-up
+    workload: its organization and admin), ``after_load`` steps (work started by
     a fault that must finish, e.g. an import) once the load and the faults are done and before
     convergence is awaited; what they return goes into the summary."""
     limits = httpx.Limits(max_connections=workers + 4, max_keepalive_connections=workers + 4)
@@ -179,6 +181,8 @@ async def run(
         await work.setup(client)
         if before_load is not None:
             await before_load()
+        if with_workload is not None:
+            await with_workload(work)
         outcome = Outcome(work, Report())
         started = time.monotonic()
         load = asyncio.create_task(work.run_all(), name="chaos-load")

@@ -40,9 +40,12 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from rivet_devstack.testing.plugin import all_streams
 
 SERVICE_STREAMS = ("USERS", "EQUIPMENT", "WORKORDERS", "NAMEPLATES")
-OPTIONAL_SCHEMAS = ("maintenance",)
+OPTIONAL_SCHEMAS = ("maintenance", "integrations")
 """Schemas of services the run may not have (checked where they exist)."""
-OPTIONAL_STREAMS = ("MAINTENANCE", "READINGS")
+OPTIONAL_STREAMS = ("MAINTENANCE", "READINGS", "INTEGRATIONS")
+EXPORTER = "integrations-export-"
+"""The exporter's durable consumers keep no inbox: chaos_webhooks checks the organizations'
+streams they fill."""
 
 
 async def schemas_of(db: asyncpg.Connection) -> tuple[str, ...]:
@@ -109,6 +112,14 @@ async def pending(db: asyncpg.Connection, js: JetStreamContext) -> list[str]:
         )
         if unrecorded:
             reasons.append(f"{unrecorded} plans due, their occurrence not recorded yet")
+    if "integrations" in schemas:
+        deliveries = await db.fetchval(
+            "SELECT count(*) FROM integrations.webhook_deliveries d "
+            "JOIN integrations.webhook_endpoints e ON e.id = d.endpoint_id "
+            "WHERE d.status = 'pending' AND e.enabled"
+        )
+        if deliveries:
+            reasons.append(f"{deliveries} webhook deliveries pending")
     for stream in await streams_of(js):
         for consumer in await js.consumers_info(stream):
             waiting = consumer.num_pending + (consumer.num_ack_pending or 0)
@@ -419,7 +430,7 @@ async def _consumers(
     for stream in await streams_of(js):
         for consumer in await js.consumers_info(stream):
             subject = consumer.config.filter_subject or ""
-            if not consumer.config.durable_name:
+            if not consumer.config.durable_name or consumer.name.startswith(EXPORTER):
                 continue
             schema = consumer.name.split("-", 1)[0]
             if schema not in schemas:

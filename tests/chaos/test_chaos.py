@@ -4,6 +4,11 @@
 the machine's PostgreSQL with a fresh database). `make chaos` runs the full one
 (``RIVET_CHAOS=full``): at least 10,000 operations while nats-server is killed twice and paused,
 every service is killed mid-flight, and a private PostgreSQL is crashed and restarted.
+
+Both variants send webhooks to a local receiver that fails for a while and kill the
+integrations service while it has requests in flight (``chaos_webhooks``): every event an
+endpoint takes must arrive, the delivery log must agree with what the receiver got, and each
+organization's stream must hold each exported event exactly once.
 """
 
 import asyncio
@@ -11,6 +16,7 @@ import os
 
 import pytest
 from chaos_cluster import Cluster
+from chaos_jobs import Checked
 from chaos_scenario import (
     Outcome,
     nats_kill,
@@ -21,6 +27,8 @@ from chaos_scenario import (
     schedule,
     service_kill,
 )
+from chaos_webhooks import ENV as HOOK_ENV
+from chaos_webhooks import Webhooks, receiving
 
 from rivet_devstack.testing.env import TestEnv
 
@@ -36,6 +44,18 @@ def _check(outcome: Outcome) -> None:
     assert not report.duplicated, report.duplicated[:20]
     assert outcome.work.outcomes()["ok"] > 0
     assert all("NOT RUN" not in fault for fault in outcome.faults), outcome.faults
+
+
+def _webhooks(cluster: Cluster, hooks: Webhooks) -> Checked:
+    """Webhooks and the exporter checked and printed (asserted by ``_check_webhooks``)."""
+    checked = asyncio.run(hooks.check(cluster))
+    print("\n".join(hooks.summary(checked)))
+    return checked
+
+
+def _check_webhooks(checked: Checked) -> None:
+    assert not checked.lost, checked.lost[:20]
+    assert not checked.duplicated, checked.duplicated[:20]
 
 
 async def _poison(cluster: Cluster, outcome: Outcome, max_deliveries: int) -> str:
@@ -56,24 +76,54 @@ async def _poison(cluster: Cluster, outcome: Outcome, max_deliveries: int) -> st
 @pytest.mark.skipif(FULL, reason="make chaos runs the full variant")
 @pytest.mark.timeout(240)
 def test_chaos_short(test_env: TestEnv, capsys: pytest.CaptureFixture[str]) -> None:
-    """~400 operations; NATS killed once, the work-order service killed once."""
-    env = {"CONSUMER_RETRY_DELAY": "0.2", "OUTBOX_SAFETY_POLL": "2", "OVERDUE_INTERVAL": "2"}
-    with Cluster.running(admin_url=test_env.admin_url, env=env) as cluster:
-        faults = schedule((0.25, nats_kill()), (0.55, service_kill("workorders")))
-        outcome = asyncio.run(run(cluster, 400, faults, workers=8, converge_timeout=100))
+    """~400 operations; NATS killed once, the work-order service killed once, the integrations
+    service killed mid-delivery, the webhook receiver failing twice for 3 s."""
+    env = {
+        "CONSUMER_RETRY_DELAY": "0.2",
+        "OUTBOX_SAFETY_POLL": "2",
+        "OVERDUE_INTERVAL": "2",
+        **HOOK_ENV,
+    }
+    with (
+        Cluster.running(admin_url=test_env.admin_url, env=env) as cluster,
+        receiving() as hooks,
+    ):
+        faults = schedule(
+            (0.15, hooks.outage("500", 3)),
+            (0.25, nats_kill()),
+            (0.40, hooks.kill_mid_delivery()),
+            (0.55, service_kill("workorders")),
+            (0.70, hooks.outage("refused", 3)),
+        )
+        outcome = asyncio.run(
+            run(
+                cluster,
+                400,
+                faults,
+                workers=8,
+                converge_timeout=100,
+                with_workload=lambda work: hooks.setup(cluster, work),
+            )
+        )
         poisoned = asyncio.run(_poison(cluster, outcome, max_deliveries=6))
         with capsys.disabled():
             print(outcome.summary())
             print(poisoned)
+            hooked = _webhooks(cluster, hooks)
         _check(outcome)
+        _check_webhooks(hooked)
 
 
 @pytest.mark.skipif(not FULL, reason="the full variant runs with `make chaos`")
 @pytest.mark.timeout(3600)
 def test_chaos_full(capsys: pytest.CaptureFixture[str]) -> None:
     """>= 10,000 operations through every fault the issue lists, on a private PostgreSQL."""
-    with Cluster.running(admin_url=None, env={"OVERDUE_INTERVAL": "2"}) as cluster:
+    with (
+        Cluster.running(admin_url=None, env={"OVERDUE_INTERVAL": "2", **HOOK_ENV}) as cluster,
+        receiving() as hooks,
+    ):
         faults = schedule(
+            (0.03, hooks.outage("500", 8)),
             (0.06, nats_kill()),
             (0.13, nats_pause(6)),
             (0.20, service_kill("assets")),
@@ -85,11 +135,24 @@ def test_chaos_full(capsys: pytest.CaptureFixture[str]) -> None:
             (0.62, service_kill("ocr")),
             (0.69, postgres_restart()),
             (0.76, service_kill("workorders")),
+            (0.80, hooks.outage("refused", 8)),
+            (0.85, hooks.kill_mid_delivery()),
         )
-        outcome = asyncio.run(run(cluster, OPERATIONS, faults, workers=16, converge_timeout=200))
+        outcome = asyncio.run(
+            run(
+                cluster,
+                OPERATIONS,
+                faults,
+                workers=16,
+                converge_timeout=200,
+                with_workload=lambda work: hooks.setup(cluster, work),
+            )
+        )
         poisoned = asyncio.run(_poison(cluster, outcome, max_deliveries=6))
         with capsys.disabled():
             print(outcome.summary())
             print(poisoned)
+            hooked = _webhooks(cluster, hooks)
         assert outcome.work.done >= OPERATIONS
         _check(outcome)
+        _check_webhooks(hooked)

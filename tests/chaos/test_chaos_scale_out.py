@@ -12,11 +12,19 @@ may have run more often than its period allows (``job_runs``).
   ``RIVET_CHAOS_SCALE_OPERATIONS`` operations (6,000 by default), a
   ``RIVET_CHAOS_IMPORT_ROWS``-row import (2,000), the assets replica doing the import
   ``kill -9``ed (another takes the job over when its lease runs out), one NATS node (the
-  EQUIPMENT stream's leader) ``kill -9``ed, and a work-order replica (a consumer with events
-  in hand) ``kill -9``ed; each is restarted.
-- ``make test``: the light variant, no faults: one NATS, the machine's PostgreSQL, 1,500
-  operations, a 300-row import (under a minute; a NATS-node or consumer kill makes the system
-  wait out JetStream's 60 s ``ack_wait`` before it converges, which the full run pays).
+  EQUIPMENT stream's leader) ``kill -9``ed, a work-order replica (a consumer with events
+  in hand) and an integrations replica (webhook requests in flight) ``kill -9``ed; each is
+  restarted; the webhook receiver answers 500 for 8 s, later refuses connections for 8 s.
+- ``make test``: the light variant: one NATS, the machine's PostgreSQL, 1,500 operations, a
+  300-row import (under a minute; a NATS-node or consumer kill makes the system wait out
+  JetStream's 60 s ``ack_wait`` before it converges, which the full run pays); of the faults
+  only the webhook receiver's 500s and an integrations replica killed mid-delivery (its leases
+  and exported batch come back within seconds).
+
+Both replicas of the integrations service copy events to the organizations' streams and send
+webhooks to a local receiver that fails for a while (``chaos_webhooks``): every event an
+endpoint takes arrives, the delivery log agrees with the receiver, each organization's stream
+holds each exported event once.
 
 One run per mode serves both tests below.
 """
@@ -54,6 +62,8 @@ from chaos_scenario import (
     run,
     schedule,
 )
+from chaos_webhooks import ENV as HOOK_ENV
+from chaos_webhooks import Webhooks, receiving
 
 from rivet_devstack.testing.env import TestEnv
 
@@ -80,6 +90,8 @@ class ScaleOut:
     seconds: float
     pm: PlannedMaintenance | None = None
     pm_checked: Checked | None = None
+    hooks: Webhooks | None = None
+    hooks_checked: Checked | None = None
 
     def summary(self) -> str:
         figures = ", ".join(f"{k}: {v}" for k, v in self.imported.figures.items())
@@ -91,6 +103,8 @@ class ScaleOut:
         ]
         if self.pm is not None and self.pm_checked is not None:
             lines += self.pm.summary(self.pm_checked)
+        if self.hooks is not None and self.hooks_checked is not None:
+            lines += self.hooks.summary(self.hooks_checked)
         lines.append("work per process (since its last start):")
         for name, counts in self.split.items():
             work = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
@@ -148,7 +162,9 @@ async def _opening_replica(cluster: Cluster) -> tuple[str, str]:
     return replicas[-1], " (none seen writing occurrences)"
 
 
-def _full(cluster: Cluster, csv: CsvImport, pm: PlannedMaintenance | None) -> Outcome:
+def _full(
+    cluster: Cluster, csv: CsvImport, pm: PlannedMaintenance | None, hooks: Webhooks
+) -> Outcome:
     # in turn, each under load (the load lasts about a minute here)
     planned: list[tuple[float, Fault]] = []
     if pm is not None:
@@ -164,6 +180,9 @@ def _full(cluster: Cluster, csv: CsvImport, pm: PlannedMaintenance | None) -> Ou
         (0.10, replica_kill(csv.holder, down_for=15.0)),
         (0.45, nats_node_kill(None, down_for=10.0)),
         (0.75, replica_kill("workorders-2", down_for=5.0)),
+        (0.15, hooks.outage("500", 8)),
+        (0.55, hooks.kill_mid_delivery(down_for=5.0)),
+        (0.65, hooks.outage("refused", 8)),
     )
     faults.sort(key=lambda fault: fault.at)
     before, after = _steps(cluster, csv, pm, 300)
@@ -176,22 +195,32 @@ def _full(cluster: Cluster, csv: CsvImport, pm: PlannedMaintenance | None) -> Ou
             converge_timeout=200,
             before_load=before,
             after_load=after,
+            with_workload=lambda work: hooks.setup(cluster, work),
         )
     )
 
 
-def _light(cluster: Cluster, csv: CsvImport, pm: PlannedMaintenance | None) -> Outcome:
+def _light(
+    cluster: Cluster, csv: CsvImport, pm: PlannedMaintenance | None, hooks: Webhooks
+) -> Outcome:
     planned = [(0.05, pm.start(cluster))] if pm is not None else []
+    faults = schedule(
+        *planned,
+        (0.1, hooks.outage("500", 3)),
+        (0.2, csv.start()),
+        (0.4, hooks.kill_mid_delivery(down_for=1.0)),
+    )
     before, after = _steps(cluster, csv, pm, 60)
     return asyncio.run(
         run(
             cluster,
             LIGHT_OPERATIONS,
-            schedule(*planned, (0.2, csv.start())),
+            faults,
             workers=8,
             converge_timeout=60,
             before_load=before,
             after_load=after,
+            with_workload=lambda work: hooks.setup(cluster, work),
         )
     )
 
@@ -202,7 +231,7 @@ def scale_out(request: pytest.FixtureRequest) -> ScaleOut:
     started = time.monotonic()
     admin_url = None
     # a periodic job claimed every 2 s (one replica per pass) instead of every minute
-    env = {"HEALTH_REFRESH_INTERVAL": "2", "OVERDUE_INTERVAL": "2", **PM_ENV}
+    env = {"HEALTH_REFRESH_INTERVAL": "2", "OVERDUE_INTERVAL": "2", **PM_ENV, **HOOK_ENV}
     if not FULL:
         test_env: TestEnv = request.getfixturevalue("test_env")
         admin_url = test_env.admin_url
@@ -213,9 +242,12 @@ def scale_out(request: pytest.FixtureRequest) -> ScaleOut:
             "DB_POOL_SIZE": "3",
             "DB_POOL_OVERFLOW": "2",
         }
-    with Cluster.running(
-        admin_url=admin_url, env=env, replicas=REPLICAS, nats_nodes=3 if FULL else 1
-    ) as cluster:
+    with (
+        Cluster.running(
+            admin_url=admin_url, env=env, replicas=REPLICAS, nats_nodes=3 if FULL else 1
+        ) as cluster,
+        receiving() as hooks,
+    ):
         baseline = asyncio.run(read_baseline(cluster))
         csv = CsvImport(cluster.gateway_url, IMPORT_ROWS if FULL else LIGHT_IMPORT_ROWS)
         pm = None
@@ -228,9 +260,10 @@ def scale_out(request: pytest.FixtureRequest) -> ScaleOut:
                 spread=120.0 if FULL else 12.0,
                 rate=50.0 if FULL else 20.0,
             )
-        outcome = (_full if FULL else _light)(cluster, csv, pm)
+        outcome = (_full if FULL else _light)(cluster, csv, pm, hooks)
         imported = asyncio.run(csv.check(cluster))
         pm_checked = asyncio.run(pm.check(cluster)) if pm is not None else None
+        hooks_checked = asyncio.run(hooks.check(cluster))
         jobs = asyncio.run(read_jobs(cluster, baseline))
         split = work_split(cluster)
         restarted = {name for name, process in cluster.services.items() if process.starts > 1}
@@ -244,6 +277,8 @@ def scale_out(request: pytest.FixtureRequest) -> ScaleOut:
         time.monotonic() - started,
         pm,
         pm_checked,
+        hooks,
+        hooks_checked,
     )
 
 
@@ -263,6 +298,9 @@ def _check(result: ScaleOut, operations: int) -> None:
         assert not result.pm_checked.duplicated, result.pm_checked.duplicated[:20]
         assert result.pm_checked.figures["work orders"] == result.pm_checked.figures["plans"]
         assert result.pm_checked.figures["readings acknowledged"] > 0
+    if result.hooks_checked is not None:
+        assert not result.hooks_checked.lost, result.hooks_checked.lost[:20]
+        assert not result.hooks_checked.duplicated, result.hooks_checked.duplicated[:20]
     # both replicas took part: requests shared by the queue group, events by the consumers
     # (a restarted replica's counters start again at 0, maybe after the load)
     for name in {"assets", "assets-2", "workorders", "workorders-2"} - result.restarted:
