@@ -11,11 +11,17 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from rivet_runtime.db import async_url
 from rivet_runtime.migrations import (
     MESSAGING_TABLES,
+    create_idempotency_table,
     create_job_table,
     create_mail_table,
     create_messaging_tables,
 )
-from rivet_runtime.tables import add_job_table, add_mail_table, add_messaging_tables
+from rivet_runtime.tables import (
+    add_idempotency_table,
+    add_job_table,
+    add_mail_table,
+    add_messaging_tables,
+)
 
 _COLUMNS = text(
     "SELECT table_name, column_name, ordinal_position, data_type, is_nullable, column_default, "
@@ -54,10 +60,12 @@ def _build_both(connection: Connection) -> tuple[dict[str, list[Any]], dict[str,
         create_messaging_tables("migrated")
         create_job_table("migrated")
         create_mail_table("migrated")
+        create_idempotency_table("migrated")
     metadata = MetaData(schema="declared")
     add_messaging_tables(metadata)
     add_job_table(metadata)
     add_mail_table(metadata)
+    add_idempotency_table(metadata)
     metadata.create_all(connection)
     return _catalog(connection, "migrated"), _catalog(connection, "declared")
 
@@ -69,6 +77,11 @@ async def test_the_migration_helper_creates_the_declared_tables(isolated_databas
             migrated, declared = await conn.run_sync(_build_both)
     finally:
         await engine.dispose()
-    assert {row[0] for row in migrated["columns"]} == {*MESSAGING_TABLES, "job_runs", "mail_outbox"}
+    assert {row[0] for row in migrated["columns"]} == {
+        *MESSAGING_TABLES,
+        "job_runs",
+        "mail_outbox",
+        "idempotency_keys",
+    }
     assert migrated["constraints"]  # primary keys and the outbox's unique event id
     assert migrated == declared

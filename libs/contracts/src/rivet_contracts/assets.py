@@ -393,6 +393,7 @@ RPCS: tuple[RpcSpec[Any, Any], ...] = (
         "Create an asset, or match an existing one (create-or-match); Rivet-Outcome `created` "
         "when it made one.",
         Role.TECHNICIAN,
+        idempotent=True,
     ),
     GET := RpcSpec(
         Rpc.ASSETS_GET, GetEquipment, EquipmentView, "One asset by id or equipment number."

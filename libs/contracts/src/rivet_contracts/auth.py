@@ -651,6 +651,7 @@ RPCS: tuple[RpcSpec[Any, Any], ...] = (
         "Invite a user to the organization.",
         Role.ADMIN,
         outcome=Outcome.CREATED,
+        idempotent=True,
     ),
     LIST_INVITATIONS := RpcSpec(
         Rpc.AUTH_LIST_INVITATIONS,
@@ -789,6 +790,7 @@ RPCS: tuple[RpcSpec[Any, Any], ...] = (
         "Create an API key (its secret shown once).",
         Role.ADMIN,
         outcome=Outcome.CREATED,
+        idempotent=True,
     ),
     LIST_API_KEYS := RpcSpec(
         Rpc.AUTH_LIST_API_KEYS, ListApiKeys, ApiKeyList, "The organization's API keys.", Role.ADMIN

@@ -18,7 +18,7 @@ class ErrorCode(StrEnum):
     NOT_FOUND = "not_found"  # 404
     CONFLICT = "conflict"  # 409
     INVALID_TRANSITION = "invalid_transition"  # 409
-    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"  # 409
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"  # 422
     GONE = "gone"  # 410
     PAYLOAD_TOO_LARGE = "payload_too_large"  # 413
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"  # 415
@@ -36,7 +36,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.CONFLICT: 409,
     ErrorCode.INVALID_TRANSITION: 409,
-    ErrorCode.IDEMPOTENCY_KEY_REUSED: 409,
+    ErrorCode.IDEMPOTENCY_KEY_REUSED: 422,
     ErrorCode.GONE: 410,
     ErrorCode.PAYLOAD_TOO_LARGE: 413,
     ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,

@@ -207,6 +207,7 @@ RPCS: tuple[RpcSpec[Any, Any], ...] = (
         "Register a webhook endpoint; the reply carries its secret.",
         Role.ADMIN,
         outcome=Outcome.CREATED,
+        idempotent=True,
     ),
     UPDATE_WEBHOOK := RpcSpec(
         Rpc.INTEGRATIONS_UPDATE_WEBHOOK,

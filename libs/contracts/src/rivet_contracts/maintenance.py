@@ -693,6 +693,7 @@ RPCS: tuple[RpcSpec[Any, Any], ...] = (
         "Create a maintenance plan on an asset.",
         Role.ADMIN,
         outcome=Outcome.CREATED,
+        idempotent=True,
     ),
     UPDATE_PLAN := RpcSpec(
         Rpc.MAINTENANCE_UPDATE_PLAN, UpdatePlan, PlanView, "Change a plan.", Role.ADMIN
@@ -716,6 +717,7 @@ RPCS: tuple[RpcSpec[Any, Any], ...] = (
         "Create a counter or gauge meter on an asset.",
         Role.ADMIN,
         outcome=Outcome.CREATED,
+        idempotent=True,
     ),
     UPDATE_METER := RpcSpec(
         Rpc.MAINTENANCE_UPDATE_METER,
@@ -735,6 +737,7 @@ RPCS: tuple[RpcSpec[Any, Any], ...] = (
         "Record a meter reading; what it made due.",
         Role.TECHNICIAN,
         outcome=Outcome.CREATED,
+        idempotent=True,
     ),
     LIST_READINGS := RpcSpec(
         Rpc.MAINTENANCE_LIST_READINGS, ListReadings, ReadingPage, "A meter's readings."

@@ -31,6 +31,12 @@ class RpcSpec(Generic[RequestT, ReplyT]):
     fixed for the subject (a registration always creates); the runtime sets the header. A
     handler whose outcome depends on the reply returns it wrapped instead (``Created(...)``,
     ``Accepted(...)``, see ``rivet_runtime.rpc``), which takes precedence.
+
+    ``idempotent``: the request creates something, and a caller may make it safe to repeat
+    with an ``Idempotency-Key`` header (``Headers.IDEMPOTENCY_KEY``): for 24 hours the same key
+    with the same request answers the first reply again without doing anything, the same key
+    with another request is refused (``idempotency_key_reused``). The runtime does it
+    (``rivet_runtime.idempotency``); the gateway forwards the header to such subjects only.
     """
 
     subject: str
@@ -39,6 +45,7 @@ class RpcSpec(Generic[RequestT, ReplyT]):
     summary: str
     min_role: Role | None = Role.VIEWER
     outcome: Outcome | None = None
+    idempotent: bool = False
 
 
 @dataclass(frozen=True)

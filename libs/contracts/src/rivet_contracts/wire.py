@@ -26,6 +26,9 @@ class Headers:
     OUTCOME: Final = "Rivet-Outcome"
     """On a successful reply: what the request did (an ``Outcome``), when it did more than
     answer; absent means done. A value a caller does not know also means done."""
+    IDEMPOTENCY_KEY: Final = "Idempotency-Key"
+    """On a request to an idempotent subject (``RpcSpec.idempotent``): the caller's key, which
+    makes the request safe to repeat (1-255 printable ASCII characters)."""
     MSG_ID: Final = "Nats-Msg-Id"
     """On an event: the event id, which JetStream uses to drop duplicates."""
 

@@ -26,7 +26,7 @@ WorkOrderRef = Annotated[
 ]  # an id (UUID) or a work order number (WO-2026-000123)
 Hours = Annotated[float, Field(ge=0, le=10_000)]
 IdempotencyKey = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[ -~]+$")
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255, pattern=r"^[ -~]+$")
 ]  # printable ASCII, like an HTTP header value
 ItemText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 ItemNote = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1_000)]
@@ -162,8 +162,9 @@ class CreateWorkOrder(Request):
     With an ``idempotency_key`` (or the ``Idempotency-Key`` HTTP header) a create may be sent
     again safely: a key already used in the organization answers with the order it created (the
     same id and number, as the order is now; no second ``wo.created``), also when the two
-    requests race. The same key with a different request is refused with 409
-    ``idempotency_key_reused``, and nothing is created."""
+    requests race. The same key with a different request is refused with
+    ``idempotency_key_reused`` (HTTP 422), and nothing is created. Unlike the runtime's 24-hour
+    keys of other creates, this key is kept with the order for good."""
 
     equipment_id: EquipmentRef | None = Field(
         default=None, description="Existing asset: its id or equipment number (EQ-2026-000123)."
@@ -210,9 +211,9 @@ class CreateWorkOrder(Request):
     )
     idempotency_key: IdempotencyKey | None = Field(
         default=None,
-        description="Makes the create safe to repeat: 1-200 printable ASCII characters, unique "
-        "per organization. A key used before answers with the order it created (no second "
-        "order); the same key with a different request is refused with 409 "
+        description="Makes the create safe to repeat: 1-255 printable ASCII characters, unique "
+        "per organization, kept for good. A key used before answers with the order it created "
+        "(no second order); the same key with a different request is refused with 422 "
         "`idempotency_key_reused`.",
     )
 
@@ -661,6 +662,8 @@ RPCS: tuple[RpcSpec[Any, Any], ...] = (
         "Open a work order (equipment-first: by asset, or by manufacturer/model/serial).",
         Role.TECHNICIAN,
         outcome=Outcome.CREATED,
+        # Safe to repeat by the request's own, permanent ``idempotency_key`` (the gateway puts
+        # the Idempotency-Key header there), not by the runtime's 24-hour keys: see ADR 0015.
     ),
     GET := RpcSpec(
         Rpc.WORKORDERS_GET,
@@ -685,6 +688,7 @@ RPCS: tuple[RpcSpec[Any, Any], ...] = (
         "Add a comment to an order's timeline.",
         Role.TECHNICIAN,
         outcome=Outcome.CREATED,
+        idempotent=True,
     ),
     CHECK_ITEM := RpcSpec(
         Rpc.WORKORDERS_CHECK_ITEM,

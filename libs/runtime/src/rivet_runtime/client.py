@@ -65,6 +65,9 @@ class CallMeta:
     """The caller; None for the few subjects that need no one (login, the bot's lookups)."""
     correlation_id: str | None = None
     channel: str = "api"
+    idempotency_key: str | None = None
+    """The caller's ``Idempotency-Key``: sent to subjects that take one (``RpcSpec.idempotent``)
+    only."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +137,8 @@ class RpcClient:
         if meta.correlation_id:
             headers[Headers.CORRELATION_ID] = meta.correlation_id
         headers[Headers.CHANNEL] = meta.channel
+        if meta.idempotency_key is not None and RPCS[subject].idempotent:
+            headers[Headers.IDEMPOTENCY_KEY] = meta.idempotency_key
         try:
             message = await self.broker.connection.request(
                 self.settings.subject(subject),

@@ -74,6 +74,8 @@ class UnitOfWork(Generic[StateT]):
     emitted: list[EventEnvelope[Any]] = field(default_factory=list)
     after_commit: list[Callable[[], None]] = field(default_factory=list)
     """Side effects to run once the transaction has committed (never on rollback)."""
+    commits: int = 0
+    """How many of its transactions have committed."""
 
     @property
     def conn(self) -> AsyncConnection:
@@ -97,6 +99,7 @@ class UnitOfWork(Generic[StateT]):
                 yield conn
             finally:
                 self.connection = None
+        self.commits += 1
         callbacks, self.after_commit = self.after_commit, []
         for callback in callbacks:
             callback()

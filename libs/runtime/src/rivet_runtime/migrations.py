@@ -210,3 +210,35 @@ def create_mail_table(schema: str) -> None:
 def drop_mail_table(schema: str) -> None:
     """In a migration's ``downgrade``: the reverse of ``create_mail_table``."""
     op.drop_table("mail_outbox", schema=schema)
+
+
+def create_idempotency_table(schema: str) -> None:
+    """In a migration's ``upgrade``: create ``idempotency_keys`` in ``schema``, the table
+    ``rivet_runtime.tables.add_idempotency_table`` declares (services serving idempotent
+    subjects, ``rivet_runtime.idempotency``). What a migration created stays: change it only by
+    adding."""
+    op.create_table(
+        "idempotency_keys",
+        sa.Column("org_id", sa.UUID(), nullable=False),
+        sa.Column("subject", sa.Text(), nullable=False),
+        sa.Column("key_hash", sa.Text(), nullable=False),
+        sa.Column("request_hash", sa.Text(), nullable=False),
+        sa.Column("reply_headers", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
+        sa.Column("reply_body", sa.LargeBinary(), nullable=True),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.PrimaryKeyConstraint("org_id", "subject", "key_hash"),
+        schema=schema,
+    )
+    op.create_index(
+        "idempotency_keys_created_at", "idempotency_keys", ["created_at"], schema=schema
+    )
+
+
+def drop_idempotency_table(schema: str) -> None:
+    """In a migration's ``downgrade``: the reverse of ``create_idempotency_table``."""
+    op.drop_table("idempotency_keys", schema=schema)

@@ -12,6 +12,7 @@ subject's ``RpcSpec.outcome`` when it is fixed, or what the handler says by wrap
 model, when it depends on the reply: ``return Accepted(job) if job.status in RUNNING else job``.
 """
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -23,6 +24,7 @@ from pydantic import BaseModel, ValidationError
 from rivet_contracts import ErrorCode, ErrorInfo, Headers, Identity, Outcome, ServiceError
 from rivet_contracts.catalog import RPCS, RpcSpec
 
+from . import idempotency
 from .consumer import is_outage
 from .context import RequestContext
 from .db import Database
@@ -186,14 +188,7 @@ class RpcServer(Generic[StateT]):
             return error_reply(
                 ErrorInfo(code=ErrorCode.INTERNAL, message="internal error; it has been logged")
             )
-        if isinstance(result, ErrorInfo):
-            return error_reply(result)
-        outcome = spec.outcome
-        if isinstance(result, WithOutcome):
-            outcome, result = result.outcome, result.reply
-        return result.model_dump_json().encode(), (
-            {Headers.OUTCOME: outcome.value} if outcome is not None else {}
-        )
+        return result
 
     async def _run(
         self,
@@ -202,7 +197,7 @@ class RpcServer(Generic[StateT]):
         request: BaseModel,
         identity: Identity | None,
         headers: Mapping[str, str],
-    ) -> BaseModel | WithOutcome[Any] | ErrorInfo:
+    ) -> Reply:
         if self.db is None:
             raise RuntimeError(f"{spec.subject} needs a database, and this service has none")
         ctx = RequestContext(
@@ -215,10 +210,128 @@ class RpcServer(Generic[StateT]):
             client=self.client,
             rpc_timeout=self.rpc_timeout,
         )
+        raw_key = headers.get(Headers.IDEMPOTENCY_KEY)
+        if spec.idempotent and raw_key is not None and identity is not None:
+            key = idempotency.Key(
+                identity.org_id,
+                spec.subject,
+                idempotency.check_key(raw_key),
+                idempotency.request_hash(spec.subject, identity, request),
+            )
+            if endpoint.own_transaction:
+                return await self._run_claimed(spec, endpoint, request, ctx, key)
+            return await self._run_keyed(spec, endpoint, request, ctx, key)
         if endpoint.own_transaction:
-            return await endpoint.handler(request, ctx)
+            return reply_of(spec, await endpoint.handler(request, ctx))
         async with ctx.transaction():
-            return await endpoint.handler(request, ctx)
+            return reply_of(spec, await endpoint.handler(request, ctx))
+
+    async def _run_keyed(
+        self,
+        spec: RpcSpec,
+        endpoint: Endpoint,
+        request: BaseModel,
+        ctx: RequestContext[StateT],
+        key: idempotency.Key,
+    ) -> Reply:
+        """The handler and its key in one transaction (see ``idempotency``)."""
+        async with ctx.transaction() as conn:
+            if not await idempotency.claim(conn, key):  # waits for a first request in flight
+                try:
+                    replay = await idempotency.stored(conn, key)
+                except idempotency.Pending:
+                    replay = None
+                if replay is None:  # not expected: the row is claimed by a committed request
+                    raise ServiceError(
+                        ErrorCode.CONFLICT,
+                        "a request with this Idempotency-Key is under way; try again",
+                        retry_after=1,
+                    )
+                return replay
+            reply = reply_of(spec, await endpoint.handler(request, ctx))
+            if Headers.ERROR in reply[1]:
+                await idempotency.release(conn, key)  # a failure keeps no key (only its writes)
+            else:
+                await idempotency.record(conn, key, reply)
+            return reply
+
+    async def _run_claimed(
+        self,
+        spec: RpcSpec,
+        endpoint: Endpoint,
+        request: BaseModel,
+        ctx: RequestContext[StateT],
+        key: idempotency.Key,
+    ) -> Reply:
+        """A handler with its own transactions: claim the key, run it, store its reply (see
+        ``idempotency``)."""
+        assert self.db is not None
+        deadline = time.monotonic() + self.rpc_timeout
+        while True:
+            async with self.db.transaction() as conn:
+                if await idempotency.claim(conn, key):
+                    break
+                try:
+                    replay = await idempotency.stored(conn, key)
+                except idempotency.Pending:
+                    replay = None
+                else:
+                    if replay is None:
+                        continue  # released by a first request that failed: claim it again
+            if replay is not None:
+                return replay
+            if time.monotonic() > deadline:
+                raise ServiceError(
+                    ErrorCode.CONFLICT,
+                    "a request with this Idempotency-Key is under way (or was interrupted); try "
+                    "again shortly",
+                    retry_after=1,
+                )
+            await asyncio.sleep(PENDING_POLL)
+        try:
+            reply = reply_of(spec, await endpoint.handler(request, ctx))
+        except ServiceError:
+            await self._release(key)  # a refusal: nothing was created
+            raise
+        except BaseException:
+            if ctx.commits == 0:
+                await self._release(key)
+            else:  # it may have created something: the key stays taken until it expires
+                log.error("%s failed after committing; its idempotency key stays", spec.subject)
+            raise
+        if Headers.ERROR in reply[1]:
+            await self._release(key)
+            return reply
+        async with self.db.transaction() as conn:
+            await idempotency.record(conn, key, reply)
+        return reply
+
+    async def _release(self, key: idempotency.Key) -> None:
+        assert self.db is not None
+        try:
+            async with self.db.transaction() as conn:
+                await idempotency.release(conn, key)
+        except Exception:
+            log.warning("could not release an idempotency key of %s", key.subject, exc_info=True)
+
+
+PENDING_POLL = 0.05
+"""Seconds between looks at a key whose first request is still running."""
+
+
+def reply_of(spec: RpcSpec, result: BaseModel | WithOutcome[Any] | ErrorInfo) -> Reply:
+    """What a handler returned, as a reply."""
+    if isinstance(result, ErrorInfo):
+        return error_reply(result)
+    outcome = spec.outcome
+    model: BaseModel
+    if isinstance(result, WithOutcome):
+        outcome, model = result.outcome, result.reply
+    else:
+        model = result
+    return model.model_dump_json().encode(), (
+        {Headers.OUTCOME: outcome.value} if outcome is not None else {}
+    )
 
 
 def authorize(spec: RpcSpec, identity: Identity | None) -> None:

@@ -29,10 +29,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from rivet_contracts import EventEnvelope
-from rivet_contracts.catalog import EVENTS
+from rivet_contracts.catalog import EVENTS, RPCS
 from rivet_contracts.streams import StreamSpec, stream_for
 
-from . import mail, maintenance, metrics
+from . import idempotency, mail, maintenance, metrics
 from .broker import connect_forever, create_broker, inbox_prefix
 from .client import RpcClient
 from .consumer import EventProcessor, EventRouter, Outcome, Subscription, envelope_model
@@ -177,6 +177,9 @@ class ServiceRuntime(Generic[StateT]):
 
     def include_rpc(self, router: RpcRouter[StateT]) -> None:
         self.rpc_routers.append(router)
+        keyed = any(RPCS[subject].idempotent for subject in router.handlers)
+        if keyed and not any(job.name == idempotency.PRUNE_JOB for job in self.jobs):
+            self.include_jobs(idempotency.jobs)  # type: ignore[arg-type]
 
     @property
     def rpc_subjects(self) -> list[str]:

@@ -6,10 +6,13 @@
 - ``job_runs``: when each periodic background job is next due, so that one replica runs it
   once per period (``rivet_runtime.jobs``).
 - ``mail_outbox``: mail to send, in services that send mail (``rivet_runtime.mail``).
+- ``idempotency_keys``: the replies of requests sent with an ``Idempotency-Key``, kept 24 hours,
+  in services that serve idempotent subjects (``rivet_runtime.idempotency``).
 
 Every service's first migration creates the messaging tables with ``create_messaging_tables``
 of ``rivet_runtime.migrations``, and a later one ``job_runs`` with ``create_job_table``; a test
-(``libs/runtime/tests/test_runtime_migrations.py``) checks that they agree.
+(``libs/runtime/tests/test_runtime_migrations.py``) checks that they agree; likewise
+``create_mail_table`` and ``create_idempotency_table``.
 """
 
 from sqlalchemy import (
@@ -17,7 +20,9 @@ from sqlalchemy import (
     Column,
     DateTime,
     Identity,
+    Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     Table,
@@ -94,4 +99,24 @@ def add_mail_table(metadata: MetaData) -> Table:
         Column("attempts", Integer, nullable=False, server_default="0"),
         Column("failed_at", DateTime(timezone=True)),
         Column("last_error", Text),
+    )
+
+
+def add_idempotency_table(metadata: MetaData) -> Table:
+    """Declare ``idempotency_keys`` in ``metadata`` (the service's schema): one row per key an
+    organization used on a subject. ``key_hash`` is the SHA-256 of the key (the key itself is
+    not stored); ``reply_body`` is sealed with a key derived from it; ``reply_headers`` NULL:
+    the first request is still running (a handler with its own transactions)."""
+    return Table(
+        "idempotency_keys",
+        metadata,
+        Column("org_id", UUID(as_uuid=True), nullable=False),
+        Column("subject", Text, nullable=False),
+        Column("key_hash", Text, nullable=False),
+        Column("request_hash", Text, nullable=False),
+        Column("reply_headers", JSONB),
+        Column("reply_body", LargeBinary),
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        PrimaryKeyConstraint("org_id", "subject", "key_hash"),
+        Index("idempotency_keys_created_at", "created_at"),
     )

@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
-from rivet_runtime.tables import add_job_table, add_messaging_tables
+from rivet_runtime.tables import add_idempotency_table, add_job_table, add_messaging_tables
 
 SCHEMA = "assets"
 metadata = MetaData(schema=SCHEMA)
@@ -142,3 +142,4 @@ import_rows = Table(
 
 outbox, inbox, dead_letters = add_messaging_tables(metadata)
 job_runs = add_job_table(metadata)
+idempotency_keys = add_idempotency_table(metadata)

@@ -19,7 +19,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
-from rivet_runtime.tables import add_job_table, add_mail_table, add_messaging_tables
+from rivet_runtime.tables import (
+    add_idempotency_table,
+    add_job_table,
+    add_mail_table,
+    add_messaging_tables,
+)
 
 SCHEMA = "auth"
 metadata = MetaData(schema=SCHEMA)
@@ -197,4 +202,5 @@ api_keys = Table(
 
 outbox, inbox, dead_letters = add_messaging_tables(metadata)
 job_runs = add_job_table(metadata)
+idempotency_keys = add_idempotency_table(metadata)
 mail_outbox = add_mail_table(metadata)

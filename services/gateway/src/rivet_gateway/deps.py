@@ -1,8 +1,9 @@
 """Dependency aliases that keep route signatures to one line."""
 
+from dataclasses import replace
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Header, HTTPException, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
 from rivet_runtime.client import CallMeta
@@ -81,6 +82,36 @@ async def _person(meta: Annotated[CallMeta, Depends(_caller)]) -> CallMeta:
     return meta
 
 
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        pattern=r"^[ -~]+$",
+        description="Makes the create safe to repeat for 24 hours: the same key with the same "
+        "request answers the first answer again (status and body) and creates nothing; the "
+        "same key with another request is a 422 `idempotency_key_reused`. 1-255 printable ASCII "
+        "characters, scoped to your organization and this route; a request that failed keeps "
+        "no key, so it may be retried with it.",
+    ),
+]
+"""The ``Idempotency-Key`` header of a route that creates something (1-255 printable ASCII
+characters, else 422)."""
+
+
+async def _keyed_caller(
+    meta: Annotated[CallMeta, Depends(_caller)], key: IdempotencyKey = None
+) -> CallMeta:
+    return replace(meta, idempotency_key=key) if key is not None else meta
+
+
+async def _keyed_person(
+    meta: Annotated[CallMeta, Depends(_person)], key: IdempotencyKey = None
+) -> CallMeta:
+    return replace(meta, idempotency_key=key) if key is not None else meta
+
+
 async def _anonymous(request: Request) -> CallMeta:
     return CallMeta(identity=None, correlation_id=_correlation_id(request))
 
@@ -93,5 +124,10 @@ key (401 without a valid one; 403 for a read-only key's write)."""
 Person = Annotated[CallMeta, Depends(_person)]
 """An authenticated person: what an API key may never do (its own keys, members, passwords,
 the profile) answers 403 to a key."""
+KeyedCaller = Annotated[CallMeta, Depends(_keyed_caller)]
+"""``Caller`` on a route that creates something: its ``Idempotency-Key`` header, documented
+once here, travels with the request (``RpcSpec.idempotent``, ``rivet_runtime.idempotency``)."""
+KeyedPerson = Annotated[CallMeta, Depends(_keyed_person)]
+"""``Person`` with the ``Idempotency-Key`` header, like ``KeyedCaller``."""
 Anonymous = Annotated[CallMeta, Depends(_anonymous)]
 """A call that needs no token (register, login, refresh)."""

@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 
-from rivet_runtime.tables import add_job_table, add_messaging_tables
+from rivet_runtime.tables import add_idempotency_table, add_job_table, add_messaging_tables
 
 SCHEMA = "integrations"
 metadata = MetaData(schema=SCHEMA)
@@ -45,6 +45,7 @@ org_streams = Table(
 
 add_messaging_tables(metadata)
 add_job_table(metadata)
+add_idempotency_table(metadata)
 
 # --- webhooks -------------------------------------------------------------------------------
 

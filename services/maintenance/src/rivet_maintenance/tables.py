@@ -34,7 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from rivet_contracts.workorders import Priority, WorkType
-from rivet_runtime.tables import add_job_table, add_messaging_tables
+from rivet_runtime.tables import add_idempotency_table, add_job_table, add_messaging_tables
 
 from .schedule.conditions import Side
 from .vocabulary import (
@@ -283,3 +283,4 @@ occurrences = Table(
 
 outbox, inbox, dead_letters = add_messaging_tables(metadata)
 job_runs = add_job_table(metadata)
+idempotency_keys = add_idempotency_table(metadata)

@@ -41,7 +41,7 @@ from rivet_contracts.workorders import (
     PassFail,
     WorkOrderStatus,
 )
-from rivet_runtime.tables import add_job_table, add_messaging_tables
+from rivet_runtime.tables import add_idempotency_table, add_job_table, add_messaging_tables
 
 SCHEMA = "workorders"
 metadata = MetaData(schema=SCHEMA)
@@ -377,3 +377,4 @@ org_health = Table(
 
 outbox, inbox, dead_letters = add_messaging_tables(metadata)
 job_runs = add_job_table(metadata)
+idempotency_keys = add_idempotency_table(metadata)

@@ -10,7 +10,7 @@ from fastapi.responses import StreamingResponse
 from rivet_contracts import ErrorCode, Rpc
 from rivet_contracts import assets as contract
 
-from ..deps import Caller, Config, Fwd
+from ..deps import Caller, Config, Fwd, KeyedCaller
 from ..errors import error_response
 from .docs import errors
 from .polling import wait_while_running
@@ -38,7 +38,7 @@ async def list_equipment(query: ListQuery, fwd: Fwd, meta: Caller) -> Response:
     response_model=contract.CreateOrMatchResult,
     responses=errors(401, 403, 404, 422) | {201: {"model": contract.CreateOrMatchResult}},
 )
-async def create(body: contract.CreateEquipment, fwd: Fwd, meta: Caller) -> Response:
+async def create(body: contract.CreateEquipment, fwd: Fwd, meta: KeyedCaller) -> Response:
     """Create-or-match: 201 with `outcome: created` for a new asset; 200 with `matched` (the
     existing asset, enriched with what it lacked) or `possible_duplicates` (candidates to choose
     from: send again with `merge_into` or `create_anyway`)."""

@@ -10,7 +10,7 @@ from rivet_contracts import Rpc
 from rivet_contracts import auth as contract
 from rivet_contracts.base import Done
 
-from ..deps import Anonymous, Caller, Fwd, Person
+from ..deps import Anonymous, Caller, Fwd, KeyedPerson, Person
 from .docs import errors
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
@@ -157,7 +157,7 @@ async def reactivate(user_id: UUID, fwd: Fwd, meta: Person) -> Response:
     response_model=contract.InvitationView,
     responses=errors(401, 403, 422),
 )
-async def invite(body: contract.InviteUser, fwd: Fwd, meta: Person) -> Response:
+async def invite(body: contract.InviteUser, fwd: Fwd, meta: KeyedPerson) -> Response:
     """Invite someone to your organization (admins): they get a mail with a link to join. The
     one-time `token` of the link is also in the answer, once, to pass on by other means, with
     `telegram_link` for joining in Telegram. Without `email` no mail goes out and the invitation
@@ -234,7 +234,7 @@ async def link_telegram(fwd: Fwd, meta: Person) -> Response:
     response_model=contract.ApiKeyView,
     responses=errors(401, 403, 422),
 )
-async def create_api_key(body: contract.CreateApiKey, fwd: Fwd, meta: Person) -> Response:
+async def create_api_key(body: contract.CreateApiKey, fwd: Fwd, meta: KeyedPerson) -> Response:
     """Create an API key for a machine client (admins): a name, a role (at most yours),
     read-only (GET only, whatever the role) and an expiry, both optional. The whole key
     (`secret`, `rvt_<prefix>_...`) is in this answer only: store it now. Send it as

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Response
 from rivet_contracts import Done, Rpc
 from rivet_contracts import integrations as contract
 
-from ..deps import Caller, Fwd
+from ..deps import Caller, Fwd, KeyedCaller
 from .docs import errors
 
 webhooks = APIRouter(tags=["webhooks"])
@@ -37,7 +37,7 @@ async def list_webhooks(query: WebhookQuery, fwd: Fwd, meta: Caller) -> Response
     response_model=contract.WebhookSecret,
     responses=errors(401, 403, 422),
 )
-async def create_webhook(body: contract.CreateWebhook, fwd: Fwd, meta: Caller) -> Response:
+async def create_webhook(body: contract.CreateWebhook, fwd: Fwd, meta: KeyedCaller) -> Response:
     """Register an endpoint (admins): `url` (http or https; a host that is or resolves to a
     private, loopback, link-local or other internal address is refused with 422), the
     `event_types` it takes (exported types such as `wo.created`, patterns such as `wo.*`, or

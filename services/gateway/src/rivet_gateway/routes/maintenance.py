@@ -13,7 +13,7 @@ from pydantic import AwareDatetime
 from rivet_contracts import Rpc
 from rivet_contracts import maintenance as contract
 
-from ..deps import Caller, Fwd
+from ..deps import Caller, Fwd, KeyedCaller
 from .docs import errors
 
 plans = APIRouter(tags=["maintenance plans"])
@@ -54,7 +54,7 @@ async def list_plans(query: PlanQuery, fwd: Fwd, meta: Caller) -> Response:
     response_model=contract.PlanView,
     responses=errors(401, 403, 404, 409, 422),
 )
-async def create_plan(body: contract.CreatePlan, fwd: Fwd, meta: Caller) -> Response:
+async def create_plan(body: contract.CreatePlan, fwd: Fwd, meta: KeyedCaller) -> Response:
     """A plan puts recurring work on an asset (admins): `trigger` is `calendar` (every N days,
     weeks, months or years at a local time, `fixed` or `floating`), `meter` (every N units of a
     counter) or `condition` (a gauge out of its limits). Each occurrence opens a work order with
@@ -130,7 +130,7 @@ async def list_meters(query: MeterQuery, fwd: Fwd, meta: Caller) -> Response:
     response_model=contract.MeterView,
     responses=errors(401, 403, 404, 409, 422),
 )
-async def create_meter(body: contract.CreateMeter, fwd: Fwd, meta: Caller) -> Response:
+async def create_meter(body: contract.CreateMeter, fwd: Fwd, meta: KeyedCaller) -> Response:
     """A meter on an asset (admins): a `counter` that only goes up (operating hours, cycles)
     or a `gauge` (temperature, vibration) with optional `low_limit`, `high_limit` and
     `deadband`."""
@@ -185,7 +185,7 @@ async def list_readings(
     responses=errors(401, 403, 404, 409, 422),
 )
 async def record_reading(
-    meter_id: MeterId, body: contract.NewReading, fwd: Fwd, meta: Caller
+    meter_id: MeterId, body: contract.NewReading, fwd: Fwd, meta: KeyedCaller
 ) -> Response:
     """Record what a meter showed (technicians): the reading, the meter as it is now, the
     excursion a gauge's reading started and the occurrences it made due (their work orders

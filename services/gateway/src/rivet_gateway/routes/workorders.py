@@ -2,12 +2,12 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, HTTPException, Path, Query, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Response
 
 from rivet_contracts import Rpc
 from rivet_contracts import workorders as contract
 
-from ..deps import Caller, Fwd
+from ..deps import Caller, Fwd, IdempotencyKey, KeyedCaller
 from .docs import errors
 
 router = APIRouter(tags=["work orders"])
@@ -18,17 +18,6 @@ EquipmentRef = Annotated[
 ]
 Item = Annotated[
     str, Path(max_length=64, description="The item's position (1 = the first) or its id.")
-]
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        min_length=1,
-        max_length=200,
-        pattern=r"^[ -~]+$",
-        description="Makes the create safe to repeat, like the body's `idempotency_key` "
-        "(1-200 printable ASCII characters; send one of the two, or both the same).",
-    ),
 ]
 ListQuery = Annotated[contract.ListWorkOrders, Query()]
 Statuses = Annotated[list[contract.WorkOrderStatus] | None, Query(max_length=5)]
@@ -56,13 +45,15 @@ async def create(
     (manufacturer, model, serial, ...; matched or registered by the assets service). 409 with
     `details.candidates` when the described asset may already exist: choose, then send again.
     `checklist`: steps to do or check, in order. With an `Idempotency-Key` header (or
-    `idempotency_key`) the create is safe to repeat: a key used before answers with the order
-    it opened; the same key with a different request is a 409 `idempotency_key_reused`."""
+    `idempotency_key`) the create is safe to repeat, for good (not only 24 hours): a key used
+    before answers with the order it opened, as it is now; the same key with a different request
+    is a 422 `idempotency_key_reused`."""
     return await fwd.call(Rpc.WORKORDERS_CREATE, _with_key(body, key), meta)
 
 
 def _with_key(body: contract.CreateWorkOrder, key: str | None) -> contract.CreateWorkOrder:
-    """The ``Idempotency-Key`` header as the body's ``idempotency_key`` (422 if they differ)."""
+    """The ``Idempotency-Key`` header as the body's ``idempotency_key`` (422 if they differ):
+    work orders keep their key for good (ADR 0015)."""
     if key is None:
         return body
     fields = {name: getattr(body, name) for name in body.model_fields_set}
@@ -154,7 +145,7 @@ async def put(ref: Ref, body: contract.WorkOrderChanges, fwd: Fwd, meta: Caller)
     response_model=contract.TimelineEntry,
     responses=errors(401, 403, 404, 422),
 )
-async def comment(ref: Ref, body: contract.NewComment, fwd: Fwd, meta: Caller) -> Response:
+async def comment(ref: Ref, body: contract.NewComment, fwd: Fwd, meta: KeyedCaller) -> Response:
     """Add a comment to the timeline."""
     request = contract.CommentOnWorkOrder(ref=ref, body=body.body)
     return await fwd.call(Rpc.WORKORDERS_COMMENT, request, meta)
