@@ -35,7 +35,12 @@ from rivet_devstack.servers import (
     postgres_answers,
     with_database,
 )
-from rivet_devstack.services import SERVICES, missing_requirements
+from rivet_devstack.services import (
+    GATEWAY_LOAD_LIMITS,
+    SERVICES,
+    environment,
+    missing_requirements,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -116,6 +121,9 @@ class Stack:
             "METRICS_PORT": "http",
             "LOG_JSON": os.environ.get("LOG_JSON", "false"),
             **FAST_HASHING,
+            # one account sends everything: limits it never reaches (the limiter still runs)
+            **environment(GATEWAY_LOAD_LIMITS),
+            **{k: v for k, v in os.environ.items() if k.startswith("RATE_LIMIT_")},
         }
         services = dict(base)
         logs = self.root / "logs"

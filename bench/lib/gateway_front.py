@@ -32,6 +32,7 @@ from rivet_contracts import Identity
 from rivet_devstack.keys import generate
 from rivet_devstack.processes import ServiceProcess
 from rivet_devstack.servers import free_port
+from rivet_devstack.services import GATEWAY_LOAD_LIMITS, environment
 from rivet_runtime.keys import key_id
 
 ISSUER, AUDIENCE = "rivet-auth", "rivet"
@@ -76,6 +77,7 @@ def running(svc: one_service.Running, ready_within: float = 120) -> Iterator[Gat
     port = free_port()
     env = one_service.service_env("postgresql://unused", svc.nats.url, {
         "HTTP_PORT": str(port), "JWT_PUBLIC_KEY_FILE": str(root / "public.pem"),
+        **environment(GATEWAY_LOAD_LIMITS),  # one account sends everything
     })  # fmt: skip
     process = ServiceProcess(
         "gateway", [one_service.command("gateway")], port, env, root / "gateway.log"

@@ -3,9 +3,10 @@
 Generated from the contracts catalogue (every request subject and event subject) and from the
 services' runtimes as their entry points build them (the streams they declare, the durable
 consumers they own, whether they use the uploads bucket, whether they serve requests). What a
-runtime does not show is listed below: requests a service sends to other services (``CALLS``)
-and extra object-store buckets (``EXTRA_BUCKETS``). ``tests/deploy/test_deploy_nats.py`` fails
-when the committed files are stale, and checks ``CALLS``/``EXTRA_BUCKETS`` against the code.
+runtime does not show is listed below: requests a service sends to other services (``CALLS``),
+extra object-store buckets (``EXTRA_BUCKETS``) and key-value buckets (``KEY_VALUE_BUCKETS``).
+``tests/deploy/test_deploy_nats.py`` fails when the committed files are stale, and checks those
+tables against the code.
 
     uv run python deploy/nats/permissions.py                   # print the config
     uv run python deploy/nats/permissions.py --write           # update the committed files
@@ -105,6 +106,11 @@ EXTRA_BUCKETS: dict[str, tuple[str, ...]] = {
     "ocr": ("PHOTOS",),
 }
 
+# Key-value buckets a service opens (created if missing): the gateway's rate limits.
+KEY_VALUE_BUCKETS: dict[str, tuple[str, ...]] = {
+    "gateway": ("RATELIMITS",),
+}
+
 ADMIN = "admin"
 """An operator user with every permission (nats CLI, stream backups); keep it out of services."""
 MACHINE_PREFIX = "machine_"
@@ -133,6 +139,8 @@ class ServiceNeeds:
     consumers: tuple[Consumer, ...] = ()
     dead_letters: bool = False
     buckets: tuple[str, ...] = ()
+    kv_buckets: tuple[str, ...] = ()
+    """Key-value buckets it creates if missing, reads and writes (``KEY_VALUE_BUCKETS``)."""
     calls: tuple[str, ...] = ()
     listens: tuple[str, ...] = ()
     """Event subjects every replica hears (``ServiceRuntime.listen``)."""
@@ -269,6 +277,7 @@ def service_needs() -> list[ServiceNeeds]:
                 consumers=consumers,
                 dead_letters=runtime.db is not None and bool(consumers),
                 buckets=tuple(dict.fromkeys(buckets)),
+                kv_buckets=KEY_VALUE_BUCKETS.get(spec.name, ()),
                 calls=_calls(spec.name),
                 listens=tuple(sorted({subject for subject, _ in runtime.listened})),
                 exports=_exports(spec.name),
@@ -339,6 +348,12 @@ def permissions(needs: ServiceNeeds, namespace: str = "") -> Permissions:
             yield f"$JS.API.CONSUMER.DELETE.OBJ_{b}.>"
             yield f"$JS.FC.OBJ_{b}.>"  # flow-control replies of that consumer
             yield f"$O.{b}.>"
+        for bucket in needs.kv_buckets:  # key-value: stream KV_<bucket>, subjects $KV.<bucket>.>
+            b = stream(bucket)
+            for verb in ("INFO", "CREATE", "UPDATE"):
+                yield f"$JS.API.STREAM.{verb}.KV_{b}"
+            yield f"$JS.API.DIRECT.GET.KV_{b}.$KV.{b}.>"  # a key's value (the bucket is direct)
+            yield f"$KV.{b}.>"  # writes (compare-and-set), acknowledged on its inbox
         for rpc in needs.calls:  # requests to other services
             yield subject(rpc)
         for c in needs.exports:  # the exporter: a durable consumer of each whole domain stream
@@ -360,6 +375,8 @@ def permissions(needs: ServiceNeeds, namespace: str = "") -> Permissions:
             own = {spec.name for spec in needs.publishes}  # declared by this service itself
             names = [stream(spec.name) for spec in ALL_STREAMS if spec.name not in own]
             names += [f"OBJ_{stream(b)}" for b in sorted(buckets)]
+            kv = {b for bs in KEY_VALUE_BUCKETS.values() for b in bs}
+            names += [f"KV_{stream(b)}" for b in sorted(kv)]
             for name in names:
                 yield f"$JS.API.STREAM.CREATE.{name}"
 

@@ -45,7 +45,12 @@ from rivet_devstack.servers import (
     free_port,
     with_database,
 )
-from rivet_devstack.services import SERVICES, missing_requirements
+from rivet_devstack.services import (
+    GATEWAY_LOAD_LIMITS,
+    SERVICES,
+    environment,
+    missing_requirements,
+)
 
 BIN = Path(sys.executable).parent
 FAST_HASHING = {"ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST": "8192"}
@@ -144,6 +149,7 @@ class Cluster:
             "DB_POOL_OVERFLOW": "2",
             "SHUTDOWN_GRACE": "3",
             **FAST_HASHING,
+            **environment(GATEWAY_LOAD_LIMITS),  # the workload is one user: never throttled
             **({"STREAM_REPLICAS": str(min(3, self.nats_nodes))} if self.nats_nodes > 1 else {}),
             **self.env_overrides,
         }

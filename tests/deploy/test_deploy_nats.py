@@ -56,6 +56,11 @@ def test_hand_kept_tables_match_the_code(nats_permissions: ModuleType) -> None:
         assert not missing, f"{spec.name} sends {sorted(missing)}: add them to CALLS"
         buckets = nats_permissions.referenced_buckets(spec.name) - set(needs[spec.name].buckets)
         assert not buckets, f"{spec.name} opens buckets {buckets}: add them to EXTRA_BUCKETS"
+    # the gateway's rate limits: its one key-value bucket, and nobody else's
+    from rivet_gateway.ratelimit import BUCKET
+
+    assert needs["gateway"].kv_buckets == (BUCKET,)
+    assert [name for name, n in needs.items() if n.kv_buckets] == ["gateway"]
 
 
 def test_every_user_is_least_privileged(nats_permissions: ModuleType) -> None:
@@ -269,6 +274,11 @@ async def _errors_of(url: str, action: str, subject: str) -> list[str]:
         ("gateway", "pub", f"reading.submitted.{ORG}"),
         ("maintenance", "pub", "rpc.auth.login"),
         ("maintenance", "pub", "wo.created"),
+        # the rate limits' bucket is the gateway's alone, and the gateway has no other
+        ("ocr", "pub", "$KV.RATELIMITS.user.x"),
+        ("gateway", "pub", "$KV.OTHER.user.x"),
+        ("gateway", "pub", "$JS.API.STREAM.DELETE.KV_RATELIMITS"),
+        ("integrations", "pub", "$JS.API.STREAM.CREATE.KV_RATELIMITS"),
     ],
 )
 async def test_server_refuses_what_is_not_granted(
@@ -292,6 +302,8 @@ async def test_server_refuses_what_is_not_granted(
         ("maintenance", "sub", "rpc.maintenance.>"),
         ("gateway", "pub", "rpc.maintenance.create_plan"),
         ("telegram", "pub", "rpc.maintenance.record_reading"),
+        ("gateway", "pub", "$KV.RATELIMITS.user.x"),
+        ("gateway", "pub", "$JS.API.DIRECT.GET.KV_RATELIMITS.$KV.RATELIMITS.user.x"),
     ],
 )
 async def test_server_allows_what_is_granted(

@@ -57,6 +57,16 @@ class ServiceSpec:
         return getattr(importlib.import_module(module), name)
 
 
+GATEWAY_LOAD_LIMITS: dict[str, Any] = {
+    "rate_limit_user": 1_000_000,
+    "rate_limit_user_burst": 1_000_000,
+    "rate_limit_api_key": 1_000_000,
+    "rate_limit_api_key_burst": 1_000_000,
+    "rate_limit_anonymous": 1_000_000,
+    "rate_limit_anonymous_burst": 1_000_000,
+}
+"""The gateway's rate limits in the test suites, the chaos suite and the benchmarks."""
+
 SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec(
         "auth",
@@ -122,10 +132,19 @@ SERVICES: tuple[ServiceSpec, ...] = (
         None,
         "rivet_gateway.settings:GatewaySettings",
         metrics_port=8100,
+        # The suites send thousands of requests as one user from one address: limits far above
+        # that, so the limiter still runs (leases, NATS key-value) but refuses nothing. The
+        # rate-limit tests set their own.
+        test_overrides=GATEWAY_LOAD_LIMITS,
         runtime="rivet_gateway.app:build_runtime",
         app="rivet_gateway.app:create_app",
     ),
 )
+
+
+def environment(settings: dict[str, Any]) -> dict[str, str]:
+    """Settings as the environment variables a service's process reads."""
+    return {name.upper(): str(value) for name, value in settings.items()}
 
 
 def spec(name: str) -> ServiceSpec:

@@ -14,8 +14,10 @@ from .api_keys import ApiKeys
 from .api_keys import jobs as api_key_jobs
 from .api_keys import on_created as on_key_created
 from .api_keys import on_revoked as on_key_revoked
+from .clientaddr import ClientAddress
 from .forward import Forwarder
 from .middleware import GatewayMiddleware
+from .ratelimit import BUCKET, Kind, Policy, RateLimiter, SharedBuckets
 from .revocations import Revocations, on_revoked
 from .revocations import jobs as revocation_jobs
 from .routes import ROUTERS
@@ -39,6 +41,22 @@ class GatewayState:
     """Access tokens revoked before they expire (kept in step by a listener and a job)."""
     api_keys: ApiKeys
     """The API keys that work (kept in step the same way)."""
+    limiter: RateLimiter
+    """The rate limits, shared by the replicas through a NATS key-value bucket."""
+
+
+def rate_limiter(settings: GatewaySettings) -> RateLimiter:
+    return RateLimiter(
+        {
+            Kind.USER: Policy(settings.rate_limit_user, settings.rate_limit_user_burst),
+            Kind.API_KEY: Policy(settings.rate_limit_api_key, settings.rate_limit_api_key_burst),
+            Kind.ADDRESS: Policy(
+                settings.rate_limit_anonymous, settings.rate_limit_anonymous_burst
+            ),
+        },
+        lease=settings.rate_limit_lease,
+        lease_seconds=settings.rate_limit_lease_seconds,
+    )
 
 
 def build_runtime(settings: GatewaySettings | None = None) -> ServiceRuntime[GatewayState]:
@@ -47,12 +65,27 @@ def build_runtime(settings: GatewaySettings | None = None) -> ServiceRuntime[Gat
     # by default, cannot be set longer): older revocations refuse nothing
     revocations = Revocations(keep=3600 + settings.jwt_leeway + 60)
     api_keys = ApiKeys()
-    runtime = ServiceRuntime(settings, GatewayState(revocations, api_keys), uses_uploads=True)
+    limiter = rate_limiter(settings)
+    state = GatewayState(revocations, api_keys, limiter)
+    runtime = ServiceRuntime(settings, state, uses_uploads=True)
     runtime.listen(Events.USER_SESSIONS_REVOKED, on_revoked(revocations))
     runtime.listen(Events.API_KEY_CREATED, on_key_created(api_keys))
     runtime.listen(Events.API_KEY_REVOKED, on_key_revoked(api_keys))
     runtime.include_jobs(revocation_jobs)
     runtime.include_jobs(api_key_jobs)
+    if limiter.policies:
+
+        async def connect_limiter() -> None:
+            shared = SharedBuckets(
+                runtime.broker.connection.jetstream(),
+                settings.stream_name(BUCKET),
+                max_age=limiter.max_age(),
+                replicas=settings.stream_replicas,
+                timeout=settings.rate_limit_store_timeout,
+            )
+            await limiter.connect(shared)
+
+        runtime.on_started.append(connect_limiter)
     return runtime
 
 
@@ -86,6 +119,8 @@ def create_app(runtime: ServiceRuntime[Any]) -> FastAPI:
         revocations=state.revocations if isinstance(state, GatewayState) else None,
     )
     app.state.api_keys = state.api_keys if isinstance(state, GatewayState) else ApiKeys()
+    app.state.limiter = state.limiter if isinstance(state, GatewayState) else None
+    app.state.client_address = ClientAddress(settings.trusted_proxies)
     errors.install(app)
     apidocs.install(app)
     for router in ROUTERS:

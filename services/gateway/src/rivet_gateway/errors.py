@@ -12,6 +12,8 @@ from starlette.exceptions import HTTPException
 from rivet_contracts import HTTP_STATUS, ErrorCode, ErrorInfo
 from rivet_runtime.rpc import validation_details
 
+from .ratelimit import RateLimited
+
 _BY_STATUS = {
     400: ErrorCode.BAD_REQUEST,
     401: ErrorCode.UNAUTHORIZED,
@@ -35,8 +37,9 @@ def error_response(
     details: Any = None,
     status: int | None = None,
     headers: Mapping[str, str] | None = None,
+    retry_after: int | None = None,
 ) -> Response:
-    info = ErrorInfo(code=code, message=message, details=details)
+    info = ErrorInfo(code=code, message=message, details=details, retry_after=retry_after)
     return JSONResponse(
         {"error": info.model_dump(mode="json", exclude_none=True)},
         status_code=status or HTTP_STATUS[code],
@@ -50,6 +53,16 @@ def install(app: FastAPI) -> None:
         code = _BY_STATUS.get(exc.status_code, ErrorCode.BAD_REQUEST)
         message = exc.detail if isinstance(exc.detail, str) else code.value.replace("_", " ")
         return error_response(code, message, status=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RateLimited)
+    async def rate_limited(_request: Request, exc: RateLimited) -> Response:
+        return error_response(
+            ErrorCode.RATE_LIMITED,
+            str(exc),
+            details=exc.details,
+            retry_after=exc.retry_after,
+            headers={"Retry-After": str(exc.retry_after)},
+        )
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> Response:

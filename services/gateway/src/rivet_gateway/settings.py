@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, IPvAnyNetwork, model_validator
 
 from rivet_runtime import ServiceSettings
 from rivet_runtime.settings import MetricsPort
@@ -46,6 +46,57 @@ class GatewaySettings(ServiceSettings):
     )
     cors_origins: list[str] = Field(
         default_factory=list, description="Origins allowed by CORS (JSON list), e.g. web client."
+    )
+    rate_limit_user: int = Field(
+        default=600,
+        ge=0,
+        description="Requests a minute one person (an access token's user) may send on "
+        "average, across every gateway replica (429 with `Retry-After` above); 0: no limit.",
+    )
+    rate_limit_user_burst: int = Field(
+        default=100, ge=1, description="Requests a person may send at once (the bucket's size)."
+    )
+    rate_limit_api_key: int = Field(
+        default=1200,
+        ge=0,
+        description="Requests a minute one API key may send on average; 0: no limit.",
+    )
+    rate_limit_api_key_burst: int = Field(
+        default=200, ge=1, description="Requests an API key may send at once."
+    )
+    rate_limit_anonymous: int = Field(
+        default=60,
+        ge=0,
+        description="Requests a minute one client address (an IPv6 /64) may send to the "
+        "routes without sign-in (register, login, refresh, logout, password reset, "
+        "invitations); 0: no limit.",
+    )
+    rate_limit_anonymous_burst: int = Field(
+        default=30, ge=1, description="Requests one address may send at once to those routes."
+    )
+    rate_limit_lease: int = Field(
+        default=10,
+        ge=1,
+        le=1000,
+        description="Most requests of one caller a replica takes from the shared budget at "
+        "once (never more than a second of the caller's average rate); 1: exact, one NATS "
+        "round trip a request.",
+    )
+    rate_limit_lease_seconds: float = Field(
+        default=2.0, gt=0, le=60, description="Seconds a replica may spend a lease it took."
+    )
+    rate_limit_store_timeout: float = Field(
+        default=0.5,
+        gt=0,
+        le=10,
+        description="Seconds to wait for the shared rate-limit bucket (NATS key-value) before "
+        "limiting on this replica alone for 5 s (failing open).",
+    )
+    trusted_proxies: list[IPvAnyNetwork] = Field(
+        default_factory=list,
+        description="Addresses or networks of the reverse proxies in front of the gateway "
+        '(JSON list, e.g. `["10.0.0.0/8"]`): only from them is `X-Forwarded-For` believed '
+        "for the client's address.",
     )
 
     @model_validator(mode="after")

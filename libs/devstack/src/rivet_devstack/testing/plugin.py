@@ -45,10 +45,10 @@ async def _cleanup(env: TestEnv) -> None:
     with contextlib.suppress(Exception):
         nc = await nats.connect(env.nats_url, connect_timeout=2, max_reconnect_attempts=0)
         js = nc.jetstream()
-        prefix = env.namespace.upper()  # streams, and object stores (OBJ_<bucket>)
+        prefix = env.namespace.upper()  # streams, object stores (OBJ_<b>), key-value (KV_<b>)
         names = [info.config.name for info in await all_streams(js)]
         for name in names:  # listed first: deleting moves the later pages
-            if name and name.removeprefix("OBJ_").startswith(prefix):
+            if name and name.removeprefix("OBJ_").removeprefix("KV_").startswith(prefix):
                 await js.delete_stream(name)
         await nc.close()
 

@@ -52,7 +52,7 @@ class ServiceSet:
         entry = spec("gateway")
         cls: type[BaseSettings] = entry.load("settings")
         values = self.env.common() | {"jwt_public_key": self.public_key, "rpc_timeout": 3.0}
-        return cls.model_validate(values | overrides)
+        return cls.model_validate(values | entry.test_overrides | overrides)
 
     def gateway(self, **overrides: Any) -> tuple[ServiceRuntime[None], FastAPI]:
         entry = spec("gateway")
