@@ -9,7 +9,9 @@ from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from rivet_runtime.client import CallMeta
 
 from .api_keys import ApiKeys, KeysNotLoaded, looks_like_a_key
+from .clientaddr import ClientAddress
 from .forward import Forwarder
+from .ratelimit import Kind, RateLimiter
 from .settings import GatewaySettings
 from .tokens import InvalidToken, TokenVerifier
 
@@ -50,7 +52,9 @@ async def _caller(
             raise HTTPException(
                 401, "send one credential: Authorization or X-API-Key", headers=challenge
             )
-        return _key_caller(request, api_key or token or "")
+        meta = _key_caller(request, api_key or token or "")
+        await _spend(request, Kind.API_KEY, meta)
+        return meta
     if not token:
         raise HTTPException(401, "not authenticated", headers=challenge)
     verifier: TokenVerifier = request.app.state.verifier
@@ -58,7 +62,16 @@ async def _caller(
         identity = verifier.verify(token)
     except InvalidToken as exc:
         raise HTTPException(401, str(exc), headers=challenge) from exc
-    return CallMeta(identity=identity, correlation_id=_correlation_id(request))
+    meta = CallMeta(identity=identity, correlation_id=_correlation_id(request))
+    await _spend(request, Kind.USER, meta)
+    return meta
+
+
+async def _spend(request: Request, kind: Kind, meta: CallMeta) -> None:
+    """One request of the caller's rate limit (``RateLimited``: 429 when it has none left)."""
+    limiter: RateLimiter | None = request.app.state.limiter
+    if limiter is not None and meta.identity is not None:
+        await limiter.check(kind, meta.identity.user_id.hex)
 
 
 def _key_caller(request: Request, key: str) -> CallMeta:
@@ -113,6 +126,12 @@ async def _keyed_person(
 
 
 async def _anonymous(request: Request) -> CallMeta:
+    limiter: RateLimiter | None = request.app.state.limiter
+    if limiter is not None and limiter.limits(Kind.ADDRESS):
+        addresses: ClientAddress = request.app.state.client_address
+        peer = request.client.host if request.client else None
+        forwarded = request.headers.getlist("x-forwarded-for") if addresses.trusted else ()
+        await limiter.check(Kind.ADDRESS, addresses.of(peer, forwarded))
     return CallMeta(identity=None, correlation_id=_correlation_id(request))
 
 
@@ -130,4 +149,4 @@ once here, travels with the request (``RpcSpec.idempotent``, ``rivet_runtime.ide
 KeyedPerson = Annotated[CallMeta, Depends(_keyed_person)]
 """``Person`` with the ``Idempotency-Key`` header, like ``KeyedCaller``."""
 Anonymous = Annotated[CallMeta, Depends(_anonymous)]
-"""A call that needs no token (register, login, refresh)."""
+"""A call that needs no token (register, login, refresh), limited per client address."""
