@@ -20,6 +20,7 @@ from .settings import AuthSettings
 from .state import AuthState
 from .tables import SCHEMA
 from .telegram.handlers import router as telegram
+from .webhooks.events import router as webhook_events
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -49,6 +50,7 @@ def build(settings: AuthSettings | None = None) -> ServiceRuntime[AuthState]:
         runtime.include_rpc(router)
     for jobs in (password_jobs, session_jobs):
         runtime.include_jobs(jobs)
+    runtime.include_events(webhook_events)  # mail the admins about a disabled endpoint
     return runtime
 
 

@@ -1,0 +1,1 @@
+"""Mail to an organization's admins about its webhook endpoints (``webhook.endpoint_disabled``)."""
