@@ -38,7 +38,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -505,6 +507,25 @@ def _figures(times: list[float], sizes: list[int], items: list[int]) -> dict[str
     }
 
 
+def _deep_cursor(data: seed.DataSet, since: str, days: int, n: int) -> str:
+    """A cursor 60 days (and ``n`` hours, a different one each round) into the window that
+    starts at ``since``, after the first plan due then: the service's cursor format
+    (``reports/cursor.py``: ``f1.`` and base64 of its JSON), not imported from the service."""
+    start = datetime.fromisoformat(since.replace("Z", "+00:00"))
+    at = start + timedelta(days=min(60, days - 1), hours=n % 24)
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    digest = hashlib.sha256(f"{data.org_id}|{days}||".encode()).hexdigest()[:16]
+    body = {
+        "s": (start - epoch) // timedelta(microseconds=1),
+        "t": (at - epoch) // timedelta(microseconds=1),
+        "p": "0" * 32,
+        "k": 1,
+        "h": digest,
+    }
+    raw = json.dumps(body, separators=(",", ":")).encode()
+    return "f1." + base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
 def forecast_part(
     sys_: System, data: seed.DataSet, iterations: int, days: int, page: int
 ) -> dict[str, Any]:
@@ -532,7 +553,8 @@ def forecast_part(
 
     plans_assigned = asyncio.run(assign())
     kinds: dict[str, tuple[list[float], list[int], list[int]]] = {
-        name: ([], [], []) for name in ("first_page", f"page_{page}", "asset", "assignee")
+        name: ([], [], [])
+        for name in ("first_page", f"page_{page}", "deep_page", "asset", "assignee")
     }
     cpu0, load0 = sys_.cpu(), load_average()
     with httpx.Client(timeout=60) as client:
@@ -551,8 +573,18 @@ def forecast_part(
                     kinds[name][0].append(took)
                     kinds[name][1].append(len(answer.content))
                     kinds[name][2].append(len(body["items"]))
+                if k == 1:
+                    since = body["since"]
                 if cursor is None:
                     break
+            # a page ~60 days into the window (a cursor as a client that paged there holds)
+            took, answer = _timed(
+                client, url, headers, base | {"cursor": _deep_cursor(data, since, days, n)}
+            )
+            if measured:
+                kinds["deep_page"][0].append(took)
+                kinds["deep_page"][1].append(len(answer.content))
+                kinds["deep_page"][2].append(len(answer.json()["items"]))
             for name, query in (
                 ("asset", {"equipment_id": str(data.assets[n % len(data.assets)])}),
                 ("assignee", {"assignee_id": str(assignee)}),
@@ -563,7 +595,7 @@ def forecast_part(
                     kinds[name][1].append(len(answer.content))
                     kinds[name][2].append(len(answer.json()["items"]))
     cpu1, load1 = sys_.cpu(), load_average()
-    requests = (iterations + 3) * (page + 2)
+    requests = (iterations + 3) * (page + 3)
     return {
         "days": days,
         "iterations": iterations,

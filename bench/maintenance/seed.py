@@ -85,6 +85,18 @@ def _pick(rng: random.Random) -> tuple[int, str]:
     return MIX[-1][0], MIX[-1][1]
 
 
+def _cycle(
+    every: int, unit: str, mode: str, anchor: date, due: datetime
+) -> tuple[date, int, int, int, Any]:
+    """Where the plan is in its cycle, as the service stores it (``forecast_*``, UTC)."""
+    base = due.date() if mode == "floating" else anchor
+    if unit in ("days", "weeks"):
+        span = every * (7 if unit == "weeks" else 1)
+        return due.date(), span, (base - date(2000, 1, 1)).days % span, 0, due.time()
+    span = every * (12 if unit == "years" else 1)
+    return due.date(), -span, (base.year * 12 + base.month - 1) % span, base.day, due.time()
+
+
 async def load(
     conn: asyncpg.Connection,
     plans: int,
@@ -153,7 +165,7 @@ async def load(
         rows.append((plan_id, data.org_id, data.assets[n % assets], TITLES[n % len(TITLES)],
                      "Follow the manufacturer's manual.", checklist, "medium", "preventive",
                      1.5, "active", "calendar", json.dumps(trigger), due, due - lead, now, now, 1,
-                     data.admin_id, False))  # fmt: skip
+                     data.admin_id, False, *_cycle(every, unit, mode, anchor, due)))  # fmt: skip
     data.plans = plans
     for n in range(meters):
         meter = uuid.uuid4()
@@ -169,11 +181,12 @@ async def load(
         trigger = json.dumps({"every": "1000000", "lead": "0"})
         rows.append((uuid.uuid4(), data.org_id, data.assets[n % assets], "Overhaul", None,
                      checklist, "high", "preventive", 8, "active", "meter", trigger, None, None,
-                     now, now, 1, data.admin_id, False))  # fmt: skip
+                     now, now, 1, data.admin_id, False, None, None, None, None, None))  # fmt: skip
     columns = ["id", "org_id", "equipment_id", "title", "instructions", "checklist", "priority",
                "work_type", "estimated_hours", "status", "trigger_kind", "trigger", "next_due_at",
                "next_opens_at", "created_at", "updated_at", "version", "author_id",
-               "allow_overlap"]  # fmt: skip
+               "allow_overlap", "forecast_on", "forecast_cycle", "forecast_phase", "forecast_dom",
+               "forecast_at"]  # fmt: skip
     await conn.execute("CREATE TEMP TABLE bench_plans (LIKE maintenance.plans) ON COMMIT DROP")
     await conn.copy_records_to_table(
         "bench_plans",

@@ -12,6 +12,8 @@ from rivet_contracts import ErrorCode, Events, Role, ServiceError
 from rivet_contracts import maintenance as m
 from rivet_contracts.auth import OrganizationUpdated
 from rivet_contracts.workorders import WorkOrderStatus
+from rivet_maintenance.reports import cursor
+from rivet_maintenance.reports.cursor import METERED, PROJECTED, RECORDED, Key
 
 T0 = datetime(2026, 11, 2, 6, tzinfo=UTC)  # a Monday
 
@@ -417,3 +419,69 @@ async def test_paging_across_a_change_of_the_clocks(
     assert night == [at.replace(tzinfo=UTC) for at in nights]
     for limit in (1, 2, 3, 4):
         assert sequence(await pages(stack, org, limit, days=5)) == sequence(whole), limit
+
+
+def _key(item: m.ForecastItem, since: datetime) -> Key:
+    source = RECORDED if item.status is not None else METERED if item.threshold else PROJECTED
+    return (item.due_at is None, item.due_at or since, item.plan_id, source)
+
+
+async def test_a_page_far_into_the_window_is_the_one_big_pages_items_from_its_cursor(
+    stack: Stack, org: Org
+) -> None:
+    """A cursor months into the window (as a client that paged that far holds) gives the items
+    of the one big page after it, and the pages after it the rest: with plans whose only
+    occurrence in the window is late in it, month ends (a fixed plan of the 31st in months of
+    30 and 28 days), a floating monthly plan that moves from the 31st to the 28th, a floating
+    plan waiting on its open order and an assignee's and an asset's plans among them."""
+    stack.state.clock.freeze(T0 - timedelta(days=1))
+    asset = stack.peers.asset(org)
+    mine = {"assignee_id": org.technician_id}
+    triggers: list[tuple[m.CalendarTrigger, dict[str, Any]]] = [
+        (weekly(unit="days", first_due=date(2026, 11, 3)), {"asset": asset}),
+        (weekly(unit="days", first_due=date(2026, 11, 3), at="05:00"), mine),
+        (weekly(every=3, unit="days", mode="floating", first_due=date(2026, 11, 4)), {}),
+        (weekly(first_due=date(2026, 11, 2), lead_hours=24, mode="floating"), {}),  # waits
+        (weekly(every=2, first_due=date(2026, 11, 9)), mine | {"asset": asset}),
+        (weekly(unit="months", first_due=date(2026, 10, 31)), {}),  # 30 Nov, 31 Dec, ...
+        (weekly(unit="months", mode="floating", first_due=date(2026, 12, 31)), mine),
+        (weekly(every=3, unit="months", first_due=date(2027, 2, 10)), {}),  # late: once
+        (weekly(unit="years", first_due=date(2027, 2, 26), at="23:59"), {"asset": asset}),
+        (weekly(every=9, unit="weeks", first_due=date(2027, 1, 18)), mine),  # once, day 77
+    ]
+    late = []
+    for n, (trigger, more) in enumerate(triggers):
+        made = await plan(stack, org, trigger, title=f"Plan {n}", **more)
+        if n in (7, 8, 9):
+            late.append(made.id)
+    stack.state.clock.freeze(T0)
+    await stack.run("schedule")  # the weekly floating one's order opens: it waits on it
+    days = 120
+    for query in ({}, mine, {"equipment_id": asset}):
+        (whole,) = await pages(stack, org, 500, days=days, **query)
+        items = whole.items
+        assert len(items) > 20
+        if not query:
+            ids = [i.plan_id for i in items]
+            assert [ids.count(plan_id) for plan_id in late] == [1, 1, 1]
+            assert {i.plan_id for i in items[len(items) // 2 :]} >= set(late)
+            dues = sorted(i.due_at for i in items if i.title == "Plan 6" and i.due_at)
+            assert [d.date() for d in dues] == [
+                date(2026, 12, 31), date(2027, 1, 31), date(2027, 2, 28)
+            ]  # fmt: skip
+            dues = sorted(i.due_at for i in items if i.title == "Plan 5" and i.due_at)
+            assert [d.date() for d in dues] == [
+                date(2026, 11, 30), date(2026, 12, 31), date(2027, 1, 31), date(2027, 2, 28)
+            ]  # fmt: skip
+        of = cursor.digest(org.id, days, query.get("equipment_id"), query.get("assignee_id"))
+        for at in sorted({len(items) // 2, len(items) * 3 // 4, len(items) - 5, len(items) - 2}):
+            deep = cursor.encode(whole.since, _key(items[at - 1], whole.since), of)
+            request = m.GetForecast(days=days, limit=3, cursor=deep, **query)
+            page = await stack.call(m.FORECAST, request, org.identity())
+            assert page.items == items[at : at + 3], (query, at)
+            assert (page.since, page.until) == (whole.since, whole.until)
+            rest = [page]
+            while rest[-1].next_cursor is not None:
+                request = m.GetForecast(days=days, limit=3, cursor=rest[-1].next_cursor, **query)
+                rest.append(await stack.call(m.FORECAST, request, org.identity()))
+            assert sequence(rest) == sequence([whole])[at:], (query, at)

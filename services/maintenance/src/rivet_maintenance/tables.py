@@ -19,6 +19,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Identity,
@@ -28,6 +29,7 @@ from sqlalchemy import (
     Numeric,
     Table,
     Text,
+    Time,
     func,
     text,
 )
@@ -136,6 +138,9 @@ readings = Table(
 
 # --- plans --------------------------------------------------------------------------------
 
+_CALENDAR = f"status = '{PlanStatus.ACTIVE}' AND trigger_kind = '{TriggerKind.CALENDAR}'"
+FORECAST_KEYS = ("forecast_cycle", "forecast_phase", "forecast_dom", "forecast_at", "id")
+
 plans = Table(
     "plans",
     metadata,
@@ -180,6 +185,12 @@ plans = Table(
         server_default=text("false"),
         comment="open the next order even while the previous one is open",
     ),
+    # where the plan is in its cycle, for the forecast (plans.repository.store_schedule)
+    Column("forecast_on", Date, comment="local date of its first occurrence in the forecast"),
+    Column("forecast_cycle", Integer, comment="interval: days (> 0) or months (< 0)"),
+    Column("forecast_phase", Integer, comment="day or month of its series modulo the cycle"),
+    Column("forecast_dom", Integer, comment="day of the month of its series (0: days and weeks)"),
+    Column("forecast_at", Time, comment="its local time of day"),
     _in("priority", Priority, "plans_priority_check"),
     _in("work_type", PLANNED_WORK, "plans_work_type_check"),
     _in("status", PlanStatus, "plans_status_check"),
@@ -202,15 +213,6 @@ plans = Table(
     ),
     Index("plans_meter_idx", "meter_id", postgresql_where=text("meter_id IS NOT NULL")),
     Index(
-        "plans_calendar_next_idx",
-        "org_id",
-        "next_due_at",
-        "id",
-        postgresql_where=text(
-            f"status = '{PlanStatus.ACTIVE}' AND trigger_kind = '{TriggerKind.CALENDAR}'"
-        ),
-    ),
-    Index(
         "plans_meter_active_idx",
         "org_id",
         "equipment_id",
@@ -219,14 +221,18 @@ plans = Table(
         ),
     ),
     Index(
-        "plans_calendar_assignee_idx",
+        "plans_forecast_cycle_idx",
+        "org_id",
+        *FORECAST_KEYS,
+        postgresql_where=text(f"{_CALENDAR} AND forecast_cycle IS NOT NULL"),
+    ),
+    Index(
+        "plans_forecast_assignee_idx",
         "org_id",
         "assignee_id",
-        "next_due_at",
-        "id",
+        *FORECAST_KEYS,
         postgresql_where=text(
-            f"status = '{PlanStatus.ACTIVE}' AND trigger_kind = '{TriggerKind.CALENDAR}' "
-            "AND assignee_id IS NOT NULL"
+            f"{_CALENDAR} AND forecast_cycle IS NOT NULL AND assignee_id IS NOT NULL"
         ),
     ),
 )

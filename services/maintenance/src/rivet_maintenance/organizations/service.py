@@ -88,4 +88,5 @@ async def reschedule(conn: AsyncConnection, org_id: UUID, now: datetime) -> int:
         if state != plan.schedule:
             await plans.store_schedule(conn, plan.id, state)
             moved += 1
+    await plans.refresh_org_cycles(conn, org_id)  # local dates move with the zone
     return moved

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import any_, bindparam, insert, select, tuple_, update
+from sqlalchemy import any_, bindparam, insert, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.engine import RowMapping
@@ -223,7 +223,7 @@ async def update_plan(
 
 async def store_schedule(conn: AsyncConnection, plan_id: UUID, state: ScheduleState) -> None:
     """Keep the schedule state the scheduler computed (no new version: the definition is
-    unchanged)."""
+    unchanged), and where the plan is in its cycle (``refresh_cycles``)."""
     await conn.execute(
         update(plans)
         .where(plans.c.id == plan_id)
@@ -234,6 +234,7 @@ async def store_schedule(conn: AsyncConnection, plan_id: UUID, state: ScheduleSt
             last_completed_at=state.last_completed_at,
         )
     )
+    await refresh_cycles(conn, [plan_id])
 
 
 _STORE_SCHEDULE = (
@@ -265,6 +266,71 @@ async def store_schedules(conn: AsyncConnection, states: dict[UUID, ScheduleStat
             for plan_id, state in states.items()
         ],
     )
+    await refresh_cycles(conn, list(states))
+
+
+_ZONE = (
+    "coalesce((SELECT z.time_zone FROM maintenance.organizations z WHERE z.org_id = p.org_id), "
+    "'UTC')"
+)
+_STEP = (
+    "CASE p.trigger->>'unit' WHEN 'days' THEN make_interval(days => (p.trigger->>'every')::int) "
+    "WHEN 'weeks' THEN make_interval(weeks => (p.trigger->>'every')::int) "
+    "WHEN 'months' THEN make_interval(months => (p.trigger->>'every')::int) "
+    "ELSE make_interval(years => (p.trigger->>'every')::int) END"
+)
+_ON = (
+    "CASE WHEN p.next_due_at IS NOT NULL THEN (timezone(z.zone, p.next_due_at))::date "  # noqa: S608 (constants)
+    "ELSE (SELECT CASE WHEN p.trigger->>'mode' = 'floating' "
+    f"THEN ((timezone(z.zone, o.due_at))::date + {_STEP})::date "
+    "ELSE (timezone(z.zone, o.due_at))::date + 1 END "
+    "FROM maintenance.occurrences o WHERE o.plan_id = p.id AND o.due_at IS NOT NULL "
+    "ORDER BY o.created_at DESC LIMIT 1) END"
+)
+"""The local date of the plan's first occurrence in the forecast: its next; with none stored
+(a floating plan whose latest order is open), one interval after that order's due date, as
+``calendar.next_due`` counts it (PostgreSQL adds a month to the 31st as ``relativedelta``
+does)."""
+_SPAN = (
+    "CASE f0.unit WHEN 'days' THEN f0.every WHEN 'weeks' THEN 7 * f0.every "
+    "WHEN 'months' THEN f0.every ELSE 12 * f0.every END"
+)
+_REFRESH = text(
+    "UPDATE maintenance.plans p SET forecast_on = f.forecast_on, "  # noqa: S608 (constants)
+    "forecast_cycle = CASE WHEN f.unit IN ('days', 'weeks') THEN f.span ELSE -f.span END, "
+    "forecast_phase = CASE WHEN f.unit IN ('days', 'weeks') "
+    "THEN (((f.base - date '2000-01-01') % f.span) + f.span) % f.span "
+    "ELSE (((extract(year FROM f.base)::int * 12 + extract(month FROM f.base)::int - 1) "
+    "% f.span) + f.span) % f.span END, "
+    "forecast_dom = CASE WHEN f.unit IN ('days', 'weeks') THEN 0 "
+    "ELSE extract(day FROM f.base)::int END, "
+    "forecast_at = CASE WHEN f.forecast_on IS NOT NULL THEN f.at END "
+    f"FROM (SELECT f0.*, {_SPAN} AS span, "
+    "CASE WHEN f0.mode = 'floating' THEN f0.forecast_on ELSE f0.anchor END AS base "
+    "FROM (SELECT p.id, p.trigger->>'unit' AS unit, (p.trigger->>'every')::int AS every, "
+    "p.trigger->>'mode' AS mode, (p.trigger->>'anchor')::date AS anchor, "
+    f"(p.trigger->>'at')::time AS at, {_ON} AS forecast_on "
+    f"FROM maintenance.plans p CROSS JOIN LATERAL (SELECT {_ZONE} AS zone) z "
+    "WHERE p.id = ANY(:ids) AND p.trigger_kind = 'calendar') f0) f "
+    "WHERE p.id = f.id"
+).bindparams(bindparam("ids", type_=ARRAY(PG_UUID(as_uuid=True))))
+
+
+async def refresh_cycles(conn: AsyncConnection, plan_ids: list[UUID]) -> None:
+    """Where these calendar plans are in their cycle, from their schedule state, trigger and
+    organization's zone (``forecast_*``, migration 0007): the forecast finds the plans with
+    an occurrence on a day by them. Plans with no first occurrence get none (NULL)."""
+    if plan_ids:
+        await conn.execute(_REFRESH, {"ids": plan_ids})
+
+
+async def refresh_org_cycles(conn: AsyncConnection, org_id: UUID) -> None:
+    """``refresh_cycles`` for every calendar plan of the organization (its zone changed)."""
+    query = select(plans.c.id).where(
+        plans.c.org_id == org_id, plans.c.trigger_kind == TriggerKind.CALENDAR.value
+    )
+    ids = list((await conn.execute(query)).scalars())
+    await refresh_cycles(conn, ids)
 
 
 async def claim_opening(conn: AsyncConnection, at: datetime, limit: int) -> list[PlanRecord]:

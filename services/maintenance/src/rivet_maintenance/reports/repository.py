@@ -3,7 +3,7 @@ nothing."""
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -46,29 +46,12 @@ _CALENDAR = (
     f"p.org_id = :org AND p.status = '{PlanStatus.ACTIVE}' "
     f"AND p.trigger_kind = '{TriggerKind.CALENDAR}'"
 )
-"""With literals, so the planner matches the partial indexes of migration 0004."""
+"""With literals, so the planner matches the partial indexes of migrations 0004 and 0007."""
 _SHOWN = (
     "p.id, p.title, p.equipment_id, p.assignee_id, p.trigger_kind, p.estimated_hours, "
-    "p.trigger::text AS trigger, p.next_due_at"
+    "p.trigger::text AS trigger, p.next_due_at, p.forecast_on"
 )
 """What the forecast shows of a plan and needs to project it (not its checklist)."""
-_GAP = (
-    "(CASE p.trigger->>'unit' WHEN 'days' THEN 1 WHEN 'weeks' THEN 7 WHEN 'months' THEN 28 "
-    "ELSE 365 END * (p.trigger->>'every')::int) * interval '1 day' - interval '2 hours'"
-)
-"""Less than any time between two occurrences of the plan (a day of 23 hours when the clocks
-change, a month of 28 days): as ``service._shortest``."""
-_STEP = (
-    "CASE p.trigger->>'unit' WHEN 'days' THEN make_interval(days => (p.trigger->>'every')::int) "
-    "WHEN 'weeks' THEN make_interval(weeks => (p.trigger->>'every')::int) "
-    "WHEN 'months' THEN make_interval(months => (p.trigger->>'every')::int) "
-    "ELSE make_interval(years => (p.trigger->>'every')::int) END"
-)
-"""One interval of the plan, as ``CalendarTrigger.step`` (a month from the 31st ends on the
-month's last day in both)."""
-DST_SLACK = timedelta(hours=3)
-"""More than any change of the clocks: a local time computed by PostgreSQL is within this of
-``localtime.local_instant``'s, and the same where the offset does not change within it."""
 
 
 @dataclass(frozen=True)
@@ -83,10 +66,10 @@ class ForecastPlan:
     estimated_hours: Decimal | None
     trigger: Trigger
     next_due_at: datetime | None
-    latest_due: datetime | None = None
-    """Calendar plans with no next stored: the due time of their latest occurrence."""
     meter_id: UUID | None = None
     meter_base: Decimal | None = None
+    forecast_on: date | None = None
+    """Calendar plans: the local date of their first occurrence in the forecast."""
 
     @classmethod
     def of_row(cls, row: Any, **more: Any) -> "ForecastPlan":
@@ -100,6 +83,7 @@ class ForecastPlan:
             estimated_hours=row["estimated_hours"],
             trigger=_trigger(kind, row["trigger"]),
             next_due_at=row["next_due_at"],
+            forecast_on=row["forecast_on"],
             **more,
         )
 
@@ -174,111 +158,104 @@ async def recorded_from(
     ]
 
 
-async def calendar_from(
+@dataclass(frozen=True)
+class DayQuery:
+    """The plans with an occurrence on local date ``day`` in cycle ``cycle``: those whose
+    phase is ``phase`` and day of the month ``dom`` (``drift``: a later day of the month, for
+    month ends and floating plans that moved to one), from (local time, plan) ``start`` on."""
+
+    day: date
+    cycle: int
+    phase: int
+    dom: int
+    start: tuple[time, UUID]
+    drift: bool = False
+
+
+def _days_branch(drift: bool, where: str) -> str:
+    dom = "p.forecast_dom > q.dom" if drift else "p.forecast_dom = q.dom"
+    return (
+        "SELECT x.* FROM unnest(CAST(:{n}_day AS date[]), CAST(:{n}_cycle AS int[]), "  # noqa: S608 (constants; values bound)
+        "CAST(:{n}_phase AS int[]), CAST(:{n}_dom AS int[]), CAST(:{n}_at AS time[]), "
+        "CAST(:{n}_id AS uuid[])) AS q(day, cycle, phase, dom, at, id) "
+        f"CROSS JOIN LATERAL (SELECT q.day, {_SHOWN}, p.forecast_at FROM {_PLANS} p "
+        f"WHERE {_CALENDAR} AND p.forecast_cycle IS NOT NULL AND p.forecast_cycle = q.cycle "
+        f"AND p.forecast_phase = q.phase AND {dom} AND p.forecast_on <= q.day "
+        f"AND (p.forecast_at, p.id) >= (q.at, q.id){where} "
+        "ORDER BY p.forecast_at, p.id LIMIT :limit) x"
+    ).format(n="drift" if drift else "exact")
+
+
+async def calendar_days(
     conn: AsyncConnection,
     org_id: UUID,
     *,
-    since: datetime,
-    until: datetime,
-    start: tuple[datetime, UUID] | None,
-    limit: int,
-    equipment_id: UUID | None = None,
+    queries: list[DayQuery],
+    limit: int | None,
+    assignee_id: UUID | None = None,
+) -> list[tuple[date, ForecastPlan]]:
+    """The active calendar plans each of ``queries`` finds, with its day, by (day, local time,
+    plan); the first ``limit`` (all with None). Each query reads ``plans_forecast_cycle_idx``
+    (``plans_forecast_assignee_idx`` for an assignee's) in that order."""
+    params: dict[str, Any] = {"org": org_id, "limit": limit}
+    where = _where_filters(params, None, assignee_id)
+    branches = []
+    for drift in (False, True):
+        chosen = [q for q in queries if q.drift is drift]
+        if not chosen:
+            continue
+        n = "drift" if drift else "exact"
+        params |= {
+            f"{n}_day": [q.day for q in chosen],
+            f"{n}_cycle": [q.cycle for q in chosen],
+            f"{n}_phase": [q.phase for q in chosen],
+            f"{n}_dom": [q.dom for q in chosen],
+            f"{n}_at": [q.start[0] for q in chosen],
+            f"{n}_id": [q.start[1] for q in chosen],
+        }
+        branches.append(_days_branch(drift, where))
+    if not branches:
+        return []
+    query = text(
+        " UNION ALL ".join(f"({b})" for b in branches)
+        + " ORDER BY day, forecast_at, id LIMIT :limit"
+    )
+    rows = (await conn.execute(query, params)).mappings()
+    return [(row["day"], ForecastPlan.of_row(row)) for row in rows]
+
+
+async def calendar_cycles(
+    conn: AsyncConnection, org_id: UUID, *, assignee_id: UUID | None = None
+) -> list[int]:
+    """The cycles of the organization's (an assignee's) active calendar plans, one index
+    probe each (a loose scan of ``plans_forecast_cycle_idx``)."""
+    params: dict[str, Any] = {"org": org_id}
+    where = _where_filters(params, None, assignee_id)
+    scope = f"{_CALENDAR} AND p.forecast_cycle IS NOT NULL{where}"
+    query = text(
+        f"WITH RECURSIVE c(v) AS (SELECT min(p.forecast_cycle) FROM {_PLANS} p "  # noqa: S608 (constants; values bound)
+        f"WHERE {scope} UNION ALL SELECT (SELECT min(p.forecast_cycle) FROM {_PLANS} p "
+        f"WHERE {scope} AND p.forecast_cycle > c.v) FROM c WHERE c.v IS NOT NULL) "
+        "SELECT v FROM c WHERE v IS NOT NULL"
+    )
+    return [int(v) for v in (await conn.execute(query, params)).scalars()]
+
+
+async def calendar_of_equipment(
+    conn: AsyncConnection,
+    org_id: UUID,
+    equipment_id: UUID,
     assignee_id: UUID | None = None,
 ) -> list[ForecastPlan]:
-    """Active calendar plans whose next occurrence is in ``[since, until)``, by that and plan,
-    the first ``limit`` from ``start`` (due time, plan) on (``plans_calendar_next_idx``, or
-    ``plans_calendar_assignee_idx`` for an assignee's)."""
-    params: dict[str, Any] = {"org": org_id, "since": since, "until": until, "limit": limit}
+    """An asset's active calendar plans with a first occurrence (``plans_org_equipment_idx``:
+    a few; each is projected over the window)."""
+    params: dict[str, Any] = {"org": org_id}
     where = _where_filters(params, equipment_id, assignee_id)
-    if start is not None:
-        where += " AND (p.next_due_at, p.id) >= (:at, :plan)"
-        params |= {"at": start[0], "plan": start[1]}
     query = text(
         f"SELECT {_SHOWN} FROM {_PLANS} p WHERE {_CALENDAR} "  # noqa: S608 (constants; values bound)
-        f"AND p.next_due_at >= :since AND p.next_due_at < :until{where} "
-        "ORDER BY p.next_due_at, p.id LIMIT :limit"
+        f"AND p.forecast_on IS NOT NULL{where}"
     )
     return [ForecastPlan.of_row(row) for row in (await conn.execute(query, params)).mappings()]
-
-
-async def calendar_recurring(
-    conn: AsyncConnection,
-    org_id: UUID,
-    *,
-    since: datetime,
-    bound: datetime,
-    min_gap: timedelta,
-    equipment_id: UUID | None = None,
-    assignee_id: UUID | None = None,
-) -> list[ForecastPlan]:
-    """Active calendar plans that may have an occurrence after their next one by ``bound``
-    (next + the plan's shortest interval <= ``bound``), and those whose next is before
-    ``since`` (the scheduler is behind): those whose items past their next a page may need.
-    ``min_gap`` is the shortest interval of any plan, for the index range."""
-    params: dict[str, Any] = {
-        "org": org_id,
-        "since": since,
-        "bound": bound,
-        "upper": max(since, bound - min_gap),
-    }
-    where = _where_filters(params, equipment_id, assignee_id)
-    query = text(
-        f"SELECT {_SHOWN} FROM {_PLANS} p WHERE {_CALENDAR} "  # noqa: S608 (constants; values bound)
-        f"AND p.next_due_at <= :upper{where} "
-        f"AND (p.next_due_at < :since OR p.next_due_at + {_GAP} <= :bound)"
-    )
-    return [ForecastPlan.of_row(row) for row in (await conn.execute(query, params)).mappings()]
-
-
-async def calendar_waiting(
-    conn: AsyncConnection,
-    org_id: UUID,
-    *,
-    zone: str,
-    bound: tuple[datetime, UUID],
-    changes: list[tuple[datetime, datetime]],
-    equipment_id: UUID | None = None,
-    assignee_id: UUID | None = None,
-) -> list[ForecastPlan]:
-    """Active calendar plans with no next stored (a floating plan whose latest order is open:
-    its next is one interval after that one's due date), with their latest occurrence's due
-    time, leaving out those whose next comes after ``bound`` (due time, plan).
-
-    PostgreSQL computes that next in the organization's ``zone``. Where the clocks change it
-    may read a local time otherwise than ``localtime`` does (a repeated 02:30 as the later
-    one), so near a change (``changes``: the spans, widened by ``DST_SLACK``, in which they
-    change) a plan is left out only when even the earliest its next can be is after
-    ``bound``."""
-    params: dict[str, Any] = {
-        "org": org_id,
-        "zone": zone,
-        "at": bound[0],
-        "plan": bound[1],
-        "reach": bound[0] + DST_SLACK,
-    }
-    where = _where_filters(params, equipment_id, assignee_id)
-    near = ""
-    for n, (start, end) in enumerate(changes):
-        near += f" OR approx BETWEEN :change_{n}_start AND :change_{n}_end"
-        params |= {f"change_{n}_start": start - DST_SLACK, f"change_{n}_end": end + DST_SLACK}
-    local_next = (
-        "timezone(CAST(:zone AS text), (timezone(CAST(:zone AS text), o.due_at))::date + "
-        f"{_STEP} + (p.trigger->>'at')::time)"
-    )
-    # OFFSET 0: the next is computed once a plan, not again in each condition on it
-    query = text(
-        f"SELECT * FROM (SELECT {_SHOWN}, o.due_at AS latest_due, "  # noqa: S608 (constants; values bound)
-        f"p.trigger->>'mode' = 'floating' AS floating, {local_next} AS approx "
-        f"FROM {_PLANS} p CROSS JOIN LATERAL (SELECT due_at FROM {_OCCURRENCES} o "
-        "WHERE o.plan_id = p.id ORDER BY o.created_at DESC LIMIT 1) o "
-        f"WHERE {_CALENDAR} AND p.next_due_at IS NULL AND o.due_at IS NOT NULL{where} "
-        "OFFSET 0) w "
-        f"WHERE NOT floating OR (approx <= :reach AND ((approx, id) <= (:at, :plan){near}))"
-    )
-    return [
-        ForecastPlan.of_row(row, latest_due=row["latest_due"])
-        for row in (await conn.execute(query, params)).mappings()
-    ]
 
 
 @dataclass(frozen=True)

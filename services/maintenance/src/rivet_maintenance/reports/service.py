@@ -16,7 +16,7 @@ PM KPIs. The rules are ``schedule``'s (``planning.projection``, ``usage``, ``com
 """
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -31,8 +31,9 @@ from ..occurrences.repository import OccurrenceRecord
 from ..occurrences.views import occurrence_view
 from ..organizations.service import zone_of
 from ..schedule import usage
-from ..schedule.calendar import CalendarTrigger, Unit, next_due
+from ..schedule.calendar import CalendarTrigger, Mode, Unit
 from ..schedule.compliance import PmOrder, overdue, pm_compliance
+from ..schedule.localtime import local_date, local_instant
 from ..schedule.meters import MeterTrigger
 from ..schedule.planning import opening, projection
 from ..state import MaintenanceState
@@ -46,10 +47,7 @@ Ctx = RequestContext[MaintenanceState]
 USAGE_WINDOW = timedelta(days=30)
 GRACE_FACTOR = 10
 COMPLIANCE_FORMULA = "on-time PM orders / PM orders due (on time: by due + 10 % of the interval)"
-MIN_GAP = timedelta(hours=22)
-"""Less than the time between any two occurrences of any plan (a day of 23 hours)."""
 TICK = timedelta(microseconds=1)
-LAST_PLAN = UUID(int=(1 << 128) - 1)
 
 Candidate = tuple[Key, Callable[[], contract.ForecastItem]]
 """An item of the forecast: its key (``cursor.Key``, the answer's order) and how to build it
@@ -62,13 +60,10 @@ async def forecast(ctx: Ctx, req: contract.GetForecast) -> contract.Forecast:
 
     A page is built from what can come before its last item only. Three sources are read in
     that order from the cursor on: the recorded occurrences (``limit + 1`` of them), the
-    calendar plans by their next occurrence (``limit + 1`` plans, each of which gives an item
-    at its next), and the meter plans (few; all). The earlier of the first two sources' last
-    rows read, ``bound``, is at or after the page's last item; every item up to it is found:
-    the plans read give theirs up to it, and the other calendar plans with one by then are
-    those whose next is at least their shortest interval before it (``calendar_recurring``)
-    or counted from an open order (``calendar_waiting``). Recurring plans are projected only
-    up to ``bound``, so a daily plan gives the page its items of the page, not its 90."""
+    calendar plans' occurrences day by day (``_calendar``: ``limit + 1`` of them, found by
+    where each plan is in its cycle, so a page far into the window reads what a first page
+    reads), and the meter plans (few; all). The earlier of the first two sources' last items
+    read, ``bound``, is at or after the page's last item; every item up to it is found."""
     conn, org_id = ctx.conn, ctx.caller.org_id
     days = req.days or ctx.state.settings.forecast_days
     of = cursor.digest(org_id, days, req.equipment_id, req.assignee_id)
@@ -80,15 +75,21 @@ async def forecast(ctx: Ctx, req: contract.GetForecast) -> contract.Forecast:
     until = since + timedelta(days=days)
     tz = await zone_of(conn, org_id)
     filters = {"equipment_id": req.equipment_id, "assignee_id": req.assignee_id}
-    found = await _after(ctx, since, until, tz, after, req.limit + 1, filters)
+    want = req.limit + 1
+    found: list[Candidate] = []
+    while len(found) < want:
+        more, bound = await _after(ctx, since, until, tz, after, want - len(found), filters)
+        found += more
+        if bound is None:
+            break
+        after = bound  # a day's plans that were no items (a month's end): read on from it
     page = found[: req.limit]
-    more = len(found) > req.limit
     return contract.Forecast(
         since=since,
         until=until,
         days=days,
         items=[make() for _, make in page],
-        next_cursor=cursor.encode(since, page[-1][0], of) if more else None,
+        next_cursor=cursor.encode(since, page[-1][0], of) if len(found) > req.limit else None,
     )
 
 
@@ -100,8 +101,10 @@ async def _after(
     after: Key | None,
     want: int,
     filters: dict[str, UUID | None],
-) -> list[Candidate]:
-    """The first ``want`` items after ``after`` (from the start without it), in order."""
+) -> tuple[list[Candidate], Key | None]:
+    """Items after ``after`` (from the start without it), in order, up to ``want`` of them,
+    and the key up to which every item is among them (None: every item to the end). Fewer
+    than ``want`` only when some plans read were found to have no item there."""
     conn, org_id = ctx.conn, ctx.caller.org_id
     found: list[Candidate] = []
     bound: Key | None = None  # every item up to it is found (None: every item)
@@ -111,42 +114,177 @@ async def _after(
         recorded = await repo.recorded_from(
             conn, org_id, since=since, until=until, start=start, limit=want + 1, **filters
         )
-        fresh = await repo.calendar_from(
-            conn, org_id, since=since, until=until, start=start, limit=want + 1, **filters
-        )
         frontiers = []
         if len(recorded) > want:
             frontiers.append((False, recorded[-1].due_at, recorded[-1].plan.id, RECORDED))
-        if len(fresh) > want:
-            last = fresh[-1].next_due_at
-            assert last is not None
-            frontiers.append((False, last, fresh[-1].id, PROJECTED))
+        if filters["equipment_id"] is not None:
+            projected, reach = await _of_equipment(ctx, since, until, tz, after, filters)
+        else:
+            projected, reach = await _calendar(ctx, since, until, tz, after, want, filters)
+        if reach is not None:
+            frontiers.append(reach)
         bound = min(frontiers) if frontiers else None
         found += [
             (key, partial(_recorded, item))
             for item in recorded
             if _between(key := (False, item.due_at, item.plan.id, RECORDED), after, bound)
         ]
-        reach = bound[1] if bound is not None else until
-        recurring = await repo.calendar_recurring(
-            conn, org_id, since=since, bound=reach, min_gap=MIN_GAP, **filters
-        )
-        waiting = await repo.calendar_waiting(
-            conn,
-            org_id,
-            zone=tz.key,
-            bound=(bound[1], bound[2]) if bound is not None else (until, LAST_PLAN),
-            changes=clock_changes(tz, since, until),
-            **filters,
-        )
-        start_at = max(since, after[1]) if after is not None else since
-        end = min(until, reach + TICK)
-        plans = {plan.id: plan for plan in (*fresh, *recurring, *waiting)}
-        for plan in plans.values():
-            found += _projected(plan, start_at, end, tz, after, bound)
+        found += [item for item in projected if _between(item[0], after, bound)]
     found += await _metered(ctx, since, until, after, bound, filters)
     found.sort(key=lambda candidate: candidate[0])
-    return found[:want]
+    if len(found) > want:
+        found = found[:want]
+        bound = found[-1][0]
+    return found, bound
+
+
+FIRST_PLAN = UUID(int=0)
+BATCHES = (1, 7, 30, 90, 400)
+"""Days read at once, in turn, while a page has fewer items than it wants (a sparse
+forecast: an assignee's few plans)."""
+
+
+async def _calendar(
+    ctx: Ctx,
+    since: datetime,
+    until: datetime,
+    tz: ZoneInfo,
+    after: Key | None,
+    want: int,
+    filters: dict[str, UUID | None],
+) -> tuple[list[Candidate], Key | None]:
+    """The calendar plans' projected items after ``after``: ``want`` or more, read day by
+    day (a few days at once) by where each plan is in its cycle, and the key up to which
+    every projected item is among them (None: to the end of the window).
+
+    A day's plans come in the order (local time, plan), which is the items' order except on
+    a day the clocks change (a skipped local time is read as the later one): such a day is
+    read whole and sorted."""
+    conn, org_id, assignee = ctx.conn, ctx.caller.org_id, filters["assignee_id"]
+    begin = max(since, after[1]) if after is not None else since
+    day, last = local_date(begin, tz), local_date(until - TICK, tz)
+    changed = _changed_days(tz, since, until)
+    cycles = await repo.calendar_cycles(conn, org_id, assignee_id=assignee)
+    if not cycles:
+        return [], None
+    wall = begin.astimezone(tz)
+    opening_start = (wall.time().replace(tzinfo=None, fold=0), FIRST_PLAN)
+    if after is not None and after[1] == begin:
+        opening_start = (opening_start[0], after[2])
+    found: list[Candidate] = []
+    turn = 0
+    while day <= last:
+        if day in changed:
+            batch, limit = [day], None
+        else:
+            size = BATCHES[min(turn, len(BATCHES) - 1)]
+            batch = [day]
+            while len(batch) < size and (following := batch[-1] + ONE_DAY) <= last:
+                if following in changed:
+                    break
+                batch.append(following)
+            limit = want + 1
+            turn += 1
+        queries = [
+            query
+            for d in batch
+            for query in _day_queries(
+                d, cycles, opening_start if d == day and limit is not None else _DAY_START
+            )
+        ]
+        rows = await repo.calendar_days(
+            conn, org_id, queries=queries, limit=limit, assignee_id=assignee
+        )
+        for d, plan in rows:
+            item = _on_day(plan, d, tz)
+            if item is not None and since <= item[0][1] < until and _between(item[0], after, None):
+                found.append(item)
+        if limit is not None and len(rows) == limit:  # the batch goes on past the last row
+            d, plan = rows[-1]
+            at = plan.trigger.at if isinstance(plan.trigger, CalendarTrigger) else time()
+            return found, (False, local_instant(d, at, tz), plan.id, PROJECTED)
+        day = batch[-1] + ONE_DAY
+        opening_start = _DAY_START
+        if len(found) >= want:
+            found.sort(key=lambda candidate: candidate[0])
+            return found, found[-1][0]
+    return found, None
+
+
+ONE_DAY = timedelta(days=1)
+_DAY_START = (time(0), FIRST_PLAN)
+
+
+def _day_queries(day: date, cycles: list[int], start: tuple[time, UUID]) -> list[repo.DayQuery]:
+    """What finds the plans with an occurrence on ``day``, one query per cycle: days and weeks
+    by the day's number modulo the cycle, months and years by the month's and the day of the
+    month (and, from the 28th, the plans of a later day of the month: at a month's end)."""
+    queries = []
+    ordinal = (day - EPOCH_DAY).days
+    month = day.year * 12 + day.month - 1
+    for cycle in cycles:
+        if cycle > 0:
+            queries.append(repo.DayQuery(day, cycle, ordinal % cycle, 0, start))
+            continue
+        phase = month % -cycle
+        queries.append(repo.DayQuery(day, cycle, phase, day.day, start))
+        if day.day >= 28:
+            queries.append(repo.DayQuery(day, cycle, phase, day.day, start, drift=True))
+    return queries
+
+
+EPOCH_DAY = date(2000, 1, 1)
+
+
+def _on_day(plan: ForecastPlan, day: date, tz: ZoneInfo) -> Candidate | None:
+    """The plan's item on ``day``, which its cycle says it may have: sure for days and weeks
+    and a month's day up to the 28th; else (a month's end, a floating plan that moved to an
+    earlier day) checked against its projection."""
+    trigger = plan.trigger
+    if not isinstance(trigger, CalendarTrigger) or plan.forecast_on is None:
+        return None
+    due = local_instant(day, trigger.at, tz)
+    if trigger.unit in (Unit.MONTHS, Unit.YEARS) and (
+        day.day >= 28 or trigger.mode is Mode.FLOATING
+    ):
+        first = local_instant(plan.forecast_on, trigger.at, tz)
+        if due not in projection(trigger, first, due, due + TICK, tz):
+            return None
+    key = (False, due, plan.id, PROJECTED)
+    return key, partial(_calendar_item, plan, trigger, due, tz)
+
+
+async def _of_equipment(
+    ctx: Ctx,
+    since: datetime,
+    until: datetime,
+    tz: ZoneInfo,
+    after: Key | None,
+    filters: dict[str, UUID | None],
+) -> tuple[list[Candidate], Key | None]:
+    """An asset's projected items after ``after``: all of its few plans' in the window."""
+    equipment = filters["equipment_id"]
+    assert equipment is not None
+    plans = await repo.calendar_of_equipment(
+        ctx.conn, ctx.caller.org_id, equipment, filters["assignee_id"]
+    )
+    start = max(since, after[1]) if after is not None else since
+    found: list[Candidate] = []
+    for plan in plans:
+        found += _projected(plan, start, until, tz, after)
+    return found, None
+
+
+def _changed_days(tz: ZoneInfo, since: datetime, until: datetime) -> set[date]:
+    """The local dates within a few hours of a change of the clocks in the window."""
+    found: set[date] = set()
+    slack = timedelta(hours=3)
+    for start, end in clock_changes(tz, since, until):
+        day, stop = local_date(start - slack, tz), local_date(end + slack, tz)
+        while day <= stop:
+            found.add(day)
+            day += ONE_DAY
+    return found
 
 
 def clock_changes(tz: ZoneInfo, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
@@ -175,14 +313,13 @@ def _projected(
     end: datetime,
     tz: ZoneInfo,
     after: Key | None,
-    bound: Key | None,
 ) -> list[Candidate]:
-    """The plan's projected occurrences in ``[start, end)`` between ``after`` and ``bound``."""
+    """The plan's projected occurrences in ``[start, end)`` after ``after``."""
     trigger = plan.trigger
-    if not isinstance(trigger, CalendarTrigger):
+    if not isinstance(trigger, CalendarTrigger) or plan.forecast_on is None:
         return []
-    first = plan.next_due_at or _after_open(trigger, plan.latest_due, tz)
-    if first is None or first >= end:
+    first = local_instant(plan.forecast_on, trigger.at, tz)
+    if first >= end:
         return []
     if start <= first and end - first < _shortest(trigger):
         dues = [first]  # the next after it is past the end
@@ -191,7 +328,7 @@ def _projected(
     return [
         (key, partial(_calendar_item, plan, trigger, due, tz))
         for due in dues
-        if _between(key := (False, due, plan.id, PROJECTED), after, bound)
+        if _between(key := (False, due, plan.id, PROJECTED), after, None)
     ]
 
 
@@ -267,15 +404,6 @@ def _calendar_item(
     plan: ForecastPlan, trigger: CalendarTrigger, due: datetime, tz: ZoneInfo
 ) -> contract.ForecastItem:
     return _item(plan, {"due_at": due, "opens_at": opening(trigger, due, tz)})
-
-
-def _after_open(
-    trigger: CalendarTrigger, latest_due: datetime | None, tz: ZoneInfo
-) -> datetime | None:
-    """A floating plan whose latest order is open: its next, as if completed on its due date."""
-    if latest_due is None:
-        return None
-    return next_due(trigger, latest_due, latest_due, tz)
 
 
 def _meter_fields(entry: repo.MeteredPlan, trigger: MeterTrigger, now: datetime) -> dict[str, Any]:
