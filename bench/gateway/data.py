@@ -143,7 +143,7 @@ async def load(conn: asyncpg.Connection, org_id: uuid.UUID, assets: int, orders:
     org.users = [uuid.uuid4() for _ in range(200)]
     org.asset_ids = [r[0] for r in replica_rows]
     await conn.copy_records_to_table(
-        "users", schema_name="workorders",
+        "users", schema_name="workorders", columns=("id", "org_id", "full_name", "email", "role"),
         records=[(u, org_id, f"Tech {i}", f"t{i}@bench.test", "technician")
                  for i, u in enumerate(org.users)],
     )  # fmt: skip

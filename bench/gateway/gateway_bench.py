@@ -342,6 +342,13 @@ def main() -> None:
     parser.add_argument("--profile", metavar="DIR", help="py-spy the gateway path instead")
     parser.add_argument("--quick", action="store_true", help="5 s phases, 10 s of events")
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--against-gateway",
+        metavar="VAR=VALUE,...",
+        help="compare the gateway with a second rivet-gateway started with these settings "
+        "in place of the bare app (reported as 'bare'), e.g. RATE_LIMIT_USER=0 for the cost of "
+        "the rate limits",
+    )
     args = parser.parse_args()
     if args.quick:
         args.duration, args.rounds, args.events_duration = 4.0, 1, 10.0
@@ -364,7 +371,10 @@ def main() -> None:
                 data.is_kept(database_url, args.assets, args.orders)
             )
 
-        with system.running(keep) as stack:
+        other = None
+        if args.against_gateway:
+            other = dict(item.split("=", 1) for item in args.against_gateway.split(","))
+        with system.running(keep, other) as stack:
             say(f"PostgreSQL {system.ROOT and stack.admin_url.rsplit('@', 1)[-1]}, "
                 f"database {system.DATABASE}")  # fmt: skip
             account = asyncio.run(

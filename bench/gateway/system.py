@@ -62,6 +62,9 @@ class Stack:
     postgres: EmbeddedPostgres | None = None
     processes: dict[str, ServiceProcess] = field(default_factory=dict)
     public_key: Path | None = None
+    other_gateway: dict[str, str] | None = None
+    """Settings of a second ``rivet-gateway`` started in the bare app's place (a before/after
+    comparison of gateway settings in one run); None: the bare app."""
 
     @property
     def gateway(self) -> ServiceProcess:
@@ -137,10 +140,16 @@ class Stack:
                 services | {"HTTP_PORT": str(port)}, logs / f"{spec.name}.log",
             )  # fmt: skip
         port = free_port()
-        self.processes["bare"] = ServiceProcess(
-            "bare", [sys.executable, str(Path(__file__).parent / "bare_app.py")], port,
-            base | {"HTTP_PORT": str(port)}, logs / "bare.log",
-        )  # fmt: skip
+        if self.other_gateway is not None:
+            self.processes["bare"] = ServiceProcess(
+                "bare", [str(BIN / "rivet-gateway")], port,
+                services | self.other_gateway | {"HTTP_PORT": str(port)}, logs / "bare.log",
+            )  # fmt: skip
+        else:
+            self.processes["bare"] = ServiceProcess(
+                "bare", [sys.executable, str(Path(__file__).parent / "bare_app.py")], port,
+                base | {"HTTP_PORT": str(port)}, logs / "bare.log",
+            )  # fmt: skip
         for process in self.processes.values():
             process.start()
         for name, process in self.processes.items():
@@ -181,9 +190,11 @@ class Stack:
 
 
 @contextlib.contextmanager
-def running(keep: Callable[[str], bool]) -> Iterator[Stack]:
+def running(
+    keep: Callable[[str], bool], other_gateway: dict[str, str] | None = None
+) -> Iterator[Stack]:
     root = Path(tempfile.mkdtemp(prefix="rivet-bench-"))
-    stack = Stack(root)
+    stack = Stack(root, other_gateway=other_gateway)
     failed = True
     try:
         stack.start_servers(keep)
