@@ -31,7 +31,9 @@ Log in with `POST /api/auth/login` (form-encoded, `username` = e-mail), then sen
 `Authorization: Bearer <access_token>`. Machine clients send an API key instead
 (`Authorization: Bearer rvt_...` or `X-API-Key: rvt_...`; admins create them at
 `POST /api/auth/api-keys`). Errors always look like
-`{"error": {"code": "...", "message": "...", "details": ...}}`.
+`{"error": {"code": "...", "message": "...", "details": ...}}`. Each person, API key and (on
+the routes without sign-in) client address has a rate limit: past it, 429 `rate_limited` with
+a `Retry-After` header (seconds).
 """
 
 
