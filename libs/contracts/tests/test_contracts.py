@@ -5,7 +5,7 @@ import uuid
 import pytest
 from pydantic import ValidationError
 
-from rivet_contracts import EventEnvelope, Events, Role
+from rivet_contracts import EventEnvelope, Events, Outcome, Role, Rpc
 from rivet_contracts.auth import RegisterUser, UserRegistered
 from rivet_contracts.catalog import EVENTS, MODULES, RPCS, RpcSpec
 from rivet_contracts.streams import (
@@ -138,3 +138,13 @@ def test_organization_streams_hold_one_organization() -> None:
         stream_for(Events.WO_CREATED).max_age,
         stream_for(Events.WO_CREATED).duplicate_window,
     )
+
+
+def test_idempotent_subjects_create_and_have_a_caller() -> None:
+    """A key is scoped to the caller's organization: an anonymous subject cannot take one; and
+    keys are for creates (their outcome is ``created``, or create-or-match's own)."""
+    keyed = [spec for spec in RPCS.values() if spec.idempotent]
+    assert {spec.subject for spec in keyed} >= {Rpc.ASSETS_CREATE, Rpc.WORKORDERS_COMMENT}
+    for spec in keyed:
+        assert spec.min_role is not None, spec.subject
+        assert spec.outcome in (Outcome.CREATED, None), spec.subject
