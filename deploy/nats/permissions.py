@@ -14,9 +14,10 @@ tables against the code.
     uv run python deploy/nats/permissions.py --machine plc42=<org id>   # + a machine's user
     uv run python deploy/nats/permissions.py --integration erp=<org id>  # + an outside subscriber
 
-Machines (PLCs, gateways, IoT bridges) send meter readings on ``reading.submitted.<org_id>``
-(``MACHINE_EVENTS``). Each gets a user of its own, ``machine_<name>``, that may publish its
-organization's subject and nothing else, and receive the acknowledgements of those publishes on
+Machines (PLCs, gateways, IoT bridges) send meter readings on ``reading.submitted.<org_id>``,
+or several a message on ``reading.batch_submitted.<org_id>`` (``MACHINE_EVENTS``). Each gets a
+user of its own, ``machine_<name>``, that may publish its organization's two subjects and
+nothing else, and receive the acknowledgements of those publishes on
 its own inbox prefix (``_INBOX_machine_<name>``; the client sets it, e.g. nats-py's
 ``inbox_prefix``). Machines belong to a deployment, not to the repository: ``--machine`` (one
 per machine) adds them to what is printed or written, so generate your deployment's config with
@@ -53,7 +54,7 @@ from typing import Any
 
 from rivet_contracts import Events, Rpc
 from rivet_contracts.catalog import EVENTS, RPCS
-from rivet_contracts.maintenance import reading_subject
+from rivet_contracts.maintenance import reading_batch_subject, reading_subject
 from rivet_contracts.spec import RpcSpec
 from rivet_contracts.streams import (
     ALL_STREAMS,
@@ -93,7 +94,9 @@ CALLS: dict[str, tuple[str, ...]] = {
 
 # Events that come from outside the services: machines publish them (see ``Machine``); the
 # service that declares their stream only consumes them.
-MACHINE_EVENTS: frozenset[str] = frozenset({Events.READING_SUBMITTED})
+MACHINE_EVENTS: frozenset[str] = frozenset(
+    {Events.READING_SUBMITTED, Events.READING_BATCH_SUBMITTED}
+)
 
 # Services that copy events to the organizations' streams: ``module:attribute`` of the domain
 # streams and durable consumers they read (each a ``stream`` spec and a ``durable`` name).
@@ -401,13 +404,16 @@ def permissions(needs: ServiceNeeds, namespace: str = "") -> Permissions:
 
 
 def machine_permissions(machine: Machine, namespace: str = "") -> Permissions:
-    """Publish the machine's organization's reading subject, nothing else; receive the
-    acknowledgements of its publishes on its own inbox prefix."""
+    """Publish the machine's organization's reading subjects (single readings and batches),
+    nothing else; receive the acknowledgements of its publishes on its own inbox prefix."""
     settings = ServiceSettings(nats_namespace=namespace)
     return Permissions(
         user=user_name(machine.user, namespace),
         password_var=password_var(machine.user, namespace),
-        publish=[settings.subject(reading_subject(machine.org_id))],
+        publish=[
+            settings.subject(reading_subject(machine.org_id)),
+            settings.subject(reading_batch_subject(machine.org_id)),
+        ],
         subscribe=[f"{inbox_prefix(machine.user, namespace)}.>"],
     )
 

@@ -110,12 +110,17 @@ def test_machines_get_their_organization_s_subject_only(nats_permissions: Module
     (p,) = [p for p in nats_permissions.all_permissions("prod", [machine]) if "machine" in p.user]
     assert p.user == "prod_machine_plc42"
     assert p.password_var == "NATS_PASSWORD_PROD_MACHINE_PLC42"
-    assert p.publish == [f"prod.reading.submitted.{ORG}"]
+    assert p.publish == [
+        f"prod.reading.submitted.{ORG}",
+        f"prod.reading.batch_submitted.{ORG}",
+    ]
     assert p.subscribe == ["_INBOX_prod_machine_plc42.>"]
     assert p.allow_responses is False
     conf = nats_permissions.render_conf(machines=[machine])
     assert f'"reading.submitted.{ORG}"' in conf
+    assert f'"reading.batch_submitted.{ORG}"' in conf
     assert conf.count("reading.submitted") == 1 + conf.count("reading.submitted.*")
+    assert conf.count("reading.batch_submitted") == 1 + conf.count("reading.batch_submitted.*")
     env = nats_permissions.render_helm_env(machines=[machine])
     assert "NATS_PASSWORD_MACHINE_PLC42:" in env
     assert "key: machine_plc42" in env

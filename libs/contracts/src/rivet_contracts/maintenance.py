@@ -4,8 +4,9 @@ forecast, overdue PM orders and PM compliance.
 A plan opens work orders on an asset by a trigger: the calendar (every N days, weeks, months
 or years, fixed or floating), a counter meter (every N units) or a gauge out of its limits
 (one corrective order per excursion). Machines send readings on ``reading.submitted.<org_id>``
-(``reading_subject``; see docs/maintenance.md); people record them with
-``rpc.maintenance.record_reading``.
+(``reading_subject``), one a message, or several a message on
+``reading.batch_submitted.<org_id>`` (``reading_batch_subject``; see docs/maintenance.md);
+people record them with ``rpc.maintenance.record_reading``.
 """
 
 from datetime import date, datetime, time
@@ -15,12 +16,17 @@ from uuid import UUID
 
 from pydantic import (
     AwareDatetime,
+    BaseModel,
     Discriminator,
     Field,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
     StringConstraints,
     Tag,
+    ValidationError,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from .assets import EquipmentRef
 from .base import EventData, Request, View
@@ -40,6 +46,9 @@ from .workorders import (
 )
 
 READING_SUBJECT_PREFIX = "reading.submitted"
+READING_BATCH_SUBJECT_PREFIX = "reading.batch_submitted"
+MAX_BATCH_READINGS = 500
+"""Readings in one message on ``reading.batch_submitted.<org_id>`` at most."""
 
 MAX_FORECAST_DAYS = 366
 FORECAST_PAGE = 100
@@ -61,6 +70,11 @@ LOCAL_TIME = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9]([.,][0-9]+)?)?$"
 def reading_subject(org_id: UUID) -> str:
     """The subject a machine of organization ``org_id`` publishes its readings on."""
     return f"{READING_SUBJECT_PREFIX}.{org_id}"
+
+
+def reading_batch_subject(org_id: UUID) -> str:
+    """The subject a machine of organization ``org_id`` publishes batches of readings on."""
+    return f"{READING_BATCH_SUBJECT_PREFIX}.{org_id}"
 
 
 class PlanStatus(StrEnum):
@@ -683,6 +697,118 @@ class ReadingSubmitted(EventData):
     device: Device | None = Field(default=None, description="The sender, for the record.")
 
 
+class SubmittedReading(EventData):
+    """One reading of a machine's batch (``ReadingBatchSubmitted``)."""
+
+    meter_id: UUID
+    value: Value
+    read_at: AwareDatetime
+
+
+class UnreadableReading(BaseModel):
+    """A reading of a batch that does not parse (a missing field, a value that is not a finite
+    number, a time without a zone): refused on its own, the batch's others are applied."""
+
+    index: int
+    """Its position in the message's ``readings`` (from 0)."""
+    reading: Any
+    """As sent."""
+    message: str
+
+
+class ReadingBatchSubmitted(EventData):
+    """Several readings of one organization's meters in one message, as a PLC gateway or a
+    SCADA historian collects them, published on ``reading.batch_submitted.<org_id>`` in an
+    envelope whose ``org_id`` is the same organization. Each reading is applied or refused on
+    its own, in the message's order: the refused ones (a reading that does not parse, an
+    unknown meter or another organization's, a counter going back, a time in the future) are
+    dead-lettered together with their reasons, the others recorded. A message that is not a
+    batch at all (no ``readings`` list, none, more than 500, the envelope's organization not
+    the subject's) is dead-lettered whole."""
+
+    readings: list[SubmittedReading] = Field(
+        max_length=MAX_BATCH_READINGS,
+        json_schema_extra={"minItems": 1},
+        description="1 to 500 readings, applied in this order.",
+    )
+    device: Device | None = Field(default=None, description="The sender, for the record.")
+    _positions: list[int] = PrivateAttr(default_factory=list)
+    _unreadable: list[UnreadableReading] = PrivateAttr(default_factory=list)
+    _sent: list[Any] = PrivateAttr(default_factory=list)
+
+    @property
+    def positions(self) -> list[int]:
+        """Each of ``readings``' position in the message as sent."""
+        return self._positions or list(range(len(self.readings)))
+
+    def sent(self, position: int) -> Any:
+        """The reading at ``position`` in the message, as sent."""
+        if self._sent:
+            return self._sent[position]
+        return self.readings[position].model_dump(mode="json")
+
+    @property
+    def unreadable(self) -> list[UnreadableReading]:
+        """The readings sent that do not parse, left out of ``readings``."""
+        return self._unreadable
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _each_reading_on_its_own(
+        cls, data: Any, handler: ModelWrapValidatorHandler["ReadingBatchSubmitted"]
+    ) -> "ReadingBatchSubmitted":
+        sent = data.get("readings") if isinstance(data, dict) else None
+        if not isinstance(sent, list) or len(sent) > MAX_BATCH_READINGS:
+            return handler(data)  # not a batch: refused whole
+        if not sent:
+            raise PydanticCustomError("too_short", "a batch holds at least one reading")
+        readable: list[SubmittedReading] = []
+        positions: list[int] = []
+        unreadable: list[UnreadableReading] = []
+        for index, item in enumerate(sent):
+            if isinstance(item, SubmittedReading):
+                readable.append(item)
+                positions.append(index)
+                continue
+            try:
+                readable.append(SubmittedReading.model_validate(item))
+                positions.append(index)
+            except ValidationError as exc:
+                problems = "; ".join(
+                    f"{'.'.join(str(p) for p in e['loc']) or 'reading'}: {e['msg']}"
+                    for e in exc.errors(include_url=False)
+                )
+                unreadable.append(UnreadableReading(index=index, reading=item, message=problems))
+        batch = handler({**data, "readings": readable})
+        batch._positions = positions
+        batch._unreadable = unreadable
+        batch._sent = sent
+        return batch
+
+
+class RecordedReading(EventData):
+    """One reading of ``meter.readings_recorded``."""
+
+    reading_id: int
+    meter_id: UUID
+    equipment_id: UUID
+    kind: MeterKind
+    unit: str
+    value: float
+    read_at: datetime
+
+
+class MeterReadingsRecorded(EventData):
+    """The readings of one machine's batch (``reading.batch_submitted``) that were recorded,
+    in the batch's order: one event for the batch instead of a ``meter.reading_recorded``
+    each. ``refused``: how many of the batch were refused (dead-lettered with their reasons)."""
+
+    source: str
+    device: str | None = None
+    readings: list[RecordedReading]
+    refused: int = 0
+
+
 # --- catalogue ----------------------------------------------------------------------------
 
 RPCS: tuple[RpcSpec[Any, Any], ...] = (
@@ -782,6 +908,12 @@ EVENTS: tuple[EventSpec, ...] = (
         exported=True,
     ),
     EventSpec(
+        Events.METER_READINGS_RECORDED,
+        MeterReadingsRecorded,
+        "The readings of one machine's batch (reading.batch_submitted) that were recorded.",
+        exported=True,
+    ),
+    EventSpec(
         Events.METER_LIMIT_EXCEEDED,
         MeterLimitExceeded,
         "A gauge went out of its limits (once per excursion).",
@@ -792,6 +924,13 @@ EVENTS: tuple[EventSpec, ...] = (
         Events.READING_SUBMITTED,
         ReadingSubmitted,
         "A machine's meter reading, on reading.submitted.<org_id> (published by machines).",
+        exported=False,
+    ),
+    EventSpec(
+        Events.READING_BATCH_SUBMITTED,
+        ReadingBatchSubmitted,
+        "Up to 500 readings of a machine or an edge gateway in one message, on "
+        "reading.batch_submitted.<org_id> (published by machines).",
         exported=False,
     ),
 )

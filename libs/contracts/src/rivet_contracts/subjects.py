@@ -55,9 +55,16 @@ class Events:
     METER_READING_RECORDED: Final = "meter.reading_recorded"
     METER_LIMIT_EXCEEDED: Final = "meter.limit_exceeded"
     """A gauge went out of its limits: an excursion started."""
+    METER_READINGS_RECORDED: Final = "meter.readings_recorded"
+    """The readings of one machine's batch (``reading.batch_submitted``) that were recorded."""
     READING_SUBMITTED: Final = "reading.submitted.*"
     """Readings sent by machines, on ``reading.submitted.<org_id>`` (``reading_subject``); the
-    maintenance service consumes them. The only subject published from outside the services."""
+    maintenance service consumes them. Published from outside the services, like
+    ``READING_BATCH_SUBMITTED``."""
+    READING_BATCH_SUBMITTED: Final = "reading.batch_submitted.*"
+    """Several readings in one message from a machine or an edge gateway, on
+    ``reading.batch_submitted.<org_id>`` (``reading_batch_subject``); each applied or refused
+    on its own."""
 
     WEBHOOK_ENDPOINT_DISABLED: Final = "webhook.endpoint_disabled"
     """Rivet disabled a webhook endpoint after sustained failure (stream INTEGRATIONS)."""

@@ -29,18 +29,17 @@ from uuid import UUID
 
 import asyncpg
 from pydantic import ValidationError
-from sqlalchemy import text
 
-from rivet_contracts import EventEnvelope, Events, Headers
+from rivet_contracts import EventEnvelope, Headers
 from rivet_contracts.base import DeadLettered
 from rivet_contracts.catalog import EVENTS
 
 from . import inbox
 from .context import Duplicate, EventContext
 from .db import Database
+from .deadletters import write_dead_letter
 from .logging import correlation_id as correlation_var
 from .metrics import DEAD_LETTERS, EVENT_HANDLING, EVENTS_CONSUMED, EVENTS_FAILED
-from .outbox import write_event
 from .settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -48,11 +47,6 @@ log = logging.getLogger(__name__)
 StateT = TypeVar("StateT")
 EventHandler = Callable[[EventEnvelope[Any], EventContext[Any]], Awaitable[None]]
 BatchEventHandler = Callable[[Sequence[EventEnvelope[Any]], EventContext[Any]], Awaitable[None]]
-
-_DEAD = text(
-    "INSERT INTO dead_letters (consumer, subject, event_id, payload, error, deliveries) "
-    "VALUES (:consumer, :subject, :event_id, :payload, :error, :deliveries)"
-)
 
 
 class Refused(Exception):
@@ -389,6 +383,7 @@ class EventProcessor(Generic[StateT]):
                 schema=self.db.schema,
                 connection=conn,
                 channel="event",
+                consumer=sub.consumer,  # no inbox claim in a batch's context (no ``event``)
                 subjects=dict(subjects or {}),
             )
             await sub.batch_handler(fresh, ctx)
@@ -445,19 +440,7 @@ class EventProcessor(Generic[StateT]):
             payload=payload,
         )
         async with self.db.transaction() as conn:
-            await conn.execute(
-                _DEAD, record.model_dump(exclude={"event_id"}) | {"event_id": event_id}
-            )
-            await write_event(
-                conn,
-                self.db.schema,
-                EventEnvelope(
-                    type=f"{Events.DEAD_LETTER}.{sub.consumer}",
-                    org_id=None,
-                    correlation_id=_uuid_or_none(event_id),
-                    data=record,
-                ),
-            )
+            await write_dead_letter(conn, self.db.schema, record)
 
 
 class _GroupCommit:
@@ -542,12 +525,3 @@ def envelope_model(subject: str) -> type[EventEnvelope[Any]]:
     data_model: Any = EVENTS[subject].data
     model: type[EventEnvelope[Any]] = EventEnvelope[data_model]
     return model
-
-
-def _uuid_or_none(value: str | None) -> str | None:
-    if value is None:
-        return None
-    try:
-        return str(UUID(value))
-    except ValueError:
-        return None

@@ -35,10 +35,12 @@ from rivet_contracts import (
     Request,
     ServiceError,
 )
+from rivet_contracts.base import DeadLettered
 from rivet_contracts.catalog import EVENTS, RpcSpec
 
 from . import inbox
 from .db import Database
+from .deadletters import write_dead_letter
 from .outbox import write_event, write_events
 
 if TYPE_CHECKING:
@@ -225,6 +227,25 @@ class EventContext(UnitOfWork[StateT]):
     def actor(self) -> Actor | None:
         # Follow-up events are caused by the same actor as the event handled.
         return self.event.actor if self.event is not None else super().actor()
+
+    async def dead_letter(
+        self, event: EventEnvelope[Any], *, subject: str, error: str, payload: str
+    ) -> None:
+        """Dead-letter part of ``event`` in this unit of work, committed with the rest of it:
+        what a handler refuses of a message whose other parts it applies (the readings of a
+        machine's batch that cannot be recorded). Announced as ``deadletter.<consumer>`` like
+        any dead letter; ``payload``: the refused part, ``error``: why."""
+        if self.consumer is None:
+            raise RuntimeError("a dead letter needs the consumer's name")
+        record = DeadLettered(
+            consumer=self.consumer,
+            subject=subject,
+            event_id=str(event.event_id),
+            error=error[:2000],
+            deliveries=1,
+            payload=payload,
+        )
+        await write_dead_letter(self.conn, self.schema, record)
 
     async def _began(self, conn: AsyncConnection) -> None:
         if self.consumer is None or self.event is None:

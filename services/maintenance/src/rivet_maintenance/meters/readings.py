@@ -11,9 +11,12 @@ applied one after the other:
    the excursion state (``schedule.conditions``). A reading older than the newest (a device
    resending, a late delivery) is kept in the history and changes nothing else; a counter's
    must still fit between its neighbours;
-3. ``meter.reading_recorded``; a gauge's new excursion is ``meter.limit_exceeded`` and records
-   an occurrence of each active condition plan of the gauge; a counter's reading records the
-   occurrence of each active meter plan whose threshold (minus its lead) it reached.
+3. ``meter.reading_recorded`` for each reading, or for a machine's batch of readings
+   (``record_batches``) one ``meter.readings_recorded`` carrying the batch's recorded ones,
+   its refused ones left out with their reasons; a gauge's new excursion is
+   ``meter.limit_exceeded`` and records an occurrence of each active condition plan of the
+   gauge; a counter's reading records the occurrence of each active meter plan whose
+   threshold (minus its lead) it reached.
 """
 
 from collections.abc import Sequence
@@ -24,7 +27,13 @@ from typing import Any
 from uuid import UUID
 
 from rivet_contracts import EventEnvelope, Events
-from rivet_contracts.maintenance import LimitSide, MeterLimitExceeded, MeterReadingRecorded
+from rivet_contracts.maintenance import (
+    LimitSide,
+    MeterLimitExceeded,
+    MeterReadingRecorded,
+    MeterReadingsRecorded,
+    RecordedReading,
+)
 from rivet_runtime import UnitOfWork
 
 from ..occurrences import service as occurrences
@@ -70,6 +79,31 @@ async def record(ctx: UnitOfWork[Any], new: Reading, now: datetime) -> Recorded:
     return recorded
 
 
+@dataclass(frozen=True)
+class Batch:
+    """The readings of one machine message (``reading.batch_submitted``), recorded or refused
+    each on its own and announced together in one ``meter.readings_recorded``."""
+
+    readings: Sequence[Reading]
+    cause: EventEnvelope[Any] | None = None
+    """The envelope the batch came in (its actor and correlation id go on to the event)."""
+    device: str | None = None
+    unreadable: int = 0
+    """Readings of the message refused before this (they do not parse): counted as refused."""
+
+
+@dataclass(frozen=True)
+class _Step:
+    """A reading found acceptable: the meter before and after it, the excursion it started,
+    whether it is the meter's newest."""
+
+    new: Reading
+    before: MeterRecord
+    after: MeterRecord
+    excursion: Excursion | None
+    newest: bool
+
+
 async def record_many(
     ctx: UnitOfWork[Any],
     batch: Sequence[Reading],
@@ -84,78 +118,175 @@ async def record_many(
     reading refused raises its ``ScheduleError`` (the caller rolls the batch back and applies
     it reading by reading). ``causes``: the envelope each reading came in, if any (its actor
     and correlation id go on to the events)."""
-    conn = ctx.conn
-    locked = await repo.lock_meters(conn, sorted({new.meter_id for new in batch}))
-    meters: dict[UUID, MeterRecord] = {locked_meter.id: locked_meter for locked_meter in locked}
-    watching: dict[UUID, list[PlanRecord]] | None = None
-    pending: dict[UUID, list[tuple[datetime, Decimal]]] = {}
-    """Readings of this batch per meter (read_at, value), for older readings' neighbours."""
-    rows: list[NewReading] = []
-    steps: list[tuple[MeterRecord, MeterRecord, Excursion | None, bool]] = []
-    """Per reading: the meter before and after it, the excursion it started, whether newest."""
-    for new in batch:
-        found = meters.get(new.meter_id)
-        if found is None or found.org_id != new.org_id:
-            raise ScheduleError("unknown_meter", f"meter {new.meter_id} not found")
-        meter = found
-        if new.read_at > now + CLOCK_SKEW:
-            raise ScheduleError("in_the_future", "the reading's time is in the future")
-        check_value(new.value)
-        newest = meter.last_read_at is None or new.read_at > meter.last_read_at
-        if meter.kind is MeterKind.COUNTER:
-            await _check_counter(ctx, meter, new, newest, pending.get(meter.id, []))
-        rows.append(
-            NewReading(meter.id, new.org_id, new.value, new.read_at, new.source, new.author_id)
-        )
-        pending.setdefault(meter.id, []).append((new.read_at, new.value))
-        after, excursion = meter, None
-        if newest:
-            condition = meter.condition
-            limits = meter.limits if meter.kind is MeterKind.GAUGE else None
-            if limits is not None:
-                condition, excursion = evaluate(limits, meter.condition, new.value, new.read_at)
-            after = replace(
-                meter,
-                last_value=new.value,
-                last_read_at=new.read_at,
-                condition=replace(condition, last_at=new.read_at),
-            )
-            meters[meter.id] = after
-        steps.append((meter, after, excursion, newest))
-    stored = await repo.add_readings(conn, rows)
-    latest = {meter.id: meter for _, meter, _, newest in steps if newest}
-    await repo.store_latest_many(conn, list(latest.values()))
+    checked = await _check(ctx, batch, now, each=False)
+    steps = [step for step in checked if isinstance(step, _Step)]
+    stored = await _store(ctx, steps)
     await ctx.emit_many(
         Events.METER_READING_RECORDED,
         [
-            (
-                MeterReadingRecorded(
-                    reading_id=reading.id,
-                    meter_id=meter.id,
-                    equipment_id=meter.equipment_id,
-                    kind=meter.kind,
-                    unit=meter.unit,
-                    value=float(new.value),
-                    read_at=new.read_at,
-                    source=new.source,
-                    author_id=new.author_id,
-                ),
-                new.org_id,
-            )
-            for new, reading, (meter, _, _, _) in zip(batch, stored, steps, strict=True)
+            (_recorded_event(step, reading), step.new.org_id)
+            for step, reading in zip(steps, stored, strict=True)
         ],
         causes=causes,
     )
+    return await _follow_up(ctx, steps, stored, now)
+
+
+async def record_batches(
+    ctx: UnitOfWork[Any], batches: Sequence[Batch], now: datetime
+) -> list[list[Recorded | ScheduleError]]:
+    """Record the readings of ``batches`` in the open transaction, in order, each as if alone,
+    as ``record_many`` does; but a reading refused is left out with its ``ScheduleError`` and
+    the others are recorded. One ``meter.readings_recorded`` per batch with a reading
+    recorded. Per batch, per reading: what it recorded or why it was refused."""
+    flat = [new for batch in batches for new in batch.readings]
+    checked = await _check(ctx, flat, now, each=True)
+    steps = [step for step in checked if isinstance(step, _Step)]
+    stored = await _store(ctx, steps)
+    by_step = dict(zip(map(id, steps), stored, strict=True))
+    events: list[tuple[MeterReadingsRecorded, UUID]] = []
+    causes: list[EventEnvelope[Any] | None] = []
+    at = 0
+    for batch in batches:
+        mine = checked[at : at + len(batch.readings)]
+        at += len(batch.readings)
+        recorded = [(step, by_step[id(step)]) for step in mine if isinstance(step, _Step)]
+        if not recorded:
+            continue
+        first = recorded[0][0].new
+        event = MeterReadingsRecorded(
+            source=first.source,
+            device=batch.device,
+            readings=[
+                RecordedReading(
+                    reading_id=reading.id,
+                    meter_id=step.before.id,
+                    equipment_id=step.before.equipment_id,
+                    kind=step.before.kind,
+                    unit=step.before.unit,
+                    value=float(step.new.value),
+                    read_at=step.new.read_at,
+                )
+                for step, reading in recorded
+            ],
+            refused=len(mine) - len(recorded) + batch.unreadable,
+        )
+        events.append((event, first.org_id))
+        causes.append(batch.cause)
+    await ctx.emit_many(Events.METER_READINGS_RECORDED, events, causes=causes)
+    done = iter(await _follow_up(ctx, steps, stored, now))
+    results: list[list[Recorded | ScheduleError]] = []
+    at = 0
+    for batch in batches:
+        mine = checked[at : at + len(batch.readings)]
+        at += len(batch.readings)
+        results.append([next(done) if isinstance(step, _Step) else step for step in mine])
+    return results
+
+
+async def _check(
+    ctx: UnitOfWork[Any], batch: Sequence[Reading], now: datetime, *, each: bool
+) -> list[_Step | ScheduleError]:
+    """Whether each reading of ``batch`` can be recorded, in order, each after the ones before
+    it were applied; the meters locked. ``each``: a refused reading is left out with its
+    error and the next ones go on; otherwise the first refused raises."""
+    locked = await repo.lock_meters(ctx.conn, sorted({new.meter_id for new in batch}))
+    meters: dict[UUID, MeterRecord] = {locked_meter.id: locked_meter for locked_meter in locked}
+    pending: dict[UUID, list[tuple[datetime, Decimal]]] = {}
+    """Readings of this batch per meter (read_at, value), for older readings' neighbours."""
+    checked: list[_Step | ScheduleError] = []
+    for new in batch:
+        try:
+            step = await _step(ctx, meters, pending, new, now)
+        except ScheduleError as exc:
+            if not each:
+                raise
+            checked.append(exc)
+            continue
+        pending.setdefault(step.before.id, []).append((new.read_at, new.value))
+        meters[step.before.id] = step.after
+        checked.append(step)
+    return checked
+
+
+async def _step(
+    ctx: UnitOfWork[Any],
+    meters: dict[UUID, MeterRecord],
+    pending: dict[UUID, list[tuple[datetime, Decimal]]],
+    new: Reading,
+    now: datetime,
+) -> _Step:
+    found = meters.get(new.meter_id)
+    if found is None or found.org_id != new.org_id:
+        raise ScheduleError("unknown_meter", f"meter {new.meter_id} not found")
+    meter = found
+    if new.read_at > now + CLOCK_SKEW:
+        raise ScheduleError("in_the_future", "the reading's time is in the future")
+    check_value(new.value)
+    newest = meter.last_read_at is None or new.read_at > meter.last_read_at
+    if meter.kind is MeterKind.COUNTER:
+        await _check_counter(ctx, meter, new, newest, pending.get(meter.id, []))
+    after, excursion = meter, None
+    if newest:
+        condition = meter.condition
+        limits = meter.limits if meter.kind is MeterKind.GAUGE else None
+        if limits is not None:
+            condition, excursion = evaluate(limits, meter.condition, new.value, new.read_at)
+        after = replace(
+            meter,
+            last_value=new.value,
+            last_read_at=new.read_at,
+            condition=replace(condition, last_at=new.read_at),
+        )
+    return _Step(new, meter, after, excursion, newest)
+
+
+async def _store(ctx: UnitOfWork[Any], steps: Sequence[_Step]) -> list[ReadingRecord]:
+    """The readings inserted in one statement and the meters' newest stored in one."""
+    rows = [
+        NewReading(s.before.id, s.new.org_id, s.new.value, s.new.read_at, s.new.source,
+                   s.new.author_id)
+        for s in steps
+    ]  # fmt: skip
+    stored = await repo.add_readings(ctx.conn, rows)
+    latest = {step.after.id: step.after for step in steps if step.newest}
+    await repo.store_latest_many(ctx.conn, list(latest.values()))
+    return stored
+
+
+def _recorded_event(step: _Step, reading: ReadingRecord) -> MeterReadingRecorded:
+    meter, new = step.before, step.new
+    return MeterReadingRecorded(
+        reading_id=reading.id,
+        meter_id=meter.id,
+        equipment_id=meter.equipment_id,
+        kind=meter.kind,
+        unit=meter.unit,
+        value=float(new.value),
+        read_at=new.read_at,
+        source=new.source,
+        author_id=new.author_id,
+    )
+
+
+async def _follow_up(
+    ctx: UnitOfWork[Any], steps: Sequence[_Step], stored: Sequence[ReadingRecord], now: datetime
+) -> list[Recorded]:
+    """What the stored readings start: a gauge's excursion announced, the plans they make due
+    recorded (the plans watching the meters looked up once, if a reading needs them)."""
+    watching: dict[UUID, list[PlanRecord]] | None = None
     results: list[Recorded] = []
-    for new, reading, (meter, after, excursion, newest) in zip(batch, stored, steps, strict=True):
-        result = Recorded(reading, after, excursion)
+    for step, reading in zip(steps, stored, strict=True):
+        meter, excursion = step.before, step.excursion
+        result = Recorded(reading, step.after, excursion)
         if excursion is not None:
             await _limit_exceeded(ctx, meter, excursion)
-        if newest and (excursion is not None or meter.kind is MeterKind.COUNTER):
+        if step.newest and (excursion is not None or meter.kind is MeterKind.COUNTER):
             if watching is None:
-                watching = await plans.active_plans_of_meters(conn, list(meters))
+                meter_ids = sorted({s.before.id for s in steps})
+                watching = await plans.active_plans_of_meters(ctx.conn, meter_ids)
             for plan in watching.get(meter.id, []):
-                made = await _due(ctx, plan, meter, new, excursion, now)
+                made = await _due(ctx, plan, meter, step.new, excursion, now)
                 if made is not None:
                     result.occurrences.append(made)
         results.append(result)
