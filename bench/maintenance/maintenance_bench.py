@@ -668,7 +668,8 @@ def main() -> None:
         # 15 % of the plans' orders) no plan is due, unless the forecast needs the data a pass
         # leaves; then the readings wait until the pass has opened every order.
         due = "schedule" in parts or "forecast" in parts
-        measure = "schedule" in parts or ("forecast" in parts and "readings" in parts)
+        # the forecast is read once the pass has opened every order (not while it does)
+        measure = "schedule" in parts or "forecast" in parts
         result, data = asyncio.run(schedule_part(sys_, args.plans, args.meters, measure, due))
         if "schedule" in parts:
             results["schedule"] = result

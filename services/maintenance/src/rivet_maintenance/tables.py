@@ -224,6 +224,7 @@ plans = Table(
         "plans_forecast_cycle_idx",
         "org_id",
         *FORECAST_KEYS,
+        postgresql_include=["forecast_on"],
         postgresql_where=text(f"{_CALENDAR} AND forecast_cycle IS NOT NULL"),
     ),
     Index(
@@ -231,6 +232,7 @@ plans = Table(
         "org_id",
         "assignee_id",
         *FORECAST_KEYS,
+        postgresql_include=["forecast_on"],
         postgresql_where=text(
             f"{_CALENDAR} AND forecast_cycle IS NOT NULL AND assignee_id IS NOT NULL"
         ),

@@ -158,87 +158,68 @@ async def recorded_from(
     ]
 
 
-@dataclass(frozen=True)
-class DayQuery:
-    """The plans with an occurrence on local date ``day`` in cycle ``cycle``: those whose
-    phase is ``phase`` and day of the month ``dom`` (``drift``: a later day of the month, for
-    month ends and floating plans that moved to one), from (local time, plan) ``start`` on."""
-
-    day: date
-    cycle: int
-    phase: int
-    dom: int
-    start: tuple[time, UUID]
-    drift: bool = False
-
-
-def _days_branch(drift: bool, where: str) -> str:
-    dom = "p.forecast_dom > q.dom" if drift else "p.forecast_dom = q.dom"
-    return (
-        "SELECT x.* FROM unnest(CAST(:{n}_day AS date[]), CAST(:{n}_cycle AS int[]), "  # noqa: S608 (constants; values bound)
-        "CAST(:{n}_phase AS int[]), CAST(:{n}_dom AS int[]), CAST(:{n}_at AS time[]), "
-        "CAST(:{n}_id AS uuid[])) AS q(day, cycle, phase, dom, at, id) "
-        f"CROSS JOIN LATERAL (SELECT q.day, {_SHOWN}, p.forecast_at FROM {_PLANS} p "
-        f"WHERE {_CALENDAR} AND p.forecast_cycle IS NOT NULL AND p.forecast_cycle = q.cycle "
-        f"AND p.forecast_phase = q.phase AND {dom} AND p.forecast_on <= q.day "
-        f"AND (p.forecast_at, p.id) >= (q.at, q.id){where} "
-        "ORDER BY p.forecast_at, p.id LIMIT :limit) x"
-    ).format(n="drift" if drift else "exact")
+_PHASE_OF_DAY = (
+    "CASE WHEN c.v > 0 THEN (((d.day - date '2000-01-01') % c.v) + c.v) % c.v "
+    "ELSE (((extract(year FROM d.day)::int * 12 + extract(month FROM d.day)::int - 1) % -c.v) "
+    "- c.v) % -c.v END"
+)
+"""The phase a plan of cycle ``c.v`` has when it has an occurrence on ``d.day`` (as
+``plans.repository`` stores it)."""
 
 
 async def calendar_days(
     conn: AsyncConnection,
     org_id: UUID,
     *,
-    queries: list[DayQuery],
+    days: list[date],
+    start: tuple[time, UUID],
     limit: int | None,
     assignee_id: UUID | None = None,
 ) -> list[tuple[date, ForecastPlan]]:
-    """The active calendar plans each of ``queries`` finds, with its day, by (day, local time,
-    plan); the first ``limit`` (all with None). Each query reads ``plans_forecast_cycle_idx``
-    (``plans_forecast_assignee_idx`` for an assignee's) in that order."""
-    params: dict[str, Any] = {"org": org_id, "limit": limit}
-    where = _where_filters(params, None, assignee_id)
-    branches = []
-    for drift in (False, True):
-        chosen = [q for q in queries if q.drift is drift]
-        if not chosen:
-            continue
-        n = "drift" if drift else "exact"
-        params |= {
-            f"{n}_day": [q.day for q in chosen],
-            f"{n}_cycle": [q.cycle for q in chosen],
-            f"{n}_phase": [q.phase for q in chosen],
-            f"{n}_dom": [q.dom for q in chosen],
-            f"{n}_at": [q.start[0] for q in chosen],
-            f"{n}_id": [q.start[1] for q in chosen],
-        }
-        branches.append(_days_branch(drift, where))
-    if not branches:
-        return []
-    query = text(
-        " UNION ALL ".join(f"({b})" for b in branches)
-        + " ORDER BY day, forecast_at, id LIMIT :limit"
-    )
-    rows = (await conn.execute(query, params)).mappings()
-    return [(row["day"], ForecastPlan.of_row(row)) for row in rows]
+    """The active calendar plans with an occurrence on each of ``days``, with the day, by
+    (day, local time, plan), from (local time, plan) ``start`` on the first day; the first
+    ``limit`` (all with None).
 
-
-async def calendar_cycles(
-    conn: AsyncConnection, org_id: UUID, *, assignee_id: UUID | None = None
-) -> list[int]:
-    """The cycles of the organization's (an assignee's) active calendar plans, one index
-    probe each (a loose scan of ``plans_forecast_cycle_idx``)."""
-    params: dict[str, Any] = {"org": org_id}
+    One statement: the cycles of the plans (a loose scan of ``plans_forecast_cycle_idx``,
+    ``plans_forecast_assignee_idx`` for an assignee's), then for each day and cycle the plans
+    whose phase is the day's, read from the index in the order of the answer: days and weeks
+    by the day's number, months and years by the month's and the day of the month (and, from
+    the 28th, the plans of a later day of the month: at a month's end; the caller checks
+    them)."""
+    params: dict[str, Any] = {
+        "org": org_id,
+        "limit": limit,
+        "days": days,
+        "ats": [start[0]] + [time(0)] * (len(days) - 1),
+        "ids": [start[1]] + [UUID(int=0)] * (len(days) - 1),
+    }
     where = _where_filters(params, None, assignee_id)
     scope = f"{_CALENDAR} AND p.forecast_cycle IS NOT NULL{where}"
+    lateral = (
+        "CROSS JOIN LATERAL (SELECT q.day, p.forecast_at, p.id "  # noqa: S608 (constants)
+        f"FROM {_PLANS} p WHERE {scope} AND p.forecast_cycle = q.cycle "
+        "AND p.forecast_phase = q.phase AND {dom} AND p.forecast_on <= q.day "
+        "AND (p.forecast_at, p.id) >= (q.at, q.id) ORDER BY p.forecast_at, p.id LIMIT :limit) x"
+    )
+    # the plans' keys from the index alone; their rows for the ``limit`` kept only
     query = text(
         f"WITH RECURSIVE c(v) AS (SELECT min(p.forecast_cycle) FROM {_PLANS} p "  # noqa: S608 (constants; values bound)
         f"WHERE {scope} UNION ALL SELECT (SELECT min(p.forecast_cycle) FROM {_PLANS} p "
-        f"WHERE {scope} AND p.forecast_cycle > c.v) FROM c WHERE c.v IS NOT NULL) "
-        "SELECT v FROM c WHERE v IS NOT NULL"
+        f"WHERE {scope} AND p.forecast_cycle > c.v) FROM c WHERE c.v IS NOT NULL), "
+        f"q AS MATERIALIZED (SELECT d.day, c.v AS cycle, {_PHASE_OF_DAY} AS phase, "
+        "CASE WHEN c.v > 0 THEN 0 ELSE extract(day FROM d.day)::int END AS dom, d.at, d.id "
+        "FROM unnest(CAST(:days AS date[]), CAST(:ats AS time[]), CAST(:ids AS uuid[])) "
+        "AS d(day, at, id) CROSS JOIN c WHERE c.v IS NOT NULL), "
+        "k AS MATERIALIZED ((SELECT x.* FROM q "
+        + lateral.format(dom="p.forecast_dom = q.dom")
+        + ") UNION ALL (SELECT x.* FROM q "
+        + lateral.format(dom="p.forecast_dom > q.dom")
+        + " WHERE q.cycle < 0 AND q.dom >= 28) ORDER BY day, forecast_at, id LIMIT :limit) "  # noqa: S608
+        f"SELECT k.day, {_SHOWN} FROM k JOIN {_PLANS} p ON p.id = k.id "
+        "ORDER BY k.day, k.forecast_at, k.id"
     )
-    return [int(v) for v in (await conn.execute(query, params)).scalars()]
+    rows = (await conn.execute(query, params)).mappings()
+    return [(row["day"], ForecastPlan.of_row(row)) for row in rows]
 
 
 async def calendar_of_equipment(

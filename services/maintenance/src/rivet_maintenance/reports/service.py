@@ -139,9 +139,10 @@ async def _after(
 
 
 FIRST_PLAN = UUID(int=0)
-BATCHES = (1, 7, 30, 90, 400)
-"""Days read at once, in turn, while a page has fewer items than it wants (a sparse
-forecast: an assignee's few plans)."""
+BATCHES = (1, 1, 7, 30, 90, 400)
+"""Days read at once, in turn, while a page has fewer items than it wants: the rest of the
+first day, the next (a page of a large organization is within them) and then more at once (a
+sparse forecast: an assignee's few plans)."""
 
 
 async def _calendar(
@@ -164,18 +165,15 @@ async def _calendar(
     begin = max(since, after[1]) if after is not None else since
     day, last = local_date(begin, tz), local_date(until - TICK, tz)
     changed = _changed_days(tz, since, until)
-    cycles = await repo.calendar_cycles(conn, org_id, assignee_id=assignee)
-    if not cycles:
-        return [], None
-    wall = begin.astimezone(tz)
-    opening_start = (wall.time().replace(tzinfo=None, fold=0), FIRST_PLAN)
+    start = (begin.astimezone(tz).time().replace(tzinfo=None, fold=0), FIRST_PLAN)
     if after is not None and after[1] == begin:
-        opening_start = (opening_start[0], after[2])
+        start = (start[0], after[2])
     found: list[Candidate] = []
     turn = 0
     while day <= last:
         if day in changed:
             batch, limit = [day], None
+            start = _DAY_START
         else:
             size = BATCHES[min(turn, len(BATCHES) - 1)]
             batch = [day]
@@ -185,15 +183,8 @@ async def _calendar(
                 batch.append(following)
             limit = want + 1
             turn += 1
-        queries = [
-            query
-            for d in batch
-            for query in _day_queries(
-                d, cycles, opening_start if d == day and limit is not None else _DAY_START
-            )
-        ]
         rows = await repo.calendar_days(
-            conn, org_id, queries=queries, limit=limit, assignee_id=assignee
+            conn, org_id, days=batch, start=start, limit=limit, assignee_id=assignee
         )
         for d, plan in rows:
             item = _on_day(plan, d, tz)
@@ -203,8 +194,7 @@ async def _calendar(
             d, plan = rows[-1]
             at = plan.trigger.at if isinstance(plan.trigger, CalendarTrigger) else time()
             return found, (False, local_instant(d, at, tz), plan.id, PROJECTED)
-        day = batch[-1] + ONE_DAY
-        opening_start = _DAY_START
+        day, start = batch[-1] + ONE_DAY, _DAY_START
         if len(found) >= want:
             found.sort(key=lambda candidate: candidate[0])
             return found, found[-1][0]
@@ -213,27 +203,6 @@ async def _calendar(
 
 ONE_DAY = timedelta(days=1)
 _DAY_START = (time(0), FIRST_PLAN)
-
-
-def _day_queries(day: date, cycles: list[int], start: tuple[time, UUID]) -> list[repo.DayQuery]:
-    """What finds the plans with an occurrence on ``day``, one query per cycle: days and weeks
-    by the day's number modulo the cycle, months and years by the month's and the day of the
-    month (and, from the 28th, the plans of a later day of the month: at a month's end)."""
-    queries = []
-    ordinal = (day - EPOCH_DAY).days
-    month = day.year * 12 + day.month - 1
-    for cycle in cycles:
-        if cycle > 0:
-            queries.append(repo.DayQuery(day, cycle, ordinal % cycle, 0, start))
-            continue
-        phase = month % -cycle
-        queries.append(repo.DayQuery(day, cycle, phase, day.day, start))
-        if day.day >= 28:
-            queries.append(repo.DayQuery(day, cycle, phase, day.day, start, drift=True))
-    return queries
-
-
-EPOCH_DAY = date(2000, 1, 1)
 
 
 def _on_day(plan: ForecastPlan, day: date, tz: ZoneInfo) -> Candidate | None:

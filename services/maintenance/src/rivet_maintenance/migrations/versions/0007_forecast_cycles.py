@@ -19,7 +19,8 @@ its schedule state, ``plans.repository.store_schedule``):
 - ``forecast_at``: its local time of day.
 
 ``plans_forecast_cycle_idx`` on ``(org_id, forecast_cycle, forecast_phase, forecast_dom,
-forecast_at, id)`` of the active calendar plans reads a day's plans in the order of the page;
+forecast_at, id)``, with ``forecast_on``, of the active calendar plans reads a day's plans in
+the order of the page from the index alone;
 ``plans_forecast_assignee_idx`` the same for one assignee's. They replace
 ``plans_calendar_next_idx`` and ``plans_calendar_assignee_idx``. Existing plans get their
 values here, in their organization's zone.
@@ -106,11 +107,11 @@ def upgrade() -> None:
     op.drop_index("plans_calendar_assignee_idx", table_name="plans", schema=SCHEMA)
     op.execute(
         f"CREATE INDEX plans_forecast_cycle_idx ON maintenance.plans (org_id, {KEYS}) "
-        f"WHERE {CALENDAR} AND forecast_cycle IS NOT NULL"
+        f"INCLUDE (forecast_on) WHERE {CALENDAR} AND forecast_cycle IS NOT NULL"
     )
     op.execute(
         "CREATE INDEX plans_forecast_assignee_idx ON maintenance.plans "
-        f"(org_id, assignee_id, {KEYS}) "
+        f"(org_id, assignee_id, {KEYS}) INCLUDE (forecast_on) "
         f"WHERE {CALENDAR} AND forecast_cycle IS NOT NULL AND assignee_id IS NOT NULL"
     )
 
