@@ -7,6 +7,7 @@ refused at create, at update and at send."""
 
 import asyncio
 import collections
+import contextlib
 import json
 import time
 import uuid
@@ -57,6 +58,8 @@ class Receiver:
     in_flight: collections.Counter[str] = field(default_factory=collections.Counter)
     max_per_id: int = 0
     max_total: int = 0
+    peers: set[Any] = field(default_factory=set)
+    """The client's (address, port) of each connection the requests came on."""
 
     def url(self, path: str = "/hook", host: str = "127.0.0.1") -> str:
         return f"http://{host}:{self.port}{path}"
@@ -67,6 +70,8 @@ class Receiver:
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.read()
         webhook_id = request.headers.get("webhook-id", "")
+        if request.transport is not None:
+            self.peers.add(request.transport.get_extra_info("peername"))
         self.in_flight[webhook_id] += 1
         self.max_per_id = max(self.max_per_id, self.in_flight[webhook_id])
         self.max_total = max(self.max_total, sum(self.in_flight.values()))
@@ -82,8 +87,8 @@ class Receiver:
         return web.Response(status=status, text="ok")
 
 
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
+@contextlib.asynccontextmanager
+async def serving() -> AsyncIterator[Receiver]:
     found = Receiver()
     app = web.Application()
     app.router.add_route("POST", "/{tail:.*}", found.handle)
@@ -92,8 +97,16 @@ async def receiver() -> AsyncIterator[Receiver]:
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     found.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield found
-    await runner.cleanup()
+    try:
+        yield found
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    async with serving() as found:
+        yield found
 
 
 @pytest.fixture
@@ -337,6 +350,28 @@ async def test_two_replicas_never_send_one_delivery_at_once(
         assert ids == collections.Counter(str(e.event_id) for e in events)  # once each
         assert receiver.max_per_id == 1
         assert receiver.max_total <= 2
+
+
+async def test_connections_are_kept_and_a_slow_endpoint_holds_back_only_its_own(
+    test_env: TestEnv, isolated_database: str, namespace: str, js: Any, receiver: Receiver
+) -> None:
+    """A fast endpoint gets its deliveries on a few kept connections (keep-alive), while
+    another endpoint's slow answers are still in flight: a slow receiver delays only its own
+    deliveries."""
+    settings = _settings(test_env, isolated_database, namespace, webhook_concurrency=2)
+    async with serving() as slow, Stack(settings, js) as stack:
+        slow.delay = 4.0
+        await stack.endpoint(slow.url(), ["wo.created"])
+        await stack.endpoint(receiver.url(), ["wo.created"])
+        events = [await stack.publish(Events.WO_CREATED) for _ in range(8)]
+        started = time.monotonic()
+        await until(lambda: len(receiver.ok()) >= len(events), "the fast endpoint", timeout=60)
+        assert time.monotonic() - started < slow.delay  # not behind the slow one's answers
+        assert len(slow.requests) < len(events)
+        assert receiver.max_total <= 2
+        assert len(receiver.peers) <= 2 * settings.webhook_concurrency  # not one per request
+        await until(lambda: len(slow.ok()) >= len(events), "the slow endpoint", timeout=120)
+        assert slow.max_total <= 2
 
 
 async def test_an_endpoint_that_keeps_failing_is_disabled(

@@ -45,7 +45,11 @@ class IntegrationsSettings(ServiceSettings):
         default=4, ge=1, le=100, description="Deliveries sent to one endpoint at once, at most."
     )
     webhook_batch: int = Field(
-        default=50, ge=1, le=1000, description="Deliveries a replica claims per pass."
+        default=50,
+        ge=1,
+        le=1000,
+        description="Deliveries a replica has in flight at once, at most (it claims more as "
+        "they finish).",
     )
     webhook_lease: float = Field(
         default=60.0,

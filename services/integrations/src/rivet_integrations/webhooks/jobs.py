@@ -9,6 +9,8 @@ from ..settings import IntegrationsSettings
 from ..state import IntegrationsState
 from . import repository as repo
 from .delivery import settle
+from .repository import Claimed
+from .sender import Attempt
 from .service import CHANNEL
 
 jobs: JobRouter[IntegrationsState] = JobRouter()
@@ -23,24 +25,47 @@ def _poll(settings: IntegrationsSettings) -> float:
 @jobs.queue("webhook-deliveries", channel=CHANNEL, poll=_poll)
 async def deliver(ctx: Ctx) -> int:
     """Claim due deliveries (a lease each; endpoints' rows locked with SKIP LOCKED, at most
-    ``WEBHOOK_CONCURRENCY`` of an endpoint in flight across replicas), send them side by side,
-    store the outcomes. A replica that dies mid-send leaves its leases to expire: those
-    deliveries are sent again (at least once)."""
+    ``WEBHOOK_CONCURRENCY`` of an endpoint in flight across replicas, at most
+    ``WEBHOOK_BATCH`` in flight in this replica), send them side by side, and store the
+    outcomes of those that have finished, a transaction for each group that finished
+    together; then claim again for the room they left. An endpoint that is slow holds only its
+    own deliveries back. The pass ends when nothing is in flight and nothing was claimed. A
+    replica that dies mid-send leaves its leases to expire: those deliveries are sent again
+    (at least once)."""
     settings = ctx.state.settings
-    async with ctx.transaction() as conn:
-        claimed = await repo.claim(
-            conn,
-            limit=settings.webhook_batch,
-            per_endpoint=settings.webhook_concurrency,
-            lease=settings.webhook_lease,
-        )
-    if not claimed:
-        return 0
-    attempts = await asyncio.gather(*(ctx.state.sender.send(item) for item in claimed))
-    async with ctx.transaction() as conn:
-        for item, attempt in zip(claimed, attempts, strict=True):
-            await settle(ctx, conn, item, attempt, settings)
-    return len(claimed)
+    flying: dict[asyncio.Task[Attempt], Claimed] = {}
+    settled = 0
+    claim = True
+    try:
+        while True:
+            room = settings.webhook_batch - len(flying)
+            if claim and room > 0 and not ctx.stopping:
+                async with ctx.transaction() as conn:
+                    claimed = await repo.claim(
+                        conn,
+                        limit=room,
+                        per_endpoint=settings.webhook_concurrency,
+                        lease=settings.webhook_lease,
+                        scan=settings.webhook_batch,  # not only the first endpoints, when full
+                    )
+                for item in claimed:
+                    flying[asyncio.create_task(ctx.state.sender.send(item))] = item
+            if not flying:
+                return settled
+            finished, _ = await asyncio.wait(
+                flying, timeout=_poll(settings), return_when=asyncio.FIRST_COMPLETED
+            )
+            # a timeout (only slow endpoints in flight) claims again too: new events may be due
+            claim = True
+            if not finished:
+                continue
+            sent = [(flying.pop(task), task.result()) for task in finished]
+            async with ctx.transaction() as conn:
+                await settle(ctx, conn, sent, settings)
+            settled += len(sent)
+    finally:
+        for task in flying:  # the pass failed or was cancelled: their leases expire
+            task.cancel()
 
 
 @jobs.periodic("webhook-gauges", every=15.0, per_replica=True)

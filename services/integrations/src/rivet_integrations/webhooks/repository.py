@@ -4,10 +4,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from sqlalchemy import and_, delete, func, insert, or_, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -106,37 +105,47 @@ class EventRow:
     body: bytes
 
 
+_STORE_EVENTS = text(
+    """
+    INSERT INTO webhook_events (event_id, org_id, event_type, occurred_at, body)
+    SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:orgs AS uuid[]), CAST(:types AS text[]),
+                         CAST(:times AS timestamptz[]), CAST(:bodies AS bytea[]))
+    ON CONFLICT (event_id) DO NOTHING
+    RETURNING event_id
+    """
+)
+_QUEUE = text(
+    """
+    INSERT INTO webhook_deliveries (id, endpoint_id, event_id, status, next_attempt_at)
+    SELECT gen_random_uuid(), v.endpoint_id, v.event_id, 'pending', now()
+    FROM unnest(CAST(:endpoints AS uuid[]), CAST(:events AS uuid[])) AS v(endpoint_id, event_id)
+    ON CONFLICT (endpoint_id, event_id) DO NOTHING
+    """
+)
+"""One statement of arrays whatever the batch's size: compiled and prepared once (a
+multi-row VALUES is a new statement for every number of rows)."""
+
+
 async def store_events(conn: AsyncConnection, events: Sequence[EventRow]) -> set[UUID]:
     """The events stored now; one stored before (a redelivery) is not returned."""
     if not events:
         return set()
-    query = (
-        pg_insert(V)
-        .values([e.__dict__ for e in events])
-        .on_conflict_do_nothing(index_elements=["event_id"])
-        .returning(V.c.event_id)
-    )
-    return set((await conn.execute(query)).scalars())
+    params = {
+        "ids": [e.event_id for e in events],
+        "orgs": [e.org_id for e in events],
+        "types": [e.event_type for e in events],
+        "times": [e.occurred_at for e in events],
+        "bodies": [e.body for e in events],
+    }
+    return set((await conn.execute(_STORE_EVENTS, params)).scalars())
 
 
 async def queue(conn: AsyncConnection, pairs: Sequence[tuple[UUID, UUID]]) -> int:
     """A pending delivery for each (endpoint, event), due now; one queued before is left."""
     if not pairs:
         return 0
-    rows = [
-        {
-            "id": uuid4(),
-            "endpoint_id": endpoint_id,
-            "event_id": event_id,
-            "status": DeliveryStatus.PENDING.value,
-            "next_attempt_at": func.now(),
-        }
-        for endpoint_id, event_id in pairs
-    ]
-    query = (
-        pg_insert(D).values(rows).on_conflict_do_nothing(index_elements=["endpoint_id", "event_id"])
-    )
-    return int((await conn.execute(query)).rowcount or 0)
+    params = {"endpoints": [p[0] for p in pairs], "events": [p[1] for p in pairs]}
+    return int((await conn.execute(_QUEUE, params)).rowcount or 0)
 
 
 _REQUEUE = {
@@ -264,13 +273,15 @@ _LEASE = text(
 
 
 async def claim(
-    conn: AsyncConnection, *, limit: int, per_endpoint: int, lease: float
+    conn: AsyncConnection, *, limit: int, per_endpoint: int, lease: float, scan: int | None = None
 ) -> list[Claimed]:
-    """Due deliveries of enabled endpoints, leased to this replica for ``lease`` seconds: at
+    """At most ``limit`` due deliveries of enabled endpoints (of the first ``scan`` endpoints
+    with due deliveries; default ``limit``), leased to this replica for ``lease`` seconds: at
     most ``per_endpoint`` of an endpoint in flight across replicas (the endpoints' rows are
     locked, skipping those another replica is claiming for, so two claims never count the
     same endpoint's flights at once)."""
-    endpoints = list((await conn.execute(_DUE_ENDPOINTS, {"limit": limit})).scalars())
+    found = await conn.execute(_DUE_ENDPOINTS, {"limit": max(scan or limit, limit)})
+    endpoints = list(found.scalars())
     if not endpoints:
         return []
     flying: dict[UUID, int] = {
@@ -304,19 +315,100 @@ async def claim(
     ]
 
 
-async def record_attempt(conn: AsyncConnection, values: dict[str, Any]) -> None:
-    await conn.execute(insert(A).values(**values))
+@dataclass(frozen=True)
+class Outcome:
+    """What an attempt changes in its delivery: ``status`` and ``tries``; ``delay``: seconds
+    until the next attempt (None: ``next_attempt_at`` is left)."""
+
+    delivery_id: UUID
+    status: str
+    tries: int
+    delay: float | None
 
 
-async def settle(conn: AsyncConnection, delivery_id: UUID, values: dict[str, Any]) -> bool:
-    """Store a delivery's state after an attempt (False: it was deleted meanwhile)."""
-    query = update(D).where(D.c.id == delivery_id).values(**values, updated_at=func.now())
-    return bool((await conn.execute(query)).rowcount)
+_SETTLE = text(
+    """
+    UPDATE webhook_deliveries d
+       SET status = v.status, tries = v.tries, lease_until = NULL, updated_at = now(),
+           next_attempt_at = CASE WHEN v.delay IS NULL THEN d.next_attempt_at
+                                  ELSE now() + make_interval(secs => v.delay) END
+      FROM unnest(CAST(:ids AS uuid[]), CAST(:statuses AS text[]), CAST(:tries AS int[]),
+                  CAST(:delays AS float8[])) AS v(id, status, tries, delay)
+     WHERE d.id = v.id
+    RETURNING d.id
+    """
+)
+_RECORD_ATTEMPTS = text(
+    """
+    INSERT INTO webhook_attempts (delivery_id, endpoint_id, attempt, attempted_at, status_code,
+                                  duration_ms, error, delivered)
+    SELECT * FROM unnest(CAST(:deliveries AS uuid[]), CAST(:endpoints AS uuid[]),
+                         CAST(:attempts AS int[]), CAST(:times AS timestamptz[]),
+                         CAST(:codes AS int[]), CAST(:durations AS int[]),
+                         CAST(:errors AS text[]), CAST(:delivered AS boolean[]))
+    """
+)
+_LOCK_ENDPOINTS = text(
+    """
+    SELECT id, org_id, url, enabled, last_success_at, failing_since
+    FROM webhook_endpoints WHERE id = ANY(:ids) ORDER BY id FOR UPDATE
+    """
+)
+_SUCCEEDED = text(
+    """
+    UPDATE webhook_endpoints SET last_success_at = now(), failing_since = NULL
+    WHERE id = ANY(:ids)
+    """
+)
 
 
-async def endpoint_for_update(conn: AsyncConnection, endpoint_id: UUID) -> RowMapping | None:
-    query = select(E).where(E.c.id == endpoint_id).with_for_update()
-    return (await conn.execute(query)).mappings().one_or_none()
+async def settle_many(conn: AsyncConnection, outcomes: Sequence[Outcome]) -> set[UUID]:
+    """Store the deliveries' states after their attempts, in one statement; the ids of those
+    still there (one deleted meanwhile, with its endpoint, is not)."""
+    if not outcomes:
+        return set()
+    params = {
+        "ids": [o.delivery_id for o in outcomes],
+        "statuses": [o.status for o in outcomes],
+        "tries": [o.tries for o in outcomes],
+        "delays": [o.delay for o in outcomes],
+    }
+    return set((await conn.execute(_SETTLE, params)).scalars())
+
+
+async def record_attempts(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    """The delivery log's rows (keys: the columns of ``webhook_attempts``), in one statement."""
+    if not rows:
+        return
+    columns = {
+        "deliveries": "delivery_id",
+        "endpoints": "endpoint_id",
+        "attempts": "attempt",
+        "times": "attempted_at",
+        "codes": "status_code",
+        "durations": "duration_ms",
+        "errors": "error",
+        "delivered": "delivered",
+    }
+    params = {name: [r[column] for r in rows] for name, column in columns.items()}
+    await conn.execute(_RECORD_ATTEMPTS, params)
+
+
+async def lock_endpoints(
+    conn: AsyncConnection, endpoint_ids: Sequence[UUID]
+) -> dict[UUID, dict[str, Any]]:
+    """The endpoints' rows, locked in the order of their ids (two replicas settling for the
+    same endpoints wait for each other instead of deadlocking); a deleted one is missing."""
+    if not endpoint_ids:
+        return {}
+    rows = await conn.execute(_LOCK_ENDPOINTS, {"ids": sorted(set(endpoint_ids))})
+    return {r["id"]: dict(r) for r in rows.mappings()}
+
+
+async def succeeded(conn: AsyncConnection, endpoint_ids: Sequence[UUID]) -> None:
+    """The endpoints answered 2xx: not failing (any more)."""
+    if endpoint_ids:
+        await conn.execute(_SUCCEEDED, {"ids": sorted(set(endpoint_ids))})
 
 
 async def mark_endpoint(conn: AsyncConnection, endpoint_id: UUID, values: dict[str, Any]) -> None:
