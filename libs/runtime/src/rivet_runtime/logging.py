@@ -39,6 +39,8 @@ def configure_logging(service: str, level: str = "INFO", json: bool = True) -> N
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # Per-message framework logs cost ~15 % of throughput; keep them at DEBUG.
-    for noisy in ("faststream", "uvicorn.access"):
+    # Per-message framework logs cost ~15 % of throughput; keep them at DEBUG. httpx logs every
+    # request's whole URL at INFO: a webhook URL may hold the receiver's secret (a token in its
+    # path or query), and the integrations service's delivery log already records each attempt.
+    for noisy in ("faststream", "uvicorn.access", "httpx"):
         logging.getLogger(noisy).setLevel(max(root.level, logging.WARNING))
