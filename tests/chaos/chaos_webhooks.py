@@ -27,7 +27,8 @@ answers go and restarts it: its leases expire and another pass sends those deliv
   got is in the log, except at most as many as the delivery has attempts with no log row
   (claimed by a process killed before it stored the outcome); an event received more than once
   has as many attempts;
-- *disabling*: ``dead`` is disabled with a reason, one ``webhook.endpoint_disabled`` names it;
+- *disabling*: ``dead`` is disabled with a reason, one ``webhook.endpoint_disabled`` names it,
+  and auth queued one mail per active admin for it (its mail outbox: no SMTP server here);
 - *exporter*: each organization's stream ``ORG_<hex>`` holds each exported event of that
   organization (every exported stream) exactly once, on ``org.<org_id>.<subject>``, and
   nothing else.
@@ -40,6 +41,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import threading
 import time
 import uuid
@@ -361,6 +363,9 @@ class Webhooks:
                     if endpoint.name == DEAD:
                         _check_dead(endpoint, view.json(), by_path[DEAD], disabled_events, checked)
                         figures["disabled"] = not view.json()["enabled"]
+                        figures["mails to admins"] = await _mails(
+                            db, self.org_id, disabled_events, checked
+                        )
                     else:
                         expected = {
                             e.event_id
@@ -525,6 +530,31 @@ def _check_dead(
         (checked.lost if not named else checked.duplicated).append(
             f"webhook {endpoint.name}: {len(named)} webhook.endpoint_disabled events"
         )
+
+
+async def _mails(
+    db: asyncpg.Connection, org_id: str, disabled: list[Event], checked: Checked
+) -> int:
+    """Auth queued one mail per active admin for each ``webhook.endpoint_disabled`` (the chaos
+    cluster has no SMTP server, so the mail outbox keeps them)."""
+    if os.environ.get("SMTP_URL"):
+        return -1  # sent and deleted: not countable here
+    admins = await db.fetchval(
+        "SELECT count(*) FROM auth.users WHERE org_id = $1 AND role = 'admin' AND is_active",
+        uuid.UUID(org_id),
+    )
+    queued = 0
+    for event in disabled:
+        rows = await db.fetchval(
+            "SELECT count(*) FROM auth.mail_outbox WHERE key LIKE $1",
+            f"webhook-disabled:{event.event_id}:%",
+        )
+        queued += rows
+        if rows != admins:
+            (checked.lost if rows < admins else checked.duplicated).append(
+                f"webhook.endpoint_disabled {event.event_id}: {rows} mails for {admins} admins"
+            )
+    return int(queued)
 
 
 # --- the exporter ---------------------------------------------------------------------------
