@@ -26,5 +26,6 @@ RATE_LIMIT_STORE_FAILURES = Counter(
 )
 RATE_LIMIT_STORE_UP = Gauge(
     "rivet_gateway_rate_limit_store_up",
-    "1 while the shared rate-limit bucket answers, 0 while this replica limits on its own.",
+    "0 while this replica limits on its own because the shared rate-limit bucket does not "
+    "answer; 1 otherwise.",
 )

@@ -112,6 +112,7 @@ class RateLimiter:
         self._callers: dict[str, _Caller] = {}
         self._flights: dict[str, asyncio.Task[None]] = {}
         self.retry_shared = RETRY_SHARED
+        RATE_LIMIT_STORE_UP.set(1)  # nothing has failed (limits off, or not connected yet)
         self._shared_down_until = 0.0
         self._swept = 0.0
 
