@@ -11,9 +11,9 @@ from .service import Ctx
 router: RpcRouter[MaintenanceState] = RpcRouter()
 
 
-@router.handler(Rpc.MAINTENANCE_FORECAST)
+@router.handler(Rpc.MAINTENANCE_FORECAST, own_transaction=True)
 async def forecast(req: contract.GetForecast, ctx: Ctx) -> contract.Forecast:
-    return await service.forecast(ctx, req)
+    return await service.forecast(ctx, req)  # reads outside a transaction
 
 
 @router.handler(Rpc.MAINTENANCE_OVERDUE)

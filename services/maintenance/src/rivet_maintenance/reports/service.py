@@ -23,6 +23,8 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from rivet_contracts import maintenance as contract
 from rivet_runtime import RequestContext
 
@@ -64,7 +66,14 @@ async def forecast(ctx: Ctx, req: contract.GetForecast) -> contract.Forecast:
     where each plan is in its cycle, so a page far into the window reads what a first page
     reads), and the meter plans (few; all). The earlier of the first two sources' last items
     read, ``bound``, is at or after the page's last item; every item up to it is found."""
-    conn, org_id = ctx.conn, ctx.caller.org_id
+    async with ctx.reading() as conn:  # reads only: no BEGIN and COMMIT round trips
+        return await _forecast(ctx, conn, req)
+
+
+async def _forecast(
+    ctx: Ctx, conn: AsyncConnection, req: contract.GetForecast
+) -> contract.Forecast:
+    org_id = ctx.caller.org_id
     days = req.days or ctx.state.settings.forecast_days
     of = cursor.digest(org_id, days, req.equipment_id, req.assignee_id)
     after: Key | None = None
@@ -78,7 +87,7 @@ async def forecast(ctx: Ctx, req: contract.GetForecast) -> contract.Forecast:
     want = req.limit + 1
     found: list[Candidate] = []
     while len(found) < want:
-        more, bound = await _after(ctx, since, until, tz, after, want - len(found), filters)
+        more, bound = await _after(ctx, conn, since, until, tz, after, want - len(found), filters)
         found += more
         if bound is None:
             break
@@ -95,6 +104,7 @@ async def forecast(ctx: Ctx, req: contract.GetForecast) -> contract.Forecast:
 
 async def _after(
     ctx: Ctx,
+    conn: AsyncConnection,
     since: datetime,
     until: datetime,
     tz: ZoneInfo,
@@ -105,7 +115,7 @@ async def _after(
     """Items after ``after`` (from the start without it), in order, up to ``want`` of them,
     and the key up to which every item is among them (None: every item to the end). Fewer
     than ``want`` only when some plans read were found to have no item there."""
-    conn, org_id = ctx.conn, ctx.caller.org_id
+    org_id = ctx.caller.org_id
     found: list[Candidate] = []
     bound: Key | None = None  # every item up to it is found (None: every item)
     if after is None or not after[0]:  # dated items may follow
@@ -118,9 +128,9 @@ async def _after(
         if len(recorded) > want:
             frontiers.append((False, recorded[-1].due_at, recorded[-1].plan.id, RECORDED))
         if filters["equipment_id"] is not None:
-            projected, reach = await _of_equipment(ctx, since, until, tz, after, filters)
+            projected, reach = await _of_equipment(ctx, conn, since, until, tz, after, filters)
         else:
-            projected, reach = await _calendar(ctx, since, until, tz, after, want, filters)
+            projected, reach = await _calendar(ctx, conn, since, until, tz, after, want, filters)
         if reach is not None:
             frontiers.append(reach)
         bound = min(frontiers) if frontiers else None
@@ -130,7 +140,7 @@ async def _after(
             if _between(key := (False, item.due_at, item.plan.id, RECORDED), after, bound)
         ]
         found += [item for item in projected if _between(item[0], after, bound)]
-    found += await _metered(ctx, since, until, after, bound, filters)
+    found += await _metered(ctx, conn, since, until, after, bound, filters)
     found.sort(key=lambda candidate: candidate[0])
     if len(found) > want:
         found = found[:want]
@@ -147,6 +157,7 @@ sparse forecast: an assignee's few plans)."""
 
 async def _calendar(
     ctx: Ctx,
+    conn: AsyncConnection,
     since: datetime,
     until: datetime,
     tz: ZoneInfo,
@@ -161,7 +172,7 @@ async def _calendar(
     A day's plans come in the order (local time, plan), which is the items' order except on
     a day the clocks change (a skipped local time is read as the later one): such a day is
     read whole and sorted."""
-    conn, org_id, assignee = ctx.conn, ctx.caller.org_id, filters["assignee_id"]
+    org_id, assignee = ctx.caller.org_id, filters["assignee_id"]
     begin = max(since, after[1]) if after is not None else since
     day, last = local_date(begin, tz), local_date(until - TICK, tz)
     changed = _changed_days(tz, since, until)
@@ -225,6 +236,7 @@ def _on_day(plan: ForecastPlan, day: date, tz: ZoneInfo) -> Candidate | None:
 
 async def _of_equipment(
     ctx: Ctx,
+    conn: AsyncConnection,
     since: datetime,
     until: datetime,
     tz: ZoneInfo,
@@ -235,7 +247,7 @@ async def _of_equipment(
     equipment = filters["equipment_id"]
     assert equipment is not None
     plans = await repo.calendar_of_equipment(
-        ctx.conn, ctx.caller.org_id, equipment, filters["assignee_id"]
+        conn, ctx.caller.org_id, equipment, filters["assignee_id"]
     )
     start = max(since, after[1]) if after is not None else since
     found: list[Candidate] = []
@@ -310,6 +322,7 @@ def _shortest(trigger: CalendarTrigger) -> timedelta:
 
 async def _metered(
     ctx: Ctx,
+    conn: AsyncConnection,
     since: datetime,
     until: datetime,
     after: Key | None,
@@ -319,9 +332,7 @@ async def _metered(
     """The meter plans' items between ``after`` and ``bound``: dated ones due in the window,
     undated ones (last, by plan). With a bound, only the plans expected by then are read."""
     by = bound[1] if bound is not None else None
-    metered = await repo.meter_plans(
-        ctx.conn, ctx.caller.org_id, window=USAGE_WINDOW, by=by, **filters
-    )
+    metered = await repo.meter_plans(conn, ctx.caller.org_id, window=USAGE_WINDOW, by=by, **filters)
     found: list[Candidate] = []
     for entry in metered:
         plan = entry.plan
