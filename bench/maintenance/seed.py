@@ -205,3 +205,27 @@ async def load(
         data.meters,
     )
     return data
+
+
+async def existing(url: str) -> DataSet | None:
+    """The data set an earlier run left in the database at ``url`` (None if there is none):
+    the organization, its admin and its assets, in the order they were made."""
+    conn = await asyncpg.connect(url)
+    try:
+        org_id = await conn.fetchval("SELECT org_id FROM maintenance.organizations LIMIT 1")
+        if org_id is None:
+            return None
+        data = DataSet(org_id=org_id)
+        data.admin_id = await conn.fetchval(
+            "SELECT id FROM workorders.users WHERE org_id = $1 AND role = 'admin'", org_id
+        )
+        rows = await conn.fetch(
+            "SELECT id FROM workorders.equipment WHERE org_id = $1 ORDER BY number", org_id
+        )
+        data.assets = [row["id"] for row in rows]
+        data.plans = await conn.fetchval(
+            "SELECT count(*) FROM maintenance.plans WHERE trigger_kind = 'calendar'"
+        )
+        return data
+    finally:
+        await conn.close()
