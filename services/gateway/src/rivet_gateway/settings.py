@@ -83,7 +83,10 @@ class GatewaySettings(ServiceSettings):
         "round trip a request.",
     )
     rate_limit_lease_seconds: float = Field(
-        default=2.0, gt=0, le=60, description="Seconds a replica may spend a lease it took."
+        default=10.0,
+        gt=0,
+        le=60,
+        description="Seconds a replica may spend a lease it took (what is left then is dropped).",
     )
     rate_limit_store_timeout: float = Field(
         default=0.5,
