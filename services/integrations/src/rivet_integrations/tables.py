@@ -110,6 +110,17 @@ webhook_deliveries = Table(
         "next_attempt_at",
         postgresql_where=text("status = 'pending'"),
     ),
+    Index(
+        "webhook_deliveries_endpoint_due",
+        "endpoint_id",
+        "next_attempt_at",
+        postgresql_where=text("status = 'pending'"),
+    ),
+    Index(
+        "webhook_deliveries_leased",
+        "endpoint_id",
+        postgresql_where=text("status = 'pending' AND lease_until IS NOT NULL"),
+    ),
 )
 
 webhook_attempts = Table(

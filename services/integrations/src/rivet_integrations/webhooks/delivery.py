@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import case, func
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rivet_contracts import Events
@@ -95,7 +95,13 @@ async def _failed(
     """The endpoint is failing (since its first failure after a success); a delivery given up
     disables it unless it succeeded since that delivery was queued. Answers the endpoint as it
     is now (for the pass's next failure of the same endpoint)."""
-    changes: dict[str, object] = {"failing_since": func.coalesce(E.c.failing_since, func.now())}
+    # failing since now, unless it was already, or answered 2xx after this attempt started
+    # (another replica's, or a later one's outcome stored first)
+    failing = case(
+        (E.c.last_success_at > attempt.at, E.c.failing_since),
+        else_=func.coalesce(E.c.failing_since, func.now()),
+    )
+    changes: dict[str, object] = {"failing_since": failing}
     if outcome.status == DeliveryStatus.FAILED.value:
         metrics.WEBHOOK_GIVEN_UP.inc()
         success = endpoint["last_success_at"]

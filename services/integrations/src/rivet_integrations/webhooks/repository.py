@@ -232,10 +232,12 @@ class Claimed:
 _DUE_ENDPOINTS = text(
     """
     SELECT e.id FROM webhook_endpoints e
-    WHERE e.enabled AND EXISTS (
+    CROSS JOIN LATERAL (
         SELECT 1 FROM webhook_deliveries d
         WHERE d.endpoint_id = e.id AND d.status = 'pending' AND d.next_attempt_at <= now()
-          AND (d.lease_until IS NULL OR d.lease_until <= now()))
+          AND (d.lease_until IS NULL OR d.lease_until <= now())
+        LIMIT 1) due
+    WHERE e.enabled
     ORDER BY e.id
     LIMIT :limit
     FOR UPDATE OF e SKIP LOCKED
@@ -244,20 +246,26 @@ _DUE_ENDPOINTS = text(
 _IN_FLIGHT = text(
     """
     SELECT endpoint_id, count(*) FROM webhook_deliveries
-    WHERE endpoint_id = ANY(:ids) AND status = 'pending' AND lease_until > now()
+    WHERE endpoint_id = ANY(:ids) AND status = 'pending' AND lease_until IS NOT NULL
+      AND lease_until > now()
     GROUP BY endpoint_id
     """
 )
 _DUE = text(
     """
-    SELECT d.id, d.endpoint_id FROM webhook_deliveries d
-    WHERE d.endpoint_id = ANY(:ids) AND d.status = 'pending' AND d.next_attempt_at <= now()
-      AND (d.lease_until IS NULL OR d.lease_until <= now())
-    ORDER BY d.next_attempt_at, d.id
-    LIMIT :limit
-    FOR UPDATE OF d SKIP LOCKED
+    SELECT d.id, d.endpoint_id, d.next_attempt_at
+    FROM unnest(CAST(:ids AS uuid[]), CAST(:rooms AS int[])) AS x(endpoint_id, room)
+    CROSS JOIN LATERAL (
+        SELECT d.id, d.endpoint_id, d.next_attempt_at FROM webhook_deliveries d
+        WHERE d.endpoint_id = x.endpoint_id AND d.status = 'pending'
+          AND d.next_attempt_at <= now() AND (d.lease_until IS NULL OR d.lease_until <= now())
+        ORDER BY d.next_attempt_at, d.id
+        LIMIT x.room
+        FOR UPDATE OF d SKIP LOCKED) d
     """
 )
+"""Each endpoint's due deliveries in order, as many as it has room for: an index range per
+endpoint (``webhook_deliveries_endpoint_due``), never the whole backlog."""
 _LEASE = text(
     """
     UPDATE webhook_deliveries d
@@ -288,13 +296,12 @@ async def claim(
         endpoint_id: int(n) for endpoint_id, n in await conn.execute(_IN_FLIGHT, {"ids": endpoints})
     }
     room = {e: per_endpoint - int(flying.get(e, 0)) for e in endpoints}
-    picked: list[UUID] = []
-    for delivery_id, endpoint_id in await conn.execute(
-        _DUE, {"ids": [e for e in endpoints if room[e] > 0], "limit": limit * per_endpoint}
-    ):
-        if room[endpoint_id] > 0 and len(picked) < limit:
-            room[endpoint_id] -= 1
-            picked.append(delivery_id)
+    open_ = [e for e in endpoints if room[e] > 0]
+    if not open_:
+        return []
+    due = list(await conn.execute(_DUE, {"ids": open_, "rooms": [room[e] for e in open_]}))
+    due.sort(key=lambda r: (r.next_attempt_at, r.id))  # the longest waiting first
+    picked = [r.id for r in due[:limit]]
     if not picked:
         return []
     rows = await conn.execute(_LEASE, {"ids": picked, "lease": lease})
