@@ -19,11 +19,13 @@ measured.
    pass's claim (``job_runs.started_at``) to the last occurrence recorded and to the last
    order stored; then checked: one occurrence per due plan, one work order per occurrence key.
 2. **readings**: machines publish ``reading.submitted.<org_id>`` envelopes with nats-py's
-   JetStream ``publish`` (docs/maintenance.md), open loop at ``--rate`` per second for
-   ``--seconds`` seconds after a warm-up, spread over the counters; publish -> stored is the
-   reading's ``recorded_at`` (its transaction's start, by the database's clock on this machine)
-   minus the wall-clock time just before the publish. Then checked: each published reading
-   stored exactly once, nothing dead-lettered.
+   JetStream ``publish`` (docs/maintenance.md), open loop at ``--rate`` readings per second for
+   ``--seconds`` seconds after a warm-up, spread over the counters; with ``--batch N`` edge
+   gateways publish ``reading.batch_submitted.<org_id>`` messages of N readings each (of N
+   different counters, as a gateway's scan collects them) at ``--rate / N`` messages a second.
+   Publish -> stored is the reading's ``recorded_at`` (its transaction's start, by the
+   database's clock on this machine) minus the wall-clock time just before its message's
+   publish. Then checked: each published reading stored exactly once, nothing dead-lettered.
 3. **forecast**: ``GET /api/maintenance/forecast?days=90`` through ``rivet-gateway`` (a token
    signed with the run's own key), sequential, after a warm-up, as a calendar client pages:
    the first page (default limit), page ``--page`` reached through the cursors, the first page
@@ -67,7 +69,7 @@ import one_service  # noqa: E402  (bench/lib: console scripts, env, streams)
 import seed  # noqa: E402
 
 from rivet_contracts import Identity, Role  # noqa: E402
-from rivet_contracts.maintenance import reading_subject  # noqa: E402
+from rivet_contracts.maintenance import reading_batch_subject, reading_subject  # noqa: E402
 from rivet_devstack.keys import generate  # noqa: E402
 from rivet_devstack.processes import ServiceProcess, cpu_seconds  # noqa: E402
 from rivet_devstack.servers import (  # noqa: E402
@@ -333,11 +335,13 @@ async def readings_part(
     seconds: float,
     warmup: float,
     core: bool = False,
+    batch: int = 1,
 ) -> dict[str, Any]:
     nc = await nats.connect(sys_.nats_url)
     js = nc.jetstream()
     data = machines.data
-    subject = reading_subject(data.org_id)
+    subject = reading_subject(data.org_id) if batch == 1 else reading_batch_subject(data.org_id)
+    consumer = "maintenance-readings" if batch == 1 else "maintenance-reading-batches"
     org = str(data.org_id)
     meters = [str(m) for m in data.meters]
     sent: dict[tuple[str, str], float] = {}
@@ -345,28 +349,35 @@ async def readings_part(
     failed = [0]
     retried = [0]
     in_flight: set[asyncio.Task[None]] = set()
-    first = machines.step
-    total = int(rate * (warmup + seconds))
-    measured_from = first + int(rate * warmup)
+    base = machines.step  # readings sent by the runs before
+    first = 0  # messages are numbered from 0; message i holds readings base + i * batch ...
+    messages = int(rate * (warmup + seconds) / batch)
+    total = messages * batch
+    measured_from = int(rate * warmup / batch)
+
+    def one(n: int) -> tuple[str, str, dict[str, Any]]:
+        """Reading ``n``: its meter, its time and as it is sent."""
+        meter = meters[n % len(meters)]
+        step = n // len(meters)
+        read_at = (machines.base + timedelta(milliseconds=step)).isoformat()
+        return meter, read_at, {"meter_id": meter, "value": 1000 + step * 0.25, "read_at": read_at}
 
     async def publish(i: int) -> None:
-        meter = meters[i % len(meters)]
-        step = i // len(meters)
-        read_at = (machines.base + timedelta(milliseconds=step)).isoformat()
         event_id = str(uuid.uuid4())
-        envelope = {
-            "event_id": event_id,
-            "type": "reading.submitted",
-            "org_id": org,
-            "data": {"meter_id": meter, "value": 1000 + step * 0.25, "read_at": read_at,
-                     "device": "bench"},
-        }  # fmt: skip
+        readings = [one(n) for n in range(base + i * batch, base + (i + 1) * batch)]
+        if batch == 1:
+            envelope = {"event_id": event_id, "type": "reading.submitted", "org_id": org,
+                        "data": readings[0][2] | {"device": "bench"}}  # fmt: skip
+        else:
+            data = {"device": "bench", "readings": [r for _, _, r in readings]}
+            envelope = {"event_id": event_id, "type": "reading.batch_submitted", "org_id": org,
+                        "data": data}  # fmt: skip
         body = json.dumps(envelope).encode()
         at = time.time()
         if core:  # no acknowledgement awaited: the stream stores what reaches the server
             await nc.publish(subject, body, headers={"Nats-Msg-Id": event_id})
             if i >= measured_from:
-                sent[(meter, read_at)] = at
+                sent.update({(meter, read_at): at for meter, read_at, _ in readings})
             return
         for attempt in range(5):  # a machine sends again, same id: JetStream drops copies
             try:
@@ -379,42 +390,44 @@ async def readings_part(
             failed[0] += 1
             return
         if i >= measured_from:
-            sent[(meter, read_at)] = at
+            sent.update({(meter, read_at): at for meter, read_at, _ in readings})
 
     stored_before = (await js.stream_info("READINGS")).state.messages
     cpu0, load0 = sys_.cpu(), load_average()
     late = 0
     started = time.perf_counter()
     i = first
-    while i < first + total:
-        due = first + int((time.perf_counter() - started) * rate) + 1
-        while i < min(due, first + total):
+    while i < first + messages:
+        due = first + int((time.perf_counter() - started) * rate / batch) + 1
+        while i < min(due, first + messages):
             task = asyncio.create_task(publish(i))
             in_flight.add(task)
             task.add_done_callback(in_flight.discard)
             i += 1
-        if len(in_flight) > rate:  # more than a second behind: the publisher cannot keep up
+        if len(in_flight) > rate / batch:  # a second behind: the publisher cannot keep up
             late += 1
         await asyncio.sleep(0.01)
-    machines.step = i
+    machines.step = base + i * batch
     if in_flight:
         await asyncio.wait(in_flight, timeout=120)
     publish_seconds = time.perf_counter() - started
-    info = await js.consumer_info("READINGS", "maintenance-readings")
+    info = await js.consumer_info("READINGS", consumer)
     # Not stored yet: in the consumer (pending, delivered and not acknowledged) and, published
     # with core NATS, still on their way into the stream (the server stores them in turn).
-    unstored = total - ((await js.stream_info("READINGS")).state.messages - stored_before)
-    backlog = info.num_pending + (info.num_ack_pending or 0) + max(0, unstored)
+    # Counted in readings (a message holds ``batch``).
+    unstored = messages - ((await js.stream_info("READINGS")).state.messages - stored_before)
+    backlog = batch * (info.num_pending + (info.num_ack_pending or 0) + max(0, unstored))
     say(
-        f"published {total:,} readings in {publish_seconds:.1f} s "
-        f"({total / publish_seconds:,.0f}/s); backlog {backlog:,} "
-        f"({max(0, unstored):,} not yet in the stream)"
+        f"published {total:,} readings in {messages:,} messages in {publish_seconds:.1f} s "
+        f"({total / publish_seconds:,.0f} readings/s); backlog {backlog:,} readings "
+        f"({batch * max(0, unstored):,} not yet in the stream)"
     )
     deadline = time.monotonic() + 900
     while time.monotonic() < deadline:
-        info = await js.consumer_info("READINGS", "maintenance-readings")
+        info = await js.consumer_info("READINGS", consumer)
         in_stream = (await js.stream_info("READINGS")).state.messages - stored_before
-        if info.num_pending + (info.num_ack_pending or 0) == 0 and in_stream >= total - failed[0]:
+        idle = info.num_pending + (info.num_ack_pending or 0) == 0
+        if idle and in_stream >= messages - failed[0]:
             break
         await asyncio.sleep(0.5)
     drained = time.perf_counter() - started
@@ -429,7 +442,7 @@ async def readings_part(
             "WHERE source = 'device'"
         )
         dead = await db.fetchval(
-            "SELECT count(*) FROM maintenance.dead_letters WHERE consumer = 'maintenance-readings'"
+            "SELECT count(*) FROM maintenance.dead_letters WHERE consumer = $1", consumer
         )
     finally:
         await db.close()
@@ -454,6 +467,8 @@ async def readings_part(
     return {
         "target_rate": rate,
         "publish": "core NATS (no ack)" if core else "JetStream publish (ack awaited)",
+        "readings_per_message": batch,
+        "messages": messages,
         "seconds": seconds,
         "warmup_s": warmup,
         "meters": len(meters),
@@ -466,7 +481,7 @@ async def readings_part(
         "stored_rate": round(stored_rate, 1),
         "sustained": bool(stored_rate >= 0.97 * rate and backlog < rate),
         "backlog_at_end_of_publishing": backlog,
-        "not_in_stream_at_end_of_publishing": max(0, unstored),
+        "not_in_stream_at_end_of_publishing": batch * max(0, unstored),
         "p50_ms": round(pct(latency, 0.50) * 1000, 1),
         "p90_ms": round(pct(latency, 0.90) * 1000, 1),
         "p99_ms": round(pct(latency, 0.99) * 1000, 1),
@@ -634,6 +649,13 @@ def main() -> None:
         help="readings published with core NATS (no acknowledgement awaited): a cheaper "
         "publisher, to offer rates a JetStream publish per reading cannot reach from Python",
     )
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=1,
+        help="readings per message: 1 publishes reading.submitted (one a message), more "
+        "reading.batch_submitted messages of that many readings, as an edge gateway sends",
+    )
     parser.add_argument("--warmup", type=float, default=5.0)
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument(
@@ -702,7 +724,9 @@ def main() -> None:
             for rate in [float(r) for r in args.rates.split(",")]:
                 settle(sys_, tuple(sys_.processes))
                 step = asyncio.run(
-                    readings_part(sys_, machines, rate, args.seconds, args.warmup, args.core)
+                    readings_part(
+                        sys_, machines, rate, args.seconds, args.warmup, args.core, args.batch
+                    )
                 )
                 results["readings"].append(step)
                 print(json.dumps(step, indent=2))

@@ -10,7 +10,10 @@ of the load, so every ``schedule`` pass of either maintenance replica finds some
 ``open-orders`` jobs of both replicas open their work orders through
 ``rpc.workorders.create`` while the faults happen. Meanwhile machines publish readings on
 ``reading.submitted.<org_id>`` (nats-py, JetStream publish with ``Nats-Msg-Id`` = event id,
-sent again with the same id after a failure, as a machine would).
+sent again with the same id after a failure, as a machine would), and an edge gateway
+publishes a batch of one reading of every counter each second on
+``reading.batch_submitted.<org_id>`` (half a step after the machines' readings of the same
+counters, so both fit each counter's history in any order of arrival).
 
 After the run, ``check`` proves from the database and the streams:
 
@@ -19,9 +22,11 @@ After the run, ``check`` proves from the database and the streams:
 - *work orders*: each occurrence key is the idempotency key of exactly one work order of the
   organization, the one the occurrence names; no order of a plan without an occurrence;
 - *events*: one ``pm.due`` per occurrence in the MAINTENANCE stream;
-- *readings*: each reading JetStream acknowledged is stored exactly once (its meter, time and
-  value); a reading whose publish failed every time is stored at most once; nothing else is
-  stored; nothing is dead-lettered; one ``meter.reading_recorded`` per stored reading.
+- *readings*: each reading JetStream acknowledged, alone or in a batch, is stored exactly once
+  (its meter, time and value); a reading whose publish failed every time is stored at most
+  once; nothing else is stored; nothing is dead-lettered; one ``meter.reading_recorded`` per
+  reading stored alone, and the gateway's stored readings in ``meter.readings_recorded``
+  events, each once.
 
 Anything short is *lost*, anything over *duplicated*.
 """
@@ -29,6 +34,7 @@ Anything short is *lost*, anything over *duplicated*.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 import uuid
@@ -83,7 +89,10 @@ class PlannedMaintenance:
     unsure: dict[str, Reading] = field(default_factory=dict)
     """Readings whose every publish failed: JetStream may have stored one anyway."""
     retried: int = 0
+    batches: int = 0
+    """The gateway's batch messages JetStream acknowledged."""
     task: asyncio.Task[None] | None = None
+    gateway: asyncio.Task[None] | None = None
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     started_at: float | None = None
 
@@ -183,9 +192,11 @@ class PlannedMaintenance:
             self.started_at = time.monotonic()
             await self._write_plans(cluster)
             self.task = asyncio.create_task(self._machines(cluster), name="chaos-machines")
+            self.gateway = asyncio.create_task(self._gateway(cluster), name="chaos-gateway")
             return (
                 f"{self.plans} plans due over the next {self.spread:g} s; machines publishing "
-                f"{self.rate:g} readings/s on {self.meters} counters"
+                f"{self.rate:g} readings/s on {self.meters} counters, a gateway a batch of "
+                f"{self.meters} readings a second"
             )
 
         return Fault(0, "planned maintenance starts", act)
@@ -237,6 +248,49 @@ class PlannedMaintenance:
         finally:
             await nc.close()
 
+    async def _gateway(self, cluster: Cluster) -> None:
+        """An edge gateway: each second one batch message with a reading of every counter,
+        at ``step + 0.5`` s after the machines' base with the value ``step + 0.5``, sent again
+        with the same id after a failure."""
+        nc = await nats.connect(
+            cluster.nats_servers, max_reconnect_attempts=-1, reconnect_time_wait=0.5
+        )
+        js = nc.jetstream()
+        subject = f"reading.batch_submitted.{self.org_id}"
+        base = datetime.now(UTC) - timedelta(hours=1)
+        try:
+            step = 0
+            while not self.stop.is_set():
+                at = (base + timedelta(seconds=step + 0.5)).isoformat()
+                readings = [Reading(meter, at, step + 0.5) for meter in self.meter_ids]
+                event_id = str(uuid.uuid4())
+                data = {"device": "chaos-gateway", "readings": [
+                    {"meter_id": r.meter, "value": r.value, "read_at": r.read_at}
+                    for r in readings]}  # fmt: skip
+                body = json.dumps({"event_id": event_id, "type": "reading.batch_submitted",
+                                   "org_id": self.org_id, "data": data})  # fmt: skip
+                for attempt in range(40):
+                    try:
+                        await js.publish(
+                            subject, body.encode(), timeout=3, headers={"Nats-Msg-Id": event_id}
+                        )
+                    except Exception:
+                        self.retried += attempt == 0
+                        await asyncio.sleep(min(0.25 * 2**attempt, 2.0))
+                        continue
+                    self.batches += 1
+                    for n, reading in enumerate(readings):
+                        self.acked[f"{event_id}/{n}"] = reading
+                    break
+                else:
+                    for n, reading in enumerate(readings):
+                        self.unsure[f"{event_id}/{n}"] = reading
+                step += 1
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stop.wait(), 1.0)
+        finally:
+            await nc.close()
+
     async def finish(self) -> str:
         """After the load: wait until the last plan has come due, stop the machines (an
         ``after_load`` step)."""
@@ -245,9 +299,12 @@ class PlannedMaintenance:
         await asyncio.sleep(max(0.0, self.started_at + self.spread + 2 - time.monotonic()))
         self.stop.set()
         await self.task
+        if self.gateway is not None:
+            await self.gateway
         return (
-            f"machines stopped: {len(self.acked)} readings acknowledged, {len(self.unsure)} "
-            f"never acknowledged, {self.retried} sent again after a failed publish"
+            f"machines stopped: {len(self.acked)} readings acknowledged ({self.batches} "
+            f"batches), {len(self.unsure)} never acknowledged, {self.retried} sent again after "
+            "a failed publish"
         )
 
     # --- checking -----------------------------------------------------------------------
@@ -275,7 +332,7 @@ class PlannedMaintenance:
             )
             dead = await db.fetchval(
                 "SELECT count(*) FROM maintenance.dead_letters "
-                "WHERE consumer = 'maintenance-readings'"
+                "WHERE consumer IN ('maintenance-readings', 'maintenance-reading-batches')"
             )
         finally:
             await db.close()
@@ -304,7 +361,7 @@ class PlannedMaintenance:
         orphans = [k for k in by_key if k not in keys]
         if orphans:
             duplicated.append(f"{len(orphans)} plan work orders without an occurrence")
-        pm_due, recorded = await _maintenance_events(cluster, self.org_id)
+        pm_due, recorded, in_batches = await _maintenance_events(cluster, self.org_id)
         for key in keys:
             if pm_due[key] != 1:
                 (lost if pm_due[key] == 0 else duplicated).append(
@@ -327,10 +384,20 @@ class PlannedMaintenance:
         if missing:
             lost.append(f"{len(missing)} acknowledged readings never stored, e.g. {missing[0]}")
         if dead:
-            lost.append(f"{dead} readings dead-lettered")
-        if recorded != len(stored):
-            (lost if recorded < len(stored) else duplicated).append(
-                f"{recorded} meter.reading_recorded events for {len(stored)} readings"
+            lost.append(f"{dead} readings (or batches) dead-lettered")
+        alone = sum(1 for key in rows if key[2] % 1 == 0)  # the gateway's are step + 0.5
+        if recorded != alone:
+            (lost if recorded < alone else duplicated).append(
+                f"{recorded} meter.reading_recorded events for {alone} readings stored alone"
+            )
+        batched = Counter(in_batches)
+        for key, copies in batched.items():
+            if copies > 1:
+                duplicated.append(f"reading {key} in {copies} meter.readings_recorded events")
+        if len(batched) != len(rows) - alone or set(batched) - set(rows):
+            (lost if len(batched) < len(rows) - alone else duplicated).append(
+                f"{len(batched)} readings in meter.readings_recorded for "
+                f"{len(rows) - alone} batch readings stored"
             )
         checked.figures.update(
             {
@@ -344,6 +411,8 @@ class PlannedMaintenance:
                 "of those stored": sum(1 for key in unsure if key in rows),
                 "readings stored": len(stored),
                 "meter.reading_recorded": recorded,
+                "batches acknowledged": self.batches,
+                "readings in meter.readings_recorded": len(in_batches),
             }
         )
         return checked
@@ -357,17 +426,21 @@ class PlannedMaintenance:
         ]
 
 
-async def _maintenance_events(cluster: Cluster, org_id: str) -> tuple[Counter[str], int]:
-    """``pm.due`` events of the organization by occurrence key, and how many
-    ``meter.reading_recorded`` events it has, from the MAINTENANCE stream."""
+async def _maintenance_events(
+    cluster: Cluster, org_id: str
+) -> tuple[Counter[str], int, list[tuple[str, str, float]]]:
+    """``pm.due`` events of the organization by occurrence key, how many
+    ``meter.reading_recorded`` events it has, and the readings (meter, time, value) of its
+    ``meter.readings_recorded`` events, from the MAINTENANCE stream."""
     nc = await nats.connect(cluster.nats_servers, connect_timeout=5, max_reconnect_attempts=3)
     due: Counter[str] = Counter()
     recorded = 0
+    in_batches: list[tuple[str, str, float]] = []
     try:
         js = nc.jetstream()
         info = await js.stream_info("MAINTENANCE")
         if not info.state.messages:
-            return due, 0
+            return due, 0, in_batches
         sub = await js.pull_subscribe(
             ">",
             stream="MAINTENANCE",
@@ -390,13 +463,20 @@ async def _maintenance_events(cluster: Cluster, org_id: str) -> tuple[Counter[st
                         due[event["data"]["key"]] += 1
                     elif msg.subject == "meter.reading_recorded":
                         recorded += 1
+                    elif msg.subject == "meter.readings_recorded":
+                        in_batches += [
+                            (r["meter_id"],
+                             datetime.fromisoformat(r["read_at"]).astimezone(UTC).isoformat(),
+                             float(r["value"]))
+                            for r in event["data"]["readings"]
+                        ]  # fmt: skip
                 if batch and batch[-1].metadata.sequence.stream >= last:
                     break
         finally:
             await sub.unsubscribe()
     finally:
         await nc.close()
-    return due, recorded
+    return due, recorded, in_batches
 
 
 async def _retry(call: Any, ok: tuple[int, ...], tries: int = 60) -> httpx.Response:

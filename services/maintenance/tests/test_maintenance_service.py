@@ -32,6 +32,7 @@ def test_the_runtime_is_built_on_the_service_schema_and_migrations() -> None:
     assert {s.consumer for s in runtime.subscriptions} == {
         "maintenance-orders",
         "maintenance-readings",
+        "maintenance-reading-batches",
         "maintenance-organization-registered",
         "maintenance-organization-updated",
         "maintenance-authors-role",

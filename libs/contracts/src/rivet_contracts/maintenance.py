@@ -732,25 +732,28 @@ class ReadingBatchSubmitted(EventData):
         description="1 to 500 readings, applied in this order.",
     )
     device: Device | None = Field(default=None, description="The sender, for the record.")
-    _positions: list[int] = PrivateAttr(default_factory=list)
-    _unreadable: list[UnreadableReading] = PrivateAttr(default_factory=list)
-    _sent: list[Any] = PrivateAttr(default_factory=list)
+    # defaults, not factories: pydantic inspects a factory's signature for every instance
+    _positions: list[int] | None = PrivateAttr(default=None)
+    _unreadable: list[UnreadableReading] | None = PrivateAttr(default=None)
+    _sent: list[Any] | None = PrivateAttr(default=None)
 
     @property
     def positions(self) -> list[int]:
         """Each of ``readings``' position in the message as sent."""
-        return self._positions or list(range(len(self.readings)))
+        if self._positions is None:
+            return list(range(len(self.readings)))
+        return self._positions
 
     def sent(self, position: int) -> Any:
         """The reading at ``position`` in the message, as sent."""
-        if self._sent:
+        if self._sent is not None:
             return self._sent[position]
         return self.readings[position].model_dump(mode="json")
 
     @property
     def unreadable(self) -> list[UnreadableReading]:
         """The readings sent that do not parse, left out of ``readings``."""
-        return self._unreadable
+        return self._unreadable or []
 
     @model_validator(mode="wrap")
     @classmethod
@@ -762,6 +765,13 @@ class ReadingBatchSubmitted(EventData):
             return handler(data)  # not a batch: refused whole
         if not sent:
             raise PydanticCustomError("too_short", "a batch holds at least one reading")
+        try:  # every reading sound (the usual case): validated together
+            batch = handler(data)
+        except ValidationError:
+            pass
+        else:
+            batch._sent = sent
+            return batch
         readable: list[SubmittedReading] = []
         positions: list[int] = []
         unreadable: list[UnreadableReading] = []

@@ -39,7 +39,7 @@ from rivet_runtime import UnitOfWork
 from ..occurrences import service as occurrences
 from ..occurrences.repository import NewOccurrence, OccurrenceRecord
 from ..plans import repository as plans
-from ..plans.repository import PlanRecord
+from ..plans.repository import MeterWatch, PlanRecord
 from ..plans.triggers import load
 from ..schedule.conditions import Excursion, Side, evaluate
 from ..schedule.errors import ScheduleError
@@ -273,8 +273,11 @@ async def _follow_up(
     ctx: UnitOfWork[Any], steps: Sequence[_Step], stored: Sequence[ReadingRecord], now: datetime
 ) -> list[Recorded]:
     """What the stored readings start: a gauge's excursion announced, the plans they make due
-    recorded (the plans watching the meters looked up once, if a reading needs them)."""
-    watching: dict[UUID, list[PlanRecord]] | None = None
+    recorded. The plans watching the meters are looked up once, if a reading needs them, with
+    only their triggers; a plan is loaded whole for a reading that makes it due."""
+    watching: dict[UUID, list[MeterWatch]] | None = None
+    triggers: dict[UUID, MeterTrigger] = {}
+    loaded: dict[UUID, PlanRecord | None] = {}
     results: list[Recorded] = []
     for step, reading in zip(steps, stored, strict=True):
         meter, excursion = step.before, step.excursion
@@ -284,13 +287,42 @@ async def _follow_up(
         if step.newest and (excursion is not None or meter.kind is MeterKind.COUNTER):
             if watching is None:
                 meter_ids = sorted({s.before.id for s in steps})
-                watching = await plans.active_plans_of_meters(ctx.conn, meter_ids)
-            for plan in watching.get(meter.id, []):
-                made = await _due(ctx, plan, meter, step.new, excursion, now)
+                watching = await plans.plans_watching_meters(ctx.conn, meter_ids)
+            for watch in watching.get(meter.id, []):
+                if not _may_be_due(watch, meter, step.new, excursion, triggers):
+                    continue
+                if watch.id not in loaded:
+                    loaded[watch.id] = await plans.get_plan(ctx.conn, watch.org_id, watch.id)
+                plan = loaded[watch.id]
+                made = None
+                if plan is not None:
+                    made = await _due(ctx, plan, meter, step.new, excursion, now)
                 if made is not None:
                     result.occurrences.append(made)
         results.append(result)
     return results
+
+
+def _may_be_due(
+    watch: MeterWatch,
+    meter: MeterRecord,
+    new: Reading,
+    excursion: Excursion | None,
+    triggers: dict[UUID, MeterTrigger],
+) -> bool:
+    """Whether ``_due`` could record an occurrence of the plan for this reading (the same
+    rules, from the plan's trigger and meter base only)."""
+    if watch.trigger_kind is TriggerKind.CONDITION:
+        return excursion is not None
+    if watch.trigger_kind is not TriggerKind.METER or meter.kind is not MeterKind.COUNTER:
+        return False
+    trigger = triggers.get(watch.id)
+    if trigger is None:
+        loaded = load(watch.trigger_kind, watch.trigger)
+        assert isinstance(loaded, MeterTrigger)
+        trigger = triggers[watch.id] = loaded
+    base = watch.meter_base if watch.meter_base is not None else Decimal(0)
+    return new.value >= base and meter_due(trigger, base, new.value) is not None
 
 
 async def _check_counter(

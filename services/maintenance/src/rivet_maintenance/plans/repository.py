@@ -383,6 +383,48 @@ async def active_plans_of_meters(
     return found
 
 
+@dataclass(frozen=True)
+class MeterWatch:
+    """An active plan watching a meter, as much of it as checking a reading against it
+    needs (the machines' readings check hundreds of plans a batch; the whole plan, with its
+    checklist, is loaded only for the reading that makes it due)."""
+
+    id: UUID
+    org_id: UUID
+    meter_id: UUID
+    trigger_kind: TriggerKind
+    trigger: dict[str, Any]
+    meter_base: Decimal | None
+
+
+async def plans_watching_meters(
+    conn: AsyncConnection, meter_ids: list[UUID]
+) -> dict[UUID, list[MeterWatch]]:
+    """``active_plans_of_meters``, lighter: the trigger and the meter base of each."""
+    if not meter_ids:
+        return {}
+    query = (
+        select(
+            plans.c.id,
+            plans.c.org_id,
+            plans.c.meter_id,
+            plans.c.trigger_kind,
+            plans.c.trigger,
+            plans.c.meter_base,
+        )
+        .where(
+            plans.c.meter_id == any_(bindparam("ids", type_=ARRAY(PG_UUID(as_uuid=True)))),
+            plans.c.status == PlanStatus.ACTIVE.value,
+        )
+        .order_by(plans.c.created_at, plans.c.id)
+    )
+    found: dict[UUID, list[MeterWatch]] = {}
+    for row in await conn.execute(query, {"ids": meter_ids}):
+        watch = MeterWatch(row[0], row[1], row[2], TriggerKind(row[3]), row[4], row[5])
+        found.setdefault(watch.meter_id, []).append(watch)
+    return found
+
+
 async def lock_plan(conn: AsyncConnection, plan_id: UUID) -> PlanRecord | None:
     """The plan, its row held (FOR UPDATE) for a change of its schedule state."""
     query = select(plans).where(plans.c.id == plan_id).with_for_update()
