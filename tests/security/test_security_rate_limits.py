@@ -49,6 +49,10 @@ def _client(app: FastAPI, ip: str = "203.0.113.10") -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=transport, base_url="http://rivet.test")
 
 
+def _refused(kind: str) -> float:
+    return REGISTRY.get_sample_value("rivet_gateway_rate_limited_total", {"kind": kind}) or 0.0
+
+
 def _assert_refused(answer: httpx.Response, scope: str) -> int:
     """A 429 in the gateway's error shape; its ``Retry-After``."""
     assert answer.status_code == 429, answer.text
@@ -71,9 +75,11 @@ async def test_a_user_over_the_limit_is_refused_with_retry_after(
         _gateway(services, rate_limit_user=3, rate_limit_user_burst=4) as app,
         _client(app) as client,
     ):
+        refused = _refused("user")
         statuses = [(await client.get("/api/auth/me", headers=busy.headers)) for _ in range(6)]
         assert [a.status_code for a in statuses] == [200] * 4 + [429] * 2
         _assert_refused(statuses[-1], "user")
+        assert _refused("user") - refused == 2  # counted by kind, never by caller
         assert "this user" in statuses[-1].json()["error"]["message"]
         # another person is not held back by the first one's requests
         assert (await client.get("/api/auth/me", headers=calm.headers)).status_code == 200
