@@ -38,6 +38,7 @@ import httpx
 import nats
 from chaos_cluster import SCHEMAS, Cluster
 from chaos_scenario import Fault
+from chaos_verify import fetch
 from chaos_workload import BRANDS, PASSWORD
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
@@ -392,7 +393,7 @@ async def equipment_created(cluster: Cluster, org_id: str) -> Counter[str]:
             read, last = 0, info.state.last_seq
             while True:
                 try:
-                    batch = await sub.fetch(500, timeout=3)
+                    batch = await fetch(sub, 500, 3)
                 except nats.errors.TimeoutError:
                     break
                 for msg in batch:

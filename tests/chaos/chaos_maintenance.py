@@ -49,6 +49,7 @@ import nats
 from chaos_cluster import Cluster
 from chaos_jobs import Checked
 from chaos_scenario import Fault
+from chaos_verify import fetch
 from chaos_workload import PASSWORD
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
@@ -452,7 +453,7 @@ async def _maintenance_events(
             last = info.state.last_seq
             while True:
                 try:
-                    batch = await sub.fetch(500, timeout=3)
+                    batch = await fetch(sub, 500, 3)
                 except TimeoutError:  # nats-py's, or asyncio's from a pull of several
                     break
                 for msg in batch:

@@ -36,6 +36,7 @@ from chaos_cluster import SCHEMAS, Cluster
 from chaos_workload import Workload
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import ServiceUnavailableError
 
 from rivet_devstack.testing.plugin import all_streams
 
@@ -196,7 +197,7 @@ async def stream_events(js: JetStreamContext, stream: str) -> Counter[tuple[str,
         read = 0
         while read < total:
             try:
-                batch = await sub.fetch(500, timeout=5)
+                batch = await fetch(sub, 500, 5)
             except TimeoutError:  # nats-py's, or asyncio's from a pull of several
                 break
             for msg in batch:
@@ -209,6 +210,20 @@ async def stream_events(js: JetStreamContext, stream: str) -> Counter[tuple[str,
     finally:
         await sub.unsubscribe()
     return seen
+
+
+async def fetch(sub: Any, batch: int, timeout: float) -> list[Any]:
+    """``sub.fetch``, asked again while JetStream answers 503: in a cluster, a consumer just
+    created on a stream whose node was restarted may have no leader for a moment."""
+    for _ in range(40):
+        try:
+            msgs: list[Any] = await sub.fetch(batch, timeout=timeout)
+        except ServiceUnavailableError:
+            await asyncio.sleep(0.5)
+            continue
+        return msgs
+    result: list[Any] = await sub.fetch(batch, timeout=timeout)
+    return result
 
 
 def _compare(report: Report, what: str, expected: int, actual: int) -> None:
@@ -386,7 +401,7 @@ async def _overdue(db: asyncpg.Connection, js: JetStreamContext, report: Report)
     try:
         while True:
             try:
-                batch = await sub.fetch(500, timeout=3)
+                batch = await fetch(sub, 500, 3)
             except TimeoutError:  # nats-py's, or asyncio's from a pull of several
                 break
             for msg in batch:

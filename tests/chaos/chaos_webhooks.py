@@ -58,6 +58,7 @@ from aiohttp import web
 from chaos_cluster import Cluster
 from chaos_jobs import Checked
 from chaos_scenario import Fault
+from chaos_verify import fetch
 from chaos_workload import PASSWORD, Workload
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from standardwebhooks import Webhook, WebhookVerificationError
@@ -586,7 +587,7 @@ async def _read(js: Any, stream: str, total: int) -> list[tuple[str, dict[str, A
     try:
         while len(found) < total:
             try:
-                batch = await sub.fetch(500, timeout=5)
+                batch = await fetch(sub, 500, 5)
             except TimeoutError:  # nats-py's, or asyncio's from a pull of several
                 break
             for msg in batch:
