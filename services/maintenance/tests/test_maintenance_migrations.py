@@ -77,7 +77,7 @@ async def test_the_migrations_build_the_declared_schema(isolated_database: str) 
     try:
         async with engine.begin() as conn:
             assert await conn.scalar(text(f"SELECT version_num FROM {SCHEMA}.alembic_version")) == (
-                "0007"
+                "0008"
             )
             migrated = await conn.run_sync(_catalog, SCHEMA)
             declared = await conn.run_sync(_declared)
@@ -97,3 +97,23 @@ async def test_the_migrations_build_the_declared_schema(isolated_database: str) 
     finally:
         await engine.dispose()
     await migrate(isolated_database, SCHEMA, MIGRATIONS)  # and up again
+
+
+async def test_a_plans_local_dates_are_in_its_zone_and_in_utc_for_a_zone_postgresql_lacks(
+    isolated_database: str,
+) -> None:
+    """``local_date`` (migration 0008), with which a plan's place in its cycle is stored: a
+    zone name PostgreSQL refuses gives the UTC date, not an error that would stop the
+    scheduler's batch."""
+    await migrate(isolated_database, SCHEMA, MIGRATIONS)
+    engine = create_async_engine(async_url(isolated_database), poolclass=NullPool)
+    at = "timestamptz '2026-12-07 23:30+00'"
+    try:
+        async with engine.connect() as conn:
+            found = [
+                str(await conn.scalar(text(f"SELECT {SCHEMA}.local_date('{zone}', {at})")))
+                for zone in ("UTC", "Pacific/Kiritimati", "America/Los_Angeles", "Mars/Olympus")
+            ]
+    finally:
+        await engine.dispose()
+    assert found == ["2026-12-07", "2026-12-08", "2026-12-07", "2026-12-07"]

@@ -485,3 +485,35 @@ async def test_a_page_far_into_the_window_is_the_one_big_pages_items_from_its_cu
                 request = m.GetForecast(days=days, limit=3, cursor=rest[-1].next_cursor, **query)
                 rest.append(await stack.call(m.FORECAST, request, org.identity()))
             assert sequence(rest) == sequence([whole])[at:], (query, at)
+
+
+async def test_a_plan_waiting_on_its_open_order_is_forecast_in_the_organizations_new_zone(
+    stack: Stack, org: Org
+) -> None:
+    """A floating plan whose order is open is forecast from one interval after that order's
+    local due date: in the organization's zone once it changes (its stored place in its cycle
+    is computed again), not in the zone it was recorded in."""
+    stack.state.clock.freeze(T0 - timedelta(days=1))
+    trigger = weekly(unit="days", mode="floating", first_due=date(2026, 11, 2), at="23:30",
+                     lead_hours=24)  # fmt: skip
+    made = await plan(stack, org, trigger, title="Night")
+    stack.state.clock.freeze(T0)
+    await stack.run("schedule")  # due 2 November 23:30 UTC: its order opens now
+    before = await stack.call(m.FORECAST, m.GetForecast(days=5), org.identity())
+    dues = [i.due_at for i in before.items if i.plan_id == made.id and i.status is None]
+    assert dues[0] == datetime(2026, 11, 3, 23, 30, tzinfo=UTC)
+    update = OrganizationUpdated(
+        org_id=org.id,
+        name="Plant",
+        time_zone="Pacific/Kiritimati",  # UTC+14: the order is due 3 November 13:30 there
+        working_hours_per_week=40,
+        changed_by=org.admin_id,
+    )
+    envelope = await stack.publish(Events.ORGANIZATION_UPDATED, update, org.id)
+    await stack.applied(envelope, "maintenance-organization-updated")
+    after = await stack.call(m.FORECAST, m.GetForecast(days=5), org.identity())
+    dues = [i.due_at for i in after.items if i.plan_id == made.id and i.status is None]
+    assert dues[:2] == [  # 4 and 5 November 23:30 in Kiritimati
+        datetime(2026, 11, 4, 9, 30, tzinfo=UTC),
+        datetime(2026, 11, 5, 9, 30, tzinfo=UTC),
+    ]

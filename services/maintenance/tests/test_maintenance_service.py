@@ -26,6 +26,7 @@ def test_the_runtime_is_built_on_the_service_schema_and_migrations() -> None:
         "0005_forecast_meter_plans.py",
         "0006_idempotency_keys.py",
         "0007_forecast_cycles.py",
+        "0008_forecast_local_date.py",
     ]
     assert runtime.publishes == (MAINTENANCE, READINGS)
     assert set(runtime.rpc_subjects) == {s for s in RPCS if s.startswith("rpc.maintenance.")}

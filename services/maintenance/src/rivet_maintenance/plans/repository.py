@@ -280,17 +280,18 @@ _STEP = (
     "ELSE make_interval(years => (p.trigger->>'every')::int) END"
 )
 _ON = (
-    "CASE WHEN p.next_due_at IS NOT NULL THEN (timezone(z.zone, p.next_due_at))::date "  # noqa: S608 (constants)
+    "CASE WHEN p.next_due_at IS NOT NULL THEN maintenance.local_date(z.zone, p.next_due_at) "  # noqa: S608 (constants)
     "ELSE (SELECT CASE WHEN p.trigger->>'mode' = 'floating' "
-    f"THEN ((timezone(z.zone, o.due_at))::date + {_STEP})::date "
-    "ELSE (timezone(z.zone, o.due_at))::date + 1 END "
+    f"THEN (maintenance.local_date(z.zone, o.due_at) + {_STEP})::date "
+    "ELSE maintenance.local_date(z.zone, o.due_at) + 1 END "
     "FROM maintenance.occurrences o WHERE o.plan_id = p.id AND o.due_at IS NOT NULL "
     "ORDER BY o.created_at DESC LIMIT 1) END"
 )
 """The local date of the plan's first occurrence in the forecast: its next; with none stored
 (a floating plan whose latest order is open), one interval after that order's due date, as
 ``calendar.next_due`` counts it (PostgreSQL adds a month to the 31st as ``relativedelta``
-does)."""
+does). Dates in the organization's zone, UTC for a zone PostgreSQL does not know (migration
+0008's ``local_date``)."""
 _SPAN = (
     "CASE f0.unit WHEN 'days' THEN f0.every WHEN 'weeks' THEN 7 * f0.every "
     "WHEN 'months' THEN f0.every ELSE 12 * f0.every END"
