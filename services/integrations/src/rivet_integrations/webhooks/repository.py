@@ -259,7 +259,7 @@ _DUE = text(
         SELECT d.id, d.endpoint_id, d.next_attempt_at FROM webhook_deliveries d
         WHERE d.endpoint_id = x.endpoint_id AND d.status = 'pending'
           AND d.next_attempt_at <= now() AND (d.lease_until IS NULL OR d.lease_until <= now())
-        ORDER BY d.next_attempt_at, d.id
+        ORDER BY d.next_attempt_at  -- the index's order: no sort of the endpoint's backlog
         LIMIT x.room
         FOR UPDATE OF d SKIP LOCKED) d
     """
