@@ -393,7 +393,12 @@ async def readings_part(
             sent.update({(meter, read_at): at for meter, read_at, _ in readings})
 
     stored_before = (await js.stream_info("READINGS")).state.messages
-    cpu0, load0 = sys_.cpu(), load_average()
+    pg = await connect(sys_.database_url)
+    try:
+        backends = await _backends(pg)
+    finally:
+        await pg.close()
+    cpu0, load0 = sys_.cpu() | cpu_seconds(backends), load_average()
     late = 0
     started = time.perf_counter()
     i = first
@@ -433,7 +438,8 @@ async def readings_part(
     drained = time.perf_counter() - started
     # the service's own pace once the publisher has stopped (only with a real backlog)
     drain_rate = backlog / max(drained - publish_seconds, 1e-9) if backlog >= rate else None
-    cpu1, load1 = sys_.cpu(), load_average()
+    cpu1, load1 = sys_.cpu() | cpu_seconds(backends), load_average()
+    postgres = sum(cpu1.get(k, 0) - cpu0.get(k, 0) for k in backends if k in cpu0)
     await nc.close()
     db = await connect(sys_.database_url)
     try:
@@ -492,10 +498,25 @@ async def readings_part(
         "duplicated": duplicated,
         "dead_lettered": dead,
         "cpu_s_per_1000": {
-            k: round(1000 * (cpu1.get(k, 0) - cpu0.get(k, 0)) / total, 2) for k in cpu1
+            **{
+                k: round(1000 * (cpu1.get(k, 0) - cpu0.get(k, 0)) / total, 2)
+                for k in cpu1
+                if k not in backends
+            },
+            "postgres (the services' connections)": round(1000 * postgres / total, 2),
         },
         "load_average": {"start": load0, "end": load1},
     }
+
+
+async def _backends(db: asyncpg.Connection) -> dict[str, int]:
+    """The PostgreSQL server processes of the services' connections to the run's database
+    (their CPU is the database's share of the work; a connection opened later is missed)."""
+    rows = await db.fetch(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+        "AND pid <> pg_backend_pid()"
+    )
+    return {f"pg-{row['pid']}": row["pid"] for row in rows}
 
 
 # --- 3. the forecast through the gateway ------------------------------------------------------
