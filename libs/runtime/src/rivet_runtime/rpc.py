@@ -266,7 +266,7 @@ class RpcServer(Generic[StateT]):
         """A handler with its own transactions: claim the key, run it, store its reply (see
         ``idempotency``)."""
         assert self.db is not None
-        deadline = time.monotonic() + self.rpc_timeout
+        deadline, pause = time.monotonic() + self.rpc_timeout, PENDING_POLL
         while True:
             async with self.db.transaction() as conn:
                 if await idempotency.claim(conn, key):
@@ -287,7 +287,8 @@ class RpcServer(Generic[StateT]):
                     "again shortly",
                     retry_after=1,
                 )
-            await asyncio.sleep(PENDING_POLL)
+            await asyncio.sleep(pause)
+            pause = min(pause * 1.5, PENDING_POLL_MAX)
         try:
             reply = reply_of(spec, await endpoint.handler(request, ctx))
         except ServiceError:
@@ -315,8 +316,10 @@ class RpcServer(Generic[StateT]):
             log.warning("could not release an idempotency key of %s", key.subject, exc_info=True)
 
 
-PENDING_POLL = 0.05
-"""Seconds between looks at a key whose first request is still running."""
+PENDING_POLL = 0.02
+PENDING_POLL_MAX = 0.25
+"""Seconds between looks at a key whose first request is still running: from ``PENDING_POLL``,
+growing by half each time, to at most ``PENDING_POLL_MAX``."""
 
 
 def reply_of(spec: RpcSpec, result: BaseModel | WithOutcome[Any] | ErrorInfo) -> Reply:
