@@ -108,3 +108,48 @@ def test_every_route_that_creates_documents_the_header() -> None:
                 wanted |= {(method, route.path) for method in route.methods}
     assert ("POST", "/api/equipment") in wanted
     assert wanted == documented
+
+
+async def test_each_kind_of_create_answers_a_repeat_once(api: httpx.AsyncClient) -> None:
+    """Meters and plans (handlers with their own transactions), readings, comments and
+    invitations (the runtime's transaction): the repeat is the first answer, made once."""
+    admin = await register(api)
+    asset = (await _post(api, admin, "/api/equipment", _equipment(), None)).json()["equipment"]
+    meter_body = {"equipment_id": asset["id"], "name": "Hours", "kind": "counter", "unit": "h"}
+    cases: list[tuple[str, Any]] = [("/api/meters", meter_body)]
+    made: dict[str, httpx.Response] = {}
+    for path, body in cases:
+        made[path] = await _post(api, admin, path, body, "m-1")
+    meter = made["/api/meters"].json()
+    plan_body = {
+        "equipment_id": asset["id"],
+        "title": "Grease bearings",
+        "trigger": {"kind": "meter", "meter_id": meter["id"], "every": 500},
+    }
+    order = await api.post(
+        "/api/work-orders", json={"equipment_id": asset["id"], "title": "x"}, headers=admin.headers
+    )
+    assert order.status_code == 201, order.text
+    cases += [
+        ("/api/maintenance/plans", plan_body),
+        (f"/api/meters/{meter['id']}/readings", {"value": 12.5}),
+        (f"/api/work-orders/{order.json()['id']}/comments", {"body": "Greased."}),
+        (
+            "/api/auth/invitations",
+            {"email": f"tech-{uuid4().hex[:8]}@example.com", "role": "viewer"},
+        ),
+    ]
+    for path, body in cases[1:]:
+        made[path] = await _post(api, admin, path, body, "m-1")
+    for path, body in cases:
+        first = made[path]
+        assert first.status_code == 201, (path, first.text)
+        again = await _post(api, admin, path, body, "m-1")
+        assert (again.status_code, again.content) == (201, first.content), path
+    assert len((await api.get("/api/meters", headers=admin.headers)).json()["items"]) == 1
+    plans = (await api.get("/api/maintenance/plans", headers=admin.headers)).json()
+    assert len(plans["items"]) == 1
+    readings = await api.get(f"/api/meters/{meter['id']}/readings", headers=admin.headers)
+    assert len(readings.json()["items"]) == 1
+    invitations = (await api.get("/api/auth/invitations", headers=admin.headers)).json()
+    assert len(invitations["items"]) == 1
