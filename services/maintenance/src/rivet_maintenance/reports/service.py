@@ -149,10 +149,11 @@ async def _after(
 
 
 FIRST_PLAN = UUID(int=0)
-BATCHES = (1, 1, 7, 30, 90, 400)
+BATCHES = (2, 7, 30, 90, 400)
 """Days read at once, in turn, while a page has fewer items than it wants: the rest of the
-first day, the next (a page of a large organization is within them) and then more at once (a
-sparse forecast: an assignee's few plans)."""
+first day and the next (a page of a large organization is within them: one statement, which
+reads only index entries beyond the rows it keeps), then more at once (a sparse forecast: an
+assignee's few plans)."""
 
 
 async def _calendar(
