@@ -14,6 +14,7 @@ from rivet_auth.main import build as build_auth
 from rivet_contracts import Events, Headers, Rpc
 from rivet_devstack.testing.helpers import register
 from rivet_devstack.testing.services import ServiceSet
+from rivet_runtime.streams import ensure_streams
 
 
 async def _bot_request(
@@ -119,9 +120,14 @@ async def test_login_rehashes_when_argon2_parameters_change(
             await db.close()
 
     email, password = "rehash@example.com", "a long enough password"
-    old = build_auth(
-        services.auth_settings(database_url=isolated_database, nats_namespace=namespace)
-    )
+    settings = services.auth_settings(database_url=isolated_database, nats_namespace=namespace)
+    old = build_auth(settings)
+    # the streams auth consumes are declared by their publishers, which do not run here
+    nc = await nats.connect(services.env.nats_url)
+    try:
+        await ensure_streams(nc.jetstream(), old.consumed_streams(), settings)
+    finally:
+        await nc.close()
     await old.start()
     body = {"email": email, "password": password, "full_name": "R"}
     await old.rpc.handle(Rpc.AUTH_REGISTER, json.dumps(body).encode(), {})
