@@ -22,6 +22,7 @@ from rivet_devstack.servers import EmbeddedNats
 from rivet_devstack.testing.helpers import PASSWORD
 from rivet_devstack.testing.services import ServiceSet
 from rivet_runtime import ServiceRuntime
+from rivet_runtime.streams import ensure_streams
 
 
 async def _stream_messages(url: str, stream: str) -> list[dict[str, object]]:
@@ -41,6 +42,16 @@ async def _stream_messages(url: str, stream: str) -> list[dict[str, object]]:
         await nc.close()
 
 
+async def _start(auth: ServiceRuntime[Any]) -> None:
+    """Start auth after declaring the streams it consumes: their publishers do not run here."""
+    nc = await nats.connect(auth.settings.nats_url)
+    try:
+        await ensure_streams(nc.jetstream(), auth.consumed_streams(), auth.settings)
+    finally:
+        await nc.close()
+    await auth.start()
+
+
 async def _register(auth: Any, name: str) -> tuple[bytes, dict[str, str]]:
     """Register a user through the auth service's request handler (in-process)."""
     body = json.dumps(
@@ -58,7 +69,7 @@ async def _auth_service(
     auth = build_auth(
         services.auth_settings(database_url=database, nats_namespace=namespace, **settings)
     )
-    await auth.start()
+    await _start(auth)
     nc = await nats.connect(services.env.nats_url)
     try:
         yield auth, nc.jetstream(), auth.settings.stream_name("USERS")
@@ -88,7 +99,7 @@ async def test_user_registered_reaches_jetstream_once_after_nats_comes_back(
             nats_url=private_nats.url, nats_namespace=namespace, database_url=isolated_database
         )
     )
-    await auth.start()
+    await _start(auth)
     stream = auth.settings.stream_name("USERS")
     try:
         private_nats.kill()
@@ -133,7 +144,7 @@ async def test_a_republished_event_is_dropped_by_jetstream(
             nats_url=private_nats.url, nats_namespace=namespace, database_url=isolated_database
         )
     )
-    await auth.start()
+    await _start(auth)
     stream = auth.settings.stream_name("USERS")
     try:
         await _register(auth, "Y")
@@ -344,7 +355,7 @@ async def test_nats_away_mid_batch_the_relay_retries_and_each_event_is_stored_on
             outbox_safety_poll=0.2,
         )
     )
-    await auth.start()
+    await _start(auth)
     stream = auth.settings.stream_name("USERS")
     nc = await nats.connect(private_nats.url, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
     relay: OutboxRelay | None = None
