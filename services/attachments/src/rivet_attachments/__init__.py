@@ -1,0 +1,1 @@
+"""Rivet attachments service: photos and files on work orders and equipment."""
