@@ -7,10 +7,10 @@ document is generated from it, so a subject cannot exist without a typed contrac
 
 from typing import Any
 
-from . import assets, auth, integrations, maintenance, ocr, workorders
+from . import assets, attachments, auth, integrations, maintenance, ocr, workorders
 from .spec import EventSpec, RpcSpec
 
-MODULES = (auth, assets, workorders, ocr, maintenance, integrations)
+MODULES = (auth, assets, workorders, ocr, maintenance, integrations, attachments)
 
 RPCS: dict[str, RpcSpec[Any, Any]] = {spec.subject: spec for m in MODULES for spec in m.RPCS}
 EVENTS: dict[str, EventSpec] = {spec.subject: spec for m in MODULES for spec in m.EVENTS}

@@ -32,6 +32,11 @@ READINGS = StreamSpec(
     "service, which consumes them.",
 )
 INTEGRATIONS = StreamSpec("INTEGRATIONS", ("webhook.>",), "Webhook endpoint events (integrations).")
+ATTACHMENTS = StreamSpec(
+    "ATTACHMENTS",
+    ("attachment.>",),
+    "Attachment events: files added to and removed from work orders and assets (attachments).",
+)
 DEADLETTERS = StreamSpec(
     "DEADLETTERS",
     ("deadletter.>",),
@@ -47,6 +52,7 @@ ALL_STREAMS: tuple[StreamSpec, ...] = (
     MAINTENANCE,
     READINGS,
     INTEGRATIONS,
+    ATTACHMENTS,
     DEADLETTERS,
 )
 
@@ -69,6 +75,7 @@ EXPORTED_STREAMS: tuple[StreamSpec, ...] = (
     NAMEPLATES,
     MAINTENANCE,
     INTEGRATIONS,
+    ATTACHMENTS,
 )
 """The domain streams whose exported events (``EventSpec.exported``) are copied to their
 organization's stream. Not READINGS (machines' raw input: the readings recorded are

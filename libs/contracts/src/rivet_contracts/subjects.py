@@ -69,6 +69,10 @@ class Events:
     WEBHOOK_ENDPOINT_DISABLED: Final = "webhook.endpoint_disabled"
     """Rivet disabled a webhook endpoint after sustained failure (stream INTEGRATIONS)."""
 
+    ATTACHMENT_ADDED: Final = "attachment.added"
+    """A file was attached to a work order or an asset (stream ATTACHMENTS)."""
+    ATTACHMENT_REMOVED: Final = "attachment.removed"
+
     DEAD_LETTER: Final = "deadletter"
     """Prefix: a message that failed too often is republished as ``deadletter.<consumer>``."""
 
@@ -159,6 +163,12 @@ class Rpc:
     INTEGRATIONS_LIST_WEBHOOK_DELIVERIES: Final = "rpc.integrations.list_webhook_deliveries"
     INTEGRATIONS_REDELIVER_WEBHOOK: Final = "rpc.integrations.redeliver_webhook"
     INTEGRATIONS_REPLAY_WEBHOOK: Final = "rpc.integrations.replay_webhook"
+
+    ATTACHMENTS_ADD: Final = "rpc.attachments.add"
+    ATTACHMENTS_LIST: Final = "rpc.attachments.list"
+    ATTACHMENTS_GET: Final = "rpc.attachments.get"
+    ATTACHMENTS_UPDATE: Final = "rpc.attachments.update"
+    ATTACHMENTS_DELETE: Final = "rpc.attachments.delete"
 
     OCR_SUBMIT: Final = "rpc.ocr.submit"
     OCR_GET_SCAN: Final = "rpc.ocr.get_scan"
