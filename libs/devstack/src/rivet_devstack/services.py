@@ -126,6 +126,15 @@ SERVICES: tuple[ServiceSpec, ...] = (
         "rivet_integrations.settings:IntegrationsSettings",
     ),
     ServiceSpec(
+        "attachments",
+        "rivet-attachments",
+        8108,
+        "rivet_attachments.main:build",
+        "rivet_attachments.settings:AttachmentsSettings",
+        # Small limits, so the size and quota tests send files of a megabyte, not gigabytes.
+        test_overrides={"attachment_max_bytes": 1_000_000, "attachment_org_quota_bytes": 3_000_000},
+    ),
+    ServiceSpec(
         "gateway",
         "rivet-gateway",
         8000,
