@@ -20,6 +20,9 @@ from .spec import EventSpec, RpcSpec
 from .subjects import Events, Rpc
 from .wire import Outcome
 
+BUCKET = "ATTACHMENTS"
+"""The object store of attachments' files (namespaced like streams): the attachments service
+writes it, the gateway reads the files it serves from it."""
 RecordRef = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 """A work order's id or number (WO-2026-000123), an asset's id or number (EQ-2026-000123)."""
 Filename = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]

@@ -2,12 +2,11 @@
 
 from dataclasses import dataclass
 
+from rivet_contracts.attachments import BUCKET
 from rivet_runtime.service import Connected
 from rivet_runtime.uploads import UploadStore
 
 from .settings import AttachmentsSettings
-
-BUCKET = "ATTACHMENTS"
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from .ratelimit import BUCKET, Kind, Policy, RateLimiter, SharedBuckets
 from .revocations import Revocations, on_revoked
 from .revocations import jobs as revocation_jobs
 from .routes import ROUTERS
+from .routes.attachments import UPLOADS as ATTACHMENT_UPLOADS
 from .settings import GatewaySettings
 from .tokens import TokenVerifier
 
@@ -152,6 +153,7 @@ def create_app(runtime: ServiceRuntime[Any]) -> FastAPI:
         body_limits={  # the file plus room for the multipart envelope and form fields
             "/api/equipment/import": settings.import_max_bytes + 64 * 1024,
             "/api/upload/nameplate": settings.photo_max_bytes + 64 * 1024,
+            ATTACHMENT_UPLOADS: settings.attachment_max_bytes + 64 * 1024,
         },
     )
     return app

@@ -48,7 +48,7 @@ class GatewayMiddleware:
         *,
         service: str,
         max_body: int,
-        body_limits: dict[str, int] | None = None,
+        body_limits: dict[str | re.Pattern[str], int] | None = None,
     ) -> None:
         self.app = app
         self.service = service
@@ -57,7 +57,10 @@ class GatewayMiddleware:
 
     def _limit(self, path: str) -> int:
         for prefix, limit in self.body_limits.items():
-            if path.startswith(prefix):
+            if isinstance(prefix, re.Pattern):
+                if prefix.fullmatch(path):
+                    return limit
+            elif path.startswith(prefix):
                 return limit
         return self.max_body
 

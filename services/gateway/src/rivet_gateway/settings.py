@@ -44,6 +44,13 @@ class GatewaySettings(ServiceSettings):
         description="Largest photo `POST /api/upload/nameplate` takes (413 above); keep it "
         "equal to the OCR service's.",
     )
+    attachment_max_bytes: int = Field(
+        default=25 * 1024 * 1024,
+        ge=1024,
+        description="Largest file `POST /api/work-orders/{ref}/attachments` and "
+        "`POST /api/equipment/{ref}/attachments` take (413 above); keep it equal to the "
+        "attachments service's.",
+    )
     cors_origins: list[str] = Field(
         default_factory=list, description="Origins allowed by CORS (JSON list), e.g. web client."
     )

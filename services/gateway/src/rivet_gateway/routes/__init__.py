@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from . import assets, auth, integrations, maintenance, scans, stats, workorders
+from . import assets, attachments, auth, integrations, maintenance, scans, stats, workorders
 
 ROUTERS: list[APIRouter] = [
     auth.router,
@@ -14,4 +14,5 @@ ROUTERS: list[APIRouter] = [
     maintenance.meters,
     maintenance.reports,
     integrations.webhooks,
+    attachments.router,
 ]
