@@ -376,7 +376,8 @@ def test_a_large_jpeg_is_decoded_at_reduced_scale(monkeypatch: pytest.MonkeyPatc
 
     def spy(self: JpegImagePlugin.JpegImageFile, mode: str | None, size: tuple[int, int] | None):  # type: ignore[no-untyped-def]
         result = original(self, mode, size)
-        asked.append(self.size)
+        if result is not None:  # None: already decoded, nothing changed
+            asked.append(self.size)
         return result
 
     monkeypatch.setattr(JpegImagePlugin.JpegImageFile, "draft", spy)
@@ -387,24 +388,31 @@ def test_a_large_jpeg_is_decoded_at_reduced_scale(monkeypatch: pytest.MonkeyPatc
 def test_render_memory_of_a_24_megapixel_photo_stays_well_below_a_full_decode(
     tmp_path: Path,
 ) -> None:
-    # a full RGB decode of 6000 x 4000 is 72 MB; at 1/2 scale the decoder holds 18 MB
+    # a full decode of 6000 x 4000 is 96 MB (Pillow keeps RGB in 4 bytes); at 1/2 scale, 24 MB
     photo = tmp_path / "big.jpg"
     photo.write_bytes(jpeg(quadrants(6000, 4000).resize((6000, 4000)), exif=gps_exif(6)))
+    # VmHWM, the peak resident size of the process image, starts afresh at exec (ru_maxrss would
+    # carry this test process's peak over into the child)
     program = (
-        "import json, resource, sys\n"
+        "import io, json, pathlib, sys\n"
+        "from PIL import Image\n"
         "from rivet_attachments.media import render, sniff\n"
+        "def hwm():\n"
+        "    status = pathlib.Path('/proc/self/status').read_text()\n"
+        "    return int(status.split('VmHWM:')[1].split()[0])\n"
+        "warm = io.BytesIO(); Image.new('RGB', (64, 48)).save(warm, 'JPEG')\n"
+        "render(warm.getvalue(), max_pixels=10_000)\n"
         "data = open(sys.argv[1], 'rb').read()\n"
-        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "before = hwm()\n"
         "sniff(data, 'big.jpg'); out = render(data, max_pixels=50_000_000)\n"
-        "after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-        "print(json.dumps({'delta_kb': after - before, 'size': [out.width, out.height]}))\n"
+        "print(json.dumps({'delta_kb': hwm() - before, 'size': [out.width, out.height]}))\n"
     )
     run = subprocess.run(
         [sys.executable, "-c", program, str(photo)], capture_output=True, text=True, check=True
     )
     result = json.loads(run.stdout)
     assert result["size"] == [4000, 6000]
-    assert result["delta_kb"] < 45_000, result
+    assert result["delta_kb"] < 60_000, result  # measured 43 MB; 125 MB without the 1/2 decode
 
 
 # ---------------------------------------------------------------- render: location

@@ -23,7 +23,7 @@ import math
 import struct
 from dataclasses import dataclass
 
-from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, UnidentifiedImageError
 
 from rivet_attachments.media.sniff import TooLarge, Unsupported
 
@@ -86,25 +86,41 @@ def _render(data: bytes, *, max_pixels: int, thumb: int, screen: int) -> Renditi
                 (math.ceil(image.size[0] * scale), math.ceil(image.size[1] * scale)),
             )
         image.load()
-        upright = ImageOps.exif_transpose(image)
+        # Scaled to the screen size first, turned upright after: the rotation then moves the
+        # smaller image, and the decoded one is freed by the in-place thumbnail.
+        view, transparent, keep_icc = _normalise(image)
+        original_clean = None
+        if located:
+            original_clean = _clean_original(data, source_format, view, orientation)
+        view.thumbnail((screen, screen), Image.Resampling.LANCZOS, reducing_gap=3.0)
+        view = _upright(view, orientation)
+        small = view.copy()
+        small.thumbnail((thumb, thumb), Image.Resampling.LANCZOS, reducing_gap=3.0)
+        profile = icc if keep_icc and isinstance(icc, bytes) else None
+        return Renditions(
+            thumbnail=_encode(small, transparent, profile, quality=80),
+            screen=_encode(view, transparent, profile, quality=85),
+            width=width,
+            height=height,
+            original_clean=original_clean,
+        )
 
-    upright, transparent, keep_icc = _normalise(upright)
-    original_clean = None
-    if located:
-        original_clean = _clean_original(data, source_format, upright)
 
-    view = upright
-    view.thumbnail((screen, screen), Image.Resampling.LANCZOS, reducing_gap=3.0)
-    small = view.copy()
-    small.thumbnail((thumb, thumb), Image.Resampling.LANCZOS, reducing_gap=3.0)
-    profile = icc if keep_icc and isinstance(icc, bytes) else None
-    return Renditions(
-        thumbnail=_encode(small, transparent, profile, quality=80),
-        screen=_encode(view, transparent, profile, quality=85),
-        width=width,
-        height=height,
-        original_clean=original_clean,
-    )
+# EXIF orientation -> the transposition that shows the stored pixels upright (as ImageOps does)
+_TRANSPOSITIONS = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+def _upright(image: Image.Image, orientation: int) -> Image.Image:
+    method = _TRANSPOSITIONS.get(orientation)
+    return image if method is None else image.transpose(method)
 
 
 def _readable_formats() -> list[str]:
@@ -166,16 +182,20 @@ def _encode(image: Image.Image, transparent: bool, icc: bytes | None, *, quality
     return out.getvalue()
 
 
-def _clean_original(data: bytes, source_format: str, upright: Image.Image) -> bytes:
+def _clean_original(
+    data: bytes, source_format: str, decoded: Image.Image, orientation: int
+) -> bytes:
     if source_format == "JPEG":
         try:
             return _strip_jpeg_location(data)
         except (ValueError, IndexError, OSError, SyntaxError):
             pass  # an unusual layout: re-encoded below instead
-    # re-encoded from the full decode: upright, without any metadata. Only JPEG is decoded at a
-    # reduced scale, and a JPEG gets here only when its segments could not be rewritten.
-    if source_format in _JPEG_FORMATS and upright.size != _full_size(data):
+    # re-encoded upright from the full decode, without any metadata. Only a JPEG is decoded at a
+    # reduced scale; one gets here when its segments could not be rewritten (or it is an MPO).
+    if source_format in _JPEG_FORMATS:
         upright = _full_upright(data)
+    else:
+        upright = _upright(decoded, orientation)
     out = io.BytesIO()
     if source_format == "PNG":
         upright.save(out, format="PNG", compress_level=6)
@@ -186,17 +206,11 @@ def _clean_original(data: bytes, source_format: str, upright: Image.Image) -> by
     return out.getvalue()
 
 
-def _full_size(data: bytes) -> tuple[int, int]:
-    with Image.open(io.BytesIO(data), formats=_readable_formats()) as image:
-        exif = image.getexif()
-        w, h = image.size
-        return (h, w) if exif.get(ExifTags.Base.Orientation, 1) in (5, 6, 7, 8) else (w, h)
-
-
 def _full_upright(data: bytes) -> Image.Image:
     with Image.open(io.BytesIO(data), formats=_readable_formats()) as image:
         image.load()
-        return _normalise(ImageOps.exif_transpose(image))[0]
+        orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
+        return _upright(_normalise(image)[0], orientation)
 
 
 def _strip_jpeg_location(data: bytes) -> bytes:
