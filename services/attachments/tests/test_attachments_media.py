@@ -317,6 +317,11 @@ def test_heic_is_refused_with_what_to_do_when_pillow_cannot_read_it() -> None:
         sniff(video + b"\x00" * 200, "clip.jpg")
 
 
+def test_utf16_text_is_refused_with_what_to_do() -> None:
+    with pytest.raises(Unsupported, match=r"UTF-16.*save it as UTF-8"):
+        sniff("Notes\r\n".encode("utf-16"), "notes.txt")
+
+
 def test_empty_file_is_refused() -> None:
     with pytest.raises(Unsupported, match="empty"):
         sniff(b"", "x.jpg")
@@ -450,8 +455,17 @@ def test_an_original_without_location_is_kept_byte_for_byte() -> None:
     assert out.original_clean is None
 
 
-@pytest.mark.parametrize("fmt", ["PNG", "WEBP"])
-def test_gps_is_gone_from_a_png_or_webp_original(fmt: str) -> None:
+def test_gps_only_in_xmp_is_found_and_removed() -> None:
+    data = jpeg(quadrants(300, 200), xmp=XMP_WITH_GPS.encode())
+    out = render(data, max_pixels=MAX_PIXELS)
+    assert out.original_clean is not None
+    for served in (out.thumbnail, out.screen, out.original_clean):
+        no_location(served)
+    assert decoded(out.original_clean).tobytes() == decoded(data).tobytes()
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "WEBP", "AVIF"])
+def test_gps_is_gone_from_a_png_webp_or_avif_original(fmt: str) -> None:
     data = encoded(
         quadrants(300, 200), fmt, exif=gps_exif(1), **({"lossless": True} if fmt == "WEBP" else {})
     )

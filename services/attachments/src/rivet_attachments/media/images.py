@@ -199,9 +199,9 @@ def _clean_original(
     out = io.BytesIO()
     if source_format == "PNG":
         upright.save(out, format="PNG", compress_level=6)
-    elif source_format == "WEBP":
-        upright.save(out, format="WEBP", quality=90)
-    else:
+    elif source_format in ("WEBP", "AVIF"):
+        upright.save(out, format=source_format, quality=90)
+    else:  # JPEG, MPO (its other pictures dropped)
         upright.convert("RGB").save(out, format="JPEG", quality=92)
     return out.getvalue()
 

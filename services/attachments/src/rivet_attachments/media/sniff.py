@@ -147,6 +147,8 @@ def sniff(data: bytes, filename: str | None = None) -> Sniffed:
     text = _as_text(data)
     if text is not None:
         return _text(text, filename, name)
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise Unsupported(f"{name} is text in UTF-16, which is not accepted: save it as UTF-8")
     raise Unsupported(f"{name} is {_what_is_it(data)}: not accepted; {_ACCEPTED}")
 
 
