@@ -176,6 +176,13 @@ async def target(services: ServiceSet, api: httpx.AsyncClient) -> AsyncIterator[
         headers=admin.headers,
     )
     assert webhook.status_code == 201, webhook.text
+    attached = await api.post(
+        f"/api/work-orders/{order.json()['id']}/attachments",
+        files={"file": ("p.jpg", PHOTO.read_bytes(), "image/jpeg")},
+        headers=admin.headers,
+    )
+    assert attached.status_code == 201, attached.text
+    attachment = {"attachment_id": attached.json()["id"]}
     hook = {"webhook_id": webhook.json()["id"]}
     ids = {"asset": assets[0]["id"], "order": order.json()["id"], "plan": plan.json()["id"]}
     real = {
@@ -206,6 +213,10 @@ async def target(services: ServiceSet, api: httpx.AsyncClient) -> AsyncIterator[
         "/api/integrations/webhooks/{webhook_id}/rotate-secret": hook,
         "/api/integrations/webhooks/{webhook_id}/deliveries": hook,
         "/api/integrations/webhooks/{webhook_id}/replay": hook,
+        "/api/work-orders/{ref}/attachments": {"ref": ids["order"]},
+        "/api/equipment/{ref}/attachments": {"ref": ids["asset"]},
+        "/api/attachments/{attachment_id}": attachment,
+        "/api/attachments/{attachment_id}/content": attachment,
     }
     port = free_port()
     assert services.app is not None

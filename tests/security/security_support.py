@@ -72,6 +72,8 @@ class Tenant:
     """One of the webhook's deliveries (a random id if none was attempted in time)."""
     api_key: dict[str, Any] = field(default_factory=dict)
     """A viewer API key of the organization (with its ``secret``)."""
+    attachment: dict[str, Any] = field(default_factory=dict)
+    """A photo its technician attached to ``order``."""
     secrets: set[str] = field(default_factory=set)
     """Strings only this organization's members may ever see."""
 
@@ -192,6 +194,14 @@ async def _tenant(api: httpx.AsyncClient, name: str) -> Tenant:
         delivery_id=await _a_delivery(api, admin, webhook.json()["id"]),
         api_key=await create_api_key(api, admin, "viewer", name=f"Secret key {tag}"),
     )
+    attached = await api.post(
+        f"/api/work-orders/{tenant.order['id']}/attachments",
+        files={"file": (f"secret-{tag}.jpg", PHOTO.read_bytes(), "image/jpeg")},
+        data={"caption": f"Secret photo {tag}"},
+        headers=technician.headers,
+    )
+    assert attached.status_code == 201, attached.text
+    tenant.attachment = attached.json()
     tenant.secrets = {
         tag,
         tenant.org_id,
@@ -207,6 +217,7 @@ async def _tenant(api: httpx.AsyncClient, name: str) -> Tenant:
         tenant.meter["id"],
         tenant.api_key["id"],
         tenant.api_key["prefix"],
+        tenant.attachment["id"],
         admin.email,
         technician.email,
         viewer.email,
@@ -353,6 +364,7 @@ JSON_BODIES: dict[str, Any] = {
     "POST /api/work-orders/{ref}/comments": {"body": "probe comment"},
     "POST /api/work-orders/{ref}/checklist/{item}": {"done": True, "note": "probe note"},
     "POST /api/scans/{scan_id}/confirm": {"corrections": {"serial": "PROBE-SERIAL"}},
+    "PATCH /api/attachments/{attachment_id}": {"caption": "Probe caption"},
     # + equipment_id (filled in)
     "POST /api/maintenance/plans": {
         "title": "Probe plan",
@@ -382,6 +394,12 @@ FORM_BODIES: dict[str, dict[str, str]] = {
 FILES: dict[str, dict[str, tuple[str, bytes, str]]] = {
     "POST /api/equipment/import": {"file": ("assets.csv", CSV, "text/csv")},
     "POST /api/upload/nameplate": {"photo": ("plate.jpg", PHOTO.read_bytes(), "image/jpeg")},
+    "POST /api/work-orders/{ref}/attachments": {
+        "file": ("probe.jpg", PHOTO.read_bytes(), "image/jpeg")
+    },
+    "POST /api/equipment/{ref}/attachments": {
+        "file": ("probe.jpg", PHOTO.read_bytes(), "image/jpeg")
+    },
 }
 QUICK = {"wait": 0}
 """Query parameters that keep routes that wait for work from waiting in these tests."""
@@ -406,6 +424,7 @@ def ids_of(tenant: Tenant, path: str, *, numbers: bool = False) -> dict[str, str
         "delivery_id": tenant.delivery_id,
         "meter_id": tenant.meter["id"],
         "key_id": tenant.api_key.get("id", ""),
+        "attachment_id": tenant.attachment.get("id", ""),
     }
 
 

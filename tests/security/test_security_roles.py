@@ -92,6 +92,14 @@ MIN_ROLE: dict[str, str | None] = {
     "GET /api/integrations/webhooks/{webhook_id}/deliveries": "admin",
     "POST /api/integrations/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver": "admin",
     "POST /api/integrations/webhooks/{webhook_id}/replay": "admin",
+    "POST /api/work-orders/{ref}/attachments": "technician",
+    "GET /api/work-orders/{ref}/attachments": "viewer",
+    "POST /api/equipment/{ref}/attachments": "technician",
+    "GET /api/equipment/{ref}/attachments": "viewer",
+    "GET /api/attachments/{attachment_id}": "viewer",
+    "GET /api/attachments/{attachment_id}/content": "viewer",
+    "PATCH /api/attachments/{attachment_id}": "technician",
+    "DELETE /api/attachments/{attachment_id}": "technician",
 }
 
 
