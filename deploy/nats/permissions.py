@@ -90,6 +90,8 @@ CALLS: dict[str, tuple[str, ...]] = {
         Rpc.WORKORDERS_CREATE,
         Rpc.WORKORDERS_GET,
     ),
+    # the record an attachment goes on, asked of its owner as the caller
+    "attachments": (Rpc.ASSETS_GET, Rpc.WORKORDERS_GET),
 }
 
 # Events that come from outside the services: machines publish them (see ``Machine``); the
@@ -107,6 +109,8 @@ EXPORTERS: dict[str, str] = {
 # Object-store buckets a service opens itself (besides UPLOADS, which the runtime declares).
 EXTRA_BUCKETS: dict[str, tuple[str, ...]] = {
     "ocr": ("PHOTOS",),
+    "attachments": ("ATTACHMENTS",),
+    "gateway": ("ATTACHMENTS",),  # serves the attachments' files (GET .../content)
 }
 
 # Key-value buckets a service opens (created if missing): the gateway's rate limits.

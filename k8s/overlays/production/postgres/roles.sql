@@ -37,7 +37,7 @@ DECLARE
     -- Every service that owns a schema (schema name = service name). telegram is listed ahead
     -- of its service; an unused role costs nothing.
     services CONSTANT text[] := ARRAY['auth', 'assets', 'workorders', 'ocr', 'telegram',
-                                      'maintenance', 'integrations'];
+                                      'maintenance', 'integrations', 'attachments'];
     suffix CONSTANT text := coalesce(current_setting('rivet.role_suffix', true), '');
     svc text;
     role_name text;
