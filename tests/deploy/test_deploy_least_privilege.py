@@ -315,6 +315,25 @@ async def test_main_flows_under_least_privilege(system: LeastPrivilegeSystem) ->
 
             await _until(finished, "the nameplate scan", timeout=40)
 
+        if "attachments" in names and "workorders" in names:
+            # a photo on the order: gateway -> UPLOADS; attachments asks workorders for the
+            # order, reads and deletes the upload, puts its objects in ATTACHMENTS; the gateway
+            # serves the thumbnail from ATTACHMENTS
+            attached = await api.post(
+                f"/api/work-orders/{order.json()['id']}/attachments",
+                files={"file": ("np.jpg", PHOTO.read_bytes(), "image/jpeg")},
+                headers=h,
+            )
+            assert attached.status_code == 201, attached.text
+            thumbnail = await api.get(
+                f"/api/attachments/{attached.json()['id']}/content",
+                params={"rendition": "thumbnail"},
+                headers=h,
+            )
+            assert thumbnail.status_code == 200, thumbnail.text
+            removed = await api.delete(f"/api/attachments/{attached.json()['id']}", headers=h)
+            assert removed.status_code == 200, removed.text
+
     assert system.server.violations() == []
 
 
