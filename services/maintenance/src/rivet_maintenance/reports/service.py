@@ -384,7 +384,10 @@ def _recorded(found: repo.RecordedItem) -> contract.ForecastItem:
 def _calendar_item(
     plan: ForecastPlan, trigger: CalendarTrigger, due: datetime, tz: ZoneInfo
 ) -> contract.ForecastItem:
-    return _item(plan, {"due_at": due, "opens_at": opening(trigger, due, tz)})
+    # a projected due time is a local time read by ``local_instant``: with no lead its order
+    # opens then (``opens_at`` would read the same wall time back); the rule otherwise
+    opens = due if not trigger.lead else opening(trigger, due, tz)
+    return _item(plan, {"due_at": due, "opens_at": opens})
 
 
 def _meter_fields(entry: repo.MeteredPlan, trigger: MeterTrigger, now: datetime) -> dict[str, Any]:
