@@ -316,8 +316,8 @@ async def test_an_own_transaction_crash_after_its_commit_keeps_the_key(harness: 
 async def test_a_first_request_still_running_is_waited_for_then_conflict(
     harness: Harness,
 ) -> None:
-    """A repeat that finds the first still running waits for its reply (up to the RPC timeout:
-    3 s here), then answers ``conflict`` with ``retry_after``; nothing runs twice."""
+    """A repeat that finds the first still running waits for its reply (for 60% of the RPC
+    timeout: 1.8 s here), then answers ``conflict`` with ``retry_after``; nothing runs twice."""
     harness.state.slow = 1.0
     first = asyncio.create_task(harness.send(Rpc.INTEGRATIONS_CREATE_WEBHOOK, WEBHOOK, "slow"))
     await asyncio.sleep(0.3)

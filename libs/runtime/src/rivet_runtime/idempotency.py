@@ -21,8 +21,8 @@ work's transaction, whose reply the runtime learns only after it committed. Its 
 first in a short transaction of its own (a *pending* row: no reply yet); the handler runs; the
 reply is stored in a second short transaction, or the claim is released when it is refused
 (``ServiceError``, an error reply, or a crash before any of its transactions committed). A
-concurrent request with the key finds the pending row and waits (up to the RPC timeout, then
-``conflict`` with ``retry_after``) for the reply. A handler that crashes after committing, or a
+concurrent request with the key finds the pending row and waits (up to 60% of the RPC timeout,
+then ``conflict`` with ``retry_after``) for the reply. A handler that crashes after committing, or a
 process that dies between the handler's commit and storing the reply, leaves the row pending:
 the key answers ``conflict`` until it expires, and nothing is created twice.
 
