@@ -74,15 +74,19 @@ async def consumed(stack: Stack) -> bool:
     return info.num_pending + (info.num_ack_pending or 0) == 0
 
 
-def counted() -> tuple[float, float]:
-    """``rivet_maintenance_readings_total`` of batch messages: recorded, refused."""
+def counted() -> tuple[float, float, float]:
+    """``rivet_maintenance_readings_total`` of batch messages (recorded, refused) and the
+    batch consumer's ``rivet_dead_letters_total``."""
     found = [
         REGISTRY.get_sample_value(
             "rivet_maintenance_readings_total", {"source": "device_batch", "result": result}
         )
         for result in ("recorded", "refused")
     ]
-    return (found[0] or 0.0, found[1] or 0.0)
+    dead = REGISTRY.get_sample_value(
+        "rivet_dead_letters_total", {"service": "maintenance", "consumer": BATCH_CONSUMER}
+    )
+    return (found[0] or 0.0, found[1] or 0.0, dead or 0.0)
 
 
 def letter(stack: Stack, event_id: str) -> dict[str, Any] | None:
@@ -193,6 +197,7 @@ async def test_the_readings_a_batch_cannot_record_are_dead_lettered_with_their_r
     assert await values(stack, org, hours.id) == [100, 110, 115, 150]
     after = counted()  # per reading, under their own source label (the alert's)
     assert (after[0] - before[0], after[1] - before[1]) == (4, 9)
+    assert after[2] - before[2] == 1  # one dead letter: RivetDeadLetters hears of it
     dead = letter(stack, event_id)
     assert dead is not None
     assert dead["consumer"] == BATCH_CONSUMER
