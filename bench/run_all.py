@@ -11,6 +11,9 @@
    then kept).
 3. The OCR benchmark in reduced mode: 15 photos (5 per level) of the 60-photo set, read by the
    OCR service's ``rivet-ocr read`` and scored by ``bench/ocr/ocr_bench.py``.
+4. Webhook fan-out: 1,000 events/s for 30 s (10 s with ``--quick``) to 10 local receivers
+   through ``rivet-integrations`` (``bench/integrations/webhooks_bench.py``; about 5 minutes:
+   it waits at most 240 s for the backlog).
 
 Prints one table, writes every figure to ``.rivet/bench/latest.json`` and the table, with the
 date and the machine, into ``docs/performance.md`` between its ``bench:begin``/``bench:end``
@@ -83,6 +86,15 @@ def search_part(out: Path) -> dict[str, Any]:
                 "--gateway", "--dsn", admin, "--json", str(out)]  # fmt: skip
         run(argv, timeout=1800)
     result: dict[str, Any] = json.loads(out.read_text())
+    return result
+
+
+def webhooks_part(args: argparse.Namespace, out: Path) -> dict[str, Any]:
+    seconds = "10" if args.quick else "30"
+    argv = [sys.executable, "bench/integrations/webhooks_bench.py", "--rate", "1000",
+            "--seconds", seconds, "--drain-limit", "240", "--json", str(out)]  # fmt: skip
+    run(argv, timeout=1800)
+    result: dict[str, Any] = json.loads(out.read_text())["fanout"]
     return result
 
 
@@ -164,6 +176,9 @@ def table(results: dict[str, Any]) -> list[str]:
     search = results.get("search")
     if search:
         rows += search_rows(search)
+    hooks = results.get("webhooks")
+    if hooks:
+        rows += webhook_rows(hooks)
     ocr = results.get("ocr")
     if ocr:
         for level, s in ocr["levels"].items():
@@ -204,6 +219,29 @@ def search_rows(search: dict[str, Any]) -> list[str]:
     return out
 
 
+def webhook_rows(hooks: dict[str, Any]) -> list[str]:
+    head = (
+        f"| webhook fan-out, {hooks['endpoints']} endpoints, {hooks['offered_events_per_s']:g} "
+        f"events/s for {hooks['seconds']:g} s | "
+    )
+    asked = hooks["deliveries_asked_per_s"]
+    achieved = hooks["deliveries_per_s_while_producing"]
+    drain = hooks["deliveries_per_s_after_producing"] or 0
+    missing = (
+        f"lost {hooks['lost']}"
+        if hooks["drained"]
+        else f"{hooks['lost']} not received when the wait stopped ({hooks['drain_s']:g} s)"
+    )
+    return [
+        f"{head}deliveries/s while producing (asked {asked:g}), then while draining | "
+        f"{achieved:.0f}/s, {drain:.0f}/s | | | {asked:g}/s | "
+        f"{verdict(achieved >= 0.97 * asked)} |",
+        f"{head}`occurred_at` -> receiver p50 / p99; lost, duplicated | {hooks['p50_ms']:.0f} / "
+        f"{hooks['p99_ms']:.0f} ms; {missing}, {hooks['duplicated']} duplicated | | | lost 0 | "
+        f"{verdict(hooks['drained'] and hooks['lost'] == 0)} |",
+    ]
+
+
 def machine(results: dict[str, Any]) -> list[str]:
     gateway = results.get("gateway") or {}
     lines = [
@@ -241,7 +279,9 @@ def write_doc(results: dict[str, Any], rows: list[str]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="shorter HTTP and event phases")
-    parser.add_argument("--skip", default="", help="comma list of: gateway, events, search, ocr")
+    parser.add_argument(
+        "--skip", default="", help="comma list of: gateway, events, search, ocr, webhooks"
+    )
     parser.add_argument("--no-docs", action="store_true", help="do not update docs/performance.md")
     parser.add_argument("--ocr-only", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -260,6 +300,8 @@ def main() -> None:
         results["search"] = search_part(STATE / "search.json")
     if "ocr" not in args.skip:
         results["ocr"] = ocr_part(STATE / "ocr.json")
+    if "webhooks" not in args.skip:
+        results["webhooks"] = webhooks_part(args, STATE / "webhooks.json")
     (STATE / "latest.json").write_text(json.dumps(results, indent=1, default=str))
     rows = table(results)
     print()

@@ -96,6 +96,9 @@ class PlannedMaintenance:
     gateway: asyncio.Task[None] | None = None
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     started_at: float | None = None
+    base: datetime = field(default_factory=lambda: datetime.now(UTC) - timedelta(hours=1))
+    """Where the readings' times start: the machines' and the gateway's the same, so their
+    readings of a counter interleave (set again when the load starts)."""
 
     # --- setting up ---------------------------------------------------------------------
 
@@ -191,6 +194,7 @@ class PlannedMaintenance:
 
         async def act(_: Cluster) -> str:
             self.started_at = time.monotonic()
+            self.base = datetime.now(UTC) - timedelta(hours=1)
             await self._write_plans(cluster)
             self.task = asyncio.create_task(self._machines(cluster), name="chaos-machines")
             self.gateway = asyncio.create_task(self._gateway(cluster), name="chaos-gateway")
@@ -208,7 +212,7 @@ class PlannedMaintenance:
         )
         js = nc.jetstream()
         subject = f"reading.submitted.{self.org_id}"
-        base = datetime.now(UTC) - timedelta(hours=1)
+        base = self.base
         in_flight: set[asyncio.Task[None]] = set()
 
         async def send(n: int) -> None:
@@ -258,7 +262,7 @@ class PlannedMaintenance:
         )
         js = nc.jetstream()
         subject = f"reading.batch_submitted.{self.org_id}"
-        base = datetime.now(UTC) - timedelta(hours=1)
+        base = self.base
         try:
             step = 0
             while not self.stop.is_set():

@@ -8,7 +8,7 @@ import contextlib
 import json
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -148,7 +148,8 @@ async def _maintenance_flows(
     """gateway -> maintenance (-> assets); a reading through the API; then a machine on a user
     of its own publishes the next one on its organization's subject (JetStream acknowledges it
     to the machine's own inbox), maintenance-readings records it, and the meter plan it made
-    due opens its work order (maintenance -> rpc.workorders.create, as the plan's author)."""
+    due opens its work order (maintenance -> rpc.workorders.create, as the plan's author); the
+    same user sends two more in a batch message (maintenance-reading-batches)."""
     h = admin.headers
     meter = await api.post(
         "/api/meters",
@@ -194,16 +195,37 @@ async def _maintenance_flows(
             headers={"Nats-Msg-Id": event_id},
         )
         assert ack.seq >= 1
+        later = datetime.now(UTC) + timedelta(seconds=1)
+        batch_id = str(uuid.uuid4())
+        batch = {
+            "event_id": batch_id,
+            "type": "reading.batch_submitted",
+            "org_id": org,
+            "data": {
+                "device": MACHINE,
+                "readings": [
+                    {"meter_id": meter_id, "value": 150 + 10 * n,
+                     "read_at": (later + timedelta(seconds=n)).isoformat()}
+                    for n in (1, 2)
+                ],
+            },
+        }  # fmt: skip
+        ack = await machine.jetstream().publish(
+            f"{system.namespace}.reading.batch_submitted.{org}",
+            json.dumps(batch).encode(),
+            headers={"Nats-Msg-Id": batch_id},
+        )
+        assert ack.seq >= 1
     finally:
         await machine.close()
 
     async def recorded() -> list[Any]:
         page = await api.get(f"/api/meters/{meter_id}/readings", headers=h)
         items: list[Any] = page.json()["items"]
-        return items if len(items) == 2 else []
+        return items if len(items) == 4 else []
 
-    newest, _ = await _until(recorded, "the machine's reading")
-    assert (newest["value"], newest["source"]) == (150, "device")
+    newest, *_ = await _until(recorded, "the machine's readings")
+    assert (newest["value"], newest["source"]) == (170, "device")
     if orders:
 
         async def opened() -> bool:

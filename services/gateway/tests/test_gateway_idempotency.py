@@ -45,9 +45,13 @@ async def test_fifty_racing_creates_with_one_key_make_one_asset(api: httpx.Async
     assert created["outcome"] == "created"
     listed = (await api.get("/api/equipment", headers=admin.headers)).json()
     assert [item["id"] for item in listed["items"]] == [created["equipment"]["id"]]
+    # one of them ran; the others are the first answer again, and say so
+    replayed = [a.headers.get("Idempotent-Replayed") for a in answers]
+    assert sorted(replayed, key=str) == [None] + ["true"] * 49
     # later, the same request answers the first answer again: 201, not a 200 "matched"
     again = await _post(api, admin, "/api/equipment", body, "one-asset")
     assert (again.status_code, again.content) == (201, answers[0].content)
+    assert again.headers["Idempotent-Replayed"] == "true"
 
 
 async def test_another_request_with_the_key_is_refused(api: httpx.AsyncClient) -> None:

@@ -12,6 +12,7 @@ from uuid import UUID, uuid4
 
 from maintenance_support import Org, Stack, start_stack, stop_stack, until
 from nats.aio.msg import Msg
+from prometheus_client import REGISTRY
 
 from rivet_contracts import Events, Headers, Role
 from rivet_contracts import maintenance as m
@@ -71,6 +72,21 @@ async def consumed(stack: Stack) -> bool:
     js, stream = stack.nc.jetstream(), stack.settings.stream_name("READINGS")
     info = await js.consumer_info(stream, BATCH_CONSUMER)
     return info.num_pending + (info.num_ack_pending or 0) == 0
+
+
+def counted() -> tuple[float, float, float]:
+    """``rivet_maintenance_readings_total`` of batch messages (recorded, refused) and the
+    batch consumer's ``rivet_dead_letters_total``."""
+    found = [
+        REGISTRY.get_sample_value(
+            "rivet_maintenance_readings_total", {"source": "device_batch", "result": result}
+        )
+        for result in ("recorded", "refused")
+    ]
+    dead = REGISTRY.get_sample_value(
+        "rivet_dead_letters_total", {"service": "maintenance", "consumer": BATCH_CONSUMER}
+    )
+    return (found[0] or 0.0, found[1] or 0.0, dead or 0.0)
 
 
 def letter(stack: Stack, event_id: str) -> dict[str, Any] | None:
@@ -174,10 +190,14 @@ async def test_the_readings_a_batch_cannot_record_are_dead_lettered_with_their_r
         reading(hours.id, 105, t[1] + timedelta(seconds=30)),  # 11 counter_went_back (older)
         reading(hours.id, 115, t[1] + timedelta(seconds=30)),  # 12 recorded (fits between)
     ]
+    before = counted()
     event_id = await send(stack, org.id, batch)
     await until(lambda: letter(stack, event_id) is not None, what="the dead letter")
     await until(lambda: consumed(stack), what="the message to be acknowledged")
     assert await values(stack, org, hours.id) == [100, 110, 115, 150]
+    after = counted()  # per reading, under their own source label (the alert's)
+    assert (after[0] - before[0], after[1] - before[1]) == (4, 9)
+    assert after[2] - before[2] == 1  # one dead letter: RivetDeadLetters hears of it
     dead = letter(stack, event_id)
     assert dead is not None
     assert dead["consumer"] == BATCH_CONSUMER

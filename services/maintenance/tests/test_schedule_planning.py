@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from rivet_maintenance.schedule.calendar import CalendarTrigger, Mode, Unit
+from rivet_maintenance.schedule.localtime import local_instant
 from rivet_maintenance.schedule.planning import (
     after_recorded,
     catch_up,
@@ -129,3 +130,16 @@ def test_the_forecast_of_fixed_and_floating_plans() -> None:
         date(2026, 4, 28),
         date(2026, 5, 28),
     ]
+
+
+def test_with_no_lead_an_order_opens_at_its_due_time_also_where_the_clocks_change() -> None:
+    """A due time made of a local date and time opens, with no lead, at that very instant,
+    skipped and repeated wall times included (the forecast counts on it)."""
+    trigger = CalendarTrigger(every=1, unit=Unit.DAYS, anchor=date(2026, 1, 1))
+    for name in ("Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "America/Santiago"):
+        tz = ZoneInfo(name)
+        days = [date(2026, 1, 1) + timedelta(days=n) for n in range(366)]
+        for day in days:
+            for minutes in range(0, 24 * 60, 30):
+                due = local_instant(day, time(minutes // 60, minutes % 60), tz)
+                assert opening(trigger, due, tz) == due, (name, day, minutes)

@@ -29,6 +29,10 @@ class Headers:
     IDEMPOTENCY_KEY: Final = "Idempotency-Key"
     """On a request to an idempotent subject (``RpcSpec.idempotent``): the caller's key, which
     makes the request safe to repeat (1-255 printable ASCII characters)."""
+    REPLAYED: Final = "Rivet-Replayed"
+    """On a successful reply: ``true`` when it is the stored reply of an earlier request with the
+    same ``Idempotency-Key`` (nothing was done this time); the gateway says
+    ``Idempotent-Replayed: true``."""
     MSG_ID: Final = "Nats-Msg-Id"
     """On an event: the event id, which JetStream uses to drop duplicates."""
 

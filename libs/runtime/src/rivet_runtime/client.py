@@ -79,6 +79,8 @@ class RawReply:
     body: bytes
     error: str | None = None
     outcome: str | None = None
+    replayed: bool = False
+    """The stored reply of an earlier request with the same ``Idempotency-Key``."""
 
 
 class RpcClient:
@@ -159,7 +161,12 @@ class RpcClient:
         except _BUS_DOWN:
             return _bus_down()
         replied = message.headers or {}
-        return RawReply(message.data, replied.get(Headers.ERROR), replied.get(Headers.OUTCOME))
+        return RawReply(
+            message.data,
+            replied.get(Headers.ERROR),
+            replied.get(Headers.OUTCOME),
+            replied.get(Headers.REPLAYED) == "true",
+        )
 
     def _observe(self, subject: str, outcome: str, started: float) -> None:
         key = (subject, outcome if outcome in _OUTCOMES else ErrorCode.INTERNAL.value)

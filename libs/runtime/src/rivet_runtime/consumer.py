@@ -385,6 +385,7 @@ class EventProcessor(Generic[StateT]):
                 channel="event",
                 consumer=sub.consumer,  # no inbox claim in a batch's context (no ``event``)
                 subjects=dict(subjects or {}),
+                service=self.settings.service_name,
             )
             await sub.batch_handler(fresh, ctx)
         for callback in ctx.after_commit:

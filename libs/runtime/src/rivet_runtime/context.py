@@ -41,6 +41,7 @@ from rivet_contracts.catalog import EVENTS, RpcSpec
 from . import inbox
 from .db import Database
 from .deadletters import write_dead_letter
+from .metrics import DEAD_LETTERS
 from .outbox import write_event, write_events
 
 if TYPE_CHECKING:
@@ -223,6 +224,8 @@ class EventContext(UnitOfWork[StateT]):
     subjects: dict[UUID, str | None] = field(default_factory=dict)
     """In a batch (``EventRouter.on_many``): the subject each event arrived on, by event id,
     without the namespace."""
+    service: str | None = None
+    """The service's name, for the dead letters' metric (``dead_letter``)."""
 
     def actor(self) -> Actor | None:
         # Follow-up events are caused by the same actor as the event handled.
@@ -246,6 +249,8 @@ class EventContext(UnitOfWork[StateT]):
             payload=payload,
         )
         await write_dead_letter(self.conn, self.schema, record)
+        if self.service is not None:
+            self.after_commit.append(DEAD_LETTERS.labels(self.service, self.consumer).inc)
 
     async def _began(self, conn: AsyncConnection) -> None:
         if self.consumer is None or self.event is None:

@@ -7,7 +7,7 @@ for ``TTL_HOURS`` hours, in the service's ``idempotency_keys`` table
 (``tables.add_idempotency_table``):
 
 - the same key with the same request (same caller, same body, the key aside) answers the
-  stored reply again, status and body, and runs nothing;
+  stored reply again, status and body, and runs nothing (with ``Rivet-Replayed: true``);
 - the same key with another request is refused: ``idempotency_key_reused`` (HTTP 422);
 - a request that fails (any error reply) leaves no key behind, so the client may retry it.
 
@@ -21,8 +21,8 @@ work's transaction, whose reply the runtime learns only after it committed. Its 
 first in a short transaction of its own (a *pending* row: no reply yet); the handler runs; the
 reply is stored in a second short transaction, or the claim is released when it is refused
 (``ServiceError``, an error reply, or a crash before any of its transactions committed). A
-concurrent request with the key finds the pending row and waits (up to the RPC timeout, then
-``conflict`` with ``retry_after``) for the reply. A handler that crashes after committing, or a
+concurrent request with the key finds the pending row and waits (up to 60% of the RPC timeout,
+then ``conflict`` with ``retry_after``) for the reply. A handler that crashes after committing, or a
 process that dies between the handler's commit and storing the reply, leaves the row pending:
 the key answers ``conflict`` until it expires, and nothing is created twice.
 
@@ -45,7 +45,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from rivet_contracts import ErrorCode, Identity, ServiceError
+from rivet_contracts import ErrorCode, Headers, Identity, ServiceError
 
 from .jobs import JobContext, JobRouter
 
@@ -183,7 +183,8 @@ async def stored(conn: AsyncConnection, key: Key) -> Reply | None:
         )
     if row.reply_headers is None:
         raise Pending
-    return unseal(key.key, bytes(row.reply_body)), dict(row.reply_headers)
+    replayed = dict(row.reply_headers) | {Headers.REPLAYED: "true"}
+    return unseal(key.key, bytes(row.reply_body)), replayed
 
 
 async def record(conn: AsyncConnection, key: Key, reply: Reply) -> None:

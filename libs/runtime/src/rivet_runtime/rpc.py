@@ -266,7 +266,8 @@ class RpcServer(Generic[StateT]):
         """A handler with its own transactions: claim the key, run it, store its reply (see
         ``idempotency``)."""
         assert self.db is not None
-        deadline, pause = time.monotonic() + self.rpc_timeout, PENDING_POLL
+        deadline = time.monotonic() + PENDING_WAIT * self.rpc_timeout
+        pause = PENDING_POLL
         while True:
             async with self.db.transaction() as conn:
                 if await idempotency.claim(conn, key):
@@ -316,6 +317,9 @@ class RpcServer(Generic[StateT]):
             log.warning("could not release an idempotency key of %s", key.subject, exc_info=True)
 
 
+PENDING_WAIT = 0.6
+"""How long a repeat waits for its key's first request, as a share of the RPC timeout: it
+answers ``conflict`` (retry) before its caller, who waits about as long, gives up on it."""
 PENDING_POLL = 0.02
 PENDING_POLL_MAX = 0.25
 """Seconds between looks at a key whose first request is still running: from ``PENDING_POLL``,

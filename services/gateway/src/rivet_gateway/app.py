@@ -143,7 +143,7 @@ def create_app(runtime: ServiceRuntime[Any]) -> FastAPI:
                 "X-Device-Token",
                 "Idempotency-Key",
             ],
-            expose_headers=["X-Request-ID", "Retry-After"],
+            expose_headers=["X-Request-ID", "Retry-After", "Idempotent-Replayed"],
             max_age=600,
         )
     app.add_middleware(

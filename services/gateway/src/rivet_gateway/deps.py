@@ -102,11 +102,12 @@ IdempotencyKey = Annotated[
         min_length=1,
         max_length=255,
         pattern=r"^[ -~]+$",
-        description="Makes the create safe to repeat for 24 hours: the same key with the same "
-        "request answers the first answer again (status and body) and creates nothing; the "
-        "same key with another request is a 422 `idempotency_key_reused`. 1-255 printable ASCII "
-        "characters, scoped to your organization and this route; a request that failed keeps "
-        "no key, so it may be retried with it.",
+        description="Makes the create safe to repeat for 24 hours (a work order's key: for "
+        "good): the same key with the same request answers the first answer again (status and "
+        "body) and creates nothing; the same key with another request is a 422 "
+        "`idempotency_key_reused`; a 409 with `retry_after` while the first is still running. "
+        "1-255 printable ASCII characters, scoped to your organization and this route; a "
+        "request that failed keeps no key, so it may be retried with it.",
     ),
 ]
 """The ``Idempotency-Key`` header of a route that creates something (1-255 printable ASCII

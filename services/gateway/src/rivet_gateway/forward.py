@@ -4,7 +4,8 @@ The runtime's client sends the request (``call_raw``: bodies stay bytes); this m
 translates headers into a status: the service's JSON is the response body, with 200, or 201 / 202
 when the reply's ``Rivet-Outcome`` says ``created`` / ``accepted``; an error reply
 (``Rivet-Error`` header, or a failure of the bus) becomes ``{"error": {...}}`` with the mapped
-status code. A success body is never read to choose a status.
+status code. A success body is never read to choose a status. A reply replayed for a repeated
+``Idempotency-Key`` (``Rivet-Replayed``) gets ``Idempotent-Replayed: true``.
 """
 
 import json
@@ -31,7 +32,10 @@ class Forwarder:
         reply = await self.client.call_raw(subject, payload, meta, timeout=self.timeout)
         if reply.error is None:
             status = SUCCESS_STATUS.get(reply.outcome, 200)
-            return Response(reply.body, status_code=status, media_type=JSON)
+            response = Response(reply.body, status_code=status, media_type=JSON)
+            if reply.replayed:  # the first answer to this Idempotency-Key, again
+                response.headers["Idempotent-Replayed"] = "true"
+            return response
         return _error_reply(reply.error, reply.body)
 
     async def fetch(

@@ -28,7 +28,8 @@ ORDER_FAILURES = Counter(
 )
 READINGS = Counter(
     "rivet_maintenance_readings_total",
-    "Meter readings by source (api, telegram, device) and result (recorded, refused).",
+    "Meter readings by source (api, telegram, device: one a message, device_batch: in batch "
+    "messages) and result (recorded, refused).",
     ["source", "result"],
 )
 REFUSED = Counter(

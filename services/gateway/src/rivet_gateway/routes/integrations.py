@@ -35,7 +35,7 @@ async def list_webhooks(query: WebhookQuery, fwd: Fwd, meta: Caller) -> Response
     BASE,
     status_code=201,
     response_model=contract.WebhookSecret,
-    responses=errors(401, 403, 422),
+    responses=errors(401, 403, 409, 422),
 )
 async def create_webhook(body: contract.CreateWebhook, fwd: Fwd, meta: KeyedCaller) -> Response:
     """Register an endpoint (admins): `url` (http or https; a host that is or resolves to a

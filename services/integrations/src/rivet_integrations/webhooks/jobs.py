@@ -26,43 +26,45 @@ def _poll(settings: IntegrationsSettings) -> float:
 async def deliver(ctx: Ctx) -> int:
     """Claim due deliveries (a lease each; endpoints' rows locked with SKIP LOCKED, at most
     ``WEBHOOK_CONCURRENCY`` of an endpoint in flight across replicas, at most
-    ``WEBHOOK_BATCH`` in flight in this replica), send them side by side, and store the
-    outcomes of those that have finished, a transaction for each group that finished
-    together; then claim again for the room they left. An endpoint that is slow holds only its
-    own deliveries back. The pass ends when nothing is in flight and nothing was claimed. A
-    replica that dies mid-send leaves its leases to expire: those deliveries are sent again
-    (at least once)."""
+    ``WEBHOOK_BATCH`` in flight in this replica) and send them side by side; as sends finish,
+    store the outcomes of those that finished together and claim again for the room they
+    left, in one transaction. An endpoint that is slow holds only its own deliveries back.
+    The pass ends when nothing is in flight and nothing was claimed. A replica that dies
+    mid-send (or a pass that fails) leaves its leases to expire: those deliveries are sent
+    again (at least once)."""
     settings = ctx.state.settings
     flying: dict[asyncio.Task[Attempt], Claimed] = {}
     settled = 0
-    claim = True
+    done: list[asyncio.Task[Attempt]] = []
     try:
         while True:
-            room = settings.webhook_batch - len(flying)
-            if claim and room > 0 and not ctx.stopping:
+            sent = [(flying[task], task.result()) for task in done]
+            room = settings.webhook_batch - (len(flying) - len(done))
+            claiming = room > 0 and not ctx.stopping
+            claimed: list[Claimed] = []
+            if sent or claiming:
                 async with ctx.transaction() as conn:
-                    claimed = await repo.claim(
-                        conn,
-                        limit=room,
-                        per_endpoint=settings.webhook_concurrency,
-                        lease=settings.webhook_lease,
-                        scan=settings.webhook_batch,  # not only the first endpoints, when full
-                    )
+                    await settle(ctx, conn, sent, settings)  # their leases end here
+                    if claiming:
+                        claimed = await repo.claim(
+                            conn,
+                            limit=room,
+                            per_endpoint=settings.webhook_concurrency,
+                            lease=settings.webhook_lease,
+                            scan=settings.webhook_batch,  # past the first endpoints, when full
+                        )
+                for task in done:
+                    del flying[task]
+                settled += len(sent)
                 for item in claimed:
                     flying[asyncio.create_task(ctx.state.sender.send(item))] = item
             if not flying:
                 return settled
+            # a timeout (only slow endpoints in flight) claims again too: new events may be due
             finished, _ = await asyncio.wait(
                 flying, timeout=_poll(settings), return_when=asyncio.FIRST_COMPLETED
             )
-            # a timeout (only slow endpoints in flight) claims again too: new events may be due
-            claim = True
-            if not finished:
-                continue
-            sent = [(flying.pop(task), task.result()) for task in finished]
-            async with ctx.transaction() as conn:
-                await settle(ctx, conn, sent, settings)
-            settled += len(sent)
+            done = list(finished)
     finally:
         for task in flying:  # the pass failed or was cancelled: their leases expire
             task.cancel()

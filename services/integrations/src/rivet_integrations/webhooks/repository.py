@@ -240,7 +240,7 @@ _DUE_ENDPOINTS = text(
     WHERE e.enabled
     ORDER BY e.id
     LIMIT :limit
-    FOR UPDATE OF e SKIP LOCKED
+    FOR NO KEY UPDATE OF e SKIP LOCKED
     """
 )
 _IN_FLIGHT = text(
@@ -261,7 +261,7 @@ _DUE = text(
           AND d.next_attempt_at <= now() AND (d.lease_until IS NULL OR d.lease_until <= now())
         ORDER BY d.next_attempt_at  -- the index's order: no sort of the endpoint's backlog
         LIMIT x.room
-        FOR UPDATE OF d SKIP LOCKED) d
+        FOR NO KEY UPDATE OF d SKIP LOCKED) d
     """
 )
 """Each endpoint's due deliveries in order, as many as it has room for: an index range per
@@ -358,7 +358,7 @@ _RECORD_ATTEMPTS = text(
 _LOCK_ENDPOINTS = text(
     """
     SELECT id, org_id, url, enabled, last_success_at, failing_since
-    FROM webhook_endpoints WHERE id = ANY(:ids) ORDER BY id FOR UPDATE
+    FROM webhook_endpoints WHERE id = ANY(:ids) ORDER BY id FOR NO KEY UPDATE
     """
 )
 _SUCCEEDED = text(
@@ -405,7 +405,9 @@ async def lock_endpoints(
     conn: AsyncConnection, endpoint_ids: Sequence[UUID]
 ) -> dict[UUID, dict[str, Any]]:
     """The endpoints' rows, locked in the order of their ids (two replicas settling for the
-    same endpoints wait for each other instead of deadlocking); a deleted one is missing."""
+    same endpoints wait for each other instead of deadlocking); a deleted one is missing.
+    ``NO KEY UPDATE``, as the claim's: the exporter's inserts of deliveries (their foreign key
+    takes a key-share lock on the endpoint) go on beside it instead of waiting or deadlocking."""
     if not endpoint_ids:
         return {}
     rows = await conn.execute(_LOCK_ENDPOINTS, {"ids": sorted(set(endpoint_ids))})

@@ -47,6 +47,9 @@ from . import readings
 router: EventRouter[MaintenanceState] = EventRouter()
 
 SOURCE = "device"
+BATCH_METRIC = "device_batch"
+"""The ``source`` label of the readings metrics for batch messages' readings (stored, like
+single machine readings, with the source ``device``)."""
 CONSUMER = "maintenance-readings"
 MAX_BATCH = 256
 """Readings in one transaction at most."""
@@ -125,7 +128,8 @@ async def reading_batches_submitted(
         org_id = subject_org(subject, READING_BATCH_SUBJECT_PREFIX)
         if org_id is None or event.org_id != org_id:
             if len(events) == 1:  # counted once: applied again alone after this
-                _refused("wrong_organization", len(data.readings) + len(data.unreadable))
+                sent = len(data.readings) + len(data.unreadable)
+                _refused("wrong_organization", sent, BATCH_METRIC)
             raise Refused(
                 "wrong_organization",
                 f"the envelope's organization {event.org_id} is not the subject's {subject}",
@@ -161,9 +165,9 @@ async def reading_batches_submitted(
             )
 
     def count() -> None:
-        READINGS.labels(SOURCE, "recorded").inc(recorded)
+        READINGS.labels(BATCH_METRIC, "recorded").inc(recorded)
         for reason in reasons:
-            _refused(reason)
+            _refused(reason, source=BATCH_METRIC)
 
     ctx.after_commit.append(count)
 
@@ -192,6 +196,6 @@ def _refused_part(
     return json.dumps(envelope)
 
 
-def _refused(reason: str, readings_: int = 1) -> None:
-    READINGS.labels(SOURCE, "refused").inc(readings_)
+def _refused(reason: str, readings_: int = 1, source: str = SOURCE) -> None:
+    READINGS.labels(source, "refused").inc(readings_)
     REFUSED.labels(reason).inc(readings_)

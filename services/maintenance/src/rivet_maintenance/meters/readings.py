@@ -225,7 +225,10 @@ async def _step(
     check_value(new.value)
     newest = meter.last_read_at is None or new.read_at > meter.last_read_at
     if meter.kind is MeterKind.COUNTER:
-        await _check_counter(ctx, meter, new, newest, pending.get(meter.id, []))
+        if newest:  # the usual case, without a coroutine per reading
+            check_counter(meter.last_value, new.value)
+        else:
+            await _check_counter(ctx, meter, new, newest, pending.get(meter.id, []))
     after, excursion = meter, None
     if newest:
         condition = meter.condition

@@ -6,6 +6,7 @@ new one (recorded occurrences keep their instants: their orders are open or open
 """
 
 import logging
+import time
 from datetime import datetime
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -39,6 +40,23 @@ async def zone_of(conn: AsyncConnection, org_id: UUID) -> ZoneInfo:
         return zone(DEFAULT_ZONE)
 
 
+RECENT_ZONE_SECONDS = 10.0
+_recent: dict[UUID, tuple[float, ZoneInfo]] = {}
+
+
+async def recent_zone(conn: AsyncConnection, org_id: UUID) -> ZoneInfo:
+    """``zone_of`` as this process read it in the last ``RECENT_ZONE_SECONDS``: for what is
+    only shown (a forecast page), which may read a zone changed that long ago on another
+    replica (this one forgets the zone it changes). Writes use ``zone_of``."""
+    now = time.monotonic()
+    known = _recent.get(org_id)
+    if known is not None and now - known[0] < RECENT_ZONE_SECONDS:
+        return known[1]
+    tz = await zone_of(conn, org_id)
+    _recent[org_id] = (now, tz)
+    return tz
+
+
 async def zones_of(conn: AsyncConnection, org_ids: list[UUID]) -> dict[UUID, ZoneInfo]:
     """``zone_of`` for several organizations in one statement."""
     names = await repo.time_zones(conn, org_ids)
@@ -57,6 +75,7 @@ async def store_zone(conn: AsyncConnection, org_id: UUID, name: str, as_of: date
     """Keep ``name`` unless a later event was applied; whether the zone changed."""
     before = await repo.time_zone(conn, org_id) or DEFAULT_ZONE
     stored = await repo.store_time_zone(conn, org_id, name, as_of)
+    _recent.pop(org_id, None)
     return stored and name != before
 
 

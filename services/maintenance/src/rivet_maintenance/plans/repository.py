@@ -223,30 +223,8 @@ async def update_plan(
 
 async def store_schedule(conn: AsyncConnection, plan_id: UUID, state: ScheduleState) -> None:
     """Keep the schedule state the scheduler computed (no new version: the definition is
-    unchanged), and where the plan is in its cycle (``refresh_cycles``)."""
-    await conn.execute(
-        update(plans)
-        .where(plans.c.id == plan_id)
-        .values(
-            next_due_at=state.next_due_at,
-            next_opens_at=state.next_opens_at,
-            meter_base=state.meter_base,
-            last_completed_at=state.last_completed_at,
-        )
-    )
-    await refresh_cycles(conn, [plan_id])
-
-
-_STORE_SCHEDULE = (
-    update(plans)
-    .where(plans.c.id == bindparam("plan_id"))
-    .values(
-        next_due_at=bindparam("next_due_at"),
-        next_opens_at=bindparam("next_opens_at"),
-        meter_base=bindparam("meter_base"),
-        last_completed_at=bindparam("last_completed_at"),
-    )
-)
+    unchanged), and where the plan is in its cycle (``refresh_cycles``), in one row version."""
+    await store_schedules(conn, {plan_id: state})
 
 
 async def store_schedules(conn: AsyncConnection, states: dict[UUID, ScheduleState]) -> None:
@@ -254,19 +232,15 @@ async def store_schedules(conn: AsyncConnection, states: dict[UUID, ScheduleStat
     if not states:
         return
     await conn.execute(
-        _STORE_SCHEDULE,
-        [
-            {
-                "plan_id": plan_id,
-                "next_due_at": state.next_due_at,
-                "next_opens_at": state.next_opens_at,
-                "meter_base": state.meter_base,
-                "last_completed_at": state.last_completed_at,
-            }
-            for plan_id, state in states.items()
-        ],
+        _STORE,
+        {
+            "ids": list(states),
+            "nexts": [state.next_due_at for state in states.values()],
+            "opens": [state.next_opens_at for state in states.values()],
+            "bases": [state.meter_base for state in states.values()],
+            "completed": [state.last_completed_at for state in states.values()],
+        },
     )
-    await refresh_cycles(conn, list(states))
 
 
 _ZONE = (
@@ -280,7 +254,8 @@ _STEP = (
     "ELSE make_interval(years => (p.trigger->>'every')::int) END"
 )
 _ON = (
-    "CASE WHEN p.next_due_at IS NOT NULL THEN maintenance.local_date(z.zone, p.next_due_at) "  # noqa: S608 (constants)
+    "CASE WHEN p.trigger_kind <> 'calendar' THEN NULL "  # noqa: S608 (constants)
+    "WHEN {next} IS NOT NULL THEN maintenance.local_date(z.zone, {next}) "
     "ELSE (SELECT CASE WHEN p.trigger->>'mode' = 'floating' "
     f"THEN (maintenance.local_date(z.zone, o.due_at) + {_STEP})::date "
     "ELSE maintenance.local_date(z.zone, o.due_at) + 1 END "
@@ -296,21 +271,50 @@ _SPAN = (
     "CASE f0.unit WHEN 'days' THEN f0.every WHEN 'weeks' THEN 7 * f0.every "
     "WHEN 'months' THEN f0.every ELSE 12 * f0.every END"
 )
-_REFRESH = text(
-    "UPDATE maintenance.plans p SET forecast_on = f.forecast_on, "  # noqa: S608 (constants)
-    "forecast_cycle = CASE WHEN f.unit IN ('days', 'weeks') THEN f.span ELSE -f.span END, "
-    "forecast_phase = CASE WHEN f.unit IN ('days', 'weeks') "
+_CYCLE_SET = (
+    "forecast_on = CASE WHEN f.calendar THEN f.forecast_on ELSE p.forecast_on END, "
+    "forecast_cycle = CASE WHEN NOT f.calendar THEN p.forecast_cycle "
+    "WHEN f.unit IN ('days', 'weeks') THEN f.span ELSE -f.span END, "
+    "forecast_phase = CASE WHEN NOT f.calendar THEN p.forecast_phase "
+    "WHEN f.unit IN ('days', 'weeks') "
     "THEN (((f.base - date '2000-01-01') % f.span) + f.span) % f.span "
     "ELSE (((extract(year FROM f.base)::int * 12 + extract(month FROM f.base)::int - 1) "
     "% f.span) + f.span) % f.span END, "
-    "forecast_dom = CASE WHEN f.unit IN ('days', 'weeks') THEN 0 "
-    "ELSE extract(day FROM f.base)::int END, "
-    "forecast_at = CASE WHEN f.forecast_on IS NOT NULL THEN f.at END "
-    f"FROM (SELECT f0.*, {_SPAN} AS span, "
-    "CASE WHEN f0.mode = 'floating' THEN f0.forecast_on ELSE f0.anchor END AS base "
-    "FROM (SELECT p.id, p.trigger->>'unit' AS unit, (p.trigger->>'every')::int AS every, "
-    "p.trigger->>'mode' AS mode, (p.trigger->>'anchor')::date AS anchor, "
-    f"(p.trigger->>'at')::time AS at, {_ON} AS forecast_on "
+    "forecast_dom = CASE WHEN NOT f.calendar THEN p.forecast_dom "
+    "WHEN f.unit IN ('days', 'weeks') THEN 0 ELSE extract(day FROM f.base)::int END, "
+    "forecast_at = CASE WHEN NOT f.calendar THEN p.forecast_at "
+    "WHEN f.forecast_on IS NOT NULL THEN f.at END"
+)
+_CYCLE_OF = (
+    "p.trigger_kind = 'calendar' AS calendar, p.trigger->>'unit' AS unit, "
+    "CASE WHEN p.trigger_kind = 'calendar' THEN (p.trigger->>'every')::int END AS every, "
+    "p.trigger->>'mode' AS mode, "
+    "CASE WHEN p.trigger_kind = 'calendar' THEN (p.trigger->>'anchor')::date END AS anchor, "
+    "CASE WHEN p.trigger_kind = 'calendar' THEN (p.trigger->>'at')::time END AS at"
+)
+_SPAN_BASE = (
+    f"{_SPAN} AS span, CASE WHEN f0.mode = 'floating' THEN f0.forecast_on ELSE f0.anchor END "
+    "AS base"
+)
+_STORE = text(
+    "UPDATE maintenance.plans p SET next_due_at = f.next_due_at, "  # noqa: S608 (constants)
+    "next_opens_at = f.next_opens_at, meter_base = f.meter_base, "
+    f"last_completed_at = f.last_completed_at, {_CYCLE_SET} "
+    f"FROM (SELECT f0.*, {_SPAN_BASE} FROM (SELECT v.*, {_CYCLE_OF}, "
+    + _ON.format(next="v.next_due_at")
+    + " AS forecast_on FROM unnest(CAST(:ids AS uuid[]), CAST(:nexts AS timestamptz[]), "
+    "CAST(:opens AS timestamptz[]), CAST(:bases AS numeric[]), "
+    "CAST(:completed AS timestamptz[])) "
+    "AS v(id, next_due_at, next_opens_at, meter_base, last_completed_at) "
+    "JOIN maintenance.plans p ON p.id = v.id "
+    f"CROSS JOIN LATERAL (SELECT {_ZONE} AS zone) z) f0) f WHERE p.id = f.id"
+)
+"""The schedule state and where the plan is in its cycle, in one row version."""
+_REFRESH = text(
+    f"UPDATE maintenance.plans p SET {_CYCLE_SET} "  # noqa: S608 (constants)
+    f"FROM (SELECT f0.*, {_SPAN_BASE} FROM (SELECT p.id, {_CYCLE_OF}, "
+    + _ON.format(next="p.next_due_at")
+    + " AS forecast_on "
     f"FROM maintenance.plans p CROSS JOIN LATERAL (SELECT {_ZONE} AS zone) z "
     "WHERE p.id = ANY(:ids) AND p.trigger_kind = 'calendar') f0) f "
     "WHERE p.id = f.id"
