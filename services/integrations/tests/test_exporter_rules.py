@@ -48,5 +48,6 @@ def test_one_consumer_per_exported_stream() -> None:
         "NAMEPLATES",
         "MAINTENANCE",
         "INTEGRATIONS",
+        "ATTACHMENTS",
     ]
     assert len({s.durable for s in SOURCES}) == len(SOURCES)
