@@ -39,6 +39,10 @@ class Events:
     """Priority, due date, estimate, labour, downtime, title or description changed."""
     WO_CHECKLIST_ITEM_CHECKED: Final = "wo.checklist_item_checked"
     WO_OVERDUE: Final = "wo.overdue"
+    WO_ATTACHMENT_ADDED: Final = "wo.attachment_added"
+    """A file was attached to a work order (from ``attachment.added``)."""
+    WO_ATTACHMENT_REMOVED: Final = "wo.attachment_removed"
+    """An attachment was removed from a work order (from ``attachment.removed``)."""
 
     NAMEPLATE_UPLOADED: Final = "nameplate.uploaded"
     NAMEPLATE_SCANNED: Final = "nameplate.scanned"

@@ -9,6 +9,7 @@ from uuid import UUID
 from pydantic import AwareDatetime, BeforeValidator, Field, StringConstraints, model_validator
 
 from .assets import CreateEquipment, Criticality, EquipmentRef
+from .attachments import AttachmentKind
 from .base import EventData, Request, View
 from .identity import Role
 from .spec import EventSpec, RpcSpec
@@ -105,6 +106,8 @@ class TimelineKind(StrEnum):
     UPDATED = "updated"
     CHECKLIST_ITEM = "checklist_item"
     CHECKLIST_OVERRIDE = "checklist_override"
+    ATTACHMENT_ADDED = "attachment_added"
+    ATTACHMENT_REMOVED = "attachment_removed"
 
 
 class ChecklistKind(StrEnum):
@@ -423,6 +426,7 @@ class WorkOrderView(View):
     checklist: list[ChecklistItemView] = Field(
         default_factory=list, description="The order's checklist with each item's state."
     )
+    attachment_count: int = Field(default=0, description="Files attached to the order.")
     timeline: list[TimelineEntry] | None = Field(
         default=None, description="Oldest first; only on single-order answers."
     )
@@ -652,6 +656,29 @@ class WorkOrderOverdue(WorkOrderSnapshot):
     clock; a deadline moved later and passed again is said again."""
 
 
+class WorkOrderAttachmentAdded(WorkOrderSnapshot):
+    """A file was attached to the order (metadata and a link, never bytes)."""
+
+    attachment_id: UUID
+    filename: str
+    content_type: str
+    kind: AttachmentKind = Field(description="Sniffed from the content.")
+    size_bytes: int
+    caption: str | None = None
+    uploader_id: UUID
+    link: str = Field(description="The attachment's API path: /api/attachments/{id}.")
+    attachment_count: int = Field(description="Files attached to the order after the change.")
+
+
+class WorkOrderAttachmentRemoved(WorkOrderSnapshot):
+    attachment_id: UUID
+    filename: str
+    kind: AttachmentKind
+    size_bytes: int
+    removed_by: UUID
+    attachment_count: int = Field(description="Files attached to the order after the change.")
+
+
 # --- catalogue ----------------------------------------------------------------------------
 
 RPCS: tuple[RpcSpec[Any, Any], ...] = (
@@ -768,6 +795,18 @@ EVENTS: tuple[EventSpec, ...] = (
         Events.WO_OVERDUE,
         WorkOrderOverdue,
         "An open work order's due date passed (once per deadline).",
+        exported=True,
+    ),
+    EventSpec(
+        Events.WO_ATTACHMENT_ADDED,
+        WorkOrderAttachmentAdded,
+        "A file was attached to a work order.",
+        exported=True,
+    ),
+    EventSpec(
+        Events.WO_ATTACHMENT_REMOVED,
+        WorkOrderAttachmentRemoved,
+        "An attachment was removed from a work order.",
         exported=True,
     ),
 )
