@@ -73,7 +73,7 @@ async def test_migration_gives_timeline_entries_ids_of_their_own(isolated_databa
         await migrate(isolated_database, "workorders", MIGRATIONS)  # a second run changes nothing
         async with db.transaction() as conn:
             version = await conn.scalar(text("SELECT version_num FROM alembic_version"))
-            assert version == "0008"  # the head
+            assert version == "0009"  # the head
             # existing entries: the id the contract gives their old integer id
             rows = (await conn.execute(text("SELECT id, entry_id, body FROM timeline"))).all()
             assert {r.id: r.entry_id for r in rows} == {i: legacy_entry_id(i) for i in old}

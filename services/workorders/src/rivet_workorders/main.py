@@ -6,6 +6,7 @@ from rivet_contracts.streams import WORKORDERS
 from rivet_runtime import ServiceRuntime
 from rivet_runtime.cli import run_service
 
+from .orders.attachments import router as attachments
 from .orders.handlers import router as orders
 from .orders.jobs import jobs as overdue_jobs
 from .replicas.events import router as replicas
@@ -31,7 +32,7 @@ def build(settings: WorkordersSettings | None = None) -> ServiceRuntime[Workorde
     )
     for router in (orders, stats):
         runtime.include_rpc(router)
-    for events in (replicas, rollups):
+    for events in (replicas, rollups, attachments):
         runtime.include_events(events)
     for jobs in (health_jobs, gauge_jobs, overdue_jobs):
         runtime.include_jobs(jobs)

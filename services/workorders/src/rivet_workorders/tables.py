@@ -174,6 +174,13 @@ work_orders = Table(
         DateTime(timezone=True),
         comment="the due_at whose passing wo.overdue announced",
     ),
+    Column(
+        "attachment_count",
+        Integer,
+        nullable=False,
+        server_default="0",
+        comment="files attached (attachment.added less attachment.removed)",
+    ),
     CheckConstraint(
         "priority IN ('low', 'medium', 'high', 'critical')", name="work_orders_priority_check"
     ),

@@ -87,6 +87,7 @@ def to_view(
         allowed_transitions=lifecycle.allowed(status),
         version=row["version"],
         plan_id=row["plan_id"],
+        attachment_count=row["attachment_count"],
         checklist=[to_item(item) for item in checklist],
         timeline=None if timeline is None else [to_entry(t) for t in timeline],
     )
