@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 import nats
 from nats.aio.client import Client
 
-from rivet_contracts import EventEnvelope, Events
+from rivet_contracts import EventEnvelope, Events, Identity, Role, attachments
 from rivet_contracts.attachments import (
     AttachmentAdded,
     AttachmentKind,
@@ -18,6 +18,9 @@ from rivet_contracts.attachments import (
 )
 from rivet_contracts.wire import Headers
 from rivet_devstack.testing.env import TestEnv
+from rivet_runtime.client import CallMeta
+
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
 
 def _added(record_id: str, uploader: str, kind: RecordKind = RecordKind.WORK_ORDER) -> Any:
@@ -165,7 +168,7 @@ async def test_removal_never_goes_below_zero_and_strangers_are_ignored(
         await nc.subscribe(settings.subject(subject), cb=collect)
     try:
         org = UUID(team.org_id)
-        ignored = [
+        ignored: list[EventEnvelope[Any]] = [
             # an order of another organization, an order that does not exist, an asset's file
             EventEnvelope(
                 type=Events.ATTACHMENT_ADDED, org_id=UUID(other.org_id), data=_added(ref, me)
@@ -203,3 +206,41 @@ async def test_removal_never_goes_below_zero_and_strangers_are_ignored(
     assert received[1]["data"]["attachment_id"] == str(added.attachment_id)
     assert received[1]["data"]["attachment_count"] == 1
     assert await _count(wo, team.viewer, ref) == 1
+
+
+async def test_a_file_added_through_the_attachments_service_is_counted(wo: Any) -> None:
+    """End to end: the attachments service's own event moves the order's count."""
+    team = await wo.team()
+    asset = await wo.asset(team.admin)
+    order = await wo.create(team.technician, asset["id"])
+    ref, user = order["id"], team.technician.user
+    who = Identity(user_id=user["id"], org_id=user["org_id"], role=Role(user["role"]))
+    uploads = wo.services.runtimes["attachments"].state.uploads
+    client = wo.services.runtimes["gateway"].client
+
+    async def call(spec: Any, request: Any) -> Any:
+        meta = CallMeta(who, f"test-{uuid4().hex[:8]}", "api")
+        return await client.call(spec, request, meta, timeout=15)
+
+    view = await call(
+        attachments.ADD,
+        attachments.AddAttachment(
+            record_kind=RecordKind.WORK_ORDER,
+            record_ref=order["number"],
+            upload_key=await uploads.put(PDF, prefix="attachments"),
+            filename="manual.pdf",
+        ),
+    )
+
+    async def count_is(n: int) -> bool:
+        return await _count(wo, team.viewer, ref) == n
+
+    await wo.until(lambda: count_is(1), what="the count of the added file")
+    await call(attachments.DELETE, attachments.DeleteAttachment(attachment_id=view.id))
+    await wo.until(lambda: count_is(0), what="the count after the removal")
+    full = await wo.get(team.viewer, f"/api/work-orders/{ref}")
+    entries = [e for e in full["timeline"] if e["kind"].startswith("attachment_")]
+    assert [(e["kind"], e["body"], e["author_id"]) for e in entries] == [
+        ("attachment_added", "manual.pdf", user["id"]),
+        ("attachment_removed", "manual.pdf", user["id"]),
+    ]
