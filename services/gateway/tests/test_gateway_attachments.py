@@ -1,17 +1,29 @@
 """Attachments through the API: multipart uploads to work orders and assets, the list, the
 metadata, the content with its headers (inline images, downloaded files, sandboxed), the
 caption, removal, and the 413 / 415 / 404 answers (the session's attachments service takes
-files up to 1,000,000 bytes)."""
+files up to 1,000,000 bytes; the streaming tests put bigger objects in the bucket directly)."""
 
+import asyncio
+import base64
+import hashlib
 import io
+import json
+import os
+import tracemalloc
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+import nats
 import pytest
+from nats.js.object_store import ObjectStore
 from PIL import Image
 
 from rivet_devstack.testing.helpers import Session, invite_member, register
+from rivet_devstack.testing.services import ServiceSet
+from rivet_gateway.objects import ObjectDigestError
 
 pytestmark = pytest.mark.integration
 
@@ -68,6 +80,10 @@ async def test_attachments_through_the_api(api: httpx.AsyncClient) -> None:
 
     manual = await _upload(api, tech, f"/api/equipment/{asset['id']}/attachments", PDF, "m.pdf")
     assert manual.status_code == 201, manual.text
+    original = await api.get(f"/api/attachments/{view['id']}/content", headers=viewer.headers)
+    assert original.status_code == 200
+    assert original.content == jpeg()
+    assert original.headers["content-length"] == str(len(original.content))
 
     listed = await api.get(f"/api/work-orders/{order['id']}/attachments", headers=viewer.headers)
     assert listed.status_code == 200, listed.text
@@ -95,9 +111,18 @@ async def test_attachments_through_the_api(api: httpx.AsyncClient) -> None:
     assert pdf.status_code == 200
     assert pdf.content == PDF
     assert pdf.headers["content-type"] == "application/pdf"
+    assert pdf.headers["content-length"] == str(len(PDF))
     assert pdf.headers["content-disposition"] == (
         "attachment; filename=\"m.pdf\"; filename*=UTF-8''m.pdf"
     )
+    assert pdf.headers["cache-control"] == "private, max-age=300"
+    head = await api.head(f"/api/attachments/{manual.json()['id']}/content", headers=viewer.headers)
+    assert head.status_code == 200
+    assert head.content == b""
+    for name in ("content-length", "content-type", "content-disposition", "cache-control"):
+        assert head.headers[name] == pdf.headers[name]
+    assert "sandbox" in head.headers.get_list("content-security-policy")
+    assert head.headers["x-content-type-options"] == "nosniff"
     no_screen = await api.get(
         f"/api/attachments/{manual.json()['id']}/content?rendition=screen", headers=viewer.headers
     )
@@ -156,3 +181,135 @@ async def test_a_repeated_upload_with_its_key_makes_one_attachment(api: httpx.As
     assert answers[0].json() == answers[1].json()
     listed = await api.get(path, headers=admin.headers)
     assert len(listed.json()["items"]) == 1
+
+
+@asynccontextmanager
+async def _bucket(services: ServiceSet) -> AsyncIterator[ObjectStore]:
+    nc = await nats.connect(services.env.nats_url)
+    try:
+        yield await nc.jetstream().object_store(f"{services.env.namespace.upper()}_ATTACHMENTS")
+    finally:
+        await nc.close()
+
+
+async def _swap_in(
+    services: ServiceSet, api: httpx.AsyncClient, data: bytes
+) -> tuple[str, Session]:
+    """An attachment (a PDF through the API) whose original is then replaced in the bucket
+    by ``data`` (bigger than the session's upload limit); its id and owner."""
+    admin = await register(api)
+    _, order = await _records(api, admin)
+    made = await _upload(api, admin, f"/api/work-orders/{order['id']}/attachments", PDF, "big.pdf")
+    assert made.status_code == 201, made.text
+    attachment_id = made.json()["id"]
+    async with _bucket(services) as store:
+        key = next(
+            o.name for o in await store.list() if o.name.endswith(f"/{attachment_id}/original")
+        )
+        await store.put(key, data)
+    return attachment_id, admin
+
+
+async def _download(
+    services: ServiceSet,
+    path: str,
+    who: Session,
+    parts: list[tuple[int, int]],
+    headers: dict[str, str],
+) -> int:
+    """GET ``path`` straight through the gateway's ASGI app (httpx's ASGI transport would
+    gather the body): the status; ``headers`` (with the body's SHA-256 as ``x-test-sha256``)
+    and ``parts``, one (size, memory traced when it was sent) per body part, are filled as
+    they come, the bytes hashed and dropped."""
+    assert services.app is not None
+    digest = hashlib.sha256()
+    status = 0
+
+    requested = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal requested
+        if not requested:
+            requested = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await asyncio.Event().wait()  # the client stays connected
+        raise AssertionError("unreachable")
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+            for k, v in message["headers"]:  # repeated headers joined, as HTTP allows
+                name = k.decode()
+                headers[name] = f"{headers[name]}, {v.decode()}" if name in headers else v.decode()
+        elif message["type"] == "http.response.body" and message.get("body"):
+            digest.update(message["body"])
+            parts.append((len(message["body"]), tracemalloc.get_traced_memory()[0]))
+            headers["x-test-sha256"] = digest.hexdigest()
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
+        "root_path": "", "client": ("127.0.0.1", 40000), "server": ("test", 80),
+        "headers": [(b"host", b"test"),
+                    *((k.lower().encode(), v.encode()) for k, v in who.headers.items())],
+    }  # fmt: skip
+    await services.app(scope, receive, send)  # type: ignore[arg-type]
+    return status
+
+
+async def test_a_big_file_is_streamed_a_chunk_at_a_time(
+    services: ServiceSet, api: httpx.AsyncClient
+) -> None:
+    data = os.urandom(8 * 1024 * 1024)
+    attachment_id, admin = await _swap_in(services, api, data)
+    path = f"/api/attachments/{attachment_id}/content"
+
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        parts: list[tuple[int, int]] = []
+        headers: dict[str, str] = {}
+        status = await _download(services, path, admin, parts, headers)
+        peak = tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+
+    assert status == 200
+    assert headers["content-length"] == str(len(data))
+    assert headers["content-type"] == "application/pdf"
+    assert headers["content-disposition"].startswith("attachment;")
+    assert "sandbox" in headers["content-security-policy"].split(", ")
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["x-test-sha256"] == hashlib.sha256(data).hexdigest()
+    assert sum(size for size, _ in parts) == len(data)
+    assert len(parts) >= 32  # 128 KiB chunks, sent as they were read
+    # the gateway held a few chunks at a time, never the 8 MiB file
+    assert peak < 2 * 1024 * 1024, peak
+    assert max(memory for _, memory in parts) - before < 2 * 1024 * 1024
+
+
+async def test_a_damaged_file_is_cut_short(services: ServiceSet, api: httpx.AsyncClient) -> None:
+    """The object store's SHA-256 is checked when the last chunk has been read: on a mismatch
+    that chunk is never sent and the answer breaks off short of its Content-Length (a server
+    aborts the connection), so no client takes the file as whole."""
+    data = os.urandom(600 * 1024)
+    attachment_id, admin = await _swap_in(services, api, data)
+    async with _bucket(services) as store:
+        info = next(o for o in await store.list() if o.name.endswith(f"/{attachment_id}/original"))
+        meta = info.as_dict()
+        wrong = base64.urlsafe_b64encode(hashlib.sha256(b"other").digest()).decode()
+        meta["digest"] = f"SHA-256={wrong}"
+        name = base64.urlsafe_b64encode(info.name.encode()).decode()
+        await store._js.publish(  # a damaged meta record, as no client writes one
+            f"$O.{info.bucket}.M.{name}", json.dumps(meta).encode(),
+            headers={"Nats-Rollup": "sub"},
+        )  # fmt: skip
+
+    parts: list[tuple[int, int]] = []
+    head: dict[str, str] = {}
+    with pytest.raises(ObjectDigestError):
+        await _download(services, f"/api/attachments/{attachment_id}/content", admin, parts, head)
+    assert head["content-length"] == str(len(data))
+    assert 0 < sum(size for size, _ in parts) < len(data)

@@ -15,6 +15,7 @@ from urllib.parse import quote
 from uuid import UUID
 
 from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile
+from fastapi.responses import StreamingResponse
 
 from rivet_contracts import Done, ErrorCode, Rpc
 from rivet_contracts import attachments as contract
@@ -25,6 +26,7 @@ from rivet_runtime.uploads import UploadStore
 from ..deps import Caller, Config, Fwd, KeyedCaller
 from ..errors import error_response
 from ..forward import Forwarder
+from ..objects import find_object
 from ..settings import GatewaySettings
 from .docs import errors
 
@@ -191,9 +193,10 @@ async def get_attachment(attachment_id: AttachmentId, fwd: Fwd, meta: Caller) ->
 
 @router.get(
     "/api/attachments/{attachment_id}/content",
-    response_class=Response,
+    response_class=StreamingResponse,
     responses=errors(401, 404, 422) | {200: {"description": "The file's bytes."}},
 )
+@router.head("/api/attachments/{attachment_id}/content", include_in_schema=False)
 async def get_content(
     request: Request,
     attachment_id: AttachmentId,
@@ -204,7 +207,10 @@ async def get_content(
 ) -> Response:
     """The file: images inline, every other file as a download, with the type sniffed when it
     was added (`X-Content-Type-Options: nosniff`, `Content-Security-Policy: sandbox`).
-    `rendition=screen` or `thumbnail` for images' smaller copies (404 for other files)."""
+    `rendition=screen` or `thumbnail` for images' smaller copies (404 for other files).
+    `HEAD` answers the same headers without the bytes. The bytes are streamed as they are read
+    from the object store and checked against its SHA-256 at the end: should they not match,
+    the connection is aborted before the last chunk, short of the announced Content-Length."""
     request_ = contract.GetAttachment(attachment_id=attachment_id, rendition=rendition)
     found = await fwd.fetch(contract.GET, request_, meta)
     if isinstance(found, Response):
@@ -212,19 +218,21 @@ async def get_content(
     uploads: UploadStore | None = request.app.state.uploads()
     if uploads is None:
         return error_response(ErrorCode.UNAVAILABLE, "files are not available yet; try again")
-    files = UploadStore(uploads.js, config, bucket=contract.BUCKET, ttl=None)
-    data = await files.get(found.object_key)
+    bucket = UploadStore(uploads.js, config, bucket=contract.BUCKET, ttl=None).bucket
+    stored = await find_object(uploads.js, bucket, found.object_key)
+    if stored is None:
+        return error_response(ErrorCode.NOT_FOUND, "the file is not available")
     image = found.attachment.kind is AttachmentKind.IMAGE
-    name = found.attachment.filename
-    return Response(
-        data,
-        media_type=found.content_type,
-        headers={
-            "Content-Disposition": _disposition("inline" if image else "attachment", name),
-            "Content-Security-Policy": "sandbox",
-            "Cache-Control": "private, max-age=300",
-        },
-    )
+    headers = {
+        "Content-Length": str(stored.size),
+        "Content-Disposition": _disposition("inline" if image else "attachment",
+                                            found.attachment.filename),
+        "Content-Security-Policy": "sandbox",
+        "Cache-Control": "private, max-age=300",
+    }  # fmt: skip
+    if request.method == "HEAD":
+        return Response(media_type=found.content_type, headers=headers)
+    return StreamingResponse(stored.chunks(), media_type=found.content_type, headers=headers)
 
 
 def _disposition(kind: str, filename: str) -> str:
