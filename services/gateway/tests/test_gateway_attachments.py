@@ -313,3 +313,19 @@ async def test_a_damaged_file_is_cut_short(services: ServiceSet, api: httpx.Asyn
         await _download(services, f"/api/attachments/{attachment_id}/content", admin, parts, head)
     assert head["content-length"] == str(len(data))
     assert 0 < sum(size for size, _ in parts) < len(data)
+
+
+async def test_a_missing_file_is_404_before_any_byte(
+    services: ServiceSet, api: httpx.AsyncClient
+) -> None:
+    attachment_id, admin = await _swap_in(services, api, PDF)
+    async with _bucket(services) as store:
+        key = next(
+            o.name for o in await store.list() if o.name.endswith(f"/{attachment_id}/original")
+        )
+        await store.delete(key)
+    path = f"/api/attachments/{attachment_id}/content"
+    gone = await api.get(path, headers=admin.headers)
+    assert gone.status_code == 404, gone.text
+    assert gone.json()["error"]["message"]
+    assert (await api.head(path, headers=admin.headers)).status_code == 404
