@@ -346,6 +346,7 @@ def permissions(needs: ServiceNeeds, namespace: str = "") -> Permissions:
             b = stream(bucket)
             for verb in ("INFO", "CREATE", "PURGE", "MSG.GET"):
                 yield f"$JS.API.STREAM.{verb}.OBJ_{b}"
+            yield f"$JS.API.DIRECT.GET.OBJ_{b}"  # a chunk by sequence (streamed downloads)
             yield f"$JS.API.DIRECT.GET.OBJ_{b}.>"
             # reading: the client looks the stream up by subject, then reads with an ephemeral
             # ordered consumer

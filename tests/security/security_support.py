@@ -202,6 +202,7 @@ async def _tenant(api: httpx.AsyncClient, name: str) -> Tenant:
     )
     assert attached.status_code == 201, attached.text
     tenant.attachment = attached.json()
+    tenant.order = await _order_once_attached(api, admin, tenant.order["id"])
     tenant.secrets = {
         tag,
         tenant.org_id,
@@ -459,3 +460,15 @@ def request_for(
         assert key in FILES, f"{key}: add a valid file to FILES"
         kwargs["files"] = FILES[key]
     return kwargs
+
+
+async def _order_once_attached(api: httpx.AsyncClient, admin: Any, order_id: str) -> dict[str, Any]:
+    """The order as its view shows it once the work-order service counted the attachment
+    (an event after the upload): the state the tenancy checks compare against."""
+    for _ in range(100):
+        order = await api.get(f"/api/work-orders/{order_id}", headers=admin.headers)
+        if order.status_code == 200 and order.json()["attachment_count"] == 1:
+            found: dict[str, Any] = order.json()
+            return found
+        await asyncio.sleep(0.1)
+    raise AssertionError("the work-order service never counted the tenant's attachment")

@@ -100,7 +100,8 @@ async def test_nothing_of_the_victim_changed(
     assert asset.json()["status"] == "in_service"
     order = await client.get(f"/api/work-orders/{victim.order['id']}", headers=victim.admin.headers)
     assert order.json()["version"] == victim.order["version"]
-    assert [e["kind"] for e in order.json()["timeline"]] == ["created"]
+    assert [e["kind"] for e in order.json()["timeline"]] == ["created", "attachment_added"]
+    assert order.json()["attachment_count"] == 1
     plan = await client.get(
         f"/api/maintenance/plans/{victim.plan['id']}", headers=victim.admin.headers
     )

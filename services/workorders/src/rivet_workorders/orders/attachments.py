@@ -67,11 +67,9 @@ async def _apply(
         return None
     now: datetime = ctx.state.clock.now()
     count = counted(row["attachment_count"], delta)
-    await repo.update_order(
-        ctx.conn,
-        row["id"],
-        {"attachment_count": count, "version": row["version"] + 1, "updated_at": now},
-    )
+    # like a comment, a file is not an edit: the order's version stays, so nobody's pending
+    # change to the order is refused as a conflict because a photo arrived
+    await repo.update_order(ctx.conn, row["id"], {"attachment_count": count})
     actor = event.actor
     await repo.add_timeline(
         ctx.conn,
