@@ -114,10 +114,17 @@ async def test_a_joining_member_cannot_choose_their_role(
         assert answer.status_code == 422, answer.text
     joined = await client.post("/api/auth/invitations/accept", json=body)
     if joined.status_code == 504:
-        # KNOWN DEFECT, not understood yet: after the rest of this suite the first accept
-        # sometimes times out at the gateway; a second try shows whether anything was created
-        await asyncio.sleep(1.0)
-        joined = await client.post("/api/auth/invitations/accept", json=body)
+        # KNOWN DEFECT, not understood yet: after the rest of this suite the auth service
+        # sometimes answers the accept after the gateway's timeout (it does join the member):
+        # the role is then read from the member list
+        for _ in range(100):
+            await asyncio.sleep(0.1)
+            users = await client.get("/api/auth/users", headers=team.admin.headers)
+            found = [u for u in users.json()["items"] if u["email"] == "joiner@example.com"]
+            if found:
+                assert found[0]["role"] == "viewer"
+                return
+        raise AssertionError("the accept timed out and no member joined")
     assert joined.status_code == 201, joined.text
     assert joined.json()["role"] == "viewer"
 
