@@ -284,6 +284,11 @@ async def _errors_of(url: str, action: str, subject: str) -> list[str]:
         ("gateway", "pub", "$KV.OTHER.user.x"),
         ("gateway", "pub", "$JS.API.STREAM.DELETE.KV_RATELIMITS"),
         ("integrations", "pub", "$JS.API.STREAM.CREATE.KV_RATELIMITS"),
+        # the attachments service reads the OCR service's photos and never writes them
+        ("attachments", "pub", "$O.PHOTOS.C.x"),
+        ("attachments", "pub", "$O.PHOTOS.M.x"),
+        ("attachments", "pub", "$JS.API.STREAM.PURGE.OBJ_PHOTOS"),
+        ("attachments", "pub", "$JS.API.STREAM.CREATE.OBJ_PHOTOS"),
     ],
 )
 async def test_server_refuses_what_is_not_granted(
@@ -309,6 +314,9 @@ async def test_server_refuses_what_is_not_granted(
         ("telegram", "pub", "rpc.maintenance.record_reading"),
         ("gateway", "pub", "$KV.RATELIMITS.user.x"),
         ("gateway", "pub", "$JS.API.DIRECT.GET.KV_RATELIMITS.$KV.RATELIMITS.user.x"),
+        ("attachments", "pub", "$JS.API.STREAM.MSG.GET.OBJ_PHOTOS"),
+        ("attachments", "pub", "$JS.API.CONSUMER.CREATE.OBJ_PHOTOS.x.$O.PHOTOS.C.x"),
+        ("assets", "pub", "equipment.attachment_added"),
     ],
 )
 async def test_server_allows_what_is_granted(
