@@ -118,6 +118,50 @@ def test_each_service_unit(service: Any) -> None:
         assert svc.get(limit), limit
 
 
+def test_config_makes_a_machine_once(tmp_path: Path) -> None:
+    """`units.py config`: every file a unit reads, secrets readable by root alone, passwords
+    that NATS accepts; run again, it changes nothing (an upgrade adds only what is new)."""
+    units = _load_units_module()
+    site = units.Site("api.example.com", database_host="/var/run/postgresql", role_suffix="_x")
+    written = units.write_config(tmp_path, site)
+    names = {str(p.relative_to(tmp_path)) for p in written}
+    services = {f"{s.name}.env" for s in SERVICES}
+    expected = {"common.env", "nats.env", "caddy.env", "db-passwords.sql", *services}
+    expected |= {"nats/nats.conf", "nats/rivet-auth.conf", "keys/jwt-private.pem"}
+    assert expected | {"keys/jwt-public.pem"} == names
+    for name in ("nats.env", "db-passwords.sql", "keys/jwt-private.pem", *services):
+        assert (tmp_path / name).stat().st_mode & 0o077 == 0, name
+    auth = parse_environment_file((tmp_path / "auth.env").read_text())
+    assert auth["DATABASE_URL"].startswith("postgresql://rivet_auth_x:p")
+    assert auth["DATABASE_URL"].endswith("@/rivet?host=/var/run/postgresql")
+    nats = parse_environment_file((tmp_path / "nats.env").read_text())
+    password = nats["NATS_PASSWORD_AUTH"]
+    assert password[0].isalpha()
+    assert password.isalnum()
+    assert auth["NATS_URL"] == f"nats://auth:{password}@127.0.0.1:4222"
+    assert "NATS_PASSWORD_ADMIN" in nats
+    sql = (tmp_path / "db-passwords.sql").read_text()
+    role_password = auth["DATABASE_URL"].split(":")[2].split("@")[0]
+    assert f"ALTER ROLE \"rivet_auth_x\" PASSWORD '{role_password}';" in sql
+    gateway = parse_environment_file((tmp_path / "gateway.env").read_text())
+    assert "DATABASE_URL" not in gateway
+    caddy = parse_environment_file((tmp_path / "caddy.env").read_text())
+    assert caddy["RIVET_DOMAIN"] == "api.example.com"
+    common = parse_environment_file((tmp_path / "common.env").read_text())
+    assert common["PUBLIC_URL"] == "https://api.example.com"
+
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    assert units.write_config(tmp_path, site) == []
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+
+    # a service added by an upgrade: its files, the others' passwords kept
+    (tmp_path / "ocr.env").unlink()
+    added = units.write_config(tmp_path, site)
+    assert [p.name for p in added] == ["ocr.env"]
+    assert (tmp_path / "auth.env").read_bytes() == before[tmp_path / "auth.env"]
+    assert "rivet_ocr_x" in (tmp_path / "db-passwords.sql").read_text().splitlines()[-1]
+
+
 def _verify_root(folder: Path) -> Path:
     """A file system root for systemd-analyze: this machine's system units, Rivet's units and
     drop-in, and every program their Exec lines name (Rivet's from this environment)."""
@@ -424,13 +468,11 @@ async def _until_healthy(machine: Machine, timeout: float = 240.0) -> None:
         machine.supervisor.tend()
         for port in sorted(pending):
             async with machine.client(port) as client:
-                with contextlib.suppress(httpx.HTTPError):
-                    if (await client.get("/health")).status_code == 200:
+                with contextlib.suppress(httpx.HTTPError):  # ready: database and NATS
+                    if (await client.get("/ready")).status_code == 200:
                         pending.discard(port)
         if asyncio.get_running_loop().time() > deadline:
-            pytest.fail(
-                f"not healthy in {timeout:.0f} s: ports {sorted(pending)}\n{machine.logs()}"
-            )
+            pytest.fail(f"not ready in {timeout:.0f} s: ports {sorted(pending)}\n{machine.logs()}")
         await asyncio.sleep(1)
 
 
