@@ -51,6 +51,7 @@ MIN_ROLE: dict[str, str | None] = {
     "POST /api/equipment/{ref}/reinstate": "admin",
     "GET /api/equipment/export": "viewer",
     "GET /api/equipment/{ref}/history": "viewer",
+    "PUT /api/equipment/{ref}/picture": "technician",
     "GET /api/work-orders": "viewer",
     "POST /api/work-orders": "technician",
     "GET /api/work-orders/equipment/{equipment_id}/work-orders": "viewer",
