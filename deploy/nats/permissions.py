@@ -119,6 +119,8 @@ EXTRA_BUCKETS: dict[str, tuple[str, ...]] = {
 # own ATTACHMENTS (it may look objects up and read their chunks; not put, delete or purge).
 READ_BUCKETS: dict[str, tuple[str, ...]] = {
     "attachments": ("PHOTOS",),
+    # the bot sends an attachment's thumbnail back, and an order's files from its card
+    "telegram": ("ATTACHMENTS",),
 }
 
 # Key-value buckets a service opens (created if missing): the gateway's rate limits.

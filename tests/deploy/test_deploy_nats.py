@@ -289,6 +289,11 @@ async def _errors_of(url: str, action: str, subject: str) -> list[str]:
         ("attachments", "pub", "$O.PHOTOS.M.x"),
         ("attachments", "pub", "$JS.API.STREAM.PURGE.OBJ_PHOTOS"),
         ("attachments", "pub", "$JS.API.STREAM.CREATE.OBJ_PHOTOS"),
+        # the bot reads the attachments' files (thumbnails, an order's files) and never writes
+        ("telegram", "pub", "$O.ATTACHMENTS.C.x"),
+        ("telegram", "pub", "$O.ATTACHMENTS.M.x"),
+        ("telegram", "pub", "$JS.API.STREAM.PURGE.OBJ_ATTACHMENTS"),
+        ("telegram", "pub", "$JS.API.STREAM.CREATE.OBJ_ATTACHMENTS"),
     ],
 )
 async def test_server_refuses_what_is_not_granted(
@@ -317,6 +322,13 @@ async def test_server_refuses_what_is_not_granted(
         ("attachments", "pub", "$JS.API.STREAM.MSG.GET.OBJ_PHOTOS"),
         ("attachments", "pub", "$JS.API.CONSUMER.CREATE.OBJ_PHOTOS.x.$O.PHOTOS.C.x"),
         ("assets", "pub", "equipment.attachment_added"),
+        ("telegram", "pub", "$JS.API.STREAM.MSG.GET.OBJ_ATTACHMENTS"),
+        ("telegram", "pub", "$JS.API.CONSUMER.CREATE.OBJ_ATTACHMENTS.x.$O.ATTACHMENTS.C.x"),
+        (
+            "telegram",
+            "pub",
+            "$JS.API.CONSUMER.CREATE.WORKORDERS.telegram-notify-attachment.wo.attachment_added",
+        ),
     ],
 )
 async def test_server_allows_what_is_granted(

@@ -260,7 +260,9 @@ def test_the_longest_checklist_fits_a_card_and_its_buttons_fit_telegram() -> Non
     assert "📋 <b>Checklist</b> 39/100 done · ❗ <b>31 required still open</b>" in card
     assert "⬜ 40. &lt;Check&gt;" in card  # the open ones first
     assert "more (the web app lists them all)" in card
-    assert card.endswith("<i>Reply to this message to add a comment.</i>")
+    assert card.endswith(
+        "<i>Reply to this message to add a comment, or with a photo or a file to attach it.</i>"
+    )
     markup = keyboards.work_order(order, Role.TECHNICIAN)
     buttons = [b for row in markup.inline_keyboard for b in row]
     assert len(buttons) <= 100

@@ -14,9 +14,11 @@ from rivet_contracts.auth import TelegramIdentity
 from rivet_contracts.maintenance import MeterView
 from rivet_contracts.workorders import WorkOrderView
 
+from .. import chat
 from ..bot import keyboards
 from ..render import equipment, workorders
 from ..rivet import RivetError, RivetUnavailable, UserApi
+from ..state import TelegramState
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +45,15 @@ def parse_number(text: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
-async def send_order(message: Message, order: WorkOrderView, me: TelegramIdentity) -> Message:
-    return await message.answer(
+async def send_order(
+    message: Message, order: WorkOrderView, me: TelegramIdentity, app: TelegramState
+) -> Message:
+    """The order's card; the chat now looks at the order (a photo sent next goes on it)."""
+    sent = await message.answer(
         workorders.card(order), reply_markup=keyboards.work_order(order, me.user.role)
     )
+    await chat.show_order(app.db, message.chat.id, me.user.id, order.number)
+    return sent
 
 
 async def edit(message: Message, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
@@ -55,8 +62,12 @@ async def edit(message: Message, text: str, markup: InlineKeyboardMarkup | None 
         await message.edit_text(text, reply_markup=markup)
 
 
-async def edit_order(message: Message, order: WorkOrderView, me: TelegramIdentity) -> None:
+async def edit_order(
+    message: Message, order: WorkOrderView, me: TelegramIdentity, app: TelegramState
+) -> None:
+    """The card as the order is now; the chat looks at the order again."""
     await edit(message, workorders.card(order), keyboards.work_order(order, me.user.role))
+    await chat.show_order(app.db, message.chat.id, me.user.id, order.number)
 
 
 async def known_meters(api: UserApi, equipment_id: UUID) -> list[MeterView] | None:
