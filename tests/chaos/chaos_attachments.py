@@ -36,7 +36,6 @@ from __future__ import annotations
 import asyncio
 import io
 import random
-import re
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -502,8 +501,10 @@ async def _check_usage(
     checked.figures["usage bytes"] = sum(used.values())
 
 
-async def object_keys(cluster: Cluster) -> dict[str, datetime]:
-    """Key -> modification time of every object in the ``ATTACHMENTS`` object store."""
+async def object_keys(cluster: Cluster) -> dict[str, datetime | None]:
+    """Key -> when its attachment's id was made (the time in a UUID version 7, as the sweep
+    reads it; None for a key that does not name an attachment) of every object in the
+    ``ATTACHMENTS`` object store."""
     nc = await nats.connect(cluster.nats_servers, connect_timeout=5, max_reconnect_attempts=3)
     try:
         store = await nc.jetstream().object_store(BUCKET)
@@ -511,20 +512,21 @@ async def object_keys(cluster: Cluster) -> dict[str, datetime]:
             found = await store.list(ignore_deletes=True)
         except NotFoundError:  # an empty bucket
             return {}
-        return {info.name: _mtime(info.mtime) for info in found if not info.deleted and info.name}
+        return {info.name: _key_time(info.name) for info in found if info.name}
     finally:
         await nc.close()
 
 
-def _mtime(value: object) -> datetime:
-    """An object's modification time (nats-py gives RFC 3339 with nanoseconds)."""
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    found = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?", str(value or ""))
-    if found is None:
-        return datetime.now(UTC)
-    fraction = (found.group(2) or "0")[:6].ljust(6, "0")
-    return datetime.fromisoformat(f"{found.group(1)}.{fraction}+00:00")
+def _key_time(key: str) -> datetime | None:
+    """``<org>/<attachment id>/<rendition>``: the time in the id (UUID version 7)."""
+    parts = key.split("/")
+    try:
+        made = uuid.UUID(parts[1]) if len(parts) == 3 else None
+    except ValueError:
+        return None
+    if made is None or made.version != 7:
+        return None
+    return datetime.fromtimestamp((made.int >> 80) / 1000, UTC)
 
 
 def _keys(row: asyncpg.Record) -> list[str]:
@@ -542,7 +544,7 @@ async def _check_objects(cluster: Cluster, rows: list[asyncpg.Record], checked: 
         checked.duplicated.append(f"objects: {len(left)} objects of removed files still stored")
     too_old = datetime.now(UTC) - timedelta(seconds=ORPHAN_AGE + 4 * SWEEP_EVERY + 10)
     orphans = [k for k in set(stored) - live_keys if k not in set(left)]
-    old = [k for k in orphans if stored[k] < too_old]
+    old = [k for k in orphans if (at := stored[k]) is not None and at < too_old]
     if old:
         checked.duplicated.append(f"objects: {len(old)} objects without a file left by the sweep")
     checked.figures["objects"] = {
@@ -592,5 +594,5 @@ async def objects_pending(cluster: Cluster, db: asyncpg.Connection) -> list[str]
     live = {k for r in rows if r["deleted_at"] is None for k in _keys(r)}
     due = datetime.now(UTC) - timedelta(seconds=ORPHAN_AGE + 2 * SWEEP_EVERY)
     stored = await object_keys(cluster)
-    waiting = [k for k, at in stored.items() if k not in live and at < due]
+    waiting = [k for k, at in stored.items() if k not in live and at is not None and at < due]
     return [f"{len(waiting)} objects without a file past the sweep's age"] if waiting else []

@@ -611,6 +611,8 @@ def summary(
         )
     statuses = ", ".join(f"{s}: {n}" for s, n in sorted(work.statuses().items()))
     lines.append(f"failed by status  {statuses or '-'}")
+    for op in [op for op in work.ops if op.status == 500][:5]:  # never meant: say what it was
+        lines.append(f"  500 on {op.kind}: {op.error[:160]}")
     lines.append(f"re-reads          {dict(work.resyncs) or '-'}")
     if marks:
         lines.append("outcomes from each fault to the next:")
