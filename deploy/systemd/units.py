@@ -262,6 +262,8 @@ def write_config(folder: Path, site: Site) -> list[Path]:
         text = "# NATS users' passwords (deploy/nats/rivet-auth.conf reads them)\n"
         nats_env.unlink(missing_ok=True)
         _write(nats_env, text + _env(passwords), 0o600, written)
+    (folder / "nats").mkdir(exist_ok=True)
+    os.chmod(folder / "nats", 0o755)  # noqa: S103 - for NATS's user; no secret in it
     _write(folder / "nats" / "nats.conf", (HERE / "nats.conf").read_text(), 0o644, written)
     auth_conf = folder / "nats" / "rivet-auth.conf"
     generated = permissions.render_conf("")

@@ -43,7 +43,9 @@ SYSTEM_UNITS = next(
     (p for p in (Path("/usr/lib/systemd/system"), Path("/lib/systemd/system")) if p.is_dir()),
     None,
 )
-VENV = Path(sys.executable).parent.parent
+VENV = Path(os.environ.get("RIVET_SYSTEMD_VENV") or Path(sys.executable).parent.parent)
+"""What stands for /opt/rivet/venv: this environment, or one installed as docs/operations.md
+says (``RIVET_SYSTEMD_VENV``: ``uv sync --no-dev --no-editable --all-packages`` into it)."""
 NO_SYSTEMD_ANALYZE = (
     "systemd-analyze is not installed (Debian package `systemd`; .ci/run installs it)"
 )
@@ -398,7 +400,8 @@ async def machine(test_env: TestEnv) -> AsyncIterator[Machine]:
         # the machine's configuration, as the operator makes it (docs/operations.md)
         made = await asyncio.to_thread(
             subprocess.run,
-            [sys.executable, str(UNITS / "units.py"), "config", str(etc), "--domain", "localhost",
+            [str(VENV / "bin" / "python"), str(UNITS / "units.py"), "config", str(etc),
+             "--domain", "localhost",
              "--database-host", str(pg), "--database", database, "--role-suffix", suffix],
             capture_output=True, text=True, check=False,
         )  # fmt: skip
