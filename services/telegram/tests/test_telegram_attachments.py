@@ -243,3 +243,30 @@ async def test_scan_is_explicit_and_a_scanned_photo_can_go_on_an_order(
     )
     assert photo.status_code == 200
     assert pixels(photo.content) == pixels(nameplate)  # the scanned photo itself, not re-sent
+
+
+async def test_the_equipment_card_comes_with_the_asset_s_picture(admin: Any, rivet: Any) -> None:
+    session, ana = admin
+    asset = await rivet.asset(session, serial="AT-5", name="Feed pump")
+    number = asset["number"]
+    await ana.say(f"/equip view {number}")
+    await ana.read(f"🏭 <b>{number}</b> · Feed pump")
+    assert not ana.received(PHOTO_SENT)  # no picture yet
+
+    added = await rivet.api.post(
+        f"/api/equipment/{number}/attachments",
+        files={"file": ("pump.jpg", jpeg(2000, 1000), "image/jpeg")},
+        headers=session.headers,
+    )
+    assert added.status_code == 201, added.text
+    deadline = time.monotonic() + 20
+    while (await rivet.get(session, f"/api/equipment/{number}")).get("picture") is None:
+        assert time.monotonic() < deadline, "the asset never got its picture"
+        await asyncio.sleep(0.2)
+
+    await ana.say(f"/equip view {number}")
+    picture = await sent(ana, f"🏭 <b>{number}</b>")
+    assert "🖼 pump.jpg" in picture.text
+    assert pixels(picture.files["photo"]) == (1600, 800)  # the screen copy
+    card = await ana.read(f"🏭 <b>{number}</b> · Feed pump")
+    assert "📎 1 file" in card["text"]

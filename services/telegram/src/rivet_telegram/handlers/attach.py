@@ -11,21 +11,19 @@ order's files back, read from the attachments' object store.
 """
 
 import hashlib
-import logging
 from dataclasses import dataclass
 from typing import Any
 
 from aiogram import Bot, F
 from aiogram.filters import StateFilter
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
-from nats.js.errors import BucketNotFoundError
 
-from rivet_contracts import Role, ServiceError
+from rivet_contracts import Role
 from rivet_contracts.attachments import AttachmentKind, AttachmentView, Rendition
 from rivet_contracts.auth import TelegramIdentity
 from rivet_contracts.workorders import OPEN_STATUSES, ListWorkOrders, WorkOrderSort
 
-from .. import chat
+from .. import chat, objects
 from ..bot import keyboards
 from ..bot.callbacks import FileCb, WoCb
 from ..bot.routing import Handlers
@@ -34,8 +32,6 @@ from ..render.workorders import WO_NUMBER
 from ..rivet import RivetError, UserApi
 from ..state import TelegramState
 from .common import edit
-
-log = logging.getLogger(__name__)
 
 router = Handlers("attach")
 FILES_SENT = 10
@@ -194,12 +190,7 @@ async def read_rendition(
     the file cannot be read now."""
     if rendition not in item.renditions:
         return None
-    try:
-        found = await api.attachment_file(item.id, rendition)
-        return await app.files.get(found.object_key)
-    except (RivetError, ServiceError, BucketNotFoundError) as exc:
-        log.warning("%s of attachment %s not read: %s", rendition.value, item.id, exc)
-        return None
+    return await objects.read_file(api, app.files, item.id, rendition)
 
 
 # --- a file kept for the chat -------------------------------------------------------------------

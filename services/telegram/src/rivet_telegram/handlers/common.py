@@ -7,14 +7,15 @@ import re
 from uuid import UUID
 
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.types import InlineKeyboardMarkup, Message
+from aiogram.types import BufferedInputFile, InlineKeyboardMarkup, Message
 
 from rivet_contracts.assets import EquipmentView
+from rivet_contracts.attachments import Rendition
 from rivet_contracts.auth import TelegramIdentity
 from rivet_contracts.maintenance import MeterView
 from rivet_contracts.workorders import WorkOrderView
 
-from .. import chat
+from .. import chat, objects
 from ..bot import keyboards
 from ..render import equipment, workorders
 from ..rivet import RivetError, RivetUnavailable, UserApi
@@ -81,9 +82,16 @@ async def known_meters(api: UserApi, equipment_id: UUID) -> list[MeterView] | No
 
 
 async def send_equipment(
-    message: Message, item: EquipmentView, me: TelegramIdentity, api: UserApi
+    message: Message, item: EquipmentView, me: TelegramIdentity, api: UserApi, app: TelegramState
 ) -> None:
-    """The asset's card, with its meters and a reading button when it has meters."""
+    """The asset's picture (its screen copy, when it has one and it can be read now), then its
+    card, with its meters and a reading button when it has meters."""
+    picture = item.picture
+    if picture is not None:
+        data = await objects.read_file(api, app.files, picture.attachment_id, Rendition.SCREEN)
+        if data is not None:
+            photo = BufferedInputFile(data, filename=picture.filename)
+            await message.answer_photo(photo, caption=equipment.picture_caption(item, picture))
     meters = await known_meters(api, item.id)
     await message.answer(
         equipment.card(item, meters),
