@@ -363,3 +363,39 @@ def test_compose_server_config_is_valid(tmp_path: Path) -> None:
         text=True,
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+async def test_attachments_read_the_ocr_photos_and_write_none(auth_nats: AuthNats) -> None:
+    """The attachments service copies a scan's photo out of PHOTOS with the client's own calls
+    (open the bucket, look the object up, read its chunks), and may not put, delete or purge
+    there: the photos stay the OCR service's."""
+    from rivet_runtime.broker import inbox_prefix
+
+    photo = os.urandom(300_000)  # three chunks of 128 KiB
+    ocr = await nats.connect(
+        auth_nats.url("ocr"), inbox_prefix=inbox_prefix("ocr"), max_reconnect_attempts=0
+    )
+    reader = await nats.connect(
+        auth_nats.url("attachments"),
+        inbox_prefix=inbox_prefix("attachments"),
+        max_reconnect_attempts=0,
+        error_cb=_quiet,
+    )
+    try:
+        photos = await ocr.jetstream().create_object_store("PHOTOS")
+        await photos.put("scans/plate", photo)
+        store = await reader.jetstream(timeout=2).object_store("PHOTOS")
+        assert (await store.get_info("scans/plate")).size == len(photo)
+        assert (await store.get("scans/plate")).data == photo
+        for attempt in (store.put("scans/forged", b"x"), store.delete("scans/plate")):
+            with pytest.raises(nats.errors.Error):  # denied: no acknowledgement comes
+                await attempt
+        assert (await photos.get("scans/plate")).data == photo
+        assert [i.name for i in await photos.list()] == ["scans/plate"]
+    finally:
+        await reader.close()
+        await ocr.close()
+
+
+async def _quiet(exc: Exception) -> None:
+    """Permission violations of the refused writes above (expected)."""
