@@ -101,6 +101,7 @@ MIN_ROLE: dict[str, str | None] = {
     "GET /api/attachments/{attachment_id}/content": "viewer",
     "PATCH /api/attachments/{attachment_id}": "technician",
     "DELETE /api/attachments/{attachment_id}": "technician",
+    "GET /api/attachments/usage": "admin",
 }
 
 

@@ -179,6 +179,38 @@ async def test_lists_searches_and_stats_never_show_other_organizations(
     assert checked >= 20
 
 
+async def test_storage_usage_counts_only_the_organization_s_own_files(
+    client: httpx.AsyncClient, tenants: tuple[Tenant, Tenant]
+) -> None:
+    """A file the victim adds moves the victim's usage and never the attacker's."""
+    attacker, victim = tenants
+
+    async def usage(tenant: Tenant) -> dict[str, Any]:
+        answer = await client.get("/api/attachments/usage", headers=tenant.admin.headers)
+        assert answer.status_code == 200, answer.text
+        found: dict[str, Any] = answer.json()
+        return found
+
+    theirs, mine = await usage(victim), await usage(attacker)
+    assert theirs["files"] >= 2  # the fixture's photos on the victim's order and asset
+    added = await client.post(
+        f"/api/work-orders/{victim.order['id']}/attachments",
+        files={"file": ("usage.pdf", b"%PDF-1.4\n% usage\n%%EOF\n", "application/pdf")},
+        headers=victim.admin.headers,
+    )
+    assert added.status_code == 201, added.text
+    after = await usage(victim)
+    assert after["files"] == theirs["files"] + 1
+    assert after["bytes_used"] == theirs["bytes_used"] + added.json()["size_bytes"]
+    assert after["bytes_left"] == after["quota_bytes"] - after["bytes_used"]
+    assert await usage(attacker) == mine
+    removed = await client.delete(
+        f"/api/attachments/{added.json()['id']}", headers=victim.admin.headers
+    )
+    assert removed.status_code == 200, removed.text
+    assert await usage(victim) == theirs
+
+
 def _plan(equipment: str, trigger: dict[str, Any] | None = None) -> dict[str, Any]:
     calendar = {"kind": "calendar", "every": 1, "unit": "weeks", "first_due": "2031-01-06"}
     return {"equipment_id": equipment, "title": "Steal", "trigger": trigger or calendar}

@@ -178,6 +178,7 @@ class Rpc:
     ATTACHMENTS_GET: Final = "rpc.attachments.get"
     ATTACHMENTS_UPDATE: Final = "rpc.attachments.update"
     ATTACHMENTS_DELETE: Final = "rpc.attachments.delete"
+    ATTACHMENTS_USAGE: Final = "rpc.attachments.usage"
 
     OCR_SUBMIT: Final = "rpc.ocr.submit"
     OCR_GET_SCAN: Final = "rpc.ocr.get_scan"

@@ -211,6 +211,16 @@ async def get(ctx: Ctx, req: contract.GetAttachment) -> contract.AttachmentFile:
     )
 
 
+async def usage(ctx: Ctx) -> contract.AttachmentUsage:
+    """The organization's usage row (none yet: nothing stored) and its quota."""
+    row = await repo.usage_of(ctx.conn, ctx.caller.org_id)
+    used, files = (int(row["bytes_used"]), int(row["files"])) if row else (0, 0)
+    quota = ctx.state.settings.attachment_org_quota_bytes
+    return contract.AttachmentUsage(
+        bytes_used=used, quota_bytes=quota, bytes_left=max(0, quota - used), files=files
+    )
+
+
 # --- changing, removing -----------------------------------------------------------------------
 
 
