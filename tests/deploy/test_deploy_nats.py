@@ -397,5 +397,37 @@ async def test_attachments_read_the_ocr_photos_and_write_none(auth_nats: AuthNat
         await ocr.close()
 
 
+async def test_the_bot_reads_the_attachments_files_and_writes_none(auth_nats: AuthNats) -> None:
+    """The bot sends an attachment's thumbnail back and an order's files from its card: it reads
+    ATTACHMENTS with the client's own calls and may not put, delete or purge there (the files
+    stay the attachments service's)."""
+    from rivet_runtime.broker import inbox_prefix
+
+    original = os.urandom(300_000)  # three chunks of 128 KiB
+    owner = await nats.connect(
+        auth_nats.url("attachments"),
+        inbox_prefix=inbox_prefix("attachments"),
+        max_reconnect_attempts=0,
+    )
+    bot = await nats.connect(
+        auth_nats.url("telegram"),
+        inbox_prefix=inbox_prefix("telegram"),
+        max_reconnect_attempts=0,
+        error_cb=_quiet,
+    )
+    try:
+        files = await owner.jetstream().create_object_store("ATTACHMENTS")
+        await files.put("org/file/original", original)
+        store = await bot.jetstream(timeout=2).object_store("ATTACHMENTS")
+        assert (await store.get("org/file/original")).data == original
+        for attempt in (store.put("org/forged/original", b"x"), store.delete("org/file/original")):
+            with pytest.raises(nats.errors.Error):  # denied: no acknowledgement comes
+                await attempt
+        assert [i.name for i in await files.list()] == ["org/file/original"]
+    finally:
+        await bot.close()
+        await owner.close()
+
+
 async def _quiet(exc: Exception) -> None:
     """Permission violations of the refused writes above (expected)."""
