@@ -251,6 +251,23 @@ async def update_order(conn: AsyncConnection, order_id: UUID, values: dict[str, 
     await conn.execute(_UPDATE_ORDER, {**values, "order_id_": order_id})
 
 
+async def has_attachment_entry(
+    conn: AsyncConnection, work_order_id: UUID, kind: str, attachment_id: UUID
+) -> bool:
+    """Whether the order's timeline has an entry of ``kind`` (``attachment_added`` or
+    ``attachment_removed``) for the attachment."""
+    query = (
+        select(timeline.c.id)
+        .where(
+            timeline.c.work_order_id == work_order_id,
+            timeline.c.kind == kind,
+            timeline.c.changes["attachment"]["id"].astext == str(attachment_id),
+        )
+        .limit(1)
+    )
+    return (await conn.execute(query)).first() is not None
+
+
 async def add_timeline(conn: AsyncConnection, **values: Any) -> RowMapping:
     """Add a timeline entry; returns it (without its author's name)."""
     return (await conn.execute(_ADD_TIMELINE, values)).mappings().one()
