@@ -10,6 +10,9 @@ import time
 from pathlib import Path
 from typing import IO
 
+import asyncpg
+import nats.errors
+
 from rivet_contracts import ErrorCode, Role, ServiceError
 from rivet_contracts import auth as auth_contract
 
@@ -65,6 +68,9 @@ def main(args: argparse.Namespace) -> int:
         result = asyncio.run(run(args, password))
     except ServiceError as exc:
         print(f"rivet-import: {exc.code.value}: {exc}", file=sys.stderr)
+        return 2
+    except (OSError, asyncpg.PostgresError, nats.errors.Error) as exc:
+        print(f"rivet-import: could not run: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
     return 1 if result.failed else 0
 

@@ -17,6 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import IO, Any, TypeVar
 from uuid import UUID
 
@@ -119,6 +120,7 @@ class Importer:
         """Source asset id -> the Rivet number its orders go to."""
         self.asset_skipped: dict[UUID, str] = {}
         """Source asset id -> why it is not in Rivet."""
+        self.started = datetime.now(UTC)
 
     async def run(self, snapshot: Snapshot) -> Result:
         seconds = {}
@@ -424,7 +426,10 @@ class Importer:
                 return out
             made = await self.bus.call(wo_contract.CREATE, plan.request)
             await self._bring_to(made.id, plan.status, made.status)
-            out.outcome, out.rivet_number, out.rivet_id = "created", made.number, str(made.id)
+            # an order without a kept number is found again by its key (the same order)
+            earlier = made.created_at < self.started
+            out.outcome = "matched" if earlier else "created"
+            out.rivet_number, out.rivet_id = made.number, str(made.id)
             return out
 
         await self._each("work_orders", rows, work, failed)
@@ -462,10 +467,14 @@ class Importer:
 
 def summary_lines(result: Result, total_seconds: float) -> Iterable[str]:
     table = result.report.summary()
-    for kind in ("user", "equipment", "work_order"):
+    for kind, label in (
+        ("user", "users"),
+        ("equipment", "equipment"),
+        ("work_order", "work orders"),
+    ):
         counts = table.get(kind, {})
         cells = ", ".join(f"{k} {v}" for k, v in counts.items()) or "none"
-        yield f"{kind + 's':12} {sum(counts.values()):6}  {cells}"
+        yield f"{label:12} {sum(counts.values()):6}  {cells}"
     eq, wo = result.seconds.get("equipment", 0.0), result.seconds.get("work_orders", 0.0)
     n_eq = sum(table.get("equipment", {}).values())
     n_wo = sum(table.get("work_order", {}).values())
