@@ -35,7 +35,15 @@ class Bus:
     @classmethod
     async def connect(cls, url: str, namespace: str) -> "Bus":
         servers = [s.strip() for s in url.split(",") if s.strip()]
-        nc = await nats.connect(servers, name="rivet-import", connect_timeout=5)
+
+        async def quiet(_error: Exception) -> None:
+            """Connection errors end the run (after the retries) with one message, not a
+            traceback per attempt."""
+
+        nc = await nats.connect(
+            servers, name="rivet-import", connect_timeout=5, max_reconnect_attempts=5,
+            reconnect_time_wait=1, error_cb=quiet,
+        )  # fmt: skip
         return cls(nc, namespace)
 
     async def close(self) -> None:
