@@ -340,7 +340,9 @@ class Importer:
                 assets_contract.CREATE, plan.request, key=f"rivet-pro:equipment:{row.id}"
             )
             assert made.equipment is not None
-            if made.outcome is MatchOutcome.CREATED:
+            if made.outcome is MatchOutcome.CREATED and made.equipment.created_at < self.started:
+                out.reason = "created by an earlier run (the same request's key)"
+            elif made.outcome is MatchOutcome.CREATED:
                 out.outcome = "created"
             else:
                 out.reason = f"the registry matched it to {made.equipment.number}"
