@@ -25,6 +25,8 @@ class Generated:
     """What was written, for the test's expectations."""
 
     admin_email: str
+    admin_telegram_id: int = 0
+    """The admin used Rivet Pro in Telegram too: the import links that account to them."""
     web: list[str] = field(default_factory=list)
     """Addresses of web users (besides the admin)."""
     telegram_only: list[int] = field(default_factory=list)
@@ -64,7 +66,13 @@ async def build(
             )  # fmt: skip
             return uid
 
-        admin = user(email=admin_email, full_name="Pro Admin", role="admin")
+        out.admin_telegram_id = rng.randrange(10**8, 10**10)
+        admin = user(
+            email=admin_email,
+            full_name="Pro Admin",
+            role="admin",
+            telegram_id=out.admin_telegram_id,
+        )
         for i in range(6):
             email = f"tech{i}-{uuid.uuid4().hex[:6]}@example.com"
             out.web.append(email)

@@ -139,7 +139,11 @@ async def test_a_rivet_pro_database_comes_across_once(
     assert {i["email"] for i in invitations} == set(data.web)
     members = (await api.get("/api/auth/users", headers=admin.headers)).json()["items"]
     linked = [m for m in members if m["telegram_linked"]]
-    assert len(linked) == len(data.telegram_only) + len(data.telegram_with_email)
+    assert len(linked) == len(data.telegram_only) + len(data.telegram_with_email) + 1
+    # the admin, a member already, has their Telegram account linked
+    assert any(m["email"] == data.admin_email for m in linked)
+    admin_row = next(r for r in report if r["kind"] == "user" and r["outcome"] == "matched")
+    assert admin_row["reason"] == "Telegram account linked"
 
     # numbers kept: every asset but the duplicates has its Rivet Pro number
     assets = {a["number"]: a for a in await _all(api, admin, "/api/equipment")}

@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 from typing import IO, Any, TypeVar
 from uuid import UUID
 
+from pydantic import ValidationError
+
 from rivet_contracts import ErrorCode, Identity, ServiceError
 from rivet_contracts import assets as assets_contract
 from rivet_contracts import auth as auth_contract
@@ -151,6 +153,10 @@ class Importer:
                     outcome = await work(row)
                 except ServiceError as exc:
                     outcome = failed(row, f"{exc.code.value}: {exc}")
+                except ValidationError as exc:  # a value no rule of mapping foresaw
+                    error = exc.errors()[0]
+                    where = ".".join(str(part) for part in error["loc"])
+                    outcome = failed(row, f"not valid for Rivet: {where}: {error['msg']}")
             self.report.add(outcome)
             done += 1
             self.progress.show(what, done, len(rows), started)
