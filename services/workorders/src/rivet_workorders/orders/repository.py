@@ -15,6 +15,7 @@ from sqlalchemy import (
     and_,
     any_,
     bindparam,
+    func,
     not_,
     or_,
     select,
@@ -192,6 +193,20 @@ async def next_number(conn: AsyncConnection, org_id: UUID, year: int) -> int:
     """The organization's next number for ``year``: one row per org and year, incremented in
     place, so concurrent creates queue on that row and never share a number."""
     return int((await conn.execute(_NEXT_NUMBER, {"org_id": org_id, "year": year})).scalar_one())
+
+
+async def number_at_least(conn: AsyncConnection, org_id: UUID, year: int, value: int) -> None:
+    """Move the year's counter to ``value`` unless it is past it already (a number kept by an
+    import): the next ``next_number`` is above every number in use."""
+    query = (
+        insert(counters)
+        .values(org_id=org_id, year=year, value=value)
+        .on_conflict_do_update(
+            index_elements=[counters.c.org_id, counters.c.year],
+            set_={"value": func.greatest(counters.c.value, value)},
+        )
+    )
+    await conn.execute(query)
 
 
 async def insert_order(conn: AsyncConnection, values: dict[str, Any]) -> RowMapping | None:
