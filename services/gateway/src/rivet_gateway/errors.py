@@ -1,5 +1,7 @@
-"""One error shape for every failure: ``{"error": {"code", "message", "details"?}}``."""
+"""One error shape for every failure: ``{"error": {"code", "message", "details"?}}``; under
+Rivet Pro's prefix also ``"detail"``, the message where Rivet Pro's clients read it (ADR 0021)."""
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -47,25 +49,44 @@ def error_response(
     )
 
 
+COMPAT_PREFIX = "/pro/"
+"""Paths of Rivet Pro's API (``rivetpro.PREFIX``): their errors also carry ``detail``."""
+
+
+def with_detail(response: Response) -> Response:
+    """The error ``response`` with ``"detail": <message>`` beside ``"error"``, as Rivet Pro's
+    clients (FastAPI's ``HTTPException``) read it."""
+    body = json.loads(bytes(response.body))
+    body["detail"] = body["error"]["message"]
+    headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+    return JSONResponse(body, status_code=response.status_code, headers=headers)
+
+
+def _for(request: Request, response: Response) -> Response:
+    return with_detail(response) if request.url.path.startswith(COMPAT_PREFIX) else response
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
-    async def http_error(_request: Request, exc: HTTPException) -> Response:
+    async def http_error(request: Request, exc: HTTPException) -> Response:
         code = _BY_STATUS.get(exc.status_code, ErrorCode.BAD_REQUEST)
         message = exc.detail if isinstance(exc.detail, str) else code.value.replace("_", " ")
-        return error_response(code, message, status=exc.status_code, headers=exc.headers)
+        response = error_response(code, message, status=exc.status_code, headers=exc.headers)
+        return _for(request, response)
 
     @app.exception_handler(RateLimited)
-    async def rate_limited(_request: Request, exc: RateLimited) -> Response:
-        return error_response(
+    async def rate_limited(request: Request, exc: RateLimited) -> Response:
+        response = error_response(
             ErrorCode.RATE_LIMITED,
             str(exc),
             details=exc.details,
             retry_after=exc.retry_after,
             headers={"Retry-After": str(exc.retry_after)},
         )
+        return _for(request, response)
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(_request: Request, exc: RequestValidationError) -> Response:
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         details = [
             {
                 "loc": [str(p) for p in err.get("loc", ())],
@@ -74,15 +95,17 @@ def install(app: FastAPI) -> None:
             }
             for err in exc.errors()
         ]
-        return error_response(ErrorCode.VALIDATION, "the request is not valid", details=details)
+        response = error_response(ErrorCode.VALIDATION, "the request is not valid", details=details)
+        return _for(request, response)
 
     @app.exception_handler(ValidationError)
-    async def contract_error(_request: Request, exc: ValidationError) -> Response:
+    async def contract_error(request: Request, exc: ValidationError) -> Response:
         """A route builds a request contract from path and query values; what the contract
         refuses is the caller's mistake."""
-        return error_response(
+        response = error_response(
             ErrorCode.VALIDATION, "the request is not valid", details=validation_details(exc)
         )
+        return _for(request, response)
 
     @app.exception_handler(Exception)
     async def unexpected(_request: Request, _exc: Exception) -> Response:
