@@ -42,8 +42,9 @@ class ProError(BaseModel):
 
 
 def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """Like ``docs.errors``: Rivet's error body, plus ``detail`` for Rivet Pro's clients."""
-    return {status: {"model": ProError} for status in (400, *statuses, 503, 504)}
+    """Like ``docs.errors``: Rivet's error body, plus ``detail`` for Rivet Pro's clients;
+    422 always (an id or a value the contract refuses)."""
+    return {status: {"model": ProError} for status in (400, *statuses, 422, 503, 504)}
 
 
 def _json(value: BaseModel | list[Any], status: int = 200) -> Response:
