@@ -10,7 +10,7 @@ import asyncio
 import functools
 import time
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, File, Path, Query, Request, Response, UploadFile
@@ -18,17 +18,17 @@ from fastapi.responses import JSONResponse
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
-from rivet_contracts import ErrorCode, ErrorInfo, assets, auth, ocr, workorders
+from rivet_contracts import ErrorCode, ErrorInfo, ServiceError, assets, auth, ocr, workorders
+from rivet_contracts.spec import ReplyT, RequestT, RpcSpec
 from rivet_runtime.client import CallMeta
 
 from .. import rivetpro as pro
 from ..deps import Anonymous, Caller, Config, Fwd, Person
-from ..errors import error_response, with_detail
+from ..errors import error_response
 from ..tokens import InvalidToken
 
 router = APIRouter(prefix=pro.PREFIX, tags=["rivet pro compatibility"], deprecated=True)
 
-T = TypeVar("T")
 Id = Annotated[str, Path(min_length=1, max_length=64, description="Id or number.")]
 LoginForm = Annotated[OAuth2PasswordRequestForm, Depends()]
 RUNNING = (ocr.ScanStatus.QUEUED, ocr.ScanStatus.MATCHING)
@@ -54,17 +54,33 @@ def _json(value: BaseModel | list[Any], status: int = 200) -> Response:
 
 
 class Failed(Exception):
-    """A service refused or failed: its error, as the answer."""
+    """A service refused or failed, or a request cannot be served: the answer to give."""
 
     def __init__(self, response: Response) -> None:
-        self.response = with_detail(response)
+        self.response = response
 
 
-async def _ask(answer: Awaitable[T | Response]) -> T:
-    got = await answer
-    if isinstance(got, Response):
-        raise Failed(got)
-    return got
+def refusal(code: ErrorCode, message: str, **extra: Any) -> Failed:
+    return Failed(error_response(code, message, detail=True, **extra))
+
+
+async def _ask(
+    fwd: Fwd, spec: RpcSpec[RequestT, ReplyT], payload: RequestT, meta: CallMeta
+) -> ReplyT:
+    """The service's reply as ``spec.reply``; its error (with Rivet's status and headers, and
+    ``detail``) raised as ``Failed``."""
+    try:
+        return await fwd.client.call(spec, payload, meta, timeout=fwd.timeout)
+    except ServiceError as exc:
+        info = exc.info
+        wait = info.retry_after if info.code is ErrorCode.RATE_LIMITED else None
+        raise refusal(
+            info.code,
+            info.message,
+            details=info.details,
+            retry_after=info.retry_after,
+            headers={"Retry-After": str(wait)} if wait else None,
+        ) from None
 
 
 def answered(route: Callable[..., Awaitable[Response]]) -> Callable[..., Awaitable[Response]]:
@@ -88,7 +104,7 @@ async def _facts(fwd: Fwd, meta: CallMeta, equipment_id: UUID) -> pro.OrderFacts
         query = workorders.ListEquipmentWorkOrders(
             equipment_id=str(equipment_id), limit=200, offset=offset
         )
-        page = await _ask(fwd.fetch(workorders.FOR_EQUIPMENT, query, meta))
+        page = await _ask(fwd, workorders.FOR_EQUIPMENT, query, meta)
         facts.add(page.items)
         offset = page.next_offset if page.next_offset and page.next_offset <= 100_000 else None
     return facts
@@ -155,14 +171,12 @@ async def _signed_in(
         password=password,
         client_ip=request.client.host if request.client else None,
     )
-    tokens = await fwd.fetch(auth.LOGIN, login, meta)
-    if isinstance(tokens, Response):
-        return tokens
+    tokens = await _ask(fwd, auth.LOGIN, login, meta)
     try:
         identity = request.app.state.verifier.verify(tokens.access_token)
-    except InvalidToken:  # pragma: no cover - auth signs with the key the gateway checks
-        return error_response(ErrorCode.UNAVAILABLE, "the new session cannot be used yet")
-    person = await _ask(fwd.fetch(auth.ME, auth.GetMe(), CallMeta(identity, meta.correlation_id)))
+    except InvalidToken as exc:  # pragma: no cover - auth signs with the key the gateway checks
+        raise refusal(ErrorCode.UNAVAILABLE, "the new session cannot be used yet") from exc
+    person = await _ask(fwd, auth.ME, auth.GetMe(), CallMeta(identity, meta.correlation_id))
     answer = pro.ProToken(
         access_token=tokens.access_token,
         refresh_token=tokens.refresh_token,
@@ -180,13 +194,13 @@ async def register(body: pro.ProRegister, request: Request, fwd: Fwd, meta: Anon
     that has an account already is a 400 unless the password is that account's."""
     name = body.full_name or body.email.split("@", 1)[0]
     account = auth.RegisterUser(email=body.email, password=body.password, full_name=name)
-    await _ask(fwd.fetch(auth.REGISTER, account, meta))
-    answer = await _signed_in(request, fwd, meta, body.email, body.password)
-    if answer.status_code == 401:
-        return with_detail(error_response(ErrorCode.BAD_REQUEST, "Email already registered"))
-    if answer.status_code >= 400:
-        raise Failed(answer)
-    return answer
+    await _ask(fwd, auth.REGISTER, account, meta)
+    try:
+        return await _signed_in(request, fwd, meta, body.email, body.password)
+    except Failed as failed:
+        if failed.response.status_code == 401:  # the address has an account, not this password
+            raise refusal(ErrorCode.BAD_REQUEST, "Email already registered") from None
+        raise
 
 
 @router.post("/api/auth/login", response_model=pro.ProToken, responses=errors(401, 422, 429))
@@ -194,17 +208,14 @@ async def register(body: pro.ProRegister, request: Request, fwd: Fwd, meta: Anon
 async def login(form: LoginForm, request: Request, fwd: Fwd, meta: Anonymous) -> Response:
     """OAuth2 password form (`username` = e-mail): the access token and the user, as Rivet
     Pro answered (with Rivet's refresh token besides)."""
-    answer = await _signed_in(request, fwd, meta, form.username, form.password)
-    if answer.status_code >= 400:
-        raise Failed(answer)
-    return answer
+    return await _signed_in(request, fwd, meta, form.username, form.password)
 
 
 @router.get("/api/auth/me", response_model=pro.ProMe, responses=errors(401, 403))
 @answered
 async def me(fwd: Fwd, meta: Person) -> Response:
     """Your profile in Rivet Pro's fields."""
-    return _json(pro.me(await _ask(fwd.fetch(auth.ME, auth.GetMe(), meta))))
+    return _json(pro.me(await _ask(fwd, auth.ME, auth.GetMe(), meta)))
 
 
 @router.post(
@@ -218,7 +229,7 @@ async def link_telegram(body: pro.ProLinkTelegram, fwd: Fwd, meta: Person) -> Re
     """Rivet links a Telegram account only when that account proves it: the answer (202,
     `success: false`) carries a one-time code for the bot (`/start <code>`, 10 minutes) and
     its `t.me` link; once sent, the accounts are linked."""
-    code = await _ask(fwd.fetch(auth.CREATE_TELEGRAM_LINK, auth.CreateTelegramLink(), meta))
+    code = await _ask(fwd, auth.CREATE_TELEGRAM_LINK, auth.CreateTelegramLink(), meta)
     where = code.link or f"the bot: /start {code.code}"
     answer = pro.ProLinkAnswer(
         success=False,
@@ -244,15 +255,13 @@ async def link_telegram(body: pro.ProLinkTelegram, fwd: Fwd, meta: Person) -> Re
 async def create_equipment(body: pro.ProEquipmentCreate, fwd: Fwd, meta: Caller) -> Response:
     """Create or match an asset; `is_new` says which. Where Rivet finds possible duplicates
     and cannot choose, 409 with the candidates' numbers (choose at `POST /api/equipment`)."""
-    result = await _ask(fwd.fetch(assets.CREATE, pro.equipment_request(body), meta))
+    result = await _ask(fwd, assets.CREATE, pro.equipment_request(body), meta)
     if result.equipment is None:
         numbers = [c.equipment.number for c in result.candidates]
-        return with_detail(
-            error_response(
-                ErrorCode.CONFLICT,
-                "this asset may already be registered as " + ", ".join(numbers),
-                details={"candidates": numbers},
-            )
+        raise refusal(
+            ErrorCode.CONFLICT,
+            "this asset may already be registered as " + ", ".join(numbers),
+            details={"candidates": numbers},
         )
     created = result.outcome is assets.MatchOutcome.CREATED
     answer = pro.ProEquipmentCreated(
@@ -279,7 +288,7 @@ async def list_equipment(
         equipment_type=equipment_type,
         sort=assets.SortKey("-created_at"),
     )
-    page = await _ask(fwd.fetch(assets.LIST, query, meta))
+    page = await _ask(fwd, assets.LIST, query, meta)
     return _json(await _equipment_list(fwd, meta, page.items))
 
 
@@ -298,7 +307,7 @@ async def search_equipment(
     offset: int | None = 0
     while offset is not None and len(found) < limit:
         ask = assets.SearchEquipment(query=query, limit=min(50, limit - len(found)), offset=offset)
-        result = await _ask(fwd.fetch(assets.SEARCH, ask, meta))
+        result = await _ask(fwd, assets.SEARCH, ask, meta)
         found += [hit.equipment for hit in result.items]
         offset = result.next_offset
     return _json(await _equipment_list(fwd, meta, found[:limit]))
@@ -310,7 +319,7 @@ async def search_equipment(
 @answered
 async def get_equipment(equipment_id: Id, fwd: Fwd, meta: Caller) -> Response:
     """One asset."""
-    view = await _ask(fwd.fetch(assets.GET, assets.GetEquipment(ref=equipment_id), meta))
+    view = await _ask(fwd, assets.GET, assets.GetEquipment(ref=equipment_id), meta)
     return _json(await _equipment(fwd, meta, view))
 
 
@@ -327,9 +336,9 @@ async def update_equipment(
     patch = pro.equipment_patch(body)
     if patch.model_fields_set:
         change = assets.UpdateEquipment(ref=equipment_id, patch=patch)
-        view = await _ask(fwd.fetch(assets.UPDATE, change, meta))
+        view = await _ask(fwd, assets.UPDATE, change, meta)
     else:
-        view = await _ask(fwd.fetch(assets.GET, assets.GetEquipment(ref=equipment_id), meta))
+        view = await _ask(fwd, assets.GET, assets.GetEquipment(ref=equipment_id), meta)
     return _json(await _equipment(fwd, meta, view))
 
 
@@ -344,9 +353,8 @@ async def create_work_order(body: pro.ProWorkOrderCreate, fwd: Fwd, meta: Caller
     """Open a work order on `equipment_id`, or on the asset described by the flat fields
     (matched or registered). 400 without either, as in Rivet Pro."""
     if body.equipment_id is None and body.manufacturer is None:
-        refusal = "Must provide either equipment_id or manufacturer"
-        return with_detail(error_response(ErrorCode.BAD_REQUEST, refusal))
-    order = await _ask(fwd.fetch(workorders.CREATE, pro.work_order_request(body), meta))
+        raise refusal(ErrorCode.BAD_REQUEST, "Must provide either equipment_id or manufacturer")
+    order = await _ask(fwd, workorders.CREATE, pro.work_order_request(body), meta)
     return _json(pro.work_order(order))
 
 
@@ -360,7 +368,7 @@ async def list_work_orders(
 ) -> Response:
     """Your organization's work orders, newest first, as a plain list."""
     query = workorders.ListWorkOrders(status=[status] if status else None, limit=limit)
-    page = await _ask(fwd.fetch(workorders.LIST, query, meta))
+    page = await _ask(fwd, workorders.LIST, query, meta)
     return _json([pro.work_order(o) for o in page.items])
 
 
@@ -375,7 +383,7 @@ async def equipment_work_orders(
 ) -> Response:
     """An asset's work orders, newest first, as a plain list."""
     query = workorders.ListEquipmentWorkOrders(equipment_id=equipment_id, limit=limit)
-    page = await _ask(fwd.fetch(workorders.FOR_EQUIPMENT, query, meta))
+    page = await _ask(fwd, workorders.FOR_EQUIPMENT, query, meta)
     return _json([pro.work_order(o) for o in page.items])
 
 
@@ -385,7 +393,7 @@ async def equipment_work_orders(
 @answered
 async def get_work_order(work_order_id: Id, fwd: Fwd, meta: Caller) -> Response:
     """One work order."""
-    order = await _ask(fwd.fetch(workorders.GET, workorders.GetWorkOrder(ref=work_order_id), meta))
+    order = await _ask(fwd, workorders.GET, workorders.GetWorkOrder(ref=work_order_id), meta)
     return _json(pro.work_order(order))
 
 
@@ -403,10 +411,10 @@ async def update_work_order(
     changes = pro.work_order_changes(body)
     if changes.model_fields_set:
         request = workorders.UpdateWorkOrder(ref=work_order_id, changes=changes)
-        order = await _ask(fwd.fetch(workorders.UPDATE, request, meta))
+        order = await _ask(fwd, workorders.UPDATE, request, meta)
     else:
         ref = workorders.GetWorkOrder(ref=work_order_id)
-        order = await _ask(fwd.fetch(workorders.GET, ref, meta))
+        order = await _ask(fwd, workorders.GET, ref, meta)
     return _json(pro.work_order(order))
 
 
@@ -417,7 +425,7 @@ async def update_work_order(
 @answered
 async def overview(fwd: Fwd, meta: Caller) -> Response:
     """Assets, work orders by status, top manufacturers and fault codes."""
-    view = await _ask(fwd.fetch(workorders.STATS_OVERVIEW, workorders.StatsOverviewQuery(), meta))
+    view = await _ask(fwd, workorders.STATS_OVERVIEW, workorders.StatsOverviewQuery(), meta)
     return _json(pro.overview(view))
 
 
@@ -428,7 +436,7 @@ async def overview(fwd: Fwd, meta: Caller) -> Response:
 async def equipment_health(fwd: Fwd, meta: Caller) -> Response:
     """The 50 assets in the worst health (Rivet's score, 0-100), worst first."""
     query = workorders.EquipmentHealthQuery(limit=50)
-    report = await _ask(fwd.fetch(workorders.STATS_EQUIPMENT_HEALTH, query, meta))
+    report = await _ask(fwd, workorders.STATS_EQUIPMENT_HEALTH, query, meta)
     facts = await _all_facts(fwd, meta, [item.equipment_id for item in report.items])
     items = [pro.health_item(i, f) for i, f in zip(report.items, facts, strict=True)]
     return _json(items)
@@ -442,7 +450,7 @@ async def work_order_trends(
     fwd: Fwd, meta: Caller, days: Annotated[int, Query(ge=1, le=365)] = 30
 ) -> Response:
     """Work orders created and completed per day (UTC) of the last `days`, oldest first."""
-    view = await _ask(fwd.fetch(workorders.STATS_TRENDS, workorders.TrendsQuery(days=days), meta))
+    view = await _ask(fwd, workorders.STATS_TRENDS, workorders.TrendsQuery(days=days), meta)
     return _json(pro.trends(view))
 
 
@@ -450,8 +458,8 @@ async def work_order_trends(
 @answered
 async def summary(fwd: Fwd, meta: Person) -> Response:
     """You, and your organization's assets, active and completed work orders."""
-    person = await _ask(fwd.fetch(auth.ME, auth.GetMe(), meta))
-    view = await _ask(fwd.fetch(workorders.STATS_OVERVIEW, workorders.StatsOverviewQuery(), meta))
+    person = await _ask(fwd, auth.ME, auth.GetMe(), meta)
+    view = await _ask(fwd, workorders.STATS_OVERVIEW, workorders.StatsOverviewQuery(), meta)
     return _json(pro.summary(person, view))
 
 
@@ -479,30 +487,27 @@ async def upload_nameplate(
     `POST /api/scans/{scan_id}/confirm`). `create_equipment=false` is refused: Rivet registers
     every asset it reads with confidence."""
     if not create_equipment:
-        return with_detail(
-            error_response(
-                ErrorCode.VALIDATION,
-                "create_equipment=false is not available: a scan always goes through "
-                "create-or-match",
-            )
+        raise refusal(
+            ErrorCode.VALIDATION,
+            "create_equipment=false is not available: a scan always goes through create-or-match",
         )
     limit = config.photo_max_bytes
     data = await file.read(limit + 1)
     if len(data) > limit:
-        raise Failed(error_response(ErrorCode.PAYLOAD_TOO_LARGE, f"photos up to {limit} bytes"))
+        raise refusal(ErrorCode.PAYLOAD_TOO_LARGE, f"photos up to {limit} bytes")
     uploads = request.app.state.uploads()
     if uploads is None:
-        raise Failed(error_response(ErrorCode.UNAVAILABLE, "uploads are not available yet"))
+        raise refusal(ErrorCode.UNAVAILABLE, "uploads are not available yet; try again")
     key = await uploads.put(data, prefix="photos")
-    scan = await _ask(fwd.fetch(ocr.SUBMIT, ocr.SubmitNameplate(upload_key=key), meta))
+    scan = await _ask(fwd, ocr.SUBMIT, ocr.SubmitNameplate(upload_key=key), meta)
     deadline = time.monotonic() + wait
     while scan.status in RUNNING and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
-        scan = await _ask(fwd.fetch(ocr.GET_SCAN, ocr.GetScan(scan_id=scan.id), meta))
+        scan = await _ask(fwd, ocr.GET_SCAN, ocr.GetScan(scan_id=scan.id), meta)
     equipment = None
     if scan.equipment_id is not None and scan.status is ocr.ScanStatus.RESOLVED:
         ref = assets.GetEquipment(ref=str(scan.equipment_id))
-        equipment = await _equipment(fwd, meta, await _ask(fwd.fetch(assets.GET, ref, meta)))
+        equipment = await _equipment(fwd, meta, await _ask(fwd, assets.GET, ref, meta))
     answer = pro.ProUpload(
         ocr=pro.scan_reading(scan),
         equipment=equipment,
