@@ -34,7 +34,7 @@ scale-out: .venv/.synced  ## only the scale-out run of `make chaos`: 2 replicas 
 fuzz: .venv/.synced  ## long schemathesis pass over every route of the gateway's OpenAPI
 	RIVET_FUZZ=long $(RUN) pytest tests/fuzz -p no:cacheprovider --timeout 3600 $(PYTEST_ARGS)
 
-bench: .venv/.synced  ## benchmarks: gateway vs bare app, events, search, OCR; one table
+bench: .venv/.synced  ## benchmarks: gateway vs bare app, events, search, OCR, webhooks, attachments; one table
 	$(RUN) python bench/run_all.py $(BENCH_ARGS)
 
 lint: .venv/.synced  ## ruff check and format check

@@ -14,6 +14,10 @@
 4. Webhook fan-out: 1,000 events/s for 30 s (10 s with ``--quick``) to 10 local receivers
    through ``rivet-integrations`` (``bench/integrations/webhooks_bench.py``; about 5 minutes:
    it waits at most 240 s for the backlog).
+5. Attachments: a 12-megapixel photo (about 4 MB) attached to a work order through the gateway,
+   15 uploads one at a time, then 4 clients at once 3 times (2 with ``--quick``): upload ->
+   answer and upload -> thumbnail p50/p99, peak RSS of the attachments service and the gateway
+   (``bench/attachments/upload_bench.py``; about 2 minutes).
 
 Prints one table, writes every figure to ``.rivet/bench/latest.json`` and the table, with the
 date and the machine, into ``docs/performance.md`` between its ``bench:begin``/``bench:end``
@@ -98,6 +102,15 @@ def webhooks_part(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     return result
 
 
+def attachments_part(args: argparse.Namespace, out: Path) -> dict[str, Any]:
+    argv = [sys.executable, "bench/attachments/upload_bench.py", "--json", str(out)]
+    if args.quick:
+        argv += ["--sequential", "8", "--rounds", "2"]
+    run(argv, timeout=1200)
+    result: dict[str, Any] = json.loads(out.read_text())
+    return result
+
+
 def ocr_part(out: Path) -> dict[str, Any]:
     run([sys.executable, "bench/run_all.py", "--ocr-only", str(out)], timeout=1200)
     result: dict[str, Any] = json.loads(out.read_text())
@@ -179,6 +192,9 @@ def table(results: dict[str, Any]) -> list[str]:
     hooks = results.get("webhooks")
     if hooks:
         rows += webhook_rows(hooks)
+    files = results.get("attachments")
+    if files:
+        rows += attachment_rows(files)
     ocr = results.get("ocr")
     if ocr:
         for level, s in ocr["levels"].items():
@@ -216,6 +232,31 @@ def search_rows(search: dict[str, Any]) -> list[str]:
                 f"{s['precision']:.3f}, {s['full_page']:.2f} | | | {target}, precision 1.0 | "
                 f"{verdict(p99_ok and s['precision'] >= 1.0)} |"
             )
+    return out
+
+
+def attachment_rows(files: dict[str, Any]) -> list[str]:
+    """Upload -> answer and -> thumbnail, one row per phase, and the processes' peak RSS."""
+    photo = f"{files['photo']['pixels']} JPEG, {files['photo']['bytes'] / 1e6:.1f} MB"
+    head = f"| 12 MP photo ({photo}) on a work order, `POST .../attachments`"
+    out = []
+    for phase, label in (("sequential", "one at a time"), ("concurrent", "clients at once")):
+        s = files[phase]
+        who = label if phase == "sequential" else f"{s['clients']} {label}"
+        rss = ", ".join(f"{n} {mb:g} MB" for n, mb in s["rss_peak_mb"].items())
+        refused = {k: v for k, v in s["statuses"].items() if k != "201"}
+        if refused:
+            rss += f"; answered {refused} ({s['added_without_a_201']} added all the same)"
+        if not s["answered_201"]:
+            out.append(f"{head}, {who} | | none answered 201; {rss} | | | | |")
+            continue
+        out.append(
+            f"{head}, {who} ({s['uploads']} photos) | upload -> answer p50 / p99, -> thumbnail "
+            f"p50 / p99 (the service's mean part); peak RSS | {s['answer_p50_ms']:.0f} / "
+            f"{s['answer_p99_ms']:.0f} ms, {s['thumbnail_p50_ms']:.0f} / "
+            f"{s['thumbnail_p99_ms']:.0f} ms ({s.get('service_add_mean_ms') or 0:.0f} ms); "
+            f"{rss} | | | | |"
+        )
     return out
 
 
@@ -280,7 +321,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="shorter HTTP and event phases")
     parser.add_argument(
-        "--skip", default="", help="comma list of: gateway, events, search, ocr, webhooks"
+        "--skip",
+        default="",
+        help="comma list of: gateway, events, search, ocr, webhooks, attachments",
     )
     parser.add_argument("--no-docs", action="store_true", help="do not update docs/performance.md")
     parser.add_argument("--ocr-only", type=Path, help=argparse.SUPPRESS)
@@ -302,6 +345,8 @@ def main() -> None:
         results["ocr"] = ocr_part(STATE / "ocr.json")
     if "webhooks" not in args.skip:
         results["webhooks"] = webhooks_part(args, STATE / "webhooks.json")
+    if "attachments" not in args.skip:
+        results["attachments"] = attachments_part(args, STATE / "attachments.json")
     (STATE / "latest.json").write_text(json.dumps(results, indent=1, default=str))
     rows = table(results)
     print()

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
 SERVICE_PACKAGES = frozenset(
     {"rivet_auth", "rivet_assets", "rivet_workorders", "rivet_ocr", "rivet_telegram",
-     "rivet_gateway", "rivet_maintenance", "rivet_integrations"}
+     "rivet_gateway", "rivet_maintenance", "rivet_integrations", "rivet_attachments"}
 )  # fmt: skip
 
 

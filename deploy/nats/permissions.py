@@ -4,7 +4,8 @@ Generated from the contracts catalogue (every request subject and event subject)
 services' runtimes as their entry points build them (the streams they declare, the durable
 consumers they own, whether they use the uploads bucket, whether they serve requests). What a
 runtime does not show is listed below: requests a service sends to other services (``CALLS``),
-extra object-store buckets (``EXTRA_BUCKETS``) and key-value buckets (``KEY_VALUE_BUCKETS``).
+extra object-store buckets (``EXTRA_BUCKETS``), other services' object stores it only reads
+(``READ_BUCKETS``) and key-value buckets (``KEY_VALUE_BUCKETS``).
 ``tests/deploy/test_deploy_nats.py`` fails when the committed files are stale, and checks those
 tables against the code.
 
@@ -113,6 +114,15 @@ EXTRA_BUCKETS: dict[str, tuple[str, ...]] = {
     "gateway": ("ATTACHMENTS",),  # serves the attachments' files (GET .../content)
 }
 
+# Object-store buckets of another service that a service reads and never writes: the
+# attachments service copies a scanned nameplate photo from the OCR service's PHOTOS into its
+# own ATTACHMENTS (it may look objects up and read their chunks; not put, delete or purge).
+READ_BUCKETS: dict[str, tuple[str, ...]] = {
+    "attachments": ("PHOTOS",),
+    # the bot sends an attachment's thumbnail back, and an order's files from its card
+    "telegram": ("ATTACHMENTS",),
+}
+
 # Key-value buckets a service opens (created if missing): the gateway's rate limits.
 KEY_VALUE_BUCKETS: dict[str, tuple[str, ...]] = {
     "gateway": ("RATELIMITS",),
@@ -146,6 +156,8 @@ class ServiceNeeds:
     consumers: tuple[Consumer, ...] = ()
     dead_letters: bool = False
     buckets: tuple[str, ...] = ()
+    read_buckets: tuple[str, ...] = ()
+    """Object stores of other services it only reads (``READ_BUCKETS``)."""
     kv_buckets: tuple[str, ...] = ()
     """Key-value buckets it creates if missing, reads and writes (``KEY_VALUE_BUCKETS``)."""
     calls: tuple[str, ...] = ()
@@ -284,6 +296,7 @@ def service_needs() -> list[ServiceNeeds]:
                 consumers=consumers,
                 dead_letters=runtime.db is not None and bool(consumers),
                 buckets=tuple(dict.fromkeys(buckets)),
+                read_buckets=READ_BUCKETS.get(spec.name, ()),
                 kv_buckets=KEY_VALUE_BUCKETS.get(spec.name, ()),
                 calls=_calls(spec.name),
                 listens=tuple(sorted({subject for subject, _ in runtime.listened})),
@@ -356,6 +369,17 @@ def permissions(needs: ServiceNeeds, namespace: str = "") -> Permissions:
             yield f"$JS.API.CONSUMER.DELETE.OBJ_{b}.>"
             yield f"$JS.FC.OBJ_{b}.>"  # flow-control replies of that consumer
             yield f"$O.{b}.>"
+        for bucket in needs.read_buckets:  # another service's object store, read only
+            b = stream(bucket)
+            yield f"$JS.API.STREAM.INFO.OBJ_{b}"  # open the bucket
+            yield f"$JS.API.STREAM.MSG.GET.OBJ_{b}"  # an object's metadata
+            yield f"$JS.API.DIRECT.GET.OBJ_{b}"
+            yield f"$JS.API.DIRECT.GET.OBJ_{b}.>"
+            yield "$JS.API.STREAM.NAMES"  # its chunks: an ephemeral ordered consumer
+            yield f"$JS.API.CONSUMER.CREATE.OBJ_{b}"
+            yield f"$JS.API.CONSUMER.CREATE.OBJ_{b}.>"
+            yield f"$JS.API.CONSUMER.DELETE.OBJ_{b}.>"
+            yield f"$JS.FC.OBJ_{b}.>"
         for bucket in needs.kv_buckets:  # key-value: stream KV_<bucket>, subjects $KV.<bucket>.>
             b = stream(bucket)
             for verb in ("INFO", "CREATE", "UPDATE"):

@@ -11,7 +11,7 @@ export PGOPTIONS="${PGOPTIONS:-} -c rivet.role_suffix=$suffix"
 
 psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" -f "$roles_sql"
 
-for service in auth assets workorders ocr telegram maintenance; do
+for service in auth assets workorders ocr telegram maintenance integrations attachments; do
     upper=$(echo "$service" | tr '[:lower:]' '[:upper:]')
     password=$(printenv "RIVET_DB_PASSWORD_$upper" || true)
     if [ -n "$password" ]; then

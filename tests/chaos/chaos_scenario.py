@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
+import chaos_attachments
 import httpx
 import nats
 from chaos_cluster import Cluster
@@ -179,6 +180,9 @@ async def run(
     async with httpx.AsyncClient(base_url=cluster.gateway_url, limits=limits) as client:
         work = Workload(cluster.gateway_url, operations, workers=workers)
         await work.setup(client)
+        attaching = (
+            chaos_attachments.Attaching().bind(work) if chaos_attachments.running(cluster) else None
+        )
         if before_load is not None:
             await before_load()
         if with_workload is not None:
@@ -230,6 +234,11 @@ async def run(
     checked = await verify(cluster, work)
     report.lost, report.duplicated = checked.lost, checked.duplicated
     report.figures = checked.figures
+    if attaching is not None:  # files added and removed during the load
+        files = await attaching.check(cluster, work)
+        report.lost += files.lost
+        report.duplicated += files.duplicated
+        report.figures.update(files.figures)
     return outcome
 
 

@@ -8,7 +8,9 @@ of the JetStream streams:
   unknown) attempts allow; nothing refused with a 4xx was applied;
 - **events**: each stream holds exactly one message per change recorded in the database (by
   subject: ``equipment.created`` = assets, ``equipment.updated`` = sum of version bumps,
-  ``wo.created`` = work orders, ``wo.status_changed`` = status entries of the timelines); no
+  ``wo.created`` = work orders, ``wo.status_changed`` = status entries of the timelines,
+  ``attachment.added`` = attachments, ``attachment.removed`` = removed ones,
+  ``wo.attachment_added``/``_removed`` = the orders' timeline entries of files); no
   event id appears twice; ``wo.overdue`` once for each deadline the work-order service marked
   as announced, none for any other (and the run converges only once every open order past due
   is marked); every durable consumer's inbox holds exactly the event ids of its
@@ -41,9 +43,9 @@ from nats.js.errors import ServiceUnavailableError
 from rivet_devstack.testing.plugin import all_streams
 
 SERVICE_STREAMS = ("USERS", "EQUIPMENT", "WORKORDERS", "NAMEPLATES")
-OPTIONAL_SCHEMAS = ("maintenance", "integrations")
+OPTIONAL_SCHEMAS = ("maintenance", "integrations", "attachments")
 """Schemas of services the run may not have (checked where they exist)."""
-OPTIONAL_STREAMS = ("MAINTENANCE", "READINGS", "INTEGRATIONS")
+OPTIONAL_STREAMS = ("MAINTENANCE", "READINGS", "INTEGRATIONS", "ATTACHMENTS")
 EXPORTER = "integrations-export-"
 """The exporter's durable consumers keep no inbox: chaos_webhooks checks the organizations'
 streams they fill."""
@@ -121,6 +123,10 @@ async def pending(db: asyncpg.Connection, js: JetStreamContext) -> list[str]:
         )
         if deliveries:
             reasons.append(f"{deliveries} webhook deliveries pending")
+    if "attachments" in schemas:
+        import chaos_attachments  # (it imports chaos_jobs, which imports this module)
+
+        reasons += await chaos_attachments.pending(db)
     for stream in await streams_of(js):
         for consumer in await js.consumers_info(stream):
             waiting = consumer.num_pending + (consumer.num_ack_pending or 0)
@@ -162,6 +168,10 @@ async def wait_converged(
         while time.monotonic() - started < timeout:
             try:
                 reasons = await pending(db, js)
+                if not reasons and "attachments" in await schemas_of(db):
+                    import chaos_attachments
+
+                    reasons = await chaos_attachments.objects_pending(cluster, db)
             except Exception as exc:  # a server still coming back: look again
                 reasons = [f"check failed: {exc!r}"]
             if not reasons:
@@ -364,7 +374,20 @@ async def _events(
             "SELECT count(*) FROM workorders.timeline WHERE kind = 'status_changed'"
         ),
         "user.registered": await db.fetchval("SELECT count(*) FROM auth.organizations"),
+        "wo.attachment_added": await db.fetchval(
+            "SELECT count(*) FROM workorders.timeline WHERE kind = 'attachment_added'"
+        ),
+        "wo.attachment_removed": await db.fetchval(
+            "SELECT count(*) FROM workorders.timeline WHERE kind = 'attachment_removed'"
+        ),
     }
+    if "attachments" in await schemas_of(db):
+        expected["attachment.added"] = await db.fetchval(
+            "SELECT count(*) FROM attachments.attachments"
+        )
+        expected["attachment.removed"] = await db.fetchval(
+            "SELECT count(*) FROM attachments.attachments WHERE deleted_at IS NOT NULL"
+        )
     for subject, want in expected.items():
         _compare(
             report, f"{subject} events in the stream", int(want), len(by_subject.get(subject, ()))
@@ -588,6 +611,8 @@ def summary(
         )
     statuses = ", ".join(f"{s}: {n}" for s, n in sorted(work.statuses().items()))
     lines.append(f"failed by status  {statuses or '-'}")
+    for op in [op for op in work.ops if op.status == 500][:5]:  # never meant: say what it was
+        lines.append(f"  500 on {op.kind}: {op.error[:160]}")
     lines.append(f"re-reads          {dict(work.resyncs) or '-'}")
     if marks:
         lines.append("outcomes from each fault to the next:")

@@ -104,6 +104,10 @@ class Workload:
     _idle_orders: list[str] = field(default_factory=list)
     _client: httpx.AsyncClient | None = None
     on_op: Callable[[int], Awaitable[None]] | None = None
+    more_ops: Callable[[Workload, random.Random], Awaitable[Op | None]] | None = None
+    """More operations (files added and removed: ``chaos_attachments``), run for
+    ``more_share`` of the operations; None from it: one of the usual operations instead."""
+    more_share: float = 0.0
 
     @property
     def done(self) -> int:
@@ -181,6 +185,10 @@ class Workload:
                 await asyncio.sleep(0.2 + rng.random() * 0.3)  # back off like a real client
 
     async def _one(self, rng: random.Random) -> Op | None:
+        if self.more_ops is not None and self.assets and rng.random() < self.more_share:
+            op = await self.more_ops(self, rng)
+            if op is not None:
+                return op
         roll = rng.random()
         if roll < 0.40 and self._idle_orders:
             return await self._transition(rng)
@@ -195,9 +203,10 @@ class Workload:
     ) -> tuple[Op, httpx.Response | None]:
         assert self._client is not None
         started = time.monotonic()
+        headers = self._headers() | kwargs.pop("headers", {})
         try:
             answer = await self._client.request(
-                method, url, headers=self._headers(), timeout=self.request_timeout, **kwargs
+                method, url, headers=headers, timeout=self.request_timeout, **kwargs
             )
         except httpx.HTTPError as exc:
             return Op(kind, "unknown", None, started, time.monotonic() - started, repr(exc)), None

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 
 import asyncpg
 import pytest
+from chaos_attachments import ENV as FILE_ENV
 from chaos_cluster import Cluster
 from chaos_jobs import (
     Checked,
@@ -180,6 +181,11 @@ def _full(
         (0.10, replica_kill(csv.holder, down_for=15.0)),
         (0.45, nats_node_kill(None, down_for=10.0)),
         (0.75, replica_kill("workorders-2", down_for=5.0)),
+        *(
+            [(0.30, replica_kill("attachments-2", down_for=5.0))]
+            if "attachments-2" in cluster.services
+            else []
+        ),
         (0.15, hooks.outage("500", 8)),
         (0.55, hooks.kill_mid_delivery(down_for=5.0)),
         (0.65, hooks.outage("refused", 8)),
@@ -231,7 +237,13 @@ def scale_out(request: pytest.FixtureRequest) -> ScaleOut:
     started = time.monotonic()
     admin_url = None
     # a periodic job claimed every 2 s (one replica per pass) instead of every minute
-    env = {"HEALTH_REFRESH_INTERVAL": "2", "OVERDUE_INTERVAL": "2", **PM_ENV, **HOOK_ENV}
+    env = {
+        "HEALTH_REFRESH_INTERVAL": "2",
+        "OVERDUE_INTERVAL": "2",
+        **PM_ENV,
+        **HOOK_ENV,
+        **FILE_ENV,
+    }
     if not FULL:
         test_env: TestEnv = request.getfixturevalue("test_env")
         admin_url = test_env.admin_url

@@ -53,7 +53,9 @@ def model() -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(
-    "profiles", [(), ("monitoring",), ("telegram",), ("monitoring", "telegram")], ids=str
+    "profiles",
+    [(), ("monitoring",), ("telegram",), ("tls",), ("monitoring", "telegram", "tls")],
+    ids=str,
 )
 def test_compose_config_is_valid(profiles: tuple[str, ...]) -> None:
     args = [a for p in profiles for a in ("--profile", p)]
@@ -98,9 +100,39 @@ def test_only_the_gateway_is_published() -> None:
         for name, svc in services.items()
         if svc.get("ports")
     }
-    assert published.pop("gateway") == [""]  # all interfaces: the API
+    # the API on this machine only; other machines reach it through Caddy (profile tls)
+    assert published.pop("gateway") == ["127.0.0.1"]
+    assert published.pop("caddy") == ["", "", ""]  # 80, 443 and 443/udp on every interface
     # the monitoring UIs listen on the loopback interface only
     assert published == {"prometheus": ["127.0.0.1"], "grafana": ["127.0.0.1"]}
+
+
+def test_caddy_is_an_optional_tls_front() -> None:
+    services = model()["services"]
+    caddy = services["caddy"]
+    assert caddy["profiles"] == ["tls"]
+    assert {(p["target"], p.get("protocol", "tcp")) for p in caddy["ports"]} == {
+        (80, "tcp"),
+        (443, "tcp"),
+        (443, "udp"),
+    }
+    assert caddy["environment"]["RIVET_GATEWAYS"] == "gateway:8000"
+    mounts = {v["target"]: v for v in caddy["volumes"]}
+    assert Path(mounts["/etc/caddy/Caddyfile"]["source"]) == ROOT / "deploy/caddy/Caddyfile"
+    assert mounts["/data"]["type"] == "volume"  # certificates survive a re-creation
+    assert caddy["depends_on"]["gateway"]["condition"] == "service_healthy"
+    assert caddy["cap_drop"] == ["ALL"]
+    assert caddy["cap_add"] == ["NET_BIND_SERVICE"]
+    # the gateway believes X-Forwarded-For only from the proxies named
+    assert services["gateway"]["environment"]["TRUSTED_PROXIES"] == "[]"
+
+
+def test_gateway_can_still_be_published_everywhere() -> None:
+    rendered = run_compose("config", "--format", "json", env={"RIVET_HTTP_BIND": "0.0.0.0"})
+    assert rendered.returncode == 0, rendered.stderr
+    (port,) = json.loads(rendered.stdout)["services"]["gateway"]["ports"]
+    assert port["host_ip"] == "0.0.0.0"
+    assert port["published"] == "8000"
 
 
 def test_infrastructure() -> None:
@@ -119,6 +151,7 @@ def test_infrastructure() -> None:
     assert services["prometheus"]["profiles"] == ["monitoring"]
     assert services["grafana"]["profiles"] == ["monitoring"]
     assert services["telegram"]["profiles"] == ["telegram"]
+    assert services["caddy"]["profiles"] == ["tls"]
     # the private signing key reaches auth only
     for name, svc in services.items():
         if any(v.get("source") == "jwt-private" for v in svc.get("volumes", [])):

@@ -284,6 +284,16 @@ async def _errors_of(url: str, action: str, subject: str) -> list[str]:
         ("gateway", "pub", "$KV.OTHER.user.x"),
         ("gateway", "pub", "$JS.API.STREAM.DELETE.KV_RATELIMITS"),
         ("integrations", "pub", "$JS.API.STREAM.CREATE.KV_RATELIMITS"),
+        # the attachments service reads the OCR service's photos and never writes them
+        ("attachments", "pub", "$O.PHOTOS.C.x"),
+        ("attachments", "pub", "$O.PHOTOS.M.x"),
+        ("attachments", "pub", "$JS.API.STREAM.PURGE.OBJ_PHOTOS"),
+        ("attachments", "pub", "$JS.API.STREAM.CREATE.OBJ_PHOTOS"),
+        # the bot reads the attachments' files (thumbnails, an order's files) and never writes
+        ("telegram", "pub", "$O.ATTACHMENTS.C.x"),
+        ("telegram", "pub", "$O.ATTACHMENTS.M.x"),
+        ("telegram", "pub", "$JS.API.STREAM.PURGE.OBJ_ATTACHMENTS"),
+        ("telegram", "pub", "$JS.API.STREAM.CREATE.OBJ_ATTACHMENTS"),
     ],
 )
 async def test_server_refuses_what_is_not_granted(
@@ -309,6 +319,16 @@ async def test_server_refuses_what_is_not_granted(
         ("telegram", "pub", "rpc.maintenance.record_reading"),
         ("gateway", "pub", "$KV.RATELIMITS.user.x"),
         ("gateway", "pub", "$JS.API.DIRECT.GET.KV_RATELIMITS.$KV.RATELIMITS.user.x"),
+        ("attachments", "pub", "$JS.API.STREAM.MSG.GET.OBJ_PHOTOS"),
+        ("attachments", "pub", "$JS.API.CONSUMER.CREATE.OBJ_PHOTOS.x.$O.PHOTOS.C.x"),
+        ("assets", "pub", "equipment.attachment_added"),
+        ("telegram", "pub", "$JS.API.STREAM.MSG.GET.OBJ_ATTACHMENTS"),
+        ("telegram", "pub", "$JS.API.CONSUMER.CREATE.OBJ_ATTACHMENTS.x.$O.ATTACHMENTS.C.x"),
+        (
+            "telegram",
+            "pub",
+            "$JS.API.CONSUMER.CREATE.WORKORDERS.telegram-notify-attachment.wo.attachment_added",
+        ),
     ],
 )
 async def test_server_allows_what_is_granted(
@@ -343,3 +363,71 @@ def test_compose_server_config_is_valid(tmp_path: Path) -> None:
         text=True,
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+async def test_attachments_read_the_ocr_photos_and_write_none(auth_nats: AuthNats) -> None:
+    """The attachments service copies a scan's photo out of PHOTOS with the client's own calls
+    (open the bucket, look the object up, read its chunks), and may not put, delete or purge
+    there: the photos stay the OCR service's."""
+    from rivet_runtime.broker import inbox_prefix
+
+    photo = os.urandom(300_000)  # three chunks of 128 KiB
+    ocr = await nats.connect(
+        auth_nats.url("ocr"), inbox_prefix=inbox_prefix("ocr"), max_reconnect_attempts=0
+    )
+    reader = await nats.connect(
+        auth_nats.url("attachments"),
+        inbox_prefix=inbox_prefix("attachments"),
+        max_reconnect_attempts=0,
+        error_cb=_quiet,
+    )
+    try:
+        photos = await ocr.jetstream().create_object_store("PHOTOS")
+        await photos.put("scans/plate", photo)
+        store = await reader.jetstream(timeout=2).object_store("PHOTOS")
+        assert (await store.get_info("scans/plate")).size == len(photo)
+        assert (await store.get("scans/plate")).data == photo
+        for attempt in (store.put("scans/forged", b"x"), store.delete("scans/plate")):
+            with pytest.raises(nats.errors.Error):  # denied: no acknowledgement comes
+                await attempt
+        assert (await photos.get("scans/plate")).data == photo
+        assert [i.name for i in await photos.list()] == ["scans/plate"]
+    finally:
+        await reader.close()
+        await ocr.close()
+
+
+async def test_the_bot_reads_the_attachments_files_and_writes_none(auth_nats: AuthNats) -> None:
+    """The bot sends an attachment's thumbnail back and an order's files from its card: it reads
+    ATTACHMENTS with the client's own calls and may not put, delete or purge there (the files
+    stay the attachments service's)."""
+    from rivet_runtime.broker import inbox_prefix
+
+    original = os.urandom(300_000)  # three chunks of 128 KiB
+    owner = await nats.connect(
+        auth_nats.url("attachments"),
+        inbox_prefix=inbox_prefix("attachments"),
+        max_reconnect_attempts=0,
+    )
+    bot = await nats.connect(
+        auth_nats.url("telegram"),
+        inbox_prefix=inbox_prefix("telegram"),
+        max_reconnect_attempts=0,
+        error_cb=_quiet,
+    )
+    try:
+        files = await owner.jetstream().create_object_store("ATTACHMENTS")
+        await files.put("org/file/original", original)
+        store = await bot.jetstream(timeout=2).object_store("ATTACHMENTS")
+        assert (await store.get("org/file/original")).data == original
+        for attempt in (store.put("org/forged/original", b"x"), store.delete("org/file/original")):
+            with pytest.raises(nats.errors.Error):  # denied: no acknowledgement comes
+                await attempt
+        assert [i.name for i in await files.list()] == ["org/file/original"]
+    finally:
+        await bot.close()
+        await owner.close()
+
+
+async def _quiet(exc: Exception) -> None:
+    """Permission violations of the refused writes above (expected)."""

@@ -134,6 +134,8 @@ async def test_compose_init_script(test_env: TestEnv) -> None:
         "RIVET_ROLES_SQL": str(ROLES_SQL),
         "RIVET_ROLE_SUFFIX": suffix,
         "RIVET_DB_PASSWORD_AUTH": "s3cret-auth",
+        "RIVET_DB_PASSWORD_INTEGRATIONS": "s3cret-integrations",
+        "RIVET_DB_PASSWORD_ATTACHMENTS": "s3cret-attachments",
     }
     if admin.password:
         env["PGPASSWORD"] = admin.password
@@ -160,6 +162,9 @@ async def test_compose_init_script(test_env: TestEnv) -> None:
         finally:
             await conn.close()
         assert passwords[f"rivet_auth{suffix}"] is True
+        # every role compose gives a password to gets it (the later services too)
+        assert passwords[f"rivet_integrations{suffix}"] is True
+        assert passwords[f"rivet_attachments{suffix}"] is True
         assert passwords[f"rivet_ocr{suffix}"] is False  # no password given: none set
         assert owner == f"rivet_ocr{suffix}"
     finally:

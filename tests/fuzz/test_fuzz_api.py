@@ -191,6 +191,7 @@ async def target(services: ServiceSet, api: httpx.AsyncClient) -> AsyncIterator[
         "/api/equipment/{ref}/retire": {"ref": assets[1]["id"]},
         "/api/equipment/{ref}/reinstate": {"ref": assets[1]["id"]},
         "/api/equipment/{ref}/history": {"ref": ids["asset"]},
+        "/api/equipment/{ref}/picture": {"ref": ids["asset"]},
         "/api/equipment/{equipment_id}/work-orders": {"equipment_id": ids["asset"]},
         "/api/work-orders/equipment/{equipment_id}/work-orders": {"equipment_id": ids["asset"]},
         "/api/work-orders/{ref}": {"ref": ids["order"]},

@@ -74,6 +74,8 @@ class Tenant:
     """A viewer API key of the organization (with its ``secret``)."""
     attachment: dict[str, Any] = field(default_factory=dict)
     """A photo its technician attached to ``order``."""
+    asset_photo: dict[str, Any] = field(default_factory=dict)
+    """A photo its technician attached to ``asset``: the asset's picture."""
     secrets: set[str] = field(default_factory=set)
     """Strings only this organization's members may ever see."""
 
@@ -203,6 +205,14 @@ async def _tenant(api: httpx.AsyncClient, name: str) -> Tenant:
     assert attached.status_code == 201, attached.text
     tenant.attachment = attached.json()
     tenant.order = await _order_once_attached(api, admin, tenant.order["id"])
+    pictured = await api.post(
+        f"/api/equipment/{tenant.asset['id']}/attachments",
+        files={"file": (f"secret-plate-{tag}.jpg", PHOTO.read_bytes(), "image/jpeg")},
+        headers=technician.headers,
+    )
+    assert pictured.status_code == 201, pictured.text
+    tenant.asset_photo = pictured.json()
+    tenant.asset = await _asset_once_pictured(api, admin, tenant.asset["id"])
     tenant.secrets = {
         tag,
         tenant.org_id,
@@ -219,6 +229,7 @@ async def _tenant(api: httpx.AsyncClient, name: str) -> Tenant:
         tenant.api_key["id"],
         tenant.api_key["prefix"],
         tenant.attachment["id"],
+        tenant.asset_photo["id"],
         admin.email,
         technician.email,
         viewer.email,
@@ -366,6 +377,7 @@ JSON_BODIES: dict[str, Any] = {
     "POST /api/work-orders/{ref}/checklist/{item}": {"done": True, "note": "probe note"},
     "POST /api/scans/{scan_id}/confirm": {"corrections": {"serial": "PROBE-SERIAL"}},
     "PATCH /api/attachments/{attachment_id}": {"caption": "Probe caption"},
+    "PUT /api/equipment/{ref}/picture": {},  # + attachment_id (filled in)
     # + equipment_id (filled in)
     "POST /api/maintenance/plans": {
         "title": "Probe plan",
@@ -408,6 +420,8 @@ WITH_ASSET = {
     "POST /pro/api/work-orders/",
 }
 """Bodies that name an asset: the tenant's own is filled in."""
+WITH_PICTURE = {"PUT /api/equipment/{ref}/picture"}
+"""Bodies that name an image of the asset: the tenant's asset photo is filled in."""
 FORM_BODIES: dict[str, dict[str, str]] = {
     "POST /api/auth/login": {"username": "nobody@example.com", "password": "wrong password"},
     "POST /pro/api/auth/login": {"username": "nobody@example.com", "password": "wrong password"},
@@ -474,6 +488,8 @@ def request_for(
         body = dict(JSON_BODIES[key])
         if key in WITH_ASSET:
             body["equipment_id"] = tenant.asset["id"]
+        if key in WITH_PICTURE:
+            body["attachment_id"] = tenant.asset_photo.get("id", "")
         kwargs["json"] = body
     elif "application/x-www-form-urlencoded" in op.body_types:
         assert key in FORM_BODIES, f"{key}: add a valid form to FORM_BODIES"
@@ -482,6 +498,18 @@ def request_for(
         assert key in FILES, f"{key}: add a valid file to FILES"
         kwargs["files"] = FILES[key]
     return kwargs
+
+
+async def _asset_once_pictured(api: httpx.AsyncClient, admin: Any, asset_id: str) -> dict[str, Any]:
+    """The asset as its view shows it once the assets service counted its photo (an event
+    after the upload) and made it the asset's picture."""
+    for _ in range(100):
+        asset = await api.get(f"/api/equipment/{asset_id}", headers=admin.headers)
+        if asset.status_code == 200 and asset.json()["picture"]:
+            found: dict[str, Any] = asset.json()
+            return found
+        await asyncio.sleep(0.1)
+    raise AssertionError("the assets service never showed the tenant's asset photo")
 
 
 async def _order_once_attached(api: httpx.AsyncClient, admin: Any, order_id: str) -> dict[str, Any]:

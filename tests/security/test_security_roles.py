@@ -51,6 +51,7 @@ MIN_ROLE: dict[str, str | None] = {
     "POST /api/equipment/{ref}/reinstate": "admin",
     "GET /api/equipment/export": "viewer",
     "GET /api/equipment/{ref}/history": "viewer",
+    "PUT /api/equipment/{ref}/picture": "technician",
     "GET /api/work-orders": "viewer",
     "POST /api/work-orders": "technician",
     "GET /api/work-orders/equipment/{equipment_id}/work-orders": "viewer",
@@ -100,6 +101,7 @@ MIN_ROLE: dict[str, str | None] = {
     "GET /api/attachments/{attachment_id}/content": "viewer",
     "PATCH /api/attachments/{attachment_id}": "technician",
     "DELETE /api/attachments/{attachment_id}": "technician",
+    "GET /api/attachments/usage": "admin",
     # Rivet Pro's API (ADR 0021): the roles of the Rivet routes each one uses
     "POST /pro/api/auth/register": None,
     "POST /pro/api/auth/login": None,

@@ -99,6 +99,8 @@ async def test_nothing_of_the_victim_changed(
     asset = await client.get(f"/api/equipment/{victim.asset['id']}", headers=victim.admin.headers)
     assert asset.json()["version"] == victim.asset["version"]
     assert asset.json()["status"] == "in_service"
+    assert asset.json()["picture"]["attachment_id"] == victim.asset_photo["id"]
+    assert asset.json()["attachment_count"] == 1
     order = await client.get(f"/api/work-orders/{victim.order['id']}", headers=victim.admin.headers)
     assert order.json()["version"] == victim.order["version"]
     assert [e["kind"] for e in order.json()["timeline"]] == ["created", "attachment_added"]
@@ -126,6 +128,25 @@ async def test_nothing_of_the_victim_changed(
     assert key["revoked_at"] is None
     answer = await client.get("/api/equipment", headers=key_headers(victim.api_key))
     assert answer.status_code == 200, answer.text
+
+
+async def test_a_picture_is_never_another_organization_s_file(
+    client: httpx.AsyncClient, tenants: tuple[Tenant, Tenant]
+) -> None:
+    """The attacker's own asset cannot show the victim's photo: the victim's attachment id
+    answers like one that does not exist."""
+    attacker, victim = tenants
+    url = f"/api/equipment/{attacker.asset['id']}/picture"
+    headers = attacker.technician.headers
+    theirs = await client.put(
+        url, json={"attachment_id": victim.asset_photo["id"]}, headers=headers
+    )
+    absent = await client.put(url, json={"attachment_id": str(uuid.uuid4())}, headers=headers)
+    assert (theirs.status_code, absent.status_code) == (404, 404), theirs.text
+    assert theirs.json()["error"]["code"] == absent.json()["error"]["code"]
+    _assert_no_secrets(theirs, victim, "PUT picture with another organization's attachment")
+    mine = await client.get(f"/api/equipment/{attacker.asset['id']}", headers=headers)
+    assert mine.json()["picture"]["attachment_id"] == attacker.asset_photo["id"]
 
 
 async def test_lists_searches_and_stats_never_show_other_organizations(
@@ -157,6 +178,38 @@ async def test_lists_searches_and_stats_never_show_other_organizations(
             _assert_no_secrets(answer, victim, what)
             checked += 1
     assert checked >= 20
+
+
+async def test_storage_usage_counts_only_the_organization_s_own_files(
+    client: httpx.AsyncClient, tenants: tuple[Tenant, Tenant]
+) -> None:
+    """A file the victim adds moves the victim's usage and never the attacker's."""
+    attacker, victim = tenants
+
+    async def usage(tenant: Tenant) -> dict[str, Any]:
+        answer = await client.get("/api/attachments/usage", headers=tenant.admin.headers)
+        assert answer.status_code == 200, answer.text
+        found: dict[str, Any] = answer.json()
+        return found
+
+    theirs, mine = await usage(victim), await usage(attacker)
+    assert theirs["files"] >= 2  # the fixture's photos on the victim's order and asset
+    added = await client.post(
+        f"/api/work-orders/{victim.order['id']}/attachments",
+        files={"file": ("usage.pdf", b"%PDF-1.4\n% usage\n%%EOF\n", "application/pdf")},
+        headers=victim.admin.headers,
+    )
+    assert added.status_code == 201, added.text
+    after = await usage(victim)
+    assert after["files"] == theirs["files"] + 1
+    assert after["bytes_used"] == theirs["bytes_used"] + added.json()["size_bytes"]
+    assert after["bytes_left"] == after["quota_bytes"] - after["bytes_used"]
+    assert await usage(attacker) == mine
+    removed = await client.delete(
+        f"/api/attachments/{added.json()['id']}", headers=victim.admin.headers
+    )
+    assert removed.status_code == 200, removed.text
+    assert await usage(victim) == theirs
 
 
 def _plan(equipment: str, trigger: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -214,6 +267,12 @@ async def test_bodies_cannot_point_at_other_organizations(
             {"done": True},
         ),
         ("POST", f"/api/scans/{attacker.scan_id}/confirm", {"merge_into": theirs}),
+        # the victim's photo as the picture of the attacker's own asset
+        (
+            "PUT",
+            f"/api/equipment/{attacker.asset['id']}/picture",
+            {"attachment_id": victim.asset_photo["id"]},
+        ),
         # plans and meters on the victim's asset, watching the victim's meter, assigned to them
         ("POST", "/api/maintenance/plans", _plan(theirs)),
         ("POST", "/api/maintenance/plans", _plan(their_number)),
@@ -255,6 +314,7 @@ async def test_bodies_cannot_point_at_other_organizations(
         _assert_no_secrets(answer, victim, what)
     mine = await client.get(f"/api/equipment/{attacker.asset['id']}", headers=headers)
     assert mine.json()["parent_id"] is None
+    assert mine.json()["picture"]["attachment_id"] == attacker.asset_photo["id"]
     plan = await client.get(f"/api/maintenance/plans/{attacker.plan['id']}", headers=headers)
     assert plan.json()["version"] == attacker.plan["version"]
     plans = await client.get("/api/maintenance/plans", params={"limit": 200}, headers=headers)

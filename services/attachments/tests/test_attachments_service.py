@@ -20,6 +20,8 @@ import nats
 import pytest
 from PIL import Image
 
+from rivet_attachments import storage
+from rivet_attachments.attachments import jobs as attachment_jobs
 from rivet_attachments.attachments import rules
 from rivet_attachments.state import AttachmentsState
 from rivet_contracts import Done, ErrorCode, Events, Identity, Role, ServiceError
@@ -431,6 +433,57 @@ async def test_the_sweep_deletes_old_objects_without_an_attachment(org: Org) -> 
     assert await stored(org, live_key)
     await files.delete(young)
     await files.delete(foreign)
+
+
+async def test_the_bucket_is_read_a_page_at_a_time(org: Org) -> None:
+    files = org.runtime.state.files
+    mine = [f"paging/{uuid.uuid4()}" for _ in range(5)]
+    for key in mine:
+        await files.put(b"a page", prefix="", key=key)
+    await files.delete(mine[2])
+    seen, start, pages = [], 1, 0
+    while True:
+        page = await storage.key_page(files, start, 2)
+        assert len(page.keys) <= 2
+        seen += page.keys
+        pages += 1
+        if not page.next_sequence:
+            break
+        start = page.next_sequence
+    assert [key for key in seen if key in mine] == [mine[0], mine[1], mine[3], mine[4]]
+    assert len(seen) == len(set(seen))
+    assert pages > 2
+    for key in mine:
+        await files.delete(key)
+
+
+async def test_the_sweep_looks_at_a_bounded_number_of_keys_a_pass_and_goes_on_from_there(
+    org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(attachment_jobs, "SWEEP_PAGE", 2)
+    monkeypatch.setattr(attachment_jobs, "SWEEP_PASS", 4)
+    files = org.runtime.state.files
+    org_id = uuid.UUID(org.admin.user["org_id"])
+    old = [
+        rules.object_key(org_id, rules.new_id(time.time() - 7200), Rendition.ORIGINAL)
+        for _ in range(6)
+    ]
+    for key in old:
+        await files.put(b"left behind", prefix="", key=key)
+    live = await org.add(PDF, "kept.pdf")
+    live_key = (
+        await org.call(contract.GET, contract.GetAttachment(attachment_id=live.id))
+    ).object_key
+    assert org.runtime.runner is not None
+    deleted = [await org.runtime.runner.run_now("attachments-sweep")]
+    assert deleted[0] <= 4  # six old ones, four keys looked at
+    for _ in range(500):  # every pass goes on where the last one stopped
+        if not any([await stored(org, key) for key in old]):
+            break
+        deleted.append(await org.runtime.runner.run_now("attachments-sweep"))
+    assert not any([await stored(org, key) for key in old])
+    assert len(deleted) >= 2
+    assert await stored(org, live_key)
 
 
 def test_ids_tell_their_time_and_keys_their_attachment() -> None:

@@ -1,8 +1,10 @@
 """Photo -> OCR -> create-or-match -> asset, through the gateway, real NATS and PostgreSQL."""
 
+import asyncio
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -26,6 +28,16 @@ async def _upload(
     )
 
 
+async def _pictured(api: httpx.AsyncClient, who: Session, ref: str) -> dict[str, Any]:
+    """The asset once it shows a picture (the attachments and assets services' events)."""
+    for _ in range(200):
+        asset: dict[str, Any] = (await api.get(f"/api/equipment/{ref}", headers=who.headers)).json()
+        if asset["picture"]:
+            return asset
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{ref} never showed its nameplate photo")
+
+
 async def test_photo_becomes_an_asset_and_the_same_plate_matches(api: httpx.AsyncClient) -> None:
     truth = json.loads((FIXTURES / "np_011_clean.json").read_text())["fields"]
     photo = (FIXTURES / "np_011_clean.jpg").read_bytes()
@@ -46,6 +58,15 @@ async def test_photo_becomes_an_asset_and_the_same_plate_matches(api: httpx.Asyn
     assert asset["location"] == "Compressor room"
     assert asset["photo_ref"] == scan["photo_ref"]
     assert asset["ratings"].get("voltage") == truth["voltage"]
+    # the photo becomes the new asset's attachment, and its picture
+    number = scan["equipment_number"]
+    pictured = await _pictured(api, admin, number)
+    assert pictured["attachment_count"] == 1
+    assert pictured["picture"]["filename"] == f"nameplate-{number}.jpg"
+    files = await api.get(f"/api/equipment/{number}/attachments", headers=admin.headers)
+    assert [(f["caption"], f["kind"]) for f in files.json()["items"]] == [
+        ("Nameplate photo (scan)", "image")
+    ]
 
     second = await _upload(api, admin, photo)
     again = second.json()

@@ -18,6 +18,7 @@ from rivet_contracts.workorders import (
     EquipmentBrief,
     GetWorkOrder,
     Priority,
+    TimelineEntry,
     WorkOrderAssigned,
     WorkOrderChanges,
     WorkOrderCommented,
@@ -260,7 +261,9 @@ def test_the_longest_checklist_fits_a_card_and_its_buttons_fit_telegram() -> Non
     assert "📋 <b>Checklist</b> 39/100 done · ❗ <b>31 required still open</b>" in card
     assert "⬜ 40. &lt;Check&gt;" in card  # the open ones first
     assert "more (the web app lists them all)" in card
-    assert card.endswith("<i>Reply to this message to add a comment.</i>")
+    assert card.endswith(
+        "<i>Reply to this message to add a comment, or with a photo or a file to attach it.</i>"
+    )
     markup = keyboards.work_order(order, Role.TECHNICIAN)
     buttons = [b for row in markup.inline_keyboard for b in row]
     assert len(buttons) <= 100
@@ -312,3 +315,27 @@ def test_settings() -> None:
         TelegramSettings(telegram_mode="webhook", telegram_webhook_url="https://x.example")
     with pytest.raises(ValidationError):
         TelegramSettings(telegram_webhook_secret="short")
+
+
+def test_files_on_the_card_its_timeline_and_its_buttons() -> None:
+    now = datetime.now(UTC)
+
+    def entry(kind: str, filename: str) -> TimelineEntry:
+        brief = {"id": str(uuid4()), "filename": filename, "kind": "pdf"}
+        fields = named(
+            id=uuid4(), at=now, kind=kind, author_id=ANA, author_name="Ana <A>",
+            channel="telegram", body=filename, changes={"attachment": brief},
+        )  # fmt: skip
+        return TimelineEntry.model_validate(fields)
+
+    timeline = [entry("attachment_added", "<report>.pdf"), entry("attachment_removed", "old.pdf")]
+    order = order_with([], attachment_count=3, timeline=timeline)
+    card = workorders.card(order)
+    assert "📎 3 files (📎 Files sends them)" in card
+    assert "📎 Ana &lt;A&gt; added &lt;report&gt;.pdf" in card
+    assert "🗑 Ana &lt;A&gt; removed old.pdf" in card
+    for role in (Role.VIEWER, Role.TECHNICIAN):
+        labels = [b.text for row in keyboards.work_order(order, role).inline_keyboard for b in row]
+        assert "📎 Files (3)" in labels
+    none = keyboards.work_order(order_with([], attachment_count=0), Role.ADMIN)
+    assert not [b for row in none.inline_keyboard for b in row if b.text.startswith("📎")]

@@ -7,6 +7,7 @@ from uuid import UUID
 
 from pydantic import Field, StringConstraints
 
+from .attachments import AttachmentKind
 from .base import EventData, Request, View
 from .identity import Role
 from .spec import EventSpec, RpcSpec
@@ -201,6 +202,18 @@ class SearchEquipment(Request):
     )
 
 
+class PictureChoice(Request):
+    """Body of ``PUT /api/equipment/{ref}/picture``."""
+
+    attachment_id: UUID | None = Field(
+        description="An image attached to this asset; null: the asset shows no picture."
+    )
+
+
+class SetEquipmentPicture(PictureChoice):
+    ref: EquipmentRef = Field(description="Asset id or equipment number.")
+
+
 class GetEquipmentHistory(Request):
     ref: EquipmentRef = Field(description="Asset id or equipment number.")
     limit: int = Field(default=100, ge=1, le=500, description="Newest entries first.")
@@ -222,6 +235,46 @@ class GetImport(Request):
 
 
 # --- replies ------------------------------------------------------------------------------
+
+
+class EquipmentPicture(View):
+    """The image an asset is shown with: one of its attachments, and where to fetch it."""
+
+    attachment_id: UUID
+    filename: str
+    content_type: str = Field(description="Of the original, sniffed from its content.")
+    width: int | None = Field(default=None, description="Pixels of the original, upright.")
+    height: int | None = None
+    link: str = Field(description="The attachment's API path: /api/attachments/{id}.")
+    download: str = Field(description="The original: /api/attachments/{id}/content.")
+    screen: str = Field(
+        description="At most 1600 px: /api/attachments/{id}/content?rendition=screen."
+    )
+    thumbnail: str = Field(
+        description="At most 256 px: /api/attachments/{id}/content?rendition=thumbnail."
+    )
+
+    @classmethod
+    def of(
+        cls,
+        attachment_id: UUID,
+        filename: str,
+        content_type: str,
+        width: int | None = None,
+        height: int | None = None,
+    ) -> "EquipmentPicture":
+        link = f"/api/attachments/{attachment_id}"
+        return cls(
+            attachment_id=attachment_id,
+            filename=filename,
+            content_type=content_type,
+            width=width,
+            height=height,
+            link=link,
+            download=f"{link}/content",
+            screen=f"{link}/content?rendition=screen",
+            thumbnail=f"{link}/content?rendition=thumbnail",
+        )
 
 
 class EquipmentView(View):
@@ -246,6 +299,12 @@ class EquipmentView(View):
     created_at: datetime
     updated_at: datetime
     version: int = Field(description="Increases with every change (optimistic locking).")
+    attachment_count: int = Field(default=0, description="Files attached to the asset.")
+    picture: EquipmentPicture | None = Field(
+        default=None,
+        description="The image the asset is shown with (the first image attached, or the one "
+        "chosen with PUT /api/equipment/{ref}/picture); none without images.",
+    )
 
 
 class EquipmentPage(View):
@@ -300,7 +359,10 @@ class HistoryEntry(View):
     at: datetime
     actor_id: UUID | None
     channel: str | None
-    action: str = Field(description="created, updated, matched, enriched, retired, reinstated.")
+    action: str = Field(
+        description="created, updated, matched, enriched, retired, reinstated, "
+        "attachment_added, attachment_removed, picture_chosen."
+    )
     changes: dict[str, Any] = Field(description="field -> [old, new].")
     reason: str | None = Field(default=None, description="Why: retirements, reinstatements.")
 
@@ -383,6 +445,37 @@ class EquipmentMatched(EquipmentSnapshot):
     scan_id: UUID | None = None
 
 
+class EquipmentAttachmentAdded(EquipmentSnapshot):
+    """A file was attached to the asset (metadata and a link, never bytes)."""
+
+    attachment_id: UUID
+    filename: str
+    content_type: str
+    kind: AttachmentKind = Field(description="Sniffed from the content.")
+    size_bytes: int
+    caption: str | None = None
+    uploader_id: UUID
+    link: str = Field(description="The attachment's API path: /api/attachments/{id}.")
+    attachment_count: int = Field(description="Files attached to the asset after the change.")
+    picture: EquipmentPicture | None = Field(
+        default=None, description="The asset's picture after the change (this file if it is)."
+    )
+
+
+class EquipmentAttachmentRemoved(EquipmentSnapshot):
+    attachment_id: UUID
+    filename: str
+    kind: AttachmentKind
+    size_bytes: int
+    removed_by: UUID
+    attachment_count: int = Field(description="Files attached to the asset after the change.")
+    picture: EquipmentPicture | None = Field(
+        default=None,
+        description="The asset's picture after the change (the newest remaining image when "
+        "the removed file was the picture; none without images).",
+    )
+
+
 # --- catalogue ----------------------------------------------------------------------------
 
 RPCS: tuple[RpcSpec[Any, Any], ...] = (
@@ -440,6 +533,13 @@ RPCS: tuple[RpcSpec[Any, Any], ...] = (
         EquipmentHistory,
         "Who changed what on an asset, newest first.",
     ),
+    SET_PICTURE := RpcSpec(
+        Rpc.ASSETS_SET_PICTURE,
+        SetEquipmentPicture,
+        EquipmentView,
+        "Choose which of an asset's images it is shown with (or none).",
+        Role.TECHNICIAN,
+    ),
     IMPORT_START := RpcSpec(
         Rpc.ASSETS_IMPORT_START,
         StartImport,
@@ -475,6 +575,18 @@ EVENTS: tuple[EventSpec, ...] = (
         Events.EQUIPMENT_MATCHED,
         EquipmentMatched,
         "Create-or-match found an existing asset (possibly enriching it).",
+        exported=True,
+    ),
+    EventSpec(
+        Events.EQUIPMENT_ATTACHMENT_ADDED,
+        EquipmentAttachmentAdded,
+        "A file was attached to an asset.",
+        exported=True,
+    ),
+    EventSpec(
+        Events.EQUIPMENT_ATTACHMENT_REMOVED,
+        EquipmentAttachmentRemoved,
+        "An attachment was removed from an asset.",
         exported=True,
     ),
 )

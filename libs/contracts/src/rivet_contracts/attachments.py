@@ -103,7 +103,24 @@ class DeleteAttachment(Request):
     attachment_id: UUID = Field(description="The attachment (its uploader or an admin).")
 
 
+class GetUsage(Request):
+    """The caller's organization's storage (admins)."""
+
+
 # --- views --------------------------------------------------------------------------------
+
+
+class AttachmentUsage(View):
+    """What an organization's attachments take of its storage quota."""
+
+    bytes_used: int = Field(
+        description="Bytes its live attachments take: originals and images' renditions."
+    )
+    quota_bytes: int = Field(
+        description="Bytes they may take in all (`ATTACHMENT_ORG_QUOTA_BYTES`)."
+    )
+    bytes_left: int = Field(description="What an add may still take before it is refused (413).")
+    files: int = Field(description="Live attachments, on work orders and assets.")
 
 
 class AttachmentView(View):
@@ -208,6 +225,13 @@ RPCS: tuple[RpcSpec[Any, Any], ...] = (
         Done,
         "Remove an attachment (its uploader or an admin); its files are deleted after.",
         Role.TECHNICIAN,
+    ),
+    USAGE := RpcSpec(
+        Rpc.ATTACHMENTS_USAGE,
+        GetUsage,
+        AttachmentUsage,
+        "The organization's storage: bytes its attachments take, its quota, how many (admins).",
+        Role.ADMIN,
     ),
 )
 

@@ -14,6 +14,10 @@ from .spec import EventSpec, RpcSpec
 from .subjects import Events, Rpc
 from .wire import Outcome
 
+PHOTO_BUCKET = "PHOTOS"
+"""The object store of nameplate photos as the OCR service re-encoded them (namespaced like
+streams): the OCR service writes it; the attachments service reads a scanned photo from it to
+attach it to the asset the scan created or matched."""
 CORE_FIELDS = ("manufacturer", "model", "serial")
 """A scan needs review unless these are read with enough confidence."""
 
@@ -173,6 +177,11 @@ class EquipmentScanResolved(EventData):
     score: float | None = None
     candidates: list[ScanCandidate] = Field(default_factory=list)
     error: str | None = Field(default=None, description="Why the record was refused, if so.")
+    photo_ref: str | None = Field(
+        default=None,
+        description="Key of the scan's photo in the photo store: the attachments service "
+        "attaches it to the created or matched asset.",
+    )
 
 
 RPCS: tuple[RpcSpec[Any, Any], ...] = (

@@ -30,6 +30,10 @@ class Events:
     EQUIPMENT_UPDATED: Final = "equipment.updated"
     EQUIPMENT_MATCHED: Final = "equipment.matched"
     EQUIPMENT_SCAN_RESOLVED: Final = "equipment.scan_resolved"
+    EQUIPMENT_ATTACHMENT_ADDED: Final = "equipment.attachment_added"
+    """A file was attached to an asset (from ``attachment.added``)."""
+    EQUIPMENT_ATTACHMENT_REMOVED: Final = "equipment.attachment_removed"
+    """An attachment was removed from an asset (from ``attachment.removed``)."""
 
     WO_CREATED: Final = "wo.created"
     WO_STATUS_CHANGED: Final = "wo.status_changed"
@@ -126,6 +130,7 @@ class Rpc:
     ASSETS_REINSTATE: Final = "rpc.assets.reinstate"
     ASSETS_SEARCH: Final = "rpc.assets.search"
     ASSETS_HISTORY: Final = "rpc.assets.history"
+    ASSETS_SET_PICTURE: Final = "rpc.assets.set_picture"
     ASSETS_IMPORT_START: Final = "rpc.assets.import_start"
     ASSETS_IMPORT_GET: Final = "rpc.assets.import_get"
 
@@ -173,6 +178,7 @@ class Rpc:
     ATTACHMENTS_GET: Final = "rpc.attachments.get"
     ATTACHMENTS_UPDATE: Final = "rpc.attachments.update"
     ATTACHMENTS_DELETE: Final = "rpc.attachments.delete"
+    ATTACHMENTS_USAGE: Final = "rpc.attachments.usage"
 
     OCR_SUBMIT: Final = "rpc.ocr.submit"
     OCR_GET_SCAN: Final = "rpc.ocr.get_scan"

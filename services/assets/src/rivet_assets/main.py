@@ -6,6 +6,7 @@ from rivet_contracts.streams import EQUIPMENT
 from rivet_runtime import ServiceRuntime
 from rivet_runtime.cli import run_service
 
+from .equipment.attachments import router as attachments
 from .equipment.handlers import router as equipment
 from .imports.handlers import router as imports
 from .imports.jobs import jobs as import_jobs
@@ -30,7 +31,8 @@ def build(settings: AssetsSettings | None = None) -> ServiceRuntime[AssetsState]
     )
     for router in (equipment, search, imports):
         runtime.include_rpc(router)
-    runtime.include_events(nameplates)
+    for events in (nameplates, attachments):
+        runtime.include_events(events)
     runtime.include_jobs(import_jobs)
     return runtime
 

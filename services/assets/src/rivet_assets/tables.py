@@ -51,6 +51,18 @@ equipment = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("version", Integer, nullable=False, server_default="1"),
     Column("retired_reason", Text),
+    Column(
+        "attachment_count",
+        Integer,
+        nullable=False,
+        server_default="0",
+        comment="files attached (attachment.added less attachment.removed)",
+    ),
+    Column(
+        "picture",
+        JSONB,
+        comment="the image shown: attachment_id, filename, content_type, width, height",
+    ),
     CheckConstraint(
         "criticality IN ('low', 'medium', 'high', 'critical')", name="equipment_criticality_check"
     ),
@@ -102,6 +114,34 @@ equipment_history = Table(
     Column("reason", Text, comment="why, for retirements and reinstatements"),
     Index("equipment_history_equipment_idx", "equipment_id", "id"),
 )
+
+equipment_attachments = Table(
+    "equipment_attachments",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True, comment="the attachment's id"),
+    Column("org_id", UUID(as_uuid=True), nullable=False),
+    Column("equipment_id", UUID(as_uuid=True), ForeignKey("equipment.id"), nullable=False),
+    Column("filename", Text, nullable=False),
+    Column("content_type", Text),
+    Column("kind", Text, nullable=False, comment="image, pdf, text or office"),
+    Column("width", Integer),
+    Column("height", Integer),
+    Column("added_at", DateTime(timezone=True)),
+    Column(
+        "removed_at",
+        DateTime(timezone=True),
+        comment="set by attachment.removed (also when it came before attachment.added)",
+    ),
+    Index(
+        "equipment_attachments_images",
+        "equipment_id",
+        "added_at",
+        "id",
+        postgresql_where=text("removed_at IS NULL AND kind = 'image'"),
+    ),
+)
+"""What the attachments service's events said of each asset's files (the assets service's
+own copy: it never reads the attachments schema)."""
 
 imports = Table(
     "imports",

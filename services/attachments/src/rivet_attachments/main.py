@@ -1,8 +1,9 @@
 """Attachments service entry point: ``rivet-attachments [serve|migrate]``.
 
 A regular Rivet service (database, NATS, jobs, /health, /ready, /metrics on HTTP_PORT): the
-files attached to work orders and assets, their renditions, each organization's quota, and the
-deletion of what is removed or left behind.
+files attached to work orders and assets (and the nameplate photos of scans, attached to their
+assets), their renditions, each organization's quota, and the deletion of what is removed or
+left behind.
 """
 
 from pathlib import Path
@@ -13,6 +14,7 @@ from rivet_runtime.cli import run_service
 
 from .attachments.handlers import router as attachments
 from .attachments.jobs import jobs as attachment_jobs
+from .attachments.scans import router as scan_photos
 from .settings import AttachmentsSettings
 from .state import AttachmentsState
 from .tables import SCHEMA
@@ -31,6 +33,7 @@ def build(settings: AttachmentsSettings | None = None) -> ServiceRuntime[Attachm
         uses_uploads=True,
     )
     runtime.include_rpc(attachments)
+    runtime.include_events(scan_photos)
     runtime.include_jobs(attachment_jobs)
     return runtime
 

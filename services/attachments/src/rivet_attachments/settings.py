@@ -30,7 +30,7 @@ class AttachmentsSettings(ServiceSettings):
         default=900.0,
         gt=0,
         description="Seconds between passes of the sweep that deletes stored files without "
-        "an attachment.",
+        "an attachment (a pass looks at 10,000 files at most and the next goes on from there).",
     )
     attachment_orphan_age: float = Field(
         default=3600.0,

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from rivet_contracts.attachments import BUCKET
+from rivet_contracts.ocr import PHOTO_BUCKET
 from rivet_runtime.service import Connected
 from rivet_runtime.uploads import UploadStore
 
@@ -17,6 +18,9 @@ class AttachmentsState:
     there)."""
     files: UploadStore
     """The attachments' originals and renditions, kept until the attachment is removed."""
+    photos: UploadStore
+    """The OCR service's nameplate photos, read only: a scanned photo is attached to the asset
+    its scan created or matched (never written or created here)."""
 
     @classmethod
     async def connected(
@@ -27,4 +31,5 @@ class AttachmentsState:
         files = await resources.store(
             BUCKET, ttl=None, description="Attachments: originals, screen renditions, thumbnails"
         )
-        return cls(settings, resources.uploads, files)
+        photos = UploadStore(resources.js, settings, bucket=PHOTO_BUCKET, ttl=None)
+        return cls(settings, resources.uploads, files, photos)

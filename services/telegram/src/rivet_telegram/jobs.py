@@ -1,5 +1,6 @@
 """Forgetting what is no longer needed: handled update ids (Telegram redelivers for at most a
-day), conversations abandoned for a month, and notifications that failed for good a month ago."""
+day), conversations abandoned for a month, notifications that failed for good a month ago, and
+files waiting a day for an order and orders in view a day old (``chat``)."""
 
 import logging
 
@@ -16,6 +17,8 @@ PRUNE = (
     text("DELETE FROM updates WHERE received_at < now() - interval '7 days'"),
     text("DELETE FROM fsm WHERE updated_at < now() - interval '30 days'"),
     text("DELETE FROM notifications WHERE failed_at < now() - interval '30 days'"),
+    text("DELETE FROM pending_files WHERE created_at < now() - interval '1 day'"),
+    text("DELETE FROM order_context WHERE opened_at < now() - interval '1 day'"),
 )
 
 

@@ -27,6 +27,7 @@ from rivet_contracts import (
     ocr,
 )
 from rivet_contracts import assets as eq
+from rivet_contracts import attachments as att
 from rivet_contracts import maintenance as pm
 from rivet_contracts import workorders as wo
 from rivet_contracts.catalog import RpcSpec
@@ -40,6 +41,8 @@ ReplyT = TypeVar("ReplyT", bound=BaseModel)
 CHANNEL = "telegram"
 METERS_SHOWN = 50
 """Meters of one asset the bot lists (buttons, the card) at most."""
+ATTACHMENTS_PAGE = 200
+"""Attachments asked for a page (the contract's most)."""
 _RETRYABLE = {ErrorCode.UNAVAILABLE, ErrorCode.TIMEOUT, ErrorCode.INTERNAL}
 
 
@@ -73,10 +76,12 @@ class Rivet:
         *,
         identity: Identity | None,
         correlation_id: str | None = None,
+        idempotency_key: str | None = None,
     ) -> ReplyT:
         """Send ``request`` as ``identity`` (None: as nobody yet); the reply as ``spec.reply``,
-        ``RivetUnavailable`` or ``RivetError``."""
-        meta = CallMeta(identity, correlation_id, CHANNEL)
+        ``RivetUnavailable`` or ``RivetError``. ``idempotency_key`` goes to subjects that take
+        one (a repeat answers the first reply)."""
+        meta = CallMeta(identity, correlation_id, CHANNEL, idempotency_key)
         timeout = self.settings.rpc_timeout
         try:
             return await self.client.call(spec, request, meta, timeout=timeout)
@@ -137,9 +142,15 @@ class UserApi:
         self.identity = identity
         self.correlation_id = correlation_id
 
-    async def _call(self, spec: RpcSpec[RequestT, ReplyT], request: RequestT) -> ReplyT:
+    async def _call(
+        self, spec: RpcSpec[RequestT, ReplyT], request: RequestT, idempotency_key: str | None = None
+    ) -> ReplyT:
         return await self.rivet.call(
-            spec, request, identity=self.identity, correlation_id=self.correlation_id
+            spec,
+            request,
+            identity=self.identity,
+            correlation_id=self.correlation_id,
+            idempotency_key=idempotency_key,
         )
 
     # --- account ----------------------------------------------------------------------------
@@ -227,3 +238,35 @@ class UserApi:
 
     async def confirm_scan(self, request: ocr.ConfirmScan) -> ocr.ScanView:
         return await self._call(ocr.CONFIRM, request)
+
+    # --- attachments ----------------------------------------------------------------------
+
+    async def attach_to_order(
+        self, number: str, upload_key: str, filename: str, caption: str | None, key: str
+    ) -> att.AttachmentView:
+        """Attach the upload ``upload_key`` to the work order; ``key`` makes a repeat (a second
+        tap, a redelivered update) answer the first attachment instead of adding another."""
+        request = att.AddAttachment(
+            record_kind=att.RecordKind.WORK_ORDER,
+            record_ref=number,
+            upload_key=upload_key,
+            filename=filename,
+            caption=caption or None,
+        )
+        return await self._call(att.ADD, request, idempotency_key=key)
+
+    async def order_attachments(self, number: str, after: UUID | None = None) -> att.AttachmentPage:
+        """One page (the most there can be) of the order's attachments, oldest first."""
+        request = att.ListAttachments(
+            record_kind=att.RecordKind.WORK_ORDER,
+            record_ref=number,
+            after=after,
+            limit=ATTACHMENTS_PAGE,
+        )
+        return await self._call(att.LIST, request)
+
+    async def attachment_file(
+        self, attachment_id: UUID, rendition: att.Rendition
+    ) -> att.AttachmentFile:
+        request = att.GetAttachment(attachment_id=attachment_id, rendition=rendition)
+        return await self._call(att.GET, request)

@@ -57,6 +57,12 @@ class TelegramSettings(ServiceSettings):
         le=600,
         description="Seconds the bot follows a nameplate scan before it says it is still busy.",
     )
+    telegram_order_context_ttl: float = Field(
+        default=1800.0,
+        ge=0,
+        description="Seconds after a chat opened a work order's card during which a photo or a "
+        "file sent there goes on that order (0: only replies to the order's messages do).",
+    )
     telegram_retry_max_wait: float = Field(
         default=30.0,
         ge=0,

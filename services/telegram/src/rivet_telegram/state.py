@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from aiogram import Bot
 
+from rivet_contracts import attachments
 from rivet_contracts.auth import TelegramIdentity
 from rivet_runtime.db import Database
 from rivet_runtime.service import Connected
@@ -21,7 +22,10 @@ class TelegramState:
     settings: TelegramSettings
     db: Database
     uploads: UploadStore
-    """Where photos go before the OCR service reads them."""
+    """Where photos go before the OCR or the attachments service reads them."""
+    files: UploadStore
+    """The attachments' files (the attachments service writes them; the bot reads a thumbnail
+    to confirm an attachment and the files an order's card sends)."""
     rivet: Rivet
     """Requests to Rivet's services, on the runtime's client."""
     identities: Identities
@@ -37,6 +41,7 @@ class TelegramState:
             settings=settings,
             db=resources.db,
             uploads=resources.uploads,
+            files=UploadStore(resources.uploads.js, settings, bucket=attachments.BUCKET, ttl=None),
             rivet=rivet,
             identities=Identities(rivet, settings.telegram_identity_ttl),
             bot=create_bot(settings),

@@ -5,7 +5,11 @@
 - ``users``: a replica of the users the bot may have to notify (name, organization, Telegram
   id), fed by ``user.registered``, ``user.joined`` and ``user.telegram_linked``;
 - ``notifications``: messages waiting to be sent (an outbox towards Telegram), drained by the
-  sender loop at Telegram's pace, kept until they are delivered.
+  sender loop at Telegram's pace, kept until they are delivered;
+- ``order_context``: the work order whose card a chat opened last (a photo or a file sent soon
+  after goes on that order);
+- ``pending_files``: a photo or file the bot was sent without an order to go on (its Telegram
+  file id), until the user picks the order with "Attach to an order instead".
 """
 
 from sqlalchemy import (
@@ -90,6 +94,29 @@ Index(
     notifications.c.next_attempt_at,
     postgresql_where=notifications.c.failed_at.is_(None),
 )
+
+order_context = Table(
+    "order_context",
+    metadata,
+    Column("chat_id", BigInteger, primary_key=True),
+    Column("user_id", UUID(as_uuid=True), nullable=False, comment="the Rivet user who opened it"),
+    Column("work_order", Text, nullable=False, comment="WO number"),
+    _tz("opened_at", nullable=False, now=True),
+)
+
+pending_files = Table(
+    "pending_files",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("chat_id", BigInteger, nullable=False),
+    Column("user_id", UUID(as_uuid=True), nullable=False),
+    Column("file_id", Text, nullable=False, comment="Telegram's file id (downloaded again)"),
+    Column("filename", Text, nullable=False),
+    Column("caption", Text),
+    Column("size_bytes", BigInteger),
+    _tz("created_at", nullable=False, now=True),
+)
+Index("pending_files_created_at", pending_files.c.created_at)
 
 outbox, inbox, dead_letters = add_messaging_tables(metadata)
 job_runs = add_job_table(metadata)

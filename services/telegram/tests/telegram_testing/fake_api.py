@@ -8,7 +8,9 @@ It speaks the Bot API's HTTP shape (``/bot<token>/<method>`` with form fields, J
   confirming gets it again on restart), and long-polls up to the ``timeout`` asked;
 - every other call is recorded (method, fields, time, answer status); sent messages get ids and
   are kept, edits change them, so a test can press the buttons of the latest version;
-- ``getFile`` and downloads serve the files a test registered (nameplate photos);
+- ``getFile`` and downloads serve the files a test registered (nameplate photos, documents);
+- ``sendPhoto`` and ``sendDocument`` keep the bytes the bot uploads (``Call.files``), and the
+  message they make has the caption as its text, as Telegram's reply_to_message carries it;
 - ``throttle`` makes the next calls of a method answer 429 with ``retry_after``.
 """
 
@@ -34,6 +36,9 @@ class Call:
     at: float
     status: int = 200
     result: Any = None
+    files: dict[str, bytes] = field(default_factory=dict)
+    """Uploaded files by field name (``photo``, ``document``), with the name they came with
+    in ``params[<field>]``."""
 
     @property
     def chat_id(self) -> int | None:
@@ -42,7 +47,8 @@ class Call:
 
     @property
     def text(self) -> str:
-        return str(self.params.get("text", ""))
+        """A message's text, or a photo's or a document's caption."""
+        return str(self.params.get("text", self.params.get("caption", "")))
 
 
 @dataclass
@@ -133,11 +139,11 @@ class FakeTelegram:
         if request.match_info["token"] != self.token:
             return _error(401, "Unauthorized")
         method = request.match_info["method"]
-        params = await _params(request)
+        params, files = await _params(request)
         if method.lower() == "getupdates":
             return _ok(await self._get_updates(params))
         throttle = self._throttled(method, params)
-        call = Call(method, params, time.monotonic(), 429 if throttle else 200)
+        call = Call(method, params, time.monotonic(), 429 if throttle else 200, files=files)
         if throttle is None:
             call.result = self._answer(method, params)
         async with self._changed:
@@ -179,7 +185,7 @@ class FakeTelegram:
         name = method.lower()
         if name == "getme":
             return self.me
-        if name in ("sendmessage", "sendphoto"):
+        if name in ("sendmessage", "sendphoto", "senddocument"):
             self._next_message += 1
             chat = int(params["chat_id"])
             message = {
@@ -187,8 +193,19 @@ class FakeTelegram:
                 "date": int(time.time()),
                 "chat": {"id": chat, "type": "private", "first_name": "User"},
                 "from": self.me,
-                "text": params.get("text", ""),
             }
+            if name == "sendmessage":
+                message["text"] = params.get("text", "")
+            else:
+                message["caption"] = params.get("caption", "")
+                kind = "photo" if name == "sendphoto" else "document"
+                file_id = f"sent{self._next_message}"
+                if kind == "photo":
+                    message["photo"] = [
+                        {"file_id": file_id, "file_unique_id": file_id, "width": 1, "height": 1}
+                    ]
+                else:
+                    message["document"] = {"file_id": file_id, "file_unique_id": file_id}
             if "reply_markup" in params and "inline_keyboard" in params["reply_markup"]:
                 message["reply_markup"] = params["reply_markup"]
             self.messages[(chat, self._next_message)] = message
@@ -210,7 +227,7 @@ class FakeTelegram:
                 "file_unique_id": file_id,
                 "file_size": len(self.files[file_id]),
                 "file_path": f"photos/{file_id}.jpg",
-            }
+            }  # any file: the path only names it
         return True
 
     async def _file(self, request: web.Request) -> web.Response:
@@ -221,22 +238,33 @@ class FakeTelegram:
         return web.Response(body=self.files[file_id], content_type="image/jpeg")
 
 
-async def _params(request: web.Request) -> dict[str, Any]:
+async def _params(request: web.Request) -> tuple[dict[str, Any], dict[str, bytes]]:
     if request.content_type == "application/json":
         data: dict[str, Any] = await request.json()
-        return data
+        return data, {}
     form = await request.post()
     params: dict[str, Any] = {}
+    files: dict[str, bytes] = {}
     for key, value in form.items():
+        if isinstance(value, web.FileField):
+            files[key] = value.file.read()
+            params[key] = value.filename
+            continue
         if not isinstance(value, str):
-            continue  # uploaded files: the bot sends none
+            continue
         if key in JSON_FIELDS:
             params[key] = json.loads(value)
         elif key in INT_FIELDS:
             params[key] = int(value)
         else:
             params[key] = value
-    return params
+    for key, value in list(params.items()):  # photo=attach://<field>: the file in <field>
+        if isinstance(value, str) and value.startswith("attach://"):
+            field_name = value.removeprefix("attach://")
+            if field_name in files:
+                files[key] = files.pop(field_name)
+                params[key] = params.pop(field_name, field_name)
+    return params, files
 
 
 def _ok(result: Any) -> web.Response:

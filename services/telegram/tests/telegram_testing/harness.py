@@ -103,11 +103,17 @@ class Person:
         return update
 
     async def photo(
-        self, data: bytes, caption: str | None = None, as_file: bool = False
+        self,
+        data: bytes,
+        caption: str | None = None,
+        as_file: bool = False,
+        reply_to: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         file_id = f"f{secrets.token_hex(8)}"
         self.fake.files[file_id] = data
         content: dict[str, Any] = {"caption": caption} if caption else {}
+        if reply_to is not None:
+            content["reply_to_message"] = reply_to
         if as_file:
             content["document"] = {
                 "file_id": file_id,
@@ -123,6 +129,34 @@ class Person:
                  "file_unique_id": f"{file_id}{w}", "width": w, "height": h, "file_size": s}
                 for w, h, s in sizes
             ]  # fmt: skip
+        update = self.update(**content)
+        await self.fake.push(update)
+        return update
+
+    async def document(
+        self,
+        data: bytes,
+        filename: str,
+        mime_type: str,
+        caption: str | None = None,
+        reply_to: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """A file sent as a document (not an image: Telegram does not make it a photo)."""
+        file_id = f"d{secrets.token_hex(8)}"
+        self.fake.files[file_id] = data
+        content: dict[str, Any] = {
+            "document": {
+                "file_id": file_id,
+                "file_unique_id": file_id,
+                "file_name": filename,
+                "mime_type": mime_type,
+                "file_size": len(data),
+            }
+        }
+        if caption:
+            content["caption"] = caption
+        if reply_to is not None:
+            content["reply_to_message"] = reply_to
         update = self.update(**content)
         await self.fake.push(update)
         return update

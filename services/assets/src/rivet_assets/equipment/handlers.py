@@ -6,7 +6,7 @@ from rivet_contracts.assets import MatchOutcome, Source
 from rivet_runtime import Created, RequestContext, RpcRouter
 
 from ..state import AssetsState
-from . import queries, service
+from . import attachments, queries, service
 from .service import Who
 
 router: RpcRouter[AssetsState] = RpcRouter()
@@ -68,3 +68,8 @@ async def reinstate(req: contract.ReinstateEquipment, ctx: Ctx) -> contract.Equi
 @router.handler(Rpc.ASSETS_HISTORY)
 async def history(req: contract.GetEquipmentHistory, ctx: Ctx) -> contract.EquipmentHistory:
     return await queries.history(ctx, ctx.caller.org_id, req)
+
+
+@router.handler(Rpc.ASSETS_SET_PICTURE)
+async def set_picture(req: contract.SetEquipmentPicture, ctx: Ctx) -> contract.EquipmentView:
+    return await attachments.set_picture(ctx, who(ctx), req.ref, req.attachment_id)

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rivet_contracts.assets import SortKey
 
-from ..tables import equipment, equipment_history, equipment_numbers
+from ..tables import equipment, equipment_attachments, equipment_history, equipment_numbers
 
 _CRITICALITY_RANK = case(
     {"critical": 4, "high": 3, "medium": 2}, value=equipment.c.criticality, else_=1
@@ -226,3 +226,64 @@ async def history(
         .limit(limit)
     )
     return list((await conn.execute(query)).mappings().all())
+
+
+# --- attachments (the attachments service's events, as this service keeps them) -------------
+
+
+async def lock_equipment(
+    conn: AsyncConnection, org_id: UUID, equipment_id: UUID
+) -> RowMapping | None:
+    """An asset of the organization, locked until the transaction ends (its count and picture
+    change one event at a time)."""
+    query = (
+        select(equipment)
+        .where(equipment.c.org_id == org_id, equipment.c.id == equipment_id)
+        .with_for_update()
+    )
+    return (await conn.execute(query)).mappings().first()
+
+
+async def set_attachments(
+    conn: AsyncConnection, equipment_id: UUID, count: int, picture: dict[str, Any] | None
+) -> RowMapping:
+    """The asset's attachment count and picture. Not an edit: its version stays."""
+    query = (
+        update(equipment)
+        .where(equipment.c.id == equipment_id)
+        .values(attachment_count=count, picture=picture)
+        .returning(*equipment.c)
+    )
+    return (await conn.execute(query)).mappings().one()
+
+
+async def attachment(conn: AsyncConnection, org_id: UUID, attachment_id: UUID) -> RowMapping | None:
+    """What this service knows of an attachment of the organization (removed ones too)."""
+    query = select(equipment_attachments).where(
+        equipment_attachments.c.org_id == org_id, equipment_attachments.c.id == attachment_id
+    )
+    return (await conn.execute(query)).mappings().first()
+
+
+async def insert_attachment(conn: AsyncConnection, values: dict[str, Any]) -> None:
+    await conn.execute(insert(equipment_attachments).values(**values))
+
+
+async def mark_attachment_removed(conn: AsyncConnection, attachment_id: UUID, at: Any) -> None:
+    await conn.execute(
+        update(equipment_attachments)
+        .where(equipment_attachments.c.id == attachment_id)
+        .values(removed_at=at)
+    )
+
+
+async def newest_image(conn: AsyncConnection, equipment_id: UUID) -> RowMapping | None:
+    """The asset's most recently added image still attached."""
+    a = equipment_attachments.c
+    query = (
+        select(equipment_attachments)
+        .where(a.equipment_id == equipment_id, a.removed_at.is_(None), a.kind == "image")
+        .order_by(a.added_at.desc().nulls_last(), a.id.desc())
+        .limit(1)
+    )
+    return (await conn.execute(query)).mappings().first()

@@ -76,7 +76,7 @@ async def _answer(
     error: str | None = None,
 ) -> None:
     if result is None:
-        answer = EquipmentScanResolved(scan_id=scan.scan_id, error=error)
+        answer = EquipmentScanResolved(scan_id=scan.scan_id, error=error, photo_ref=scan.photo_ref)
     else:
         answer = EquipmentScanResolved(
             scan_id=scan.scan_id,
@@ -96,5 +96,6 @@ async def _answer(
                 )
                 for c in result.candidates
             ],
+            photo_ref=scan.photo_ref,
         )
     await ctx.emit(Events.EQUIPMENT_SCAN_RESOLVED, answer, org_id=event.org_id)

@@ -26,6 +26,11 @@ async def get(req: contract.GetAttachment, ctx: Ctx) -> contract.AttachmentFile:
     return await service.get(ctx, req)
 
 
+@router.handler(Rpc.ATTACHMENTS_USAGE)
+async def usage(req: contract.GetUsage, ctx: Ctx) -> contract.AttachmentUsage:
+    return await service.usage(ctx)
+
+
 @router.handler(Rpc.ATTACHMENTS_UPDATE)
 async def update(req: contract.UpdateAttachment, ctx: Ctx) -> contract.AttachmentView:
     return await service.update(ctx, req)

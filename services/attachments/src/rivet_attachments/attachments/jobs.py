@@ -1,6 +1,13 @@
 """Deleting stored objects: those of removed attachments (a queue job, woken when a removal
 commits) and those no attachment holds (a periodic sweep: the objects of an add that failed
-half-way, of a removal whose purge was lost)."""
+half-way, of a removal whose purge was lost).
+
+The sweep reads the bucket a page at a time (``SWEEP_PAGE`` keys, checked against the database
+in one query) and looks at ``SWEEP_PASS`` keys at most per pass; the next pass goes on where
+this one stopped and starts again from the beginning after the end. Its memory and the length
+of a pass are bounded whatever the bucket holds; a bucket larger than ``SWEEP_PASS`` is gone
+through in several passes. Where it stopped is kept by the process (a restarted one starts from
+the beginning, which only means looking at some keys again)."""
 
 from datetime import UTC, datetime
 
@@ -16,7 +23,12 @@ from .service import PURGE_CHANNEL
 jobs: JobRouter[AttachmentsState] = JobRouter()
 Ctx = JobContext[AttachmentsState]
 PURGE_BATCH = 50
-SWEEP_BATCH = 500
+SWEEP_PAGE = 500
+"""Keys read from the bucket and checked against the database at a time."""
+SWEEP_PASS = 10_000
+"""Keys a pass of the sweep looks at, at most."""
+_resume: dict[str, int] = {}
+"""Bucket -> the stream sequence the next pass of the sweep starts at."""
 
 
 @jobs.queue("attachments-purge", channel=PURGE_CHANNEL, poll=30.0)
@@ -47,15 +59,14 @@ def _sweep_every(settings: AttachmentsSettings) -> float:
 @jobs.periodic("attachments-sweep", every=_sweep_every)
 async def sweep(ctx: Ctx) -> int:
     """Delete stored objects that no live attachment holds, once they are older than
-    ``ATTACHMENT_ORPHAN_AGE`` (by the time in their attachment's id)."""
-    settings = ctx.state.settings
-    found = await storage.keys(ctx.state.files)
-    deleted = 0
-    for start in range(0, len(found), SWEEP_BATCH):
-        if ctx.stopping:
-            break
-        batch = found[start : start + SWEEP_BATCH]
-        owners = {key: rules.attachment_of(key) for key in batch}
+    ``ATTACHMENT_ORPHAN_AGE`` (by the time in their attachment's id): up to ``SWEEP_PASS``
+    keys, a page of ``SWEEP_PAGE`` at a time, from where the last pass stopped."""
+    settings, files = ctx.state.settings, ctx.state.files
+    start, looked, deleted = _resume.get(files.bucket, 1), 0, 0
+    while looked < SWEEP_PASS and not ctx.stopping:
+        page = await storage.key_page(files, start, min(SWEEP_PAGE, SWEEP_PASS - looked))
+        looked += len(page.keys)
+        owners = {key: rules.attachment_of(key) for key in page.keys}
         async with ctx.reading() as conn:
             live = await repo.live_among(conn, [a for a in set(owners.values()) if a])
         now = datetime.now(UTC)
@@ -64,7 +75,11 @@ async def sweep(ctx: Ctx) -> int:
             for key, owner in owners.items()
             if rules.is_orphan(owner, owner in live, now, settings.attachment_orphan_age)
         ]
-        await storage.delete_all(ctx.state.files, orphans)
+        await storage.delete_all(files, orphans)
         deleted += len(orphans)
+        start = page.next_sequence or 1  # after the end: from the beginning, next pass
+        if not page.next_sequence:
+            break
+    _resume[files.bucket] = start
     metrics.PURGED_OBJECTS.labels("orphan").inc(deleted)
     return deleted

@@ -32,6 +32,20 @@ async def get(
     return (await conn.execute(query)).mappings().first()
 
 
+async def same_file(
+    conn: AsyncConnection, org_id: UUID, record_kind: str, record_id: UUID, sha256: str
+) -> RowMapping | None:
+    """A live attachment of the record whose original is these bytes (by SHA-256)."""
+    query = select(attachments).where(
+        attachments.c.org_id == org_id,
+        attachments.c.record_kind == record_kind,
+        attachments.c.record_id == record_id,
+        attachments.c.sha256 == sha256,
+        LIVE,
+    )
+    return (await conn.execute(query.limit(1))).mappings().first()
+
+
 async def page(
     conn: AsyncConnection,
     org_id: UUID,

@@ -44,7 +44,7 @@ def _not_found(attachment_id: UUID) -> ServiceError:
     return ServiceError(ErrorCode.NOT_FOUND, f"attachment {attachment_id} not found")
 
 
-def _reason(error: ServiceError) -> str:
+def reason(error: ServiceError) -> str:
     if error.code is ErrorCode.UNSUPPORTED_MEDIA_TYPE:
         return "unsupported"
     if error.code is ErrorCode.PAYLOAD_TOO_LARGE:
@@ -73,7 +73,7 @@ async def add(ctx: Ctx, req: contract.AddAttachment) -> contract.AttachmentView:
             used["bytes_used"] if used else 0, prepared.stored, settings.attachment_org_quota_bytes
         )
     except ServiceError as refused:
-        metrics.REFUSED.labels(_reason(refused)).inc()
+        metrics.REFUSED.labels(reason(refused)).inc()
         raise
     attachment_id = rules.new_id()
     keys = {
@@ -96,8 +96,8 @@ async def add(ctx: Ctx, req: contract.AddAttachment) -> contract.AttachmentView:
             ctx.after_commit.append(lambda: _forget(uploads.delete(upload_key)))
     except BaseException as failed:
         if isinstance(failed, ServiceError):
-            metrics.REFUSED.labels(_reason(failed)).inc()
-        await asyncio.shield(_delete_quietly(state, list(keys.values())))
+            metrics.REFUSED.labels(reason(failed)).inc()
+        await asyncio.shield(delete_quietly(state, list(keys.values())))
         raise
     metrics.ADDED.labels(prepared.kind.value).inc()
     metrics.ADDED_BYTES.inc(prepared.stored)
@@ -112,15 +112,41 @@ def _row(
     prepared: Prepared,
     keys: dict[Rendition, str],
 ) -> dict[str, Any]:
+    return row_values(
+        org_id=ctx.caller.org_id,
+        uploader_id=ctx.caller.user_id,
+        record_kind=req.record_kind,
+        record_id=record_id,
+        filename=req.filename,
+        caption=req.caption,
+        attachment_id=attachment_id,
+        prepared=prepared,
+        keys=keys,
+    )
+
+
+def row_values(
+    *,
+    org_id: UUID,
+    uploader_id: UUID,
+    record_kind: RecordKind,
+    record_id: UUID,
+    filename: str,
+    caption: str | None,
+    attachment_id: UUID,
+    prepared: Prepared,
+    keys: dict[Rendition, str],
+) -> dict[str, Any]:
+    """The row of a new attachment whose objects are stored under ``keys``."""
     screen = prepared.part(Rendition.SCREEN)
     thumbnail = prepared.part(Rendition.THUMBNAIL)
     return {
         "id": attachment_id,
-        "org_id": ctx.caller.org_id,
-        "record_kind": req.record_kind.value,
+        "org_id": org_id,
+        "record_kind": record_kind.value,
         "record_id": record_id,
-        "filename": clean_filename(req.filename, prepared.extension),
-        "caption": req.caption or None,
+        "filename": clean_filename(filename, prepared.extension),
+        "caption": caption or None,
         "content_type": prepared.content_type,
         "kind": prepared.kind.value,
         "size_bytes": len(prepared.original),
@@ -133,11 +159,11 @@ def _row(
         "screen_type": screen.content_type if screen else None,
         "thumbnail_key": keys.get(Rendition.THUMBNAIL),
         "thumbnail_type": thumbnail.content_type if thumbnail else None,
-        "uploader_id": ctx.caller.user_id,
+        "uploader_id": uploader_id,
     }
 
 
-async def _delete_quietly(state: AttachmentsState, keys: Sequence[str]) -> None:
+async def delete_quietly(state: AttachmentsState, keys: Sequence[str]) -> None:
     try:
         await storage.delete_all(state.files, keys)
     except Exception:
@@ -182,6 +208,16 @@ async def get(ctx: Ctx, req: contract.GetAttachment) -> contract.AttachmentFile:
         )
     return contract.AttachmentFile(
         attachment=to_view(row), rendition=req.rendition, object_key=key, content_type=content_type
+    )
+
+
+async def usage(ctx: Ctx) -> contract.AttachmentUsage:
+    """The organization's usage row (none yet: nothing stored) and its quota."""
+    row = await repo.usage_of(ctx.conn, ctx.caller.org_id)
+    used, files = (int(row["bytes_used"]), int(row["files"])) if row else (0, 0)
+    quota = ctx.state.settings.attachment_org_quota_bytes
+    return contract.AttachmentUsage(
+        bytes_used=used, quota_bytes=quota, bytes_left=max(0, quota - used), files=files
     )
 
 

@@ -226,6 +226,20 @@ async def delete(ref: Ref, meta: Caller) -> Response:
     )
 
 
+@router.put(
+    "/{ref}/picture",
+    response_model=contract.EquipmentView,
+    responses=errors(401, 403, 404, 422),
+)
+async def set_picture(ref: Ref, body: contract.PictureChoice, fwd: Fwd, meta: Caller) -> Response:
+    """Choose the image the asset is shown with (technicians and admins): `attachment_id` of
+    an image attached to this asset, or null for none. An attachment of another asset, or a
+    file that is not an image, is 422; one the asset does not have (another organization's,
+    a removed one) is 404. The asset's version does not change: a picture is not an edit."""
+    request = contract.SetEquipmentPicture(ref=ref, attachment_id=body.attachment_id)
+    return await fwd.call(Rpc.ASSETS_SET_PICTURE, request, meta)
+
+
 @router.get("/{ref}/history", response_model=contract.EquipmentHistory, responses=errors(401, 404))
 async def history(
     ref: Ref, fwd: Fwd, meta: Caller, limit: Annotated[int, Query(ge=1, le=500)] = 100

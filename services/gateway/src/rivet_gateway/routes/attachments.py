@@ -178,6 +178,17 @@ async def list_for_equipment(
 
 
 @router.get(
+    "/api/attachments/usage",
+    response_model=contract.AttachmentUsage,
+    responses=errors(401, 403),
+)
+async def get_usage(fwd: Fwd, meta: Caller) -> Response:
+    """The organization's storage (admins): bytes its attachments take (originals and images'
+    renditions), its quota, what is left before an add is refused (413), how many files."""
+    return await fwd.call(Rpc.ATTACHMENTS_USAGE, contract.GetUsage(), meta)
+
+
+@router.get(
     "/api/attachments/{attachment_id}",
     response_model=contract.AttachmentView,
     responses=errors(401, 404, 422),

@@ -9,8 +9,9 @@ from aiogram.filters.callback_data import CallbackData
 
 
 class WoCb(CallbackData, prefix="wo"):
-    """A work order button: ``view``, a status change checked against ``version``, or
-    ``override`` (an admin completing it with required checklist items open)."""
+    """A work order button: ``view``, a status change checked against ``version``,
+    ``override`` (an admin completing it with required checklist items open) or ``files``
+    (send its attachments)."""
 
     action: str
     number: str
@@ -71,3 +72,13 @@ class StartCb(CallbackData, prefix="st"):
     """Onboarding: ``link`` (how to link an account) or ``workspace`` (create one)."""
 
     action: str
+
+
+class FileCb(CallbackData, prefix="fl"):
+    """A photo or file kept for the chat (``file``, its id in ``pending_files``): ``pick`` (list
+    open orders to put it on), ``to`` (attach it to ``number``) or ``drop``; ``scan`` (no file):
+    the next photo is a nameplate scan."""
+
+    action: str
+    file: int = 0
+    number: str = ""

@@ -22,6 +22,7 @@ from .callbacks import (
     CreateCb,
     EqCb,
     EqListCb,
+    FileCb,
     ReadCb,
     ScanCb,
     StartCb,
@@ -69,7 +70,7 @@ ITEM_BUTTONS = 5
 are done, the next ones get buttons), leaving room for the status buttons."""
 
 
-def _button(text: str, data: WoCb | CheckCb) -> InlineKeyboardButton:
+def _button(text: str, data: WoCb | CheckCb | FileCb) -> InlineKeyboardButton:
     return InlineKeyboardButton(text=text, callback_data=data.pack())
 
 
@@ -110,6 +111,9 @@ def work_order(order: WorkOrderView, role: Role) -> InlineKeyboardMarkup:
                     "🙋 Take it", WoCb(action="take", number=order.number, version=order.version)
                 )
             )
+    if order.attachment_count:
+        files = WoCb(action="files", number=order.number)
+        actions.append(_button(f"📎 Files ({order.attachment_count})", files))
     actions.append(_button("🔄 Refresh", WoCb(action="refresh", number=order.number)))
     rows += [actions[i : i + 3] for i in range(0, len(actions), 3)]
     return InlineKeyboardMarkup(inline_keyboard=rows)
@@ -183,6 +187,14 @@ def meters(found: list[MeterView], value: float | None) -> InlineKeyboardMarkup:
     return kb.as_markup()
 
 
+SCAN_BUTTON = "📷 Scan a nameplate"
+
+
+def scan_button() -> InlineKeyboardButton:
+    """Where nameplate photos are offered: the next photo is scanned (as ``/scan``)."""
+    return _button(SCAN_BUTTON, FileCb(action="scan"))
+
+
 def equipment_page(
     items: list[EquipmentView], offset: int | None, more: int | None, size: int
 ) -> InlineKeyboardMarkup:
@@ -198,6 +210,31 @@ def equipment_page(
         nav += 1
     rows = [2] * (len(items) // 2) + ([1] if len(items) % 2 else [])
     kb.adjust(*rows, *([nav] if nav else []))
+    kb.row(scan_button())
+    return kb.as_markup()
+
+
+def attach_instead(
+    markup: InlineKeyboardMarkup | None, file: int | None
+) -> InlineKeyboardMarkup | None:
+    """A scan's buttons and, for a photo kept for the chat, "Attach to an order instead"."""
+    if file is None:
+        return markup
+    rows = list(markup.inline_keyboard) if markup is not None else []
+    rows.append([_button("📎 Attach to an order instead", FileCb(action="pick", file=file))])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def order_choices(orders: list[WorkOrderView], file: int) -> InlineKeyboardMarkup:
+    """One button per open order the kept file may go on, then "never mind"."""
+    kb = InlineKeyboardBuilder()
+    for order in orders:
+        kb.button(
+            text=clip(f"{order.number} · {order.title}", 60),
+            callback_data=FileCb(action="to", file=file, number=order.number),
+        )
+    kb.button(text="✖️ Never mind", callback_data=FileCb(action="drop", file=file))
+    kb.adjust(1)
     return kb.as_markup()
 
 

@@ -3,7 +3,8 @@
 Groups first (the bot only works in private chats), then onboarding (open to anyone: joining
 with an invitation's link, then linking or a new workspace), then the
 member routers, which see only linked users (``Linked`` passes them ``me`` and ``api``): flows
-waiting for an answer come before plain commands, photos and replies, and the fallback last.
+waiting for an answer come before plain commands, photos and files for an order before
+nameplate scans, replies, and the fallback last.
 """
 
 from aiogram import Router
@@ -11,6 +12,7 @@ from aiogram import Router
 from ..bot.who import Linked
 from . import (
     account,
+    attach,
     cancel,
     checklist,
     comments,
@@ -39,6 +41,7 @@ MEMBERS = (
     account,
     equipment,
     workorders,
+    attach,
     photos,
     comments,
 )

@@ -27,6 +27,7 @@ from ..bot.errors import refusal
 from ..bot.routing import Handlers
 from ..render import workorders as render
 from ..rivet import RivetError, UserApi
+from ..state import TelegramState
 from .common import edit_order, parse_number, send_order
 
 router = Handlers("checklist")
@@ -43,7 +44,11 @@ class ItemReading(StatesGroup):
 
 @router.callback_query(CheckCb.filter(F.action.in_(set(RESULTS))))
 async def tick(
-    query: CallbackQuery, callback_data: CheckCb, me: TelegramIdentity, api: UserApi
+    query: CallbackQuery,
+    callback_data: CheckCb,
+    me: TelegramIdentity,
+    api: UserApi,
+    app: TelegramState,
 ) -> None:
     request = CheckChecklistItem(
         ref=callback_data.number,
@@ -61,7 +66,7 @@ async def tick(
         await query.answer(f"{item.position}. {item.text}"[:150] + f": {callback_data.action}")
     order = await api.get_work_order(callback_data.number)
     if isinstance(query.message, Message):
-        await edit_order(query.message, order, me)
+        await edit_order(query.message, order, me, app)
 
 
 @router.callback_query(CheckCb.filter(F.action == "value"))
@@ -88,7 +93,12 @@ async def ask(
 
 @router.message(ItemReading.waiting, F.text, ~F.text.startswith("/"))
 async def reading_given(
-    message: Message, bot: Bot, state: FSMContext, me: TelegramIdentity, api: UserApi
+    message: Message,
+    bot: Bot,
+    state: FSMContext,
+    me: TelegramIdentity,
+    api: UserApi,
+    app: TelegramState,
 ) -> None:
     head, _, note = (message.text or "").strip().partition(" ")
     value = parse_number(head)
@@ -126,7 +136,7 @@ async def reading_given(
     await state.clear()
     await message.answer(render.item_recorded(data["number"], item))
     order = await api.get_work_order(data["number"])
-    await send_order(message, order, me)
+    await send_order(message, order, me, app)
     card = data.get("card")
     if card:  # the old card's buttons would act on an older state: one to open it instead
         with contextlib.suppress(TelegramBadRequest):

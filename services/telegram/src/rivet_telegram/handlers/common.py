@@ -7,16 +7,19 @@ import re
 from uuid import UUID
 
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.types import InlineKeyboardMarkup, Message
+from aiogram.types import BufferedInputFile, InlineKeyboardMarkup, Message
 
 from rivet_contracts.assets import EquipmentView
+from rivet_contracts.attachments import Rendition
 from rivet_contracts.auth import TelegramIdentity
 from rivet_contracts.maintenance import MeterView
 from rivet_contracts.workorders import WorkOrderView
 
+from .. import chat, objects
 from ..bot import keyboards
 from ..render import equipment, workorders
 from ..rivet import RivetError, RivetUnavailable, UserApi
+from ..state import TelegramState
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +46,15 @@ def parse_number(text: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
-async def send_order(message: Message, order: WorkOrderView, me: TelegramIdentity) -> Message:
-    return await message.answer(
+async def send_order(
+    message: Message, order: WorkOrderView, me: TelegramIdentity, app: TelegramState
+) -> Message:
+    """The order's card; the chat now looks at the order (a photo sent next goes on it)."""
+    sent = await message.answer(
         workorders.card(order), reply_markup=keyboards.work_order(order, me.user.role)
     )
+    await chat.show_order(app.db, message.chat.id, me.user.id, order.number)
+    return sent
 
 
 async def edit(message: Message, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
@@ -55,8 +63,12 @@ async def edit(message: Message, text: str, markup: InlineKeyboardMarkup | None 
         await message.edit_text(text, reply_markup=markup)
 
 
-async def edit_order(message: Message, order: WorkOrderView, me: TelegramIdentity) -> None:
+async def edit_order(
+    message: Message, order: WorkOrderView, me: TelegramIdentity, app: TelegramState
+) -> None:
+    """The card as the order is now; the chat looks at the order again."""
     await edit(message, workorders.card(order), keyboards.work_order(order, me.user.role))
+    await chat.show_order(app.db, message.chat.id, me.user.id, order.number)
 
 
 async def known_meters(api: UserApi, equipment_id: UUID) -> list[MeterView] | None:
@@ -70,9 +82,16 @@ async def known_meters(api: UserApi, equipment_id: UUID) -> list[MeterView] | No
 
 
 async def send_equipment(
-    message: Message, item: EquipmentView, me: TelegramIdentity, api: UserApi
+    message: Message, item: EquipmentView, me: TelegramIdentity, api: UserApi, app: TelegramState
 ) -> None:
-    """The asset's card, with its meters and a reading button when it has meters."""
+    """The asset's picture (its screen copy, when it has one and it can be read now), then its
+    card, with its meters and a reading button when it has meters."""
+    picture = item.picture
+    if picture is not None:
+        data = await objects.read_file(api, app.files, picture.attachment_id, Rendition.SCREEN)
+        if data is not None:
+            photo = BufferedInputFile(data, filename=picture.filename)
+            await message.answer_photo(photo, caption=equipment.picture_caption(item, picture))
     meters = await known_meters(api, item.id)
     await message.answer(
         equipment.card(item, meters),

@@ -135,6 +135,7 @@ async def priority_chosen(
     state: FSMContext,
     me: TelegramIdentity,
     api: UserApi,
+    app: TelegramState,
 ) -> None:
     data = await state.get_data()
     request = CreateWorkOrder(
@@ -147,7 +148,7 @@ async def priority_chosen(
     await query.answer("Created")
     if isinstance(query.message, Message):
         await edit(query.message, f"✅ Created <b>{esc(order.number)}</b>.")
-        await send_order(query.message, order, me)
+        await send_order(query.message, order, me, app)
 
 
 @router.callback_query(CreateCb.filter(F.action == "stop"))

@@ -1,7 +1,8 @@
 """``/equip list``, ``/equip search <text>``, ``/equip view <EQ-number>`` and their buttons.
 
 An asset's card shows its meters with their latest readings (when the maintenance service
-answers) and, for technicians, a button to record a reading (``readings``)."""
+answers), how many files it has and, for technicians, a button to record a reading
+(``readings``); the asset's picture, when it has one, is sent just before it."""
 
 from aiogram import F
 from aiogram.filters import Command, CommandObject
@@ -16,6 +17,7 @@ from ..bot.routing import Handlers
 from ..render import equipment as render
 from ..render.common import esc
 from ..rivet import UserApi
+from ..state import TelegramState
 from . import create
 from .common import EQ_NUMBER, edit, send_equipment, split_args
 
@@ -29,7 +31,11 @@ USAGE = (
 
 @router.message(Command("equip"))
 async def equip(
-    message: Message, command: CommandObject, me: TelegramIdentity, api: UserApi
+    message: Message,
+    command: CommandObject,
+    me: TelegramIdentity,
+    api: UserApi,
+    app: TelegramState,
 ) -> None:
     sub, rest = split_args(command.args)
     if sub in ("", "list"):
@@ -40,7 +46,7 @@ async def equip(
         if not ref:
             await message.answer(USAGE)
             return
-        await send_equipment(message, await api.get_equipment(ref.upper()), me, api)
+        await send_equipment(message, await api.get_equipment(ref.upper()), me, api, app)
     else:
         query = rest if sub == "search" else (command.args or "").strip()
         if not query:
@@ -83,12 +89,16 @@ async def page(query: CallbackQuery, callback_data: EqListCb, api: UserApi) -> N
 
 @router.callback_query(EqCb.filter(F.action == "view"))
 async def view(
-    query: CallbackQuery, callback_data: EqCb, me: TelegramIdentity, api: UserApi
+    query: CallbackQuery,
+    callback_data: EqCb,
+    me: TelegramIdentity,
+    api: UserApi,
+    app: TelegramState,
 ) -> None:
     item = await api.get_equipment(callback_data.number)
     await query.answer()
     if isinstance(query.message, Message):
-        await send_equipment(query.message, item, me, api)
+        await send_equipment(query.message, item, me, api, app)
 
 
 @router.callback_query(EqCb.filter(F.action == "new_wo"))

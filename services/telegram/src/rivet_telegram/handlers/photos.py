@@ -1,4 +1,6 @@
-"""Photos and images sent as files are nameplate scans; the buttons decide what a scan becomes.
+"""Nameplate scans: ``/scan`` (or the *Scan a nameplate* button) scans the next photo; a photo
+or an image sent as a file with no work order to go on (see ``attach``) is scanned too, and its
+answer offers "Attach to an order instead". The buttons decide what a scan becomes.
 
 The outcome replaces the progress message: created or matched (with buttons to view the asset
 or open a work order on it), possible duplicates (one button per candidate, or "it's a new
@@ -6,19 +8,22 @@ one"), or a request to confirm or correct what was read.
 """
 
 from aiogram import Bot, F
+from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, ForceReply, Message
 
 from rivet_contracts.auth import TelegramIdentity
 from rivet_contracts.ocr import ConfirmScan, ScanView
 
+from .. import chat
 from ..bot import keyboards
-from ..bot.callbacks import ScanCb
+from ..bot.callbacks import FileCb, ScanCb
 from ..bot.routing import Handlers
-from ..render import scans
+from ..render import attachments, scans
 from ..rivet import UserApi
 from ..state import TelegramState
-from . import review
+from . import attach, review
 from .common import edit
 from .scanning import follow, is_image, scan_id, scan_photo
 
@@ -26,17 +31,65 @@ router = Handlers("photos")
 HEX_ID = F.scan.regexp(r"^[0-9a-f]{32}$")
 
 
-async def show(progress: Message, scan: ScanView, me: TelegramIdentity) -> None:
-    await edit(progress, scans.outcome(scan), keyboards.scan(scan, me.user.role))
+class Scanning(StatesGroup):
+    photo = State()
+    """``/scan``: the next photo is a nameplate."""
 
 
-@router.message(F.func(is_image))
-async def photo(
-    message: Message, bot: Bot, me: TelegramIdentity, api: UserApi, app: TelegramState
+async def show(
+    progress: Message, scan: ScanView, me: TelegramIdentity, kept: int | None = None
 ) -> None:
+    """The scan's outcome; with "Attach to an order instead" for a photo kept as ``kept``."""
+    markup = keyboards.attach_instead(keyboards.scan(scan, me.user.role), kept)
+    await edit(progress, scans.outcome(scan), markup)
+
+
+async def scan_next(message: Message, state: FSMContext, app: TelegramState) -> None:
+    """The next photo is scanned, whatever order the chat looked at."""
+    await chat.leave_order(app.db, message.chat.id)
+    await state.set_state(Scanning.photo)
+    await message.answer(attachments.SCAN_NEXT)
+
+
+@router.message(Command("scan"))
+async def scan_command(message: Message, state: FSMContext, app: TelegramState) -> None:
+    await scan_next(message, state, app)
+
+
+@router.callback_query(FileCb.filter(F.action == "scan"))
+async def scan_button(query: CallbackQuery, state: FSMContext, app: TelegramState) -> None:
+    await query.answer()
+    if isinstance(query.message, Message):
+        await scan_next(query.message, state, app)
+
+
+@router.message(Scanning.photo, F.func(is_image))
+async def asked_scan(
+    message: Message,
+    bot: Bot,
+    state: FSMContext,
+    me: TelegramIdentity,
+    api: UserApi,
+    app: TelegramState,
+) -> None:
+    await state.clear()
     scan, progress = await scan_photo(message, bot, api, app)
     if scan is not None:
         await show(progress, scan, me)
+
+
+@router.message(StateFilter(None), F.func(is_image))
+async def photo(
+    message: Message, bot: Bot, me: TelegramIdentity, api: UserApi, app: TelegramState
+) -> None:
+    """A photo with no order to go on: a scan, as ever, and the same photo may still go on an
+    order (kept for the chat)."""
+    incoming = attach.Incoming.of(message)
+    assert incoming is not None
+    kept = await attach.keep(app, message, me, incoming)
+    scan, progress = await scan_photo(message, bot, api, app)
+    if scan is not None:
+        await show(progress, scan, me, kept)
 
 
 @router.callback_query(ScanCb.filter(F.action.in_({"ok", "new", "merge", "check"}) & HEX_ID))

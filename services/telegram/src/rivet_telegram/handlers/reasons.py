@@ -25,6 +25,7 @@ from ..bot.errors import refusal
 from ..bot.routing import Handlers
 from ..render.common import STATUS, esc
 from ..rivet import UserApi
+from ..state import TelegramState
 from .common import send_order
 
 router = Handlers("reasons")
@@ -70,7 +71,12 @@ async def ask(
 
 @router.message(Reason.waiting, F.text, ~F.text.startswith("/"))
 async def reason_given(
-    message: Message, bot: Bot, state: FSMContext, me: TelegramIdentity, api: UserApi
+    message: Message,
+    bot: Bot,
+    state: FSMContext,
+    me: TelegramIdentity,
+    api: UserApi,
+    app: TelegramState,
 ) -> None:
     reason = (message.text or "").strip()
     if len(reason) < 3:
@@ -94,7 +100,7 @@ async def reason_given(
     await state.clear()
     order = await api.update_work_order(data["number"], changes)
     await message.answer(f"Done: {esc(order.number)} is now {STATUS[order.status]}.")
-    await send_order(message, order, me)
+    await send_order(message, order, me, app)
     card = data.get("card")
     if card:
         with contextlib.suppress(TelegramBadRequest):

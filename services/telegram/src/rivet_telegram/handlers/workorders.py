@@ -30,6 +30,7 @@ from ..bot.routing import Handlers
 from ..render import workorders as render
 from ..render.common import STATUS
 from ..rivet import RivetError, UserApi
+from ..state import TelegramState
 from . import create, reasons
 from .common import WO_NUMBER, edit, edit_order, send_order, split_args
 
@@ -49,6 +50,7 @@ async def wo(
     me: TelegramIdentity,
     api: UserApi,
     state: FSMContext,
+    app: TelegramState,
 ) -> None:
     sub, rest = split_args(command.args)
     if sub in ("", "list"):
@@ -60,7 +62,7 @@ async def wo(
         if not ref:
             await message.answer(USAGE)
             return
-        await send_order(message, await api.get_work_order(ref.upper()), me)
+        await send_order(message, await api.get_work_order(ref.upper()), me, app)
     elif sub in ("create", "new"):
         await create.begin(message, state)
     else:
@@ -108,26 +110,34 @@ async def page(
 
 @router.callback_query(WoCb.filter(F.action.in_({"view", "refresh"})))
 async def view(
-    query: CallbackQuery, callback_data: WoCb, me: TelegramIdentity, api: UserApi
+    query: CallbackQuery,
+    callback_data: WoCb,
+    me: TelegramIdentity,
+    api: UserApi,
+    app: TelegramState,
 ) -> None:
     order = await api.get_work_order(callback_data.number)
     await query.answer()
     if not isinstance(query.message, Message):
         return
     if callback_data.action == "refresh":
-        await edit_order(query.message, order, me)
+        await edit_order(query.message, order, me, app)
     else:
-        await send_order(query.message, order, me)
+        await send_order(query.message, order, me, app)
 
 
 @router.callback_query(WoCb.filter(F.action == "take"))
 async def take(
-    query: CallbackQuery, callback_data: WoCb, me: TelegramIdentity, api: UserApi
+    query: CallbackQuery,
+    callback_data: WoCb,
+    me: TelegramIdentity,
+    api: UserApi,
+    app: TelegramState,
 ) -> None:
     changes = WorkOrderChanges(
         assignee_id=me.identity.user_id, expected_version=callback_data.version
     )
-    await _change(query, callback_data, me, api, changes, "🙋 It's yours.")
+    await _change(query, callback_data, me, api, app, changes, "🙋 It's yours.")
 
 
 @router.callback_query(WoCb.filter(F.action.in_(set(keyboards.TRANSITIONS))))
@@ -137,6 +147,7 @@ async def transition(
     me: TelegramIdentity,
     api: UserApi,
     state: FSMContext,
+    app: TelegramState,
 ) -> None:
     target, needs_reason = keyboards.TRANSITIONS[callback_data.action]
     if needs_reason:
@@ -150,7 +161,7 @@ async def transition(
             )
         return
     changes = WorkOrderChanges(status=target, expected_version=callback_data.version)
-    await _change(query, callback_data, me, api, changes, f"Now {STATUS[target]}")
+    await _change(query, callback_data, me, api, app, changes, f"Now {STATUS[target]}")
 
 
 @router.callback_query(WoCb.filter(F.action == "override"))
@@ -186,6 +197,7 @@ async def _change(
     callback_data: WoCb,
     me: TelegramIdentity,
     api: UserApi,
+    app: TelegramState,
     changes: WorkOrderChanges,
     done: str,
 ) -> None:
@@ -203,7 +215,7 @@ async def _change(
     else:
         await query.answer(done)
     if isinstance(query.message, Message):
-        await edit_order(query.message, order, me)
+        await edit_order(query.message, order, me, app)
 
 
 async def _not_completed(

@@ -22,6 +22,7 @@ from rivet_contracts.auth import UserJoined, UserRegistered, UserTelegramLinked
 from rivet_contracts.envelope import EventEnvelope
 from rivet_contracts.workorders import (
     WorkOrderAssigned,
+    WorkOrderAttachmentAdded,
     WorkOrderCommented,
     WorkOrderCreated,
     WorkOrderOverdue,
@@ -90,6 +91,11 @@ async def created(event: EventEnvelope[WorkOrderCreated], ctx: Ctx) -> None:
 @router.on(Events.WO_OVERDUE, consumer="telegram-notify-overdue")
 async def overdue(event: EventEnvelope[WorkOrderOverdue], ctx: Ctx) -> None:
     await _enqueue(ctx, event, None, messages.overdue)
+
+
+@router.on(Events.WO_ATTACHMENT_ADDED, consumer="telegram-notify-attachment")
+async def attachment_added(event: EventEnvelope[WorkOrderAttachmentAdded], ctx: Ctx) -> None:
+    await _enqueue(ctx, event, event.data.uploader_id, messages.attachment_added)
 
 
 def _actor(event: EventEnvelope[Any]) -> UUID | None:

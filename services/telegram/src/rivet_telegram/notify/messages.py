@@ -5,6 +5,7 @@ actor): they already know. A reassignment also tells the previous assignee that 
 their list. Each recipient gets the text written for them ("assigned it to you" vs "assigned it
 to Tom"). A planned maintenance order (one a plan opened) is announced to its assignee when it
 is created. An open order whose due date passes is announced to its assignee and requester.
+A file added to an order is announced like a comment: who added what, and the order's count.
 """
 
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from uuid import UUID
 
 from rivet_contracts.workorders import (
     WorkOrderAssigned,
+    WorkOrderAttachmentAdded,
     WorkOrderCommented,
     WorkOrderCreated,
     WorkOrderOverdue,
@@ -21,6 +23,7 @@ from rivet_contracts.workorders import (
     WorkType,
 )
 
+from ..render.attachments import KINDS, files
 from ..render.common import PRIORITY, STATUS, esc, when, words
 
 SCHEDULER_CHANNEL = "maintenance"
@@ -108,5 +111,17 @@ def overdue(event: WorkOrderOverdue, actor: UUID | None, name: Names) -> list[No
     text = (
         f"⏰ {_head(event)}\nOverdue: it was due {when(event.due_at)} and is still "
         f"<b>{STATUS[event.status]}</b> · {PRIORITY[event.priority]}."
+    )
+    return [Note(user, text) for user in recipients(event, actor)]
+
+
+def attachment_added(
+    event: WorkOrderAttachmentAdded, actor: UUID | None, name: Names
+) -> list[Note]:
+    """A photo or a file went on the order: who added what (not to the one who added it)."""
+    caption = f"\n“{esc(event.caption, 500)}”" if event.caption else ""
+    text = (
+        f"📎 {_head(event)}\n<b>{name(actor)}</b> added {KINDS[event.kind]}: "
+        f"{esc(event.filename, 120)}{caption}\nThe order has {files(event.attachment_count)} now."
     )
     return [Note(user, text) for user in recipients(event, actor)]

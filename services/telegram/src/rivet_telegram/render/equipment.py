@@ -1,8 +1,9 @@
 """Equipment: the card of one asset and list lines."""
 
-from rivet_contracts.assets import EquipmentView, Ratings
+from rivet_contracts.assets import EquipmentPicture, EquipmentView, Ratings
 from rivet_contracts.maintenance import MeterView
 
+from .attachments import files
 from .common import esc, fit, words
 from .meters import card_lines
 
@@ -51,8 +52,17 @@ def card(item: EquipmentView, meters: list[MeterView] | None = None) -> str:
     rated = ratings(item.ratings)
     if rated:
         lines.append("Ratings: " + esc(rated, 300))
+    if item.attachment_count:
+        lines.append(f"📎 {files(item.attachment_count)} (the web app shows them)")
     lines += card_lines(meters or [])
     return fit("\n".join(lines))
+
+
+def picture_caption(item: EquipmentView, picture: EquipmentPicture) -> str:
+    """The caption of the asset's picture, sent before its card."""
+    return (
+        f"🏭 <b>{esc(item.number)}</b> · {esc(title(item), 200)} · 🖼 {esc(picture.filename, 120)}"
+    )
 
 
 def line(item: EquipmentView) -> str:

@@ -9,6 +9,7 @@ from .common import esc
 COMMANDS = [
     BotCommand(command="wo", description="Work orders: list, view, create"),
     BotCommand(command="equip", description="Equipment: list, search, view"),
+    BotCommand(command="scan", description="Scan a nameplate: the next photo registers an asset"),
     BotCommand(command="reading", description="Record a meter reading of an asset"),
     BotCommand(command="stats", description="Dashboard: assets, open, overdue and planned work"),
     BotCommand(command="invite", description="Invite someone (admins): a link to forward"),
@@ -36,8 +37,12 @@ and to tick its checklist
 /password — a link by mail to set your password for the web app
 /cancel — stop what we are doing
 
-📷 Send a photo of a nameplate (or the image as a file) to register the equipment; a caption \
-is taken as its location.
+/scan — the next photo is a nameplate: I register the equipment (a caption is its location)
+
+📎 Reply to a work order message with a photo or a file to attach it (the caption goes with \
+it); while an order's card is open, photos and files go on that order.
+📷 A photo sent with no order open is read as a nameplate; its answer offers to attach it to \
+an order instead.
 💬 Reply to a work order message to add a comment."""
 
 WELCOME_UNKNOWN = """👋 <b>Welcome to Rivet</b>, the maintenance assistant.

@@ -16,6 +16,7 @@ from rivet_contracts.workorders import (
     WorkOrderView,
 )
 
+from .attachments import files
 from .common import PRIORITY, STATUS, esc, fit, number, when, words
 
 WO_NUMBER = re.compile(r"\bWO-\d{4}-\d{6}\b")
@@ -53,11 +54,16 @@ def card(order: WorkOrderView) -> str:
         lines += ["", esc(order.description, 800)]
     if order.checklist:
         lines += ["", *checklist(order.checklist)]
+    if order.attachment_count:
+        lines += ["", f"📎 {files(order.attachment_count)} (📎 Files sends them)"]
     notes = [entry for entry in order.timeline or [] if entry.kind is not TimelineKind.CREATED]
     if notes:
         lines += ["", "<b>Latest</b>"]
         lines += [_entry(entry) for entry in notes[-TIMELINE_SHOWN:]]
-    lines += ["", "<i>Reply to this message to add a comment.</i>"]
+    lines += [
+        "",
+        "<i>Reply to this message to add a comment, or with a photo or a file to attach it.</i>",
+    ]
     return fit("\n".join(lines))
 
 
@@ -77,6 +83,12 @@ def _entry(entry: TimelineEntry) -> str:
         count = entry.changes.get("open_required_items", "some")
         reason = f": {esc(entry.body, 200)}" if entry.body else ""
         return f"• {at} ⚠️ {who} completed it with {count} required item(s) open{reason}"
+    if entry.kind in (TimelineKind.ATTACHMENT_ADDED, TimelineKind.ATTACHMENT_REMOVED):
+        brief = entry.changes.get("attachment") or {}
+        name = esc(brief.get("filename") or entry.body or "a file", 80)
+        if entry.kind is TimelineKind.ATTACHMENT_ADDED:
+            return f"• {at} 📎 {who} added {name}"
+        return f"• {at} 🗑 {who} removed {name}"
     return f"• {at} ✏️ {who} updated {esc(', '.join(entry.changes), 100)}"
 
 

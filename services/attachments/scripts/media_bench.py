@@ -1,6 +1,6 @@
 """Time and memory of the attachments media rules on a 12-megapixel phone-style photo.
 
-    uv run --frozen --no-sync python bench/attachments/media_bench.py [--runs 20] [--photo PATH]
+    uv run python services/attachments/scripts/media_bench.py [--runs 20] [--photo PATH]
 
 The photo is made at run time from a real nameplate photo of the OCR evaluation set
 (``bench/data/nameplates``): cropped to 4:3, upscaled to 4000 x 3000, saved as JPEG quality 92
@@ -15,6 +15,10 @@ buffers are C allocations it does not see) and the growth of the process's peak 
 and /proc VmHWM, which do see them), after a first small render has imported Pillow's plugins.
 For reference the same is measured for a plain full-size decode of the photo, which is what
 render avoids.
+
+A developer tool of the service (it imports the service's code, so it is not a benchmark under
+``bench/``); the cost of an attachment through the running system is
+``bench/attachments/upload_bench.py``.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from PIL import ExifTags, Image, ImageOps
 
 from rivet_attachments.media import render, sniff
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_PHOTO = ROOT / "bench" / "data" / "nameplates" / "np_006_clean.jpg"
 MAX_PIXELS = 50_000_000
 
@@ -111,7 +115,7 @@ def _vm_hwm_kb() -> int:
 
 
 def measure_memory(path: Path, what: str, source: Path = DEFAULT_PHOTO) -> dict[str, int]:
-    run = subprocess.run(
+    run = subprocess.run(  # noqa: S603 - this script, with arguments of its own
         [sys.executable, __file__, "--child", what, "--out", str(path), "--photo", str(source)],
         capture_output=True,
         text=True,
