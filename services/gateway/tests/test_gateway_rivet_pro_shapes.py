@@ -1,10 +1,15 @@
 """Rivet Pro's request shapes become Rivet's requests with Rivet Pro's meaning (no services
 needed: the translation is pure)."""
 
+import httpx
 import pytest
 from pydantic import ValidationError
 
+from rivet_devstack.keys import generate
 from rivet_gateway import rivetpro as pro
+from rivet_gateway.app import create_app
+from rivet_gateway.settings import GatewaySettings
+from rivet_runtime.service import ServiceRuntime
 
 
 def test_a_flat_asset_becomes_the_nested_one_and_an_id_wins_over_it() -> None:
@@ -60,3 +65,16 @@ def test_rivet_pro_bodies_refuse_fields_rivet_pro_never_had() -> None:
         pro.ProEquipmentCreate(manufacturer="ABB", owned_by_user_id="x")  # type: ignore[call-arg]
     with pytest.raises(ValidationError):
         pro.ProEquipmentUpdate(manufacturer="ABB")  # type: ignore[call-arg]
+
+
+async def test_health_is_unhealthy_with_503_while_nats_is_not_reached() -> None:
+    """A monitor looking for Rivet Pro's `"status": "healthy"` is not fooled by a gateway that
+    cannot reach the services (Rivet Pro answered 200 either way)."""
+    settings = GatewaySettings.model_validate({"jwt_public_key": generate()[1]})
+    app = create_app(ServiceRuntime(settings, None))  # never started: no NATS
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://rivet.test") as client:
+        answer = await client.get(f"{pro.PREFIX}/health")
+    assert answer.status_code == 503
+    assert answer.json()["status"] == "unhealthy"
+    assert answer.json()["database"] == {"healthy": False}
