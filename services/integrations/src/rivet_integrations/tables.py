@@ -4,7 +4,7 @@
   one row per organization, for operators;
 - ``webhook_endpoints``: the organizations' webhook endpoints (URL, event types, secrets);
 - ``webhook_cursors``: one per endpoint: how far it has read its organization's stream (the
-  happy path of the fan-out, docs/adr/0021-webhook-fan-out-by-stream-cursor.md), which replica
+  happy path of the fan-out, docs/adr/0022-webhook-fan-out-by-stream-cursor.md), which replica
   owns it (a lease) and how many events it delivered from the stream;
 - ``webhook_events``: the events a delivery row needs, bytes as published (one that failed
   from the stream, a redelivery, a replay);

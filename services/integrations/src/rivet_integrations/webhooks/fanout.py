@@ -1,6 +1,6 @@
 """The webhooks' fan-out: every enabled endpoint reads its organization's stream through a
 cursor of its own, owned by one replica at a time
-(docs/adr/0021-webhook-fan-out-by-stream-cursor.md).
+(docs/adr/0022-webhook-fan-out-by-stream-cursor.md).
 
 - **Ownership.** Each replica renews, in one statement, its lease on the endpoints it sends
   for and takes enabled endpoints nobody holds (``repository.own``), every third of its
@@ -52,6 +52,8 @@ MAX_WAITING = 20_000
 """Log rows waiting (the database away) at which the pumps stop reading."""
 FETCH_WAIT = 1.0
 """Seconds a pump's read waits for the next event."""
+READ_AHEAD = 256
+"""Events a pump reads ahead of its sends, at most."""
 MAX_ENDPOINTS = 10_000
 """Endpoints a replica takes in one renewal at most."""
 
@@ -334,6 +336,10 @@ class Pump:
         self._last_read = config.stream_seq or 0
         self._delivered = 0
         self._flying: set[asyncio.Task[Attempt]] = set()
+        self._held: deque[Msg] = deque()
+        """Read, not sent yet: sends start only right after ``may_send`` said yes."""
+        self._arrived = asyncio.Event()
+        self._room = asyncio.Event()
         self._stopping = False
         self.task = asyncio.create_task(self._run(), name=f"webhook-pump-{self.endpoint_id}")
 
@@ -349,10 +355,12 @@ class Pump:
             await self.task
 
     def lag(self) -> float:
-        for seq, stored in self._read:
-            if seq not in self._done and stored is not None:
-                return max((datetime.now(UTC) - stored).total_seconds(), 0.0)
-        return 0.0
+        oldest = next((at for seq, at in self._read if seq not in self._done), None)
+        if oldest is None and self._held:
+            oldest = self._held[0].metadata.timestamp
+        if oldest is None:
+            return 0.0
+        return max((datetime.now(UTC) - oldest).total_seconds(), 0.0)
 
     def collect(self) -> tuple[int, int] | None:
         """(cursor, delivered since the last collect) if either moved, else None."""
@@ -367,13 +375,43 @@ class Pump:
         return self.cursor, delivered
 
     async def _run(self) -> None:
-        js = self.fanout.js
+        """Start sends from what the reader read, as room frees up and the lease allows."""
         settings = self.fanout.settings
-        sub = None
-        held: deque[Msg] = deque()
-        """Read, not started yet: sends start only right after ``may_send`` said yes."""
+        reader = asyncio.create_task(self._reading(), name=f"webhook-read-{self.endpoint_id}")
         try:
             while not self._stopping:
+                if reader.done():  # it failed: a new one (it logged why)
+                    reader = asyncio.create_task(self._reading())
+                if not self.fanout.may_send():
+                    await asyncio.sleep(0.05)
+                    continue
+                while self._held and len(self._flying) < settings.webhook_concurrency:
+                    self._take(self._held.popleft())
+                    self._room.set()
+                if not self._held:
+                    self._arrived.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._arrived.wait(), FETCH_WAIT)
+                elif self._flying:  # full: until a send ends
+                    await asyncio.wait(
+                        self._flying, timeout=0.2, return_when=asyncio.FIRST_COMPLETED
+                    )
+        except asyncio.CancelledError:
+            pass
+        finally:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await reader
+            if self._flying:
+                await asyncio.wait(self._flying, timeout=settings.webhook_timeout + 2)
+
+    async def _reading(self) -> None:
+        """Read the stream ahead of the sends, up to ``READ_AHEAD`` events held."""
+        js = self.fanout.js
+        sub = None
+        more = False  # the last event read said more were there
+        try:
+            while True:
                 if sub is None:
                     if self.cursor is None:  # new to the stream: from its end
                         self.cursor = self._last_read = await stream.end(js, self.where)
@@ -381,22 +419,14 @@ class Pump:
                     if sub is None:  # the organization has no stream yet
                         await asyncio.sleep(FETCH_WAIT)
                         continue
-                if not self.fanout.may_send():
-                    await asyncio.sleep(0.05)
-                    continue
-                while held and len(self._flying) < settings.webhook_concurrency:
-                    self._take(held.popleft())
-                room = settings.webhook_concurrency - len(self._flying) - len(held)
+                room = READ_AHEAD - len(self._held)
                 if room <= 0 or self.fanout.backed_up():
-                    if self._flying:
-                        await asyncio.wait(
-                            self._flying, timeout=0.2, return_when=asyncio.FIRST_COMPLETED
-                        )
-                    else:
-                        await asyncio.sleep(0.1)
+                    self._room.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._room.wait(), 0.5)
                     continue
                 try:
-                    msgs = await stream.fetch(sub, room, FETCH_WAIT)
+                    msgs = await stream.fetch(sub, room if more else 1, FETCH_WAIT)
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:  # the reader is gone (NATS restarted): a new one
@@ -406,16 +436,15 @@ class Pump:
                     sub = None
                     await asyncio.sleep(0.5)
                     continue
+                more = bool(msgs) and bool(msgs[-1].metadata.num_pending)
                 for msg in msgs:
                     seq = msg.metadata.sequence.stream
                     if seq > self._last_read:  # not read again after a new reader
                         self._last_read = seq
-                        held.append(msg)
-        except asyncio.CancelledError:
-            pass
+                        self._held.append(msg)
+                if msgs:
+                    self._arrived.set()
         finally:
-            if self._flying:
-                await asyncio.wait(self._flying, timeout=settings.webhook_timeout + 2)
             if sub is not None:
                 await stream.close(js, self.where, sub)
 
