@@ -52,8 +52,8 @@ class IntegrationsSettings(ServiceSettings):
         default=50,
         ge=1,
         le=1000,
-        description="Deliveries a replica has in flight at once, at most (it claims more as "
-        "they finish).",
+        description="Delivery rows (retries, redeliveries, replays) a replica has in flight "
+        "at once, at most (it claims more as they finish).",
     )
     webhook_lease: float = Field(
         default=30.0,
