@@ -40,6 +40,7 @@ TABLES = {
     "webhook_deliveries",
     "webhook_attempts",
     "webhook_cursors",
+    "webhook_replicas",
     "outbox",
     "inbox",
     "dead_letters",

@@ -375,6 +375,31 @@ async def test_two_replicas_never_send_one_delivery_at_once(
         assert sorted(len(r.state.fanout.pumps) for r in stack.replicas) == [0, 1]
 
 
+async def test_replicas_share_the_endpoints(
+    test_env: TestEnv, isolated_database: str, namespace: str, js: Any, receiver: Receiver
+) -> None:
+    """Four endpoints, two replicas: each replica sends for two (the first to start gives
+    away what is over its share once the other is there), and each endpoint gets each event
+    once."""
+    settings = _settings(test_env, isolated_database, namespace)
+    async with Stack(settings, js, replicas=2) as stack:
+        for n in range(4):
+            await stack.endpoint(receiver.url(f"/hook{n}"), ["wo.created"])
+
+        def shared() -> bool:
+            return sorted(len(r.state.fanout.pumps) for r in stack.replicas) == [2, 2]
+
+        await until(shared, "the endpoints shared between the replicas")
+        events = [await stack.publish(Events.WO_CREATED) for _ in range(5)]
+        await until(lambda: len(receiver.ok()) >= 4 * len(events), "every delivery")
+        await asyncio.sleep(0.5)
+        got = collections.Counter((r.path, r.headers["webhook-id"]) for r in receiver.requests)
+        assert got == collections.Counter(
+            (f"/hook{n}", str(e.event_id)) for n in range(4) for e in events
+        )
+        assert shared()
+
+
 async def test_a_failing_event_goes_to_retries_while_later_events_flow(
     test_env: TestEnv, isolated_database: str, namespace: str, js: Any, receiver: Receiver
 ) -> None:

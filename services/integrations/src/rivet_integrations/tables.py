@@ -6,6 +6,8 @@
 - ``webhook_cursors``: one per endpoint: how far it has read its organization's stream (the
   happy path of the fan-out, docs/adr/0022-webhook-fan-out-by-stream-cursor.md), which replica
   owns it (a lease) and how many events it delivered from the stream;
+- ``webhook_replicas``: the replicas sending webhooks, alive until ``seen_until`` (they share
+  the endpoints among them);
 - ``webhook_events``: the events a delivery row needs, bytes as published (one that failed
   from the stream, a redelivery, a replay);
 - ``webhook_deliveries``: one per (event, endpoint) that needs more than the stream's first
@@ -155,6 +157,13 @@ webhook_attempts = Table(
     Index("webhook_attempts_endpoint", "endpoint_id", "id"),
     Index("webhook_attempts_time", "attempted_at", postgresql_using="brin"),
     Index("webhook_attempts_delivery", "delivery_id"),
+)
+
+webhook_replicas = Table(
+    "webhook_replicas",
+    metadata,
+    Column("owner", Text, primary_key=True, comment="a replica's fan-out"),
+    Column("seen_until", DateTime(timezone=True), nullable=False),
 )
 
 webhook_cursors = Table(

@@ -3,11 +3,13 @@ cursor of its own, owned by one replica at a time
 (docs/adr/0022-webhook-fan-out-by-stream-cursor.md).
 
 - **Ownership.** Each replica renews, in one statement, its lease on the endpoints it sends
-  for and takes enabled endpoints nobody holds (``repository.own``), every third of its
-  sending window and whenever an endpoint changes (a commit notification on
-  ``ENDPOINTS_CHANNEL``). It starts sends only while its last renewal is younger than
-  ``WEBHOOK_LEASE - WEBHOOK_TIMEOUT - 1`` seconds, so its last send has ended before another
-  replica can take the endpoint over: two replicas never send for one endpoint at once.
+  for and takes enabled endpoints nobody holds (``repository.own``), up to its share (the
+  enabled endpoints divided among the live replicas, ``repository.share``; it gives away what
+  is over it, once it has stored their sends), every third of its sending window and whenever
+  an endpoint changes (a commit notification on ``ENDPOINTS_CHANNEL``). It starts sends only
+  while its last renewal is younger than ``WEBHOOK_LEASE - WEBHOOK_TIMEOUT - 1`` seconds, so
+  its last send has ended before another replica can take the endpoint over: two replicas
+  never send for one endpoint at once.
 - **Sending.** A ``Pump`` per owned endpoint reads the stream after the endpoint's cursor
   (``stream.reader``) and sends the events the endpoint takes, up to ``WEBHOOK_CONCURRENCY``
   at once; the others are done as soon as they are read.
@@ -36,12 +38,14 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
 from rivet_runtime.db import Database
+from rivet_runtime.jobs import notify
 from rivet_runtime.listener import Waker
 
 from .. import metrics
 from ..settings import IntegrationsSettings
 from . import repository as repo
 from . import rules, stream
+from .channels import ENDPOINTS_CHANNEL
 from .sender import Attempt, Sender
 
 log = logging.getLogger(__name__)
@@ -54,8 +58,6 @@ FETCH_WAIT = 1.0
 """Seconds a pump's read waits for the next event."""
 READ_AHEAD = 256
 """Events a pump reads ahead of its sends, at most."""
-MAX_ENDPOINTS = 10_000
-"""Endpoints a replica takes in one renewal at most."""
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,8 @@ class Fanout:
         with contextlib.suppress(Exception):
             async with self.db.transaction() as conn:
                 await repo.release(conn, self.owner, held)
+                await repo.leave(conn, self.owner)
+                await notify(conn, ENDPOINTS_CHANNEL)  # the others take them at once
 
     def lag(self) -> float:
         """Seconds since the oldest event a pump of this replica has read and not finished
@@ -165,12 +169,14 @@ class Fanout:
                 await asyncio.sleep(every)
 
     async def own(self) -> None:
-        """Renew, take, and start or stop pumps to match."""
+        """Renew, take up to this replica's share, give away what is over it, and start or
+        stop pumps to match."""
         started = time.monotonic()
+        lease = self.settings.webhook_lease
         async with self.db.transaction() as conn:
-            owned = await repo.own(
-                conn, self.owner, list(self.pumps), self.settings.webhook_lease, MAX_ENDPOINTS
-            )
+            share = await repo.share(conn, self.owner, lease)
+            room = max(share - len(self.pumps), 0)
+            owned = await repo.own(conn, self.owner, list(self.pumps), lease, room)
         self._valid_until = started + self.window
         now = {o.endpoint_id: o for o in owned}
         for endpoint_id in [e for e in self.pumps if e not in now]:  # disabled, deleted, lost
@@ -180,15 +186,23 @@ class Fanout:
                 self.pumps[endpoint_id].config = found
             elif not self._stopping:
                 self.pumps[endpoint_id] = Pump(self, found)
+        for endpoint_id in sorted(self.pumps)[share:]:  # another replica came: its share
+            self._retire(self.pumps.pop(endpoint_id), release=True)
         metrics.WEBHOOK_OWNED.set(len(self.pumps))
 
-    def _retire(self, pump: "Pump") -> None:
-        """Stop ``pump`` in the background; the flushes store its last sends."""
+    def _retire(self, pump: "Pump", *, release: bool = False) -> None:
+        """Stop ``pump`` in the background; the flushes store its last sends. ``release``:
+        then let its endpoint go at once (to another replica)."""
         self._retiring.add(pump)
 
         async def retire() -> None:
             await pump.stop()
             self._flush_now.set()
+            if release:
+                await self.flush()
+                async with self.db.transaction() as conn:
+                    await repo.release(conn, self.owner, [pump.endpoint_id])
+                    await notify(conn, ENDPOINTS_CHANNEL)
 
         task = asyncio.create_task(retire())
         self._background.add(task)

@@ -193,6 +193,35 @@ async def own(
     ]
 
 
+_SHARE = text(
+    """
+    WITH seen AS (
+        INSERT INTO webhook_replicas (owner, seen_until)
+        VALUES (:owner, now() + make_interval(secs => :lease))
+        ON CONFLICT (owner) DO UPDATE SET seen_until = excluded.seen_until
+        RETURNING owner
+    ), gone AS (
+        DELETE FROM webhook_replicas WHERE seen_until < now() - interval '1 hour'
+    )
+    SELECT (SELECT count(*) FROM webhook_endpoints WHERE enabled),
+           (SELECT count(*) FROM webhook_replicas
+             WHERE seen_until > now() AND owner <> :owner) + 1
+    """
+)
+
+
+async def share(conn: AsyncConnection, owner: str, lease: float) -> int:
+    """Record this replica as alive for ``lease`` seconds; answer how many endpoints it should
+    hold: the enabled endpoints divided among the live replicas (rounded up)."""
+    endpoints, replicas = (await conn.execute(_SHARE, {"owner": owner, "lease": lease})).one()
+    return -(-int(endpoints) // max(int(replicas), 1))
+
+
+async def leave(conn: AsyncConnection, owner: str) -> None:
+    """This replica stops: not counted among the live ones any more."""
+    await conn.execute(text("DELETE FROM webhook_replicas WHERE owner = :owner"), {"owner": owner})
+
+
 _ADVANCE = text(
     """
     UPDATE webhook_cursors c

@@ -60,6 +60,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("endpoint_id"),
         schema=SCHEMA,
     )
+    op.create_table(
+        "webhook_replicas",
+        sa.Column("owner", sa.Text(), nullable=False, comment="a replica's fan-out"),
+        sa.Column("seen_until", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("owner"),
+        schema=SCHEMA,
+    )
     op.execute(
         "INSERT INTO integrations.webhook_cursors (endpoint_id) "
         "SELECT id FROM integrations.webhook_endpoints"
@@ -133,4 +140,5 @@ def downgrade() -> None:
     op.drop_column("webhook_attempts", "stream_seq", schema=SCHEMA)
     op.drop_column("webhook_attempts", "event_type", schema=SCHEMA)
     op.drop_column("webhook_attempts", "event_id", schema=SCHEMA)
+    op.drop_table("webhook_replicas", schema=SCHEMA)
     op.drop_table("webhook_cursors", schema=SCHEMA)
