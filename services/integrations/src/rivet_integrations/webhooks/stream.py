@@ -157,10 +157,19 @@ async def between(
     last = await end(js, where)
     if not last:
         return []
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    try:  # a minute early (clocks), never before 1970
+        start = max(since - timedelta(minutes=1), epoch)
+    except OverflowError:
+        start = epoch
+    try:
+        late: datetime | None = until + LATE
+    except OverflowError:
+        late = None
     config = ConsumerConfig(
         ack_policy=AckPolicy.NONE,
         deliver_policy=DeliverPolicy.BY_START_TIME,
-        opt_start_time=(since - timedelta(minutes=1)).astimezone(UTC),
+        opt_start_time=start,
         inactive_threshold=IDLE,
         mem_storage=True,
     )
@@ -181,7 +190,7 @@ async def between(
                     raise TooMany
                 meta = msg.metadata
                 stored = meta.timestamp
-                if stored is not None and stored > until + LATE:
+                if stored is not None and late is not None and stored > late:
                     return found
                 occurred = occurred_at(msg.data)
                 found_id = event_id(msg)
