@@ -6,12 +6,12 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from uuid import UUID
 
 import httpx
 
 from ..settings import IntegrationsSettings
 from . import addresses, rules
-from .repository import Claimed
 
 USER_AGENT = "Rivet-Webhooks/1"
 MAX_ERROR = 500
@@ -90,7 +90,8 @@ class Sender:
             await client.aclose()
         self._pools.clear()
 
-    async def send(self, item: Claimed) -> Attempt:
+    async def send(self, url: str, keys: tuple[str, ...], event_id: UUID, body: bytes) -> Attempt:
+        """POST ``body`` to ``url``, signed with ``keys``, ``webhook-id`` = ``event_id``."""
         at = datetime.now(UTC)
         started = time.monotonic()
 
@@ -100,11 +101,11 @@ class Sender:
             return Attempt(at, result == "delivered", code, text, ms, result)
 
         try:
-            target = addresses.parse(item.url)
+            target = addresses.parse(url)
             found = await addresses.addresses(target, self.policy)
         except addresses.Refused as exc:
             return done("refused", error=exc.message)
-        headers = rules.sign(str(item.event_id), at, item.body, item.keys) | {
+        headers = rules.sign(str(event_id), at, body, keys) | {
             "content-type": "application/json",
             "user-agent": USER_AGENT,
             "host": target.host_header,
@@ -118,7 +119,7 @@ class Sender:
                     request = client.build_request(
                         "POST",
                         target.url_for(address),
-                        content=item.body,
+                        content=body,
                         headers=headers,
                         extensions=extensions,
                     )
