@@ -8,6 +8,7 @@ reach an internal address. Operators may allow named hosts, or every internal ad
 
 import asyncio
 import contextlib
+import functools
 import ipaddress
 import socket
 from dataclasses import dataclass
@@ -35,8 +36,9 @@ class Target:
     """Lower case, without brackets."""
     port: int
 
-    @property
+    @functools.cached_property
     def literal(self) -> IpAddress | None:
+        """The host if it is an address (worked out once per target)."""
         try:
             return ipaddress.ip_address(self.host)
         except ValueError:

@@ -352,7 +352,8 @@ class Pump:
         self._flying: set[asyncio.Task[Attempt]] = set()
         self._held: deque[Msg] = deque()
         """Read, not sent yet: sends start only right after ``may_send`` said yes."""
-        self._arrived = asyncio.Event()
+        self._wake = asyncio.Event()
+        """Set when an event arrives, a send ends or the reader ends."""
         self._room = asyncio.Event()
         self._stopping = False
         self.task = asyncio.create_task(self._run(), name=f"webhook-pump-{self.endpoint_id}")
@@ -391,25 +392,21 @@ class Pump:
     async def _run(self) -> None:
         """Start sends from what the reader read, as room frees up and the lease allows."""
         settings = self.fanout.settings
-        reader = asyncio.create_task(self._reading(), name=f"webhook-read-{self.endpoint_id}")
+        reader = self._reader()
         try:
             while not self._stopping:
                 if reader.done():  # it failed: a new one (it logged why)
-                    reader = asyncio.create_task(self._reading())
+                    reader = self._reader()
                 if not self.fanout.may_send():
                     await asyncio.sleep(0.05)
                     continue
                 while self._held and len(self._flying) < settings.webhook_concurrency:
                     self._take(self._held.popleft())
                     self._room.set()
-                if not self._held:
-                    self._arrived.clear()
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._arrived.wait(), FETCH_WAIT)
-                elif self._flying:  # full: until a send ends
-                    await asyncio.wait(
-                        self._flying, timeout=0.2, return_when=asyncio.FIRST_COMPLETED
-                    )
+                # nothing held, or full: until an event arrives, a send ends or the reader
+                # fails (no timer per wait: this runs for about every event sent)
+                self._wake.clear()
+                await self._wake.wait()
         except asyncio.CancelledError:
             pass
         finally:
@@ -418,6 +415,11 @@ class Pump:
                 await reader
             if self._flying:
                 await asyncio.wait(self._flying, timeout=settings.webhook_timeout + 2)
+
+    def _reader(self) -> "asyncio.Task[None]":
+        task = asyncio.create_task(self._reading(), name=f"webhook-read-{self.endpoint_id}")
+        task.add_done_callback(lambda _: self._wake.set())
+        return task
 
     async def _reading(self) -> None:
         """Read the stream ahead of the sends, up to ``READ_AHEAD`` events held."""
@@ -457,7 +459,7 @@ class Pump:
                         self._last_read = seq
                         self._held.append(msg)
                 if msgs:
-                    self._arrived.set()
+                    self._wake.set()
         finally:
             if sub is not None:
                 await stream.close(js, self.where, sub)
@@ -481,6 +483,7 @@ class Pump:
 
     def _finished(self, task: asyncio.Task[Attempt], seq: int, event: repo.EventRow) -> None:
         self._flying.discard(task)
+        self._wake.set()
         if task.cancelled():  # never finished: sent again from the cursor
             return
         error = task.exception()
