@@ -148,3 +148,19 @@ def test_idempotent_subjects_create_and_have_a_caller() -> None:
     for spec in keyed:
         assert spec.min_role is not None, spec.subject
         assert spec.outcome in (Outcome.CREATED, None), spec.subject
+
+
+def test_a_subjects_own_timeout_is_bounded_and_only_lengthens_the_wait() -> None:
+    from rivet_contracts import attachments
+    from rivet_contracts.catalog import RPCS
+    from rivet_contracts.spec import MAX_TIMEOUT, RpcSpec
+
+    for spec in RPCS.values():
+        assert spec.timeout is None or 0 < spec.timeout <= MAX_TIMEOUT, spec.subject
+    add = attachments.ADD
+    assert add.timeout == 30.0
+    assert (add.wait(5.0), add.wait(45.0)) == (30.0, 45.0)  # a longer RPC_TIMEOUT still wins
+    assert attachments.LIST.wait(5.0) == 5.0
+    for wrong in (0.0, -1.0, MAX_TIMEOUT + 1):
+        with pytest.raises(ValueError, match=r"rpc\.attachments\.add: timeout"):
+            RpcSpec(add.subject, add.request, add.reply, add.summary, timeout=wrong)

@@ -1,7 +1,9 @@
 """The runtime's request client against a real NATS: typed replies, remote errors, the bus's
 own failures, raw replies for the gateway, and requests no service could accept."""
 
+import asyncio
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -14,7 +16,16 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from prometheus_client import REGISTRY
 
-from rivet_contracts import ErrorCode, ErrorInfo, Headers, Identity, Role, ServiceError, auth
+from rivet_contracts import (
+    ErrorCode,
+    ErrorInfo,
+    Headers,
+    Identity,
+    Role,
+    ServiceError,
+    attachments,
+    auth,
+)
 from rivet_contracts.catalog import RpcSpec
 from rivet_devstack.testing.env import TestEnv
 from rivet_runtime import ServiceRuntime, ServiceSettings
@@ -157,6 +168,38 @@ async def test_a_silent_service_times_out(
     assert raised.value.code is ErrorCode.TIMEOUT
     assert raised.value.info.message == "the auth service did not answer in 0.3s"
     assert len(fakes.received) == 1
+
+
+async def test_a_subject_with_its_own_timeout_is_waited_for_past_the_callers(
+    runtime: ServiceRuntime[None], fakes: FakeServices
+) -> None:
+    """``rpc.attachments.add`` says callers wait 30 s: a caller with 0.3 s of its own gets an
+    answer that takes 1 s; a subject without one still times out after the caller's 0.3 s."""
+    body = b'{"id": "late but there"}'  # the raw call passes any body on
+
+    async def answer_late(msg: Msg) -> None:
+        await asyncio.sleep(1.0)
+        await fakes.nc.publish(msg.reply, body, headers={Headers.OUTCOME: "created"})
+
+    await fakes.nc.subscribe(f"{fakes.namespace}.{attachments.ADD.subject}", cb=answer_late)
+    await fakes.serve(auth.ME.subject, lambda _msg: None)
+    add = attachments.AddAttachment(
+        record_kind=attachments.RecordKind.WORK_ORDER,
+        record_ref="WO-2026-000001",
+        upload_key="attachments/k",
+        filename="p.jpg",
+    )
+    assert attachments.ADD.timeout == 30.0
+
+    started = time.monotonic()
+    reply = await runtime.client.call_raw(attachments.ADD.subject, add, AS_CALLER, timeout=0.3)
+    assert reply.error is None
+    assert reply.body == body
+    assert time.monotonic() - started >= 1.0
+
+    silent = await runtime.client.call_raw(auth.ME.subject, auth.GetMe(), AS_CALLER, timeout=0.3)
+    assert silent.error == ErrorCode.TIMEOUT.value
+    assert b"did not answer in 0.3s" in silent.body
 
 
 async def test_without_a_connection_the_bus_is_unavailable(test_env: TestEnv) -> None:

@@ -329,3 +329,46 @@ async def test_a_missing_file_is_404_before_any_byte(
     assert gone.status_code == 404, gone.text
     assert gone.json()["error"]["message"]
     assert (await api.head(path, headers=admin.headers)).status_code == 404
+
+
+def noisy_jpeg(width: int, height: int) -> bytes:
+    """A photo that compresses like a camera's (noise), so reading and rendering it takes time."""
+    out = io.BytesIO()
+    Image.effect_noise((width, height), 64).convert("RGB").save(out, format="JPEG", quality=85)
+    return out.getvalue()
+
+
+async def test_an_upload_is_waited_for_past_the_gateways_rpc_timeout(
+    services: ServiceSet, api: httpx.AsyncClient
+) -> None:
+    """``rpc.attachments.add`` has its own timeout in the catalogue (30 s): a gateway whose
+    ``RPC_TIMEOUT`` is far below what an add takes still answers the add's 201, not 504."""
+    from rivet_contracts.attachments import ADD
+    from rivet_gateway.app import create_app
+    from rivet_runtime.service import ServiceRuntime
+
+    admin = await register(api)
+    _, order = await _records(api, admin)
+    photo = noisy_jpeg(1400, 1000)
+    assert 500_000 < len(photo) < 1_000_000  # within the session's upload limit
+    hasty = 0.05
+    assert (ADD.timeout or 0) > hasty
+    runtime: ServiceRuntime[Any] = ServiceRuntime(
+        services.gateway_settings(rpc_timeout=hasty), None, uses_uploads=True
+    )
+    app = create_app(runtime)
+    await runtime.start()
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://t", timeout=60
+        ) as client:
+            started = asyncio.get_running_loop().time()
+            added = await _upload(
+                client, admin, f"/api/work-orders/{order['id']}/attachments", photo, "p.jpg"
+            )
+            took = asyncio.get_running_loop().time() - started
+    finally:
+        await runtime.stop()
+    assert added.status_code == 201, added.text
+    assert took > hasty  # the gateway waited past its own RPC_TIMEOUT for the add
+    assert added.json()["renditions"] == ["original", "screen", "thumbnail"]

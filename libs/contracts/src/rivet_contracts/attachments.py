@@ -189,6 +189,11 @@ class AttachmentRemoved(EventData):
 
 # --- catalogue ----------------------------------------------------------------------------
 
+ADD_TIMEOUT = 30.0
+"""Seconds the gateway waits for an add: reading a photo of up to 50 megapixels, rendering it
+and storing its objects can take several seconds on a busy machine, past an ordinary request's
+``RPC_TIMEOUT``."""
+
 RPCS: tuple[RpcSpec[Any, Any], ...] = (
     ADD := RpcSpec(
         Rpc.ATTACHMENTS_ADD,
@@ -199,6 +204,7 @@ RPCS: tuple[RpcSpec[Any, Any], ...] = (
         Role.TECHNICIAN,
         outcome=Outcome.CREATED,
         idempotent=True,
+        timeout=ADD_TIMEOUT,
     ),
     LIST := RpcSpec(
         Rpc.ATTACHMENTS_LIST,

@@ -13,6 +13,9 @@ from .wire import Outcome
 RequestT = TypeVar("RequestT", bound=Request, default=Request)
 ReplyT = TypeVar("ReplyT", bound=BaseModel, default=BaseModel)
 
+MAX_TIMEOUT = 60.0
+"""The longest ``RpcSpec.timeout``: as long as an HTTP client is commonly let wait."""
+
 
 @dataclass(frozen=True)
 class RpcSpec(Generic[RequestT, ReplyT]):
@@ -37,6 +40,11 @@ class RpcSpec(Generic[RequestT, ReplyT]):
     with the same request answers the first reply again without doing anything, the same key
     with another request is refused (``idempotency_key_reused``). The runtime does it
     (``rivet_runtime.idempotency``); the gateway forwards the header to such subjects only.
+
+    ``timeout``: seconds a caller waits for the answer when the subject's work is known to take
+    longer than an ordinary request (rendering a photo); every caller waits at least this long,
+    whatever its own ``RPC_TIMEOUT`` (a higher one still wins). ``None``: the caller's
+    ``RPC_TIMEOUT``. At most ``MAX_TIMEOUT``: a request is still answered while its user waits.
     """
 
     subject: str
@@ -46,6 +54,17 @@ class RpcSpec(Generic[RequestT, ReplyT]):
     min_role: Role | None = Role.VIEWER
     outcome: Outcome | None = None
     idempotent: bool = False
+    timeout: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.timeout is not None and not 0 < self.timeout <= MAX_TIMEOUT:
+            raise ValueError(
+                f"{self.subject}: timeout {self.timeout} is not within (0, {MAX_TIMEOUT:g}] s"
+            )
+
+    def wait(self, caller_timeout: float) -> float:
+        """Seconds a caller whose own timeout is ``caller_timeout`` waits for this subject."""
+        return max(caller_timeout, self.timeout or 0.0)
 
 
 @dataclass(frozen=True)

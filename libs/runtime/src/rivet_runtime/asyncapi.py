@@ -73,7 +73,12 @@ def build() -> dict[str, Any]:
             subject,
             title=f"{subject}:request",
             description=spec.summary
-            + (f" Requires role {spec.min_role.value}." if spec.min_role else " No caller needed."),
+            + (f" Requires role {spec.min_role.value}." if spec.min_role else " No caller needed.")
+            + (
+                f" Callers wait {spec.timeout:g} s for the answer (RPC_TIMEOUT when longer)."
+                if spec.timeout
+                else ""
+            ),
         )(reply(_typed(spec.request, spec.request.__name__)))
     for subject, event in sorted(EVENTS.items()):
         envelope: Any = EventEnvelope[event.data]  # type: ignore[name-defined]

@@ -2,8 +2,9 @@
 
 ``RpcClient`` (a service has one: ``runtime.client``) sends a request of the catalogue on the
 runtime's NATS connection with the caller's identity, the correlation id and the channel
-(``CallMeta``) in headers (see ADR 0003), and waits ``timeout`` seconds for the reply. Two ways
-to take the answer:
+(``CallMeta``) in headers (see ADR 0003), and waits ``timeout`` seconds for the reply, or the
+subject's own ``RpcSpec.timeout`` when that is longer (an upload whose photo is rendered). Two
+ways to take the answer:
 
 - ``call(spec, request, meta, timeout=...)``: the reply parsed as ``spec.reply``, typed from the
   spec (``call(auth.ME, ...)`` is a ``UserView``), or ``ServiceError`` with the other service's
@@ -135,11 +136,13 @@ class RpcClient:
         bus."""
         if not self.health.nats_connected:
             return _bus_down()
+        spec = RPCS[subject]
+        timeout = spec.wait(timeout)
         headers = identity_headers(meta.identity)
         if meta.correlation_id:
             headers[Headers.CORRELATION_ID] = meta.correlation_id
         headers[Headers.CHANNEL] = meta.channel
-        if meta.idempotency_key is not None and RPCS[subject].idempotent:
+        if meta.idempotency_key is not None and spec.idempotent:
             headers[Headers.IDEMPOTENCY_KEY] = meta.idempotency_key
         try:
             message = await self.broker.connection.request(

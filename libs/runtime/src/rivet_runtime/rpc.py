@@ -266,7 +266,7 @@ class RpcServer(Generic[StateT]):
         """A handler with its own transactions: claim the key, run it, store its reply (see
         ``idempotency``)."""
         assert self.db is not None
-        deadline = time.monotonic() + PENDING_WAIT * self.rpc_timeout
+        deadline = time.monotonic() + PENDING_WAIT * spec.wait(self.rpc_timeout)
         pause = PENDING_POLL
         while True:
             async with self.db.transaction() as conn:
@@ -318,8 +318,9 @@ class RpcServer(Generic[StateT]):
 
 
 PENDING_WAIT = 0.6
-"""How long a repeat waits for its key's first request, as a share of the RPC timeout: it
-answers ``conflict`` (retry) before its caller, who waits about as long, gives up on it."""
+"""How long a repeat waits for its key's first request, as a share of the RPC timeout (the
+subject's own when longer, ``RpcSpec.timeout``): it answers ``conflict`` (retry) before its
+caller, who waits about as long, gives up on it."""
 PENDING_POLL = 0.02
 PENDING_POLL_MAX = 0.25
 """Seconds between looks at a key whose first request is still running: from ``PENDING_POLL``,

@@ -56,7 +56,12 @@ class ServiceSettings(BaseSettings):
         "answers 404) or `off`.",
     )
     rpc_timeout: float = Field(
-        default=5.0, gt=0, le=60, description="Seconds to wait for another service's answer."
+        default=5.0,
+        gt=0,
+        le=60,
+        description="Seconds to wait for another service's answer; a request that takes longer "
+        "by nature has its own in the catalogue and is waited for that long when it is longer "
+        "(adding an attachment: 30 s).",
     )
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
     log_json: bool = Field(default=True, description="JSON log lines (false: plain text).")

@@ -27,7 +27,12 @@ class GatewaySettings(ServiceSettings):
     jwt_audience: str = Field(default="rivet", description="Expected `aud`.")
     jwt_leeway: int = Field(default=30, ge=0, le=300, description="Clock skew allowed (s).")
     rpc_timeout: float = Field(
-        default=5.0, gt=0, le=60, description="Seconds to wait for a service before 504."
+        default=5.0,
+        gt=0,
+        le=60,
+        description="Seconds to wait for a service before 504; a request that takes longer by "
+        "nature has its own in the catalogue and is waited for that long when it is longer "
+        "(adding an attachment: 30 s).",
     )
     max_body_bytes: int = Field(
         default=1_048_576, ge=1024, description="Largest JSON/form body accepted (413 above)."
