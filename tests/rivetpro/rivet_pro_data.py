@@ -18,6 +18,13 @@ TYPES = ["motor", "pump", "VFD", "PLC", "compressor", "conveyor", "gearbox"]
 SOURCES = ["telegram_text", "telegram_voice", "telegram_photo", "whatsapp_text"]
 STATUSES = ["open"] * 3 + ["in_progress"] * 2 + ["completed"] * 4 + ["cancelled"]
 PRIORITIES = ["low", "medium", "medium", "high", "critical"]
+LAST_CHANGE = {
+    "open": timedelta(0),
+    "in_progress": timedelta(hours=2),  # started two hours after the report
+    "completed": timedelta(hours=5),  # completed five hours after it
+    "cancelled": timedelta(days=1),
+}
+"""A work order's ``updated_at`` after its ``created_at``: when it last changed."""
 
 
 @dataclass
@@ -39,6 +46,12 @@ class Generated:
     """Equipment number of a row whose serial repeats an earlier one -> that earlier number."""
     work_orders: dict[str, tuple[str, str]] = field(default_factory=dict)
     """Work order number -> (status, equipment number)."""
+    registered: dict[str, datetime] = field(default_factory=dict)
+    """Equipment number -> when Rivet Pro registered the asset."""
+    reported: dict[str, datetime] = field(default_factory=dict)
+    """Work order number -> when it was reported (``created_at``)."""
+    completed: dict[str, datetime] = field(default_factory=dict)
+    """Work order number -> ``completed_at`` (completed orders)."""
 
 
 def _key(serial: str) -> str:
@@ -100,7 +113,8 @@ async def build(
         )
 
         rows: list[tuple[Any, ...]] = []
-        last_year = datetime.now(UTC).year - 1
+        now = datetime.now(UTC)
+        last_year = now.year - 1
         serials: list[str] = []
         for i in range(assets):
             number = f"EQ-{last_year}-{i + 1:06d}" if i < assets // 3 else None
@@ -114,18 +128,18 @@ async def build(
                 (uuid.uuid4(), number, manufacturer, f"M{rng.randrange(1000)}", serial,
                  rng.choice(TYPES), f"Plant 1 / Line {rng.randrange(12)}",
                  rng.choice(["low", "medium", "high", "critical"]),
-                 machine if i == 0 else None)
+                 machine if i == 0 else None, now - timedelta(days=400, minutes=assets - i))
             )  # fmt: skip
         await conn.executemany(
             "INSERT INTO cmms_equipment (id, equipment_number, manufacturer, model_number,"
-            " serial_number, equipment_type, location, criticality, machine_id)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8::criticality_level, $9)",
+            " serial_number, equipment_type, location, criticality, machine_id, created_at)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8::criticality_level, $9, $10)",
             rows,
         )
         first_by_key: dict[str, str] = {}
         ids: list[tuple[uuid.UUID, str]] = []
         for r in await conn.fetch(
-            "SELECT id, equipment_number, serial_number FROM cmms_equipment"
+            "SELECT id, equipment_number, serial_number, created_at FROM cmms_equipment"
             " ORDER BY created_at, equipment_number"
         ):
             key = _key(r["serial_number"])
@@ -135,8 +149,8 @@ async def build(
             else:
                 first_by_key[key] = r["equipment_number"]
             ids.append((r["id"], r["equipment_number"]))
+            out.registered[r["equipment_number"]] = r["created_at"]
 
-        now = datetime.now(UTC)
         wo_rows: list[tuple[Any, ...]] = []
         for i in range(orders):
             equipment_id, _ = ids[rng.randrange(len(ids))]
@@ -150,20 +164,24 @@ async def build(
                  f"Reported problem {i}", [f"F{rng.randrange(100):04d}"], ["noise"], status,
                  rng.choice(PRIORITIES), created,
                  created + timedelta(hours=5) if status == "completed" else None,
-                 f"tg_user{i % 9}")
+                 f"tg_user{i % 9}", created + LAST_CHANGE[status])
             )  # fmt: skip
         await conn.executemany(
             "INSERT INTO work_orders (equipment_id, user_id, source, title, description,"
             " fault_codes, symptoms, status, priority, created_at, completed_at,"
-            " telegram_username) VALUES ($1, $2, $3::source_type, $4, $5, $6, $7,"
-            " $8::work_order_status, $9::priority_level, $10, $11, $12)",
+            " telegram_username, updated_at) VALUES ($1, $2, $3::source_type, $4, $5, $6, $7,"
+            " $8::work_order_status, $9::priority_level, $10, $11, $12, $13)",
             wo_rows,
         )
         for r in await conn.fetch(
-            "SELECT w.work_order_number, w.status::text, e.equipment_number"
+            "SELECT w.work_order_number, w.status::text, e.equipment_number, w.created_at,"
+            " w.completed_at"
             " FROM work_orders w JOIN cmms_equipment e ON e.id = w.equipment_id"
         ):
             out.work_orders[r["work_order_number"]] = (r["status"], r["equipment_number"])
+            out.reported[r["work_order_number"]] = r["created_at"]
+            if r["completed_at"] is not None:
+                out.completed[r["work_order_number"]] = r["completed_at"]
     finally:
         await conn.close()
     return out

@@ -1,7 +1,7 @@
 """``rivet-dev import rivet-pro`` against the running services: a Rivet Pro database built from
 its migrations with thousands of generated rows, imported through the services' requests;
-every row accounted for, numbers kept, a second run changes nothing, and the orders count in
-the stats and KPIs."""
+every row accounted for, numbers and dates kept, a second run changes nothing, and the orders
+count in the stats, KPIs and trend on the days Rivet Pro recorded."""
 
 import argparse
 import asyncio
@@ -12,6 +12,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -149,6 +150,9 @@ async def test_a_rivet_pro_database_comes_across_once(
     assets = {a["number"]: a for a in await _all(api, admin, "/api/equipment")}
     assert set(assets) == set(data.equipment) - set(data.duplicates)
     assert all(a["source"] == "import" for a in assets.values())
+    # ... and when Rivet Pro registered it
+    for number, asset in assets.items():
+        assert datetime.fromisoformat(asset["created_at"]) == data.registered[number], number
     orders = {o["number"]: o for o in await _all(api, admin, "/api/work-orders")}
     assert set(orders) == set(data.work_orders)
     for number, (status, equipment_number) in data.work_orders.items():
@@ -158,6 +162,10 @@ async def test_a_rivet_pro_database_comes_across_once(
         assert order["equipment"]["number"] == data.duplicates.get(
             equipment_number, equipment_number
         ), number
+        # Rivet Pro's dates: reported, and completed
+        assert datetime.fromisoformat(order["created_at"]) == data.reported[number], number
+        completed = order["completed_at"] and datetime.fromisoformat(order["completed_at"])
+        assert completed == data.completed.get(number), number
     long_title = next(r for r in report if "title cut to 200 characters" in r.get("notes", []))
     assert len(orders[long_title["source_number"]]["title"]) <= 200
     one = (await api.get(f"/api/work-orders/{next(iter(orders))}", headers=admin.headers)).json()
@@ -169,23 +177,53 @@ async def test_a_rivet_pro_database_comes_across_once(
     deadline = time.monotonic() + 60
     while True:
         overview = (await api.get("/api/stats/overview", headers=admin.headers)).json()
-        if overview["work_orders"]["total"] == len(data.work_orders) or time.monotonic() > deadline:
+        by_status = {s: n for s, n in overview["work_orders"]["by_status"].items() if n}
+        if by_status == dict(statuses) or time.monotonic() > deadline:
             break
         await asyncio.sleep(0.5)
     assert overview["work_orders"]["total"] == len(data.work_orders)
     assert overview["equipment"]["total"] == len(assets)
-    by_status = {s: n for s, n in overview["work_orders"]["by_status"].items() if n}
     assert by_status == dict(statuses)
-    # work started on every in-progress and completed order (mean time to acknowledge);
-    # Rivet Pro recorded no downtime, so repair times (MTTR) stay empty
+    # work started on every in-progress and completed order (mean time to acknowledge), at
+    # Rivet Pro's times: an order in progress at its last change (two hours after the report
+    # in this data), a completed one at its completion (five hours after); all of them
+    # reported within the last 300 days. Rivet Pro recorded no downtime, so MTTR stays empty.
     started_on = statuses["in_progress"] + statuses["completed"]
+    hours = 2 * statuses["in_progress"] + 5 * statuses["completed"]
+    year = {"days": 365}
     while True:
-        kpis = (await api.get("/api/stats/kpis", headers=admin.headers)).json()
+        kpis = (await api.get("/api/stats/kpis", params=year, headers=admin.headers)).json()
         acknowledged = kpis["mtta"]["inputs"]["acknowledged_orders"]
         if acknowledged == started_on or time.monotonic() > deadline:
             break
         await asyncio.sleep(0.5)
     assert acknowledged == started_on, kpis["mtta"]
+    assert kpis["mtta"]["inputs"]["hours_to_acknowledge"] == pytest.approx(hours)
+    assert kpis["mttr"]["inputs"]["repaired_orders"] == 0
+    cancelled = statuses["cancelled"]
+    assert kpis["mtbf"]["inputs"]["failures"] == len(data.work_orders) - cancelled
+    # the trend: each order reported and completed on its own day, none on the import's day
+    reported = Counter(at.astimezone(UTC).date() for at in data.reported.values())
+    done = Counter(at.astimezone(UTC).date() for at in data.completed.values())
+    while True:
+        trend = await api.get("/api/stats/work-order-trends", params=year, headers=admin.headers)
+        days = {date.fromisoformat(d["day"]): d for d in trend.json()["items"]}
+        created = {d: n["created"] for d, n in days.items() if n["created"]}
+        if created == dict(reported) or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.5)
+    assert created == dict(reported)
+    assert {d: n["completed"] for d, n in days.items() if n["completed"]} == dict(done)
+    today = datetime.now(UTC).date()
+    assert days[today]["created"] == 0
+    # the MTTA of the last 30 days counts only the orders reported in them
+    month = (await api.get("/api/stats/kpis", headers=admin.headers, params={"days": 30})).json()
+    since = datetime.combine(today - timedelta(days=29), datetime.min.time(), tzinfo=UTC)
+    recent = [
+        n for n, at in data.reported.items()
+        if at >= since and data.work_orders[n][0] in ("in_progress", "completed")
+    ]  # fmt: skip
+    assert month["mtta"]["inputs"]["acknowledged_orders"] == len(recent)
 
     # a second run finds everything and changes nothing
     again = await importer_cli.run(

@@ -2,7 +2,7 @@
 priorities, roles, numbers, and the rows that break Rivet's rules."""
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -149,3 +149,49 @@ def test_users_roles_and_names() -> None:
     assert chat.email is None
     assert chat.name == "Telegram user 123456"
     assert "invalid e-mail address 'broken' left out" in chat.notes
+
+
+T0 = datetime(2025, 3, 1, 8, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("fields", "times"),
+    [
+        # completed: started and completed at the completion (Rivet Pro kept no start)
+        ({"status": "completed"}, {"in_progress": T0 + timedelta(hours=5.5),
+                                   "completed": T0 + timedelta(hours=5.5)}),
+        # no completed_at: its last change
+        ({"status": "completed", "completed_at": None, "updated_at": T0 + timedelta(days=2)},
+         {"in_progress": T0 + timedelta(days=2), "completed": T0 + timedelta(days=2)}),
+        ({"status": "in_progress", "updated_at": T0 + timedelta(hours=1)},
+         {"in_progress": T0 + timedelta(hours=1)}),
+        ({"status": "cancelled", "updated_at": T0 + timedelta(days=1)},
+         {"cancelled": T0 + timedelta(days=1)}),
+        # before the report: at the report
+        ({"status": "in_progress", "updated_at": T0 - timedelta(hours=1)}, {"in_progress": T0}),
+        # no time, or one in the future: at the import
+        ({"status": "in_progress", "updated_at": None}, {"in_progress": None}),
+        ({"status": "cancelled", "updated_at": datetime(2999, 1, 1, tzinfo=UTC)},
+         {"cancelled": None}),
+        # no report time: every step at the import, in order
+        ({"status": "completed", "created_at": None}, {"in_progress": None, "completed": None}),
+    ],
+)  # fmt: skip
+def test_a_work_order_keeps_rivet_pros_times_in_order(
+    fields: dict[str, object], times: dict[str, datetime | None]
+) -> None:
+    plan = mapping.plan_work_order(_order(**fields), "EQ-2025-000042")
+    assert plan.request is not None
+    assert plan.request.reported_at == fields.get("created_at", T0)
+    assert {s.value: at for s, at in plan.changed_at.items()} == times
+
+
+def test_an_asset_keeps_when_it_was_registered_unless_in_the_future() -> None:
+    registered = datetime(2021, 6, 1, tzinfo=UTC)
+    plan = mapping.plan_equipment(_asset(created_at=registered))
+    assert plan.request is not None
+    assert plan.request.created_at == registered
+    future = mapping.plan_equipment(_asset(created_at=datetime(2999, 1, 1, tzinfo=UTC)))
+    assert future.request is not None
+    assert future.request.created_at is None
+    assert any("in the future" in note for note in future.notes)

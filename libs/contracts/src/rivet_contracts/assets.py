@@ -5,7 +5,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import Field, StringConstraints
+from pydantic import AwareDatetime, Field, StringConstraints
 from pydantic.json_schema import SkipJsonSchema
 
 from .attachments import AttachmentKind
@@ -129,6 +129,12 @@ class CreateEquipment(EquipmentFields):
         "(403) unless the caller is an admin and the request comes on the `import` channel "
         "(the `rivet-dev import` command; never through the HTTP API, whose schema leaves the "
         "field out); 409 when an asset of the organization has the number.",
+    )
+    created_at: SkipJsonSchema[AwareDatetime | None] = Field(
+        default=None,
+        description="Import only: when the system the register comes from registered the "
+        "asset (not in the future); the new asset's `created_at`. Refused (403) like `number` "
+        "unless an admin sends it on the `import` channel; a matched asset keeps its own.",
     )
 
 

@@ -140,6 +140,7 @@ class Rpc:
     WORKORDERS_UPDATE: Final = "rpc.workorders.update"
     WORKORDERS_COMMENT: Final = "rpc.workorders.comment"
     WORKORDERS_FOR_EQUIPMENT: Final = "rpc.workorders.for_equipment"
+    WORKORDERS_EQUIPMENT_FIGURES: Final = "rpc.workorders.equipment_figures"
     WORKORDERS_CHECK_ITEM: Final = "rpc.workorders.check_item"
     STATS_OVERVIEW: Final = "rpc.workorders.stats_overview"
     STATS_EQUIPMENT_HEALTH: Final = "rpc.workorders.stats_equipment_health"

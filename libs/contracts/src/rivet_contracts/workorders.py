@@ -42,6 +42,8 @@ ChecklistItemRef = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)
 ]  # a position (1 = the first item) or an item id (UUID)
 MAX_CHECKLIST_ITEMS: Final = 100
+MAX_FIGURES_ASSETS: Final = 500
+"""Assets one ``EquipmentOrderFiguresQuery`` may ask about (a page of a listing)."""
 
 
 def legacy_entry_id(sequence: int) -> UUID:
@@ -232,6 +234,13 @@ class CreateWorkOrder(Request):
         "`rivet-dev import` command; never through the HTTP API, whose schema leaves the field "
         "out); 409 when an order of the organization has the number.",
     )
+    reported_at: SkipJsonSchema[AwareDatetime | None] = Field(
+        default=None,
+        description="Import only: when the order was reported in the system it comes from "
+        "(not in the future): its `created_at`, the day it counts on in the stats and KPIs, "
+        "and the start of its default due date. Refused (403) unless the caller is an admin "
+        "and the request comes on the `import` channel, like `number`.",
+    )
 
     @model_validator(mode="after")
     def _one_equipment(self) -> "CreateWorkOrder":
@@ -273,6 +282,18 @@ class ListEquipmentWorkOrders(Request):
     offset: int = Field(default=0, ge=0, le=100_000, description="Rows to skip.")
 
 
+class EquipmentOrderFiguresQuery(Request):
+    """The work-order figures of several assets at once (a listing's page): one request
+    whatever the number of assets."""
+
+    equipment_ids: list[UUID] = Field(
+        min_length=1,
+        max_length=MAX_FIGURES_ASSETS,
+        description="The assets (ids), at most 500; an id the organization has no asset with "
+        "answers zero orders.",
+    )
+
+
 class WorkOrderChanges(Request):
     """PUT/PATCH body: only the fields present change; ``null`` clears a clearable field.
 
@@ -305,6 +326,14 @@ class WorkOrderChanges(Request):
         default=None,
         description="Admins, with `status: completed`: complete although required checklist "
         "items are open, saying why (3-1000 characters; recorded in the timeline).",
+    )
+    changed_at: SkipJsonSchema[AwareDatetime | None] = Field(
+        default=None,
+        description="Import only, with `status`: when the status change happened in the "
+        "system the order comes from (not in the future, not before the order's report or "
+        "its previous status change): the time of the change, its per-status timestamp "
+        "(`started_at`, `completed_at`, ...) and the day it counts on. Refused (403) unless "
+        "the caller is an admin and the request comes on the `import` channel.",
     )
 
 
@@ -450,6 +479,23 @@ class WorkOrderPage(View):
     limit: int
     offset: int
     next_offset: int | None = Field(description="Offset of the next page; null on the last.")
+
+
+class EquipmentOrderFigures(View):
+    equipment_id: UUID
+    work_orders: int = Field(description="Orders on the asset, any status.")
+    last_reported_at: datetime | None = Field(
+        description="When the asset's newest order was reported; null without orders."
+    )
+    last_fault_code: str | None = Field(
+        description="The first fault code of the newest order that has one; null if none has."
+    )
+
+
+class EquipmentOrderFiguresReply(View):
+    items: list[EquipmentOrderFigures] = Field(
+        description="One per asset asked about, in the order asked (repeats answered once)."
+    )
 
 
 # --- stats --------------------------------------------------------------------------------
@@ -742,6 +788,12 @@ RPCS: tuple[RpcSpec[Any, Any], ...] = (
         ListEquipmentWorkOrders,
         WorkOrderPage,
         "The work orders of one asset, newest first.",
+    ),
+    EQUIPMENT_FIGURES := RpcSpec(
+        Rpc.WORKORDERS_EQUIPMENT_FIGURES,
+        EquipmentOrderFiguresQuery,
+        EquipmentOrderFiguresReply,
+        "Per asset of a list (at most 500): its number of orders, newest report, last fault.",
     ),
     STATS_OVERVIEW := RpcSpec(
         Rpc.STATS_OVERVIEW,

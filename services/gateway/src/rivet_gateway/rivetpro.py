@@ -396,14 +396,13 @@ class OrderFacts(BaseModel):
     last_fault: str | None = None
     last_at: datetime | None = None
 
-    def add(self, page: list[workorders.WorkOrderView]) -> None:
-        """One page of the asset's orders, newest first (pages in order)."""
-        for order in page:
-            if self.last_at is None:
-                self.last_at = order.created_at
-            if self.last_fault is None and order.fault_codes:
-                self.last_fault = order.fault_codes[0]
-        self.count += len(page)
+    @classmethod
+    def of(cls, figures: workorders.EquipmentOrderFigures) -> "OrderFacts":
+        return cls(
+            count=figures.work_orders,
+            last_fault=figures.last_fault_code,
+            last_at=figures.last_reported_at,
+        )
 
 
 def overview(view: workorders.Overview) -> ProOverview:

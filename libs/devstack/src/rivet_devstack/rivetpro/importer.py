@@ -346,7 +346,8 @@ class Importer:
                 assets_contract.CREATE, plan.request, key=f"rivet-pro:equipment:{row.id}"
             )
             assert made.equipment is not None
-            if made.outcome is MatchOutcome.CREATED and made.equipment.created_at < self.started:
+            # (created_at may be Rivet Pro's; updated_at is when Rivet stored the asset)
+            if made.outcome is MatchOutcome.CREATED and made.equipment.updated_at < self.started:
                 out.reason = "created by an earlier run (the same request's key)"
             elif made.outcome is MatchOutcome.CREATED:
                 out.outcome = "created"
@@ -426,16 +427,17 @@ class Importer:
                 out.outcome, out.rivet_number, out.rivet_id = "matched", found.number, str(found.id)
                 if found.status is WorkOrderStatus.OPEN and plan.status is not WorkOrderStatus.OPEN:
                     # an earlier run that stopped between the create and the status change
-                    await self._bring_to(found.id, plan.status)
+                    await self._bring_to(found.id, plan)
                     out.reason = f"status brought to {plan.status.value}"
                 return out
             if self.dry_run:
                 out.outcome, out.rivet_number = "would_create", plan.request.number
                 return out
             made = await self.bus.call(wo_contract.CREATE, plan.request)
-            await self._bring_to(made.id, plan.status, made.status)
-            # an order without a kept number is found again by its key (the same order)
-            earlier = made.created_at < self.started
+            await self._bring_to(made.id, plan, made.status)
+            # an order without a kept number is found again by its key (the same order); its
+            # created_at is Rivet Pro's report time, its updated_at Rivet's last change
+            earlier = made.updated_at < self.started
             out.outcome = "matched" if earlier else "created"
             out.rivet_number, out.rivet_id = made.number, str(made.id)
             return out
@@ -445,18 +447,22 @@ class Importer:
     async def _bring_to(
         self,
         order_id: UUID,
-        target: WorkOrderStatus,
+        plan: mapping.WorkOrderPlan,
         current: WorkOrderStatus = WorkOrderStatus.OPEN,
     ) -> None:
+        """Through Rivet's lifecycle to the plan's status, each change at Rivet Pro's time."""
+        target = plan.status
         path = mapping.PATHS[target]
         if current in path:
             path = path[path.index(current) + 1 :]
         elif current is target:
             path = ()
         for status in path:
-            changes = WorkOrderChanges(status=status)
+            at = plan.changed_at.get(status)
+            kept = {"changed_at": at} if at is not None else {}
+            changes = WorkOrderChanges(status=status, **kept)
             if status is WorkOrderStatus.CANCELLED:
-                changes = WorkOrderChanges(status=status, reason=mapping.CANCEL_REASON)
+                changes = WorkOrderChanges(status=status, reason=mapping.CANCEL_REASON, **kept)
             try:
                 await self.bus.call(
                     wo_contract.UPDATE,

@@ -3,6 +3,7 @@
 
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Final
 
 from pydantic import ValidationError
@@ -130,7 +131,20 @@ class EquipmentPlan(Plan):
     keeps_number: bool = True
 
 
-def plan_equipment(row: ProEquipment) -> EquipmentPlan:
+def _past(at: datetime | None, now: datetime | None, name: str, plan: Plan) -> datetime | None:
+    """A time Rivet Pro recorded, kept unless it is in the future (a clock that was wrong):
+    then none is sent and Rivet records the import's time."""
+    if at is None:
+        return None
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    if at > (now or datetime.now(UTC)):
+        plan.notes.append(f"{name} {at.isoformat()} is in the future: the import's time")
+        return None
+    return at
+
+
+def plan_equipment(row: ProEquipment, now: datetime | None = None) -> EquipmentPlan:
     plan = EquipmentPlan()
     manufacturer = _cut(row.manufacturer, 100, "manufacturer", plan)
     if manufacturer is None:
@@ -155,6 +169,7 @@ def plan_equipment(row: ProEquipment) -> EquipmentPlan:
         installed_on=row.installed_on,
         create_anyway=True,  # distinct rows of the source stay distinct assets
         number=number,
+        created_at=_past(row.created_at, now, "created_at", plan),
     )
     return plan
 
@@ -166,6 +181,8 @@ def plan_equipment(row: ProEquipment) -> EquipmentPlan:
 class WorkOrderPlan(Plan):
     request: CreateWorkOrder | None = None
     status: WorkOrderStatus = WorkOrderStatus.OPEN
+    changed_at: dict[WorkOrderStatus, datetime | None] = field(default_factory=dict)
+    """When each status change of ``PATHS[status]`` happened (None: at the import)."""
 
 
 def work_order_key(row: ProWorkOrder) -> str:
@@ -173,7 +190,41 @@ def work_order_key(row: ProWorkOrder) -> str:
     return f"rivet-pro:work-order:{row.id}"
 
 
-def plan_work_order(row: ProWorkOrder, equipment_ref: str) -> WorkOrderPlan:
+def _status_times(
+    row: ProWorkOrder,
+    status: WorkOrderStatus,
+    reported: datetime | None,
+    plan: WorkOrderPlan,
+    now: datetime | None,
+) -> dict[WorkOrderStatus, datetime | None]:
+    """The time of each change of ``PATHS[status]``. Rivet Pro kept ``completed_at`` and the
+    row's last change (``updated_at``), not when work started: an order in progress started at
+    its last change, a completed one at its completion (so its time to acknowledge is its time
+    to complete), a cancelled one was cancelled at its last change. Times come in order: one
+    before the report (or the change before it) is moved to it; without a time, the change and
+    those after it happen at the import."""
+    done = row.completed_at or row.updated_at
+    known = {
+        WorkOrderStatus.IN_PROGRESS: done
+        if status is WorkOrderStatus.COMPLETED
+        else row.updated_at,
+        WorkOrderStatus.COMPLETED: done,
+        WorkOrderStatus.CANCELLED: row.updated_at,
+    }
+    times: dict[WorkOrderStatus, datetime | None] = {}
+    previous = reported
+    for step in PATHS[status]:
+        at = _past(known[step], now, f"{step.value} time", plan) if previous else None
+        if at is not None and previous is not None and at < previous:
+            plan.notes.append(f"{step.value} time before the change before it: moved to it")
+            at = previous
+        times[step] = previous = at
+    return times
+
+
+def plan_work_order(
+    row: ProWorkOrder, equipment_ref: str, now: datetime | None = None
+) -> WorkOrderPlan:
     """``equipment_ref``: the Rivet number of the order's asset (decided by the caller)."""
     plan = WorkOrderPlan()
     status = STATUSES.get((row.status or "").strip().lower())
@@ -196,8 +247,11 @@ def plan_work_order(row: ProWorkOrder, equipment_ref: str) -> WorkOrderPlan:
     number = row.number.strip().upper() if keeps_number("WO", row.number) else None
     if number is None:
         plan.notes.append(f"number {row.number!r} is not WO-<year>-<6 digits>: a new number")
+    reported = _past(row.created_at, now, "created_at", plan)
+    plan.changed_at = _status_times(row, status, reported, plan, now)
     plan.request = CreateWorkOrder(
         equipment_id=equipment_ref,
+        reported_at=reported,
         title=title,
         description=_description(row, plan),
         fault_codes=codes[:20],

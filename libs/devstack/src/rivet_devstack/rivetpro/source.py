@@ -32,6 +32,7 @@ class ProEquipment:
     criticality: str | None
     installed_on: date | None
     nickname: str | None
+    created_at: datetime | None = None
     """The owner's name for the machine (``user_machines.nickname``), when linked."""
 
 
@@ -51,6 +52,9 @@ class ProWorkOrder:
     completed_at: datetime | None
     reporter: str | None
     telegram_username: str | None
+    updated_at: datetime | None = None
+    """The row's last change: when an open order was started or cancelled, as near as
+    Rivet Pro recorded it."""
 
 
 @dataclass(frozen=True)
@@ -69,7 +73,7 @@ FROM users ORDER BY created_at NULLS LAST, id
 _EQUIPMENT = """
 SELECT e.id, e.equipment_number, e.manufacturer, e.model_number, e.serial_number,
        e.equipment_type, e.location, e.department, e.criticality::text AS criticality,
-       e.installation_date, m.nickname
+       e.installation_date, m.nickname, e.created_at
 FROM cmms_equipment e LEFT JOIN user_machines m ON m.id = e.machine_id
 ORDER BY e.created_at, e.equipment_number
 """
@@ -77,7 +81,7 @@ _WORK_ORDERS = """
 SELECT w.id, w.work_order_number, w.equipment_id, w.title, w.description, w.fault_codes,
        w.symptoms, w.status::text AS status, w.priority::text AS priority,
        w.source::text AS source, w.created_at, w.completed_at,
-       COALESCE(u.full_name, u.email) AS reporter, w.telegram_username
+       COALESCE(u.full_name, u.email) AS reporter, w.telegram_username, w.updated_at
 FROM work_orders w LEFT JOIN users u ON u.id = w.user_id
 ORDER BY w.created_at, w.work_order_number
 """
@@ -112,6 +116,7 @@ async def read(url: str) -> Snapshot:
                     r["criticality"],
                     r["installation_date"],
                     r["nickname"],
+                    r["created_at"],
                 )
                 for r in await conn.fetch(_EQUIPMENT)
             ]
@@ -131,6 +136,7 @@ async def read(url: str) -> Snapshot:
                     r["completed_at"],
                     r["reporter"],
                     r["telegram_username"],
+                    r["updated_at"],
                 )
                 for r in await conn.fetch(_WORK_ORDERS)
             ]

@@ -5,7 +5,7 @@ one rule set decides whether a record is new or an asset already registered.
 """
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -76,7 +76,7 @@ class ScanLink:
 def normalized(fields: EquipmentFields, scan: ScanLink | None = None) -> dict[str, Any]:
     """Column values for ``fields``: canonical manufacturer and the normalized codes."""
     manufacturer, manufacturer_key = normalize.manufacturer(fields.manufacturer)
-    values = fields.model_dump(exclude={"create_anyway", "merge_into", "number"})
+    values = fields.model_dump(exclude={"create_anyway", "merge_into", "number", "created_at"})
     values.update(
         manufacturer=manufacturer,
         manufacturer_key=manufacturer_key,
@@ -104,6 +104,8 @@ async def create_or_match(
     scan_id = scan.scan_id if scan else None
     if req.number is not None:
         await _check_kept_number(uow, who, req)
+    if req.created_at is not None:
+        _check_kept_time(who, req.created_at)
 
     settings = uow.state.settings
     if req.parent_id is not None:
@@ -155,7 +157,12 @@ async def create_or_match(
     lifecycle.check_new(req.status, who.role, retired_reason)
     reason = retired_reason if req.status == EquipmentStatus.RETIRED else None
     created = await _create(
-        uow, who, values | {"retired_reason": reason}, reason=reason, number=req.number
+        uow,
+        who,
+        values | {"retired_reason": reason},
+        reason=reason,
+        number=req.number,
+        created_at=req.created_at,
     )
     await uow.emit(
         Events.EQUIPMENT_CREATED,
@@ -184,6 +191,25 @@ async def _check_kept_number(uow: Uow, who: Who, req: CreateEquipment) -> None:
         )
 
 
+CLOCK_SKEW = timedelta(minutes=5)
+"""How far in the future a kept time may be: the importing machine's clock may drift."""
+
+
+def _check_kept_time(who: Who, created_at: datetime) -> None:
+    """A create that keeps when another system registered the asset (``created_at``): admins
+    importing only, and not a time in the future."""
+    if who.source is not Source.IMPORT or who.role is not Role.ADMIN:
+        raise ServiceError(
+            ErrorCode.FORBIDDEN, "`created_at` is for imports by an admin (the `import` channel)"
+        )
+    if created_at > datetime.now(UTC) + CLOCK_SKEW:
+        raise ServiceError(
+            ErrorCode.VALIDATION,
+            "`created_at` is in the future",
+            details=[{"loc": ["created_at"], "msg": "in the future", "type": "value_error"}],
+        )
+
+
 async def _create(
     uow: Uow,
     who: Who,
@@ -191,6 +217,7 @@ async def _create(
     *,
     reason: str | None = None,
     number: str | None = None,
+    created_at: datetime | None = None,
 ) -> RowMapping:
     if number is None:
         year = datetime.now(UTC).year
@@ -207,6 +234,8 @@ async def _create(
         "source": who.source.value,
         "created_by": who.user_id,
     }
+    if created_at is not None:  # kept by an import; updated_at stays the time of the insert
+        row_values["created_at"] = created_at
     try:
         async with uow.conn.begin_nested():
             row = await _insert(uow, row_values)

@@ -32,8 +32,6 @@ router = APIRouter(prefix=pro.PREFIX, tags=["rivet pro compatibility"], deprecat
 Id = Annotated[str, Path(min_length=1, max_length=64, description="Id or number.")]
 LoginForm = Annotated[OAuth2PasswordRequestForm, Depends()]
 RUNNING = (ocr.ScanStatus.QUEUED, ocr.ScanStatus.MATCHING)
-FACT_LOOKUPS = 8
-"""Assets whose work orders one request looks up at once (lists derive counts per asset)."""
 
 
 class ProError(BaseModel):
@@ -96,32 +94,22 @@ def answered(route: Callable[..., Awaitable[Response]]) -> Callable[..., Awaitab
     return run
 
 
-async def _facts(fwd: Fwd, meta: CallMeta, equipment_id: UUID) -> pro.OrderFacts:
-    """The asset's work-order count, latest fault code and latest order, from its orders."""
-    facts = pro.OrderFacts()
-    offset: int | None = 0
-    while offset is not None:
-        query = workorders.ListEquipmentWorkOrders(
-            equipment_id=str(equipment_id), limit=200, offset=offset
-        )
-        page = await _ask(fwd, workorders.FOR_EQUIPMENT, query, meta)
-        facts.add(page.items)
-        offset = page.next_offset if page.next_offset and page.next_offset <= 100_000 else None
-    return facts
-
-
 async def _all_facts(fwd: Fwd, meta: CallMeta, ids: list[UUID]) -> list[pro.OrderFacts]:
-    gate = asyncio.Semaphore(FACT_LOOKUPS)
-
-    async def one(equipment_id: UUID) -> pro.OrderFacts:
-        async with gate:
-            return await _facts(fwd, meta, equipment_id)
-
-    return list(await asyncio.gather(*(one(i) for i in ids)))
+    """Each asset's work-order count, latest fault code and latest report: one request per
+    500 assets (a page of a listing is one), whatever the number of orders."""
+    facts: dict[UUID, pro.OrderFacts] = {}
+    unique = list(dict.fromkeys(ids))
+    for start in range(0, len(unique), workorders.MAX_FIGURES_ASSETS):
+        query = workorders.EquipmentOrderFiguresQuery(
+            equipment_ids=unique[start : start + workorders.MAX_FIGURES_ASSETS]
+        )
+        reply = await _ask(fwd, workorders.EQUIPMENT_FIGURES, query, meta)
+        facts.update((f.equipment_id, pro.OrderFacts.of(f)) for f in reply.items)
+    return [facts.get(i, pro.OrderFacts()) for i in ids]
 
 
 async def _equipment(fwd: Fwd, meta: CallMeta, view: assets.EquipmentView) -> pro.ProEquipment:
-    return pro.equipment(view, await _facts(fwd, meta, view.id))
+    return pro.equipment(view, (await _all_facts(fwd, meta, [view.id]))[0])
 
 
 async def _equipment_list(

@@ -43,6 +43,13 @@ async def for_equipment(req: contract.ListEquipmentWorkOrders, ctx: Ctx) -> cont
     return await queries.for_equipment(ctx, req)
 
 
+@router.handler(Rpc.WORKORDERS_EQUIPMENT_FIGURES)
+async def equipment_figures(
+    req: contract.EquipmentOrderFiguresQuery, ctx: Ctx
+) -> contract.EquipmentOrderFiguresReply:
+    return await queries.equipment_figures(ctx, req)
+
+
 @router.handler(Rpc.WORKORDERS_CHECK_ITEM)
 async def check_item(req: contract.CheckChecklistItem, ctx: Ctx) -> contract.ChecklistItemView:
     return await service.check_item(ctx, req)

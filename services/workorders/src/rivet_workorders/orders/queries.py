@@ -54,6 +54,27 @@ async def for_equipment(ctx: Ctx, req: contract.ListEquipmentWorkOrders) -> cont
     return await _page(ctx, query, req.limit, req.offset)
 
 
+async def equipment_figures(
+    ctx: Ctx, req: contract.EquipmentOrderFiguresQuery
+) -> contract.EquipmentOrderFiguresReply:
+    """Per asset asked about: its orders' count, newest report and last fault code, in one
+    query (grouped over the organization's orders of those assets)."""
+    ids = list(dict.fromkeys(req.equipment_ids))
+    found = await repo.equipment_figures(ctx.conn, ctx.caller.org_id, ids)
+    items = []
+    for equipment_id in ids:
+        row = found.get(equipment_id)
+        items.append(
+            contract.EquipmentOrderFigures(
+                equipment_id=equipment_id,
+                work_orders=row["orders"] if row else 0,
+                last_reported_at=row["last_at"] if row else None,
+                last_fault_code=row["last_fault"] if row else None,
+            )
+        )
+    return contract.EquipmentOrderFiguresReply(items=items)
+
+
 async def _page(ctx: Ctx, query: Select[Any], limit: int, offset: int) -> contract.WorkOrderPage:
     """A page of orders with their checklists: two queries, whatever the page size."""
     rows = await repo.page(ctx.conn, query, limit, offset)

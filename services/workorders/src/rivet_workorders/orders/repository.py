@@ -21,7 +21,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by, insert
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -295,6 +295,36 @@ async def view_row(conn: AsyncConnection, org_id: UUID, order_id: UUID) -> RowMa
 
 async def timeline_rows(conn: AsyncConnection, order_id: UUID) -> list[RowMapping]:
     return list((await conn.execute(_TIMELINE_ROWS, {"order_id": order_id})).mappings().all())
+
+
+_NEWEST = (work_orders.c.created_at.desc(), work_orders.c.id.desc())
+_FIGURES = (
+    select(
+        work_orders.c.equipment_id,
+        func.count().label("orders"),
+        func.max(work_orders.c.created_at).label("last_at"),
+        func.array_agg(aggregate_order_by(work_orders.c.fault_codes[1], *_NEWEST))
+        .filter(func.cardinality(work_orders.c.fault_codes) > 0)[1]
+        .label("last_fault"),
+    )
+    .where(
+        work_orders.c.org_id == bindparam("org_id"),
+        work_orders.c.equipment_id
+        == any_(bindparam("equipment_ids", type_=ARRAY(PG_UUID(as_uuid=True)))),
+    )
+    .group_by(work_orders.c.equipment_id)
+)
+
+
+async def equipment_figures(
+    conn: AsyncConnection, org_id: UUID, equipment_ids: Sequence[UUID]
+) -> dict[UUID, RowMapping]:
+    """Per asset with orders among ``equipment_ids`` (the organization's): ``orders``,
+    ``last_at`` (newest ``created_at``) and ``last_fault`` (the first fault code of the newest
+    order that has one). One query on the (org, equipment, created) index."""
+    params = {"org_id": org_id, "equipment_ids": list(equipment_ids)}
+    result = await conn.execute(_FIGURES, params)
+    return {row["equipment_id"]: row for row in result.mappings()}
 
 
 def overdue_clause(now: datetime) -> ColumnElement[bool]:

@@ -109,7 +109,11 @@ async def _create(ctx: Ctx, req: contract.CreateWorkOrder) -> contract.WorkOrder
     connection nor the number counter's row lock."""
     caller, now = ctx.caller, ctx.state.clock.now()
     if req.number is not None:
-        _check_kept_number(ctx)
+        _check_import(ctx, "number")
+    if req.reported_at is not None:
+        _check_import(ctx, "reported_at")
+        if req.reported_at > now + CLOCK_SKEW:
+            raise _invalid("reported_at", "the order cannot be reported in the future")
     if req.assignee_id is not None:
         lifecycle.check_assignment(caller.role, caller.user_id, None, req.assignee_id)
     if req.downtime_start is not None and req.downtime_start > now + CLOCK_SKEW:
@@ -130,11 +134,12 @@ IMPORT_CHANNEL = "import"
 """The channel of ``rivet-dev import``: the only one on which a create may keep a number."""
 
 
-def _check_kept_number(ctx: Ctx) -> None:
-    """A create that keeps a number from another system (``number``): admins importing only."""
+def _check_import(ctx: Ctx, field: str) -> None:
+    """A field that keeps what another system recorded (a number, the times of an order's
+    history): admins importing only."""
     if ctx.channel != IMPORT_CHANNEL or ctx.caller.role is not Role.ADMIN:
         raise ServiceError(
-            ErrorCode.FORBIDDEN, "`number` is for imports by an admin (the `import` channel)"
+            ErrorCode.FORBIDDEN, f"`{field}` is for imports by an admin (the `import` channel)"
         )
 
 
@@ -165,6 +170,7 @@ async def _insert(
     caller = ctx.caller
     number = await _number(ctx, req, now)
     order_id = uuid4()
+    reported = req.reported_at or now  # an import's kept report time, else now
     values: dict[str, Any] = {
         "id": order_id,
         "org_id": caller.org_id,
@@ -178,14 +184,14 @@ async def _insert(
         "status": WorkOrderStatus.OPEN.value,
         "work_type": req.work_type.value,
         "source": ctx.channel,
-        "due_at": req.due_at or lifecycle.default_due(req.priority, now),
+        "due_at": req.due_at or lifecycle.default_due(req.priority, reported),
         "assignee_id": req.assignee_id,
         "requester_id": caller.user_id,
         "estimated_minutes": minutes(req.estimated_hours),
         "downtime_start": req.downtime_start,
-        "created_at": now,
+        "created_at": reported,
         "updated_at": now,
-        "status_changed_at": now,
+        "status_changed_at": reported,
         "version": 1,
         "plan_id": req.plan_id,
     }
@@ -220,7 +226,7 @@ async def _insert(
     }
     entry = await repo.add_timeline(
         ctx.conn,
-        **_entry(ctx, order_id, now, TimelineKind.CREATED),
+        **_entry(ctx, order_id, reported, TimelineKind.CREATED),
         to_status=WorkOrderStatus.OPEN.value,
         changes={k: [None, _plain(v)] for k, v in shown.items() if v is not None},
     )
@@ -264,6 +270,8 @@ class _Change:
     note: str | None
     override: tuple[str, list[RowMapping]] | None = None
     """Completed by an admin's override: the reason and the required items left open."""
+    at: datetime | None = None
+    """When the status change happened: an import's kept time, else now."""
 
 
 async def prepare_update(ctx: Ctx, req: contract.UpdateWorkOrder) -> None:
@@ -281,6 +289,12 @@ async def update(ctx: Ctx, req: contract.UpdateWorkOrder) -> contract.WorkOrderV
         raise ServiceError(ErrorCode.VALIDATION, "nothing to change: the body names no field")
     if "reason" in fields and req.changes.status is None:
         raise _invalid("reason", "`reason` goes with a `status` change")
+    if req.changes.changed_at is not None:
+        _check_import(ctx, "changed_at")
+        if req.changes.status is None:
+            raise _invalid("changed_at", "`changed_at` goes with a `status` change")
+        if req.changes.changed_at > now + CLOCK_SKEW:
+            raise _invalid("changed_at", "a status change cannot happen in the future")
     if req.changes.override_reason is not None:
         checklist.check_override_allowed(caller.role)
         if req.changes.status is not WorkOrderStatus.COMPLETED:
@@ -295,7 +309,14 @@ async def update(ctx: Ctx, req: contract.UpdateWorkOrder) -> contract.WorkOrderV
             f"the work order is at version {row['version']}, not {expected}",
             details={"version": row["version"]},
         )
-    change = await _plan(ctx, row, req.changes, fields, now)
+    at = req.changes.changed_at or now
+    if req.changes.changed_at is not None and at < row["status_changed_at"]:
+        raise _invalid(
+            "changed_at",
+            f"the order's previous status change (or its report) was at "
+            f"{row['status_changed_at'].isoformat()}: a change cannot come before it",
+        )
+    change = await _plan(ctx, row, req.changes, fields, now, at)
     if not change.values and change.note is None:
         return await get(ctx, contract.GetWorkOrder(ref=str(row["id"])))
     comment_id = await _record(ctx, change, now)
@@ -310,6 +331,7 @@ async def _plan(
     changes: contract.WorkOrderChanges,
     fields: set[str],
     now: datetime,
+    at: datetime,
 ) -> _Change:
     """Check every requested change against the rules; the column values they set."""
     caller = ctx.caller
@@ -327,7 +349,7 @@ async def _plan(
     if changes.status is not None:
         current = WorkOrderStatus(row["status"])
         lifecycle.check_transition(current, changes.status, changes.reason)
-        values.update(lifecycle.transition_stamps(current, changes.status, now, {**row, **values}))
+        values.update(lifecycle.transition_stamps(current, changes.status, at, {**row, **values}))
         transition = (current, changes.status)
     override = None
     if transition is not None and transition[1] is WorkOrderStatus.COMPLETED:
@@ -338,7 +360,7 @@ async def _plan(
             override = (changes.override_reason, open_required)
     _check_downtime({**row, **values}, now)
     return _Change(
-        row, values, edited, assignee, transition, changes.reason, changes.note, override
+        row, values, edited, assignee, transition, changes.reason, changes.note, override, at
     )
 
 
@@ -371,7 +393,7 @@ async def _record(ctx: Ctx, change: _Change, now: datetime) -> UUID | None:
         await _timeline(
             ctx,
             order_id,
-            now,
+            change.at or now,
             TimelineKind.STATUS_CHANGED,
             from_status=current.value,
             to_status=target.value,
@@ -402,7 +424,7 @@ async def _announce(
             to_status=change.transition[1],
             actor_id=actor,
             reason=change.reason,
-            changed_at=now,
+            changed_at=change.at or now,
         )
         await ctx.emit(Events.WO_STATUS_CHANGED, moved, org_id=org_id)
     if comment_id is not None and change.note is not None:
