@@ -33,10 +33,11 @@ per add (``rivet_rpc_duration_seconds`` of ``rpc.attachments.add`` on its ``/met
 the upload, sniffing, rendering, storing, committing), the rest being the gateway's part and the
 transfers. Median and p99 (with this few samples the p99
 is the slowest but at most one), over the uploads answered 201. An upload answered otherwise
-(a 504 when the service takes longer than the gateway's ``RPC_TIMEOUT``, 5 s by default) is
-counted by status, and the order's files are counted through the gateway once they stop
-changing: ``added_without_a_201`` is the adds that committed although their user got no 201.
-``--env RPC_TIMEOUT=30`` (any settings, every process) lets the gateway wait longer. Memory:
+(a 504 when the service takes longer than the add's own timeout in the contract catalogue,
+30 s, or than ``RPC_TIMEOUT`` when that is longer) is counted by status, and the order's files
+are counted through the gateway once they stop changing: ``added_without_a_201`` is the adds
+that committed although their user got no 201. ``--env VAR=VALUE,...`` sets more settings for
+every process (``RPC_TIMEOUT=1`` shows that adds are still waited for). Memory:
 the resident size (``VmRSS``) of the attachments
 service and the gateway sampled every 20 ms during each phase (peak, and before the phase), and
 their ``VmHWM`` (peak since the process started) at the end. The load average before and after.
@@ -507,7 +508,7 @@ def main() -> None:
     parser.add_argument(
         "--env",
         default="",
-        help="more settings for every process, VAR=VALUE,... (e.g. RPC_TIMEOUT=30)",
+        help="more settings for every process, VAR=VALUE,... (e.g. RPC_TIMEOUT=1)",
     )
     args = parser.parse_args()
 
