@@ -226,6 +226,8 @@ async def test_a_dropped_live_connection_resumes_from_its_last_event_id(
 async def test_a_status_change_from_the_page_with_a_reason_and_the_apis_refusal(
     api: httpx.AsyncClient, site: str, browser: Any
 ) -> None:
+    from playwright.async_api import expect
+
     admin = await register(api, "status")
     order = await _order(api, admin, "Leaking valve")
     number = order["number"]
@@ -244,6 +246,16 @@ async def test_a_status_change_from_the_page_with_a_reason_and_the_apis_refusal(
     assert await page.get_by_text("Raised twice by the night shift").is_visible()
     now = await api.get(f"/api/work-orders/{number}", headers=admin.headers)
     assert now.json()["status"] == "cancelled"
+    # the order's page is live too: reopened through the API, it shows at once
+    await page.wait_for_selector("body[data-live=open]")
+    reopened = await api.patch(
+        f"/api/work-orders/{number}",
+        json={"status": "open", "reason": "The other one was closed"},
+        headers=admin.headers,
+    )
+    assert reopened.status_code == 200, reopened.text
+    await expect(page.locator("#order-status")).to_have_text("Open", timeout=2000)
+    assert await page.get_by_text("The other one was closed").is_visible()
     # keyboard: the skip link is the first stop and leads to the content
     await page.keyboard.press("Tab")
     assert await page.evaluate("document.activeElement.textContent") == "Skip to content"

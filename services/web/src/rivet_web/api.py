@@ -60,10 +60,10 @@ class Gateway:
             response = await self.client.request(method, path, headers=headers, **kwargs)
         except httpx.TimeoutException as exc:
             API_FAILURES.labels("timeout").inc()
-            raise ApiDown("the API did not answer in time") from exc
+            raise ApiDown("Rivet's API did not answer in time.") from exc
         except httpx.HTTPError as exc:
             API_FAILURES.labels("unreachable").inc()
-            raise ApiDown("the API cannot be reached") from exc
+            raise ApiDown("Rivet's API cannot be reached.") from exc
         if response.status_code >= 500:
             API_FAILURES.labels("server_error").inc()
             raise ApiDown(_error(response).message)
