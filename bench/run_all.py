@@ -238,7 +238,8 @@ def search_rows(search: dict[str, Any]) -> list[str]:
 def attachment_rows(files: dict[str, Any]) -> list[str]:
     """Upload -> answer and -> thumbnail, one row per phase, and the processes' peak RSS."""
     photo = f"{files['photo']['pixels']} JPEG, {files['photo']['bytes'] / 1e6:.1f} MB"
-    head = f"| 12 MP photo ({photo}) on a work order, `POST .../attachments`"
+    load = files["load_average_start"][0]
+    head = f"| 12 MP photo ({photo}) on a work order, `POST .../attachments`, load {load:g}"
     out = []
     for phase, label in (("sequential", "one at a time"), ("concurrent", "clients at once")):
         s = files[phase]
@@ -246,7 +247,8 @@ def attachment_rows(files: dict[str, Any]) -> list[str]:
         rss = ", ".join(f"{n} {mb:g} MB" for n, mb in s["rss_peak_mb"].items())
         refused = {k: v for k, v in s["statuses"].items() if k != "201"}
         if refused:
-            rss += f"; answered {refused} ({s['added_without_a_201']} added all the same)"
+            said = ", ".join(f"{n} x {status}" for status, n in sorted(refused.items()))
+            rss += f"; answered {said} ({s['added_without_a_201']} added all the same)"
         if not s["answered_201"]:
             out.append(f"{head}, {who} | | none answered 201; {rss} | | | | |")
             continue

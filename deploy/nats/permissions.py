@@ -398,6 +398,12 @@ def permissions(needs: ServiceNeeds, namespace: str = "") -> Permissions:
             yield "$JS.API.STREAM.INFO.*"
             yield "$JS.API.STREAM.CREATE.*"
             yield subject(f"{ORG_SUBJECT_PREFIX}.*.>")
+            # webhooks read the organizations' streams: ephemeral consumers (created, pulled,
+            # deleted) and one message by sequence (a redelivery); Rivet's streams denied below
+            yield "$JS.API.CONSUMER.CREATE.*"
+            yield "$JS.API.CONSUMER.MSG.NEXT.*.*"
+            yield "$JS.API.CONSUMER.DELETE.*.*"
+            yield "$JS.API.STREAM.MSG.GET.*"
 
     def deny() -> Iterator[str]:
         if needs.exports:
@@ -409,6 +415,10 @@ def permissions(needs: ServiceNeeds, namespace: str = "") -> Permissions:
             names += [f"KV_{stream(b)}" for b in sorted(kv)]
             for name in names:
                 yield f"$JS.API.STREAM.CREATE.{name}"
+            for name in [stream(spec.name) for spec in ALL_STREAMS] + names:
+                yield f"$JS.API.CONSUMER.CREATE.{name}"  # an ephemeral reader of Rivet's
+                yield f"$JS.API.CONSUMER.DELETE.{name}.*"
+                yield f"$JS.API.STREAM.MSG.GET.{name}"
 
     def sub() -> Iterator[str]:
         # Replies to its requests, JetStream API answers, fetched messages: its own inbox

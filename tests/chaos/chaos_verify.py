@@ -123,6 +123,20 @@ async def pending(db: asyncpg.Connection, js: JetStreamContext) -> list[str]:
         )
         if deliveries:
             reasons.append(f"{deliveries} webhook deliveries pending")
+        cursors = await db.fetch(
+            "SELECT e.org_id, c.stream_seq FROM integrations.webhook_endpoints e "
+            "JOIN integrations.webhook_cursors c ON c.endpoint_id = e.id WHERE e.enabled"
+        )
+        if cursors:  # each endpoint has read its organization's stream to the end
+            names = {info.config.name: info for info in await all_streams(js)}
+            behind = 0
+            for row in cursors:
+                suffix = f"ORG_{row['org_id'].hex.upper()}"
+                info = next((i for n, i in names.items() if n.endswith(suffix)), None)
+                if info is not None and (row["stream_seq"] or 0) < info.state.last_seq:
+                    behind += 1
+            if behind:
+                reasons.append(f"{behind} webhook endpoints behind their organization's stream")
     if "attachments" in schemas:
         import chaos_attachments  # (it imports chaos_jobs, which imports this module)
 

@@ -294,6 +294,12 @@ async def _errors_of(url: str, action: str, subject: str) -> list[str]:
         ("telegram", "pub", "$O.ATTACHMENTS.M.x"),
         ("telegram", "pub", "$JS.API.STREAM.PURGE.OBJ_ATTACHMENTS"),
         ("telegram", "pub", "$JS.API.STREAM.CREATE.OBJ_ATTACHMENTS"),
+        # webhooks read the organizations' streams, never Rivet's own
+        ("integrations", "pub", "$JS.API.CONSUMER.CREATE.WORKORDERS"),
+        ("integrations", "pub", "$JS.API.CONSUMER.CREATE.USERS"),
+        ("integrations", "pub", "$JS.API.CONSUMER.DELETE.WORKORDERS.workorders-x"),
+        ("integrations", "pub", "$JS.API.STREAM.MSG.GET.USERS"),
+        ("integrations", "pub", "$JS.API.STREAM.MSG.GET.OBJ_UPLOADS"),
     ],
 )
 async def test_server_refuses_what_is_not_granted(
@@ -329,6 +335,11 @@ async def test_server_refuses_what_is_not_granted(
             "pub",
             "$JS.API.CONSUMER.CREATE.WORKORDERS.telegram-notify-attachment.wo.attachment_added",
         ),
+        # webhooks: readers of an organization's stream, a message by sequence
+        ("integrations", "pub", f"$JS.API.CONSUMER.CREATE.ORG_{ORG.hex.upper()}"),
+        ("integrations", "pub", f"$JS.API.CONSUMER.MSG.NEXT.ORG_{ORG.hex.upper()}.x"),
+        ("integrations", "pub", f"$JS.API.CONSUMER.DELETE.ORG_{ORG.hex.upper()}.x"),
+        ("integrations", "pub", f"$JS.API.STREAM.MSG.GET.ORG_{ORG.hex.upper()}"),
     ],
 )
 async def test_server_allows_what_is_granted(

@@ -92,8 +92,9 @@ OPERATIONS = [
     f"{method.upper()} {path}"
     for path, item in DOCUMENT["paths"].items()
     for method in item
-    if path.startswith("/api/")
+    if path.startswith(("/api/", "/pro/")) or path == "/"
 ]
+"""Rivet's API, Rivet Pro's (under /pro, ADR 0021) and the service's own page."""
 
 
 @dataclass
@@ -218,6 +219,9 @@ async def target(services: ServiceSet, api: httpx.AsyncClient) -> AsyncIterator[
         "/api/equipment/{ref}/attachments": {"ref": ids["asset"]},
         "/api/attachments/{attachment_id}": attachment,
         "/api/attachments/{attachment_id}/content": attachment,
+        "/pro/api/equipment/{equipment_id}": {"equipment_id": ids["asset"]},
+        "/pro/api/work-orders/{work_order_id}": {"work_order_id": ids["order"]},
+        "/pro/api/work-orders/equipment/{equipment_id}/work-orders": {"equipment_id": ids["asset"]},
     }
     port = free_port()
     assert services.app is not None

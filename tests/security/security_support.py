@@ -398,13 +398,33 @@ JSON_BODIES: dict[str, Any] = {
         "until": "2026-01-02T00:00:00Z",
     },
     "POST /api/auth/api-keys": {"name": "Probe key", "role": "viewer"},
+    # Rivet Pro's API (ADR 0021): Rivet Pro's bodies
+    "POST /pro/api/auth/register": {
+        "email": "someone-pro@example.com",
+        "password": "correct horse battery",
+    },
+    "POST /pro/api/auth/link-telegram": {"telegram_user_id": "123456789"},
+    "POST /pro/api/equipment/": {
+        "manufacturer": "WEG",
+        "model_number": "W22",
+        "serial_number": "PROBE-PRO-1",
+    },
+    "PUT /pro/api/equipment/{equipment_id}": {"location": "Probe bay"},
+    "POST /pro/api/work-orders/": {"title": "Probe job", "description": "probe"},
+    "PUT /pro/api/work-orders/{work_order_id}": {"notes": "probe note"},
 }
-WITH_ASSET = {"POST /api/work-orders", "POST /api/maintenance/plans", "POST /api/meters"}
+WITH_ASSET = {
+    "POST /api/work-orders",
+    "POST /api/maintenance/plans",
+    "POST /api/meters",
+    "POST /pro/api/work-orders/",
+}
 """Bodies that name an asset: the tenant's own is filled in."""
 WITH_PICTURE = {"PUT /api/equipment/{ref}/picture"}
 """Bodies that name an image of the asset: the tenant's asset photo is filled in."""
 FORM_BODIES: dict[str, dict[str, str]] = {
     "POST /api/auth/login": {"username": "nobody@example.com", "password": "wrong password"},
+    "POST /pro/api/auth/login": {"username": "nobody@example.com", "password": "wrong password"},
 }
 FILES: dict[str, dict[str, tuple[str, bytes, str]]] = {
     "POST /api/equipment/import": {"file": ("assets.csv", CSV, "text/csv")},
@@ -415,6 +435,7 @@ FILES: dict[str, dict[str, tuple[str, bytes, str]]] = {
     "POST /api/equipment/{ref}/attachments": {
         "file": ("probe.jpg", PHOTO.read_bytes(), "image/jpeg")
     },
+    "POST /pro/api/upload/nameplate": {"file": ("plate.jpg", PHOTO.read_bytes(), "image/jpeg")},
 }
 QUICK = {"wait": 0}
 """Query parameters that keep routes that wait for work from waiting in these tests."""
@@ -429,6 +450,7 @@ def ids_of(tenant: Tenant, path: str, *, numbers: bool = False) -> dict[str, str
     return {
         "ref": order if path.startswith("/api/work-orders/") else asset,
         "equipment_id": asset,
+        "work_order_id": order,
         "import_id": tenant.import_id,
         "scan_id": tenant.scan_id,
         "user_id": str(tenant.spare.user["id"]) if tenant.spare else "",

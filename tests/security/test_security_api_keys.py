@@ -27,12 +27,15 @@ PERSON_ONLY = {
     "GET /api/auth/invitations",
     "DELETE /api/auth/invitations/{invitation_id}",
     "POST /api/auth/link-telegram",
+    "GET /pro/api/auth/me",
+    "POST /pro/api/auth/link-telegram",
+    "GET /pro/api/stats/summary",
 }
 """Routes that answer 403 to any API key."""
 
 
 def _secured(ops: list[Operation]) -> list[Operation]:
-    return [op for op in ops if op.path.startswith("/api/") and op.secured]
+    return [op for op in ops if op.path.startswith(("/api/", "/pro/api/")) and op.secured]
 
 
 async def _key(client: httpx.AsyncClient, team: Tenant, **extra: Any) -> dict[str, str]:

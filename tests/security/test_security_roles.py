@@ -102,11 +102,33 @@ MIN_ROLE: dict[str, str | None] = {
     "PATCH /api/attachments/{attachment_id}": "technician",
     "DELETE /api/attachments/{attachment_id}": "technician",
     "GET /api/attachments/usage": "admin",
+    # Rivet Pro's API (ADR 0021): the roles of the Rivet routes each one uses
+    "POST /pro/api/auth/register": None,
+    "POST /pro/api/auth/login": None,
+    "GET /pro/api/auth/me": "viewer",
+    "POST /pro/api/auth/link-telegram": "viewer",
+    "POST /pro/api/equipment/": "technician",
+    "GET /pro/api/equipment/": "viewer",
+    "GET /pro/api/equipment/search/fuzzy": "viewer",
+    "GET /pro/api/equipment/{equipment_id}": "viewer",
+    "PUT /pro/api/equipment/{equipment_id}": "technician",
+    "POST /pro/api/work-orders/": "technician",
+    "GET /pro/api/work-orders/": "viewer",
+    "GET /pro/api/work-orders/equipment/{equipment_id}/work-orders": "viewer",
+    "GET /pro/api/work-orders/{work_order_id}": "viewer",
+    "PUT /pro/api/work-orders/{work_order_id}": "technician",
+    "GET /pro/api/stats/overview": "viewer",
+    "GET /pro/api/stats/equipment-health": "viewer",
+    "GET /pro/api/stats/work-order-trends": "viewer",
+    "GET /pro/api/stats/summary": "viewer",
+    "POST /pro/api/upload/nameplate": "technician",
 }
+API_PREFIXES = ("/api/", "/pro/api/")
+"""Rivet's API and Rivet Pro's (the service's own pages, `/` and `/pro/health`, need no one)."""
 
 
 def _api_ops(ops: list[Operation]) -> list[Operation]:
-    return [op for op in ops if op.path.startswith("/api/")]
+    return [op for op in ops if op.path.startswith(API_PREFIXES)]
 
 
 def test_every_route_has_a_declared_role(ops: list[Operation]) -> None:

@@ -22,6 +22,7 @@ def _absent(op: Operation) -> dict[str, str]:
     return {
         "ref": "WO-2026-999999" if op.path.startswith("/api/work-orders/") else fake,
         "equipment_id": fake,
+        "work_order_id": fake,
         "import_id": fake,
         "scan_id": fake,
         "user_id": fake,

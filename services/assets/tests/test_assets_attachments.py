@@ -236,13 +236,16 @@ async def test_a_removal_before_its_addition_and_foreign_records_change_nothing(
         early = _added(asset["id"], me)
         gone = await bus.publish(_removed(early, me))  # the removal overtook its addition
         await until(lambda: _in_inbox(services, "assets-attachments-removed", gone))
-        await bus.publish(_added(theirs["id"], me))  # another organization's asset
-        await bus.publish(_added(str(uuid4()), me, record_kind=RecordKind.WORK_ORDER))
-        await bus.publish(early)
+        handled = [
+            await bus.publish(_added(theirs["id"], me)),  # another organization's asset
+            await bus.publish(_added(str(uuid4()), me, record_kind=RecordKind.WORK_ORDER)),
+            await bus.publish(early),
+        ]
         marker = _added(asset["id"], me, kind=AttachmentKind.PDF, filename="marker.pdf")
-        await bus.publish(marker)  # applied after the others (one consumer, in order)
+        await bus.publish(marker)
         await bus.wait(1)
-        await asyncio.sleep(0.3)
+        for event_id in handled:
+            await until(lambda e=event_id: _in_inbox(services, "assets-attachments-added", e))
         seen = await _get(api, admin, asset["id"])
         assert seen["attachment_count"] == 1
         assert seen["picture"] is None, "the removed image never became the picture"

@@ -39,6 +39,8 @@ TABLES = {
     "webhook_events",
     "webhook_deliveries",
     "webhook_attempts",
+    "webhook_cursors",
+    "webhook_replicas",
     "outbox",
     "inbox",
     "dead_letters",
@@ -77,7 +79,7 @@ async def test_the_migrations_build_the_declared_schema(isolated_database: str) 
     try:
         async with engine.begin() as conn:
             assert await conn.scalar(text(f"SELECT version_num FROM {SCHEMA}.alembic_version")) == (
-                "0004"
+                "0005"
             )
             migrated = await conn.run_sync(_catalog, SCHEMA)
             declared = await conn.run_sync(_declared)

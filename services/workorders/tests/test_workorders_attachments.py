@@ -244,3 +244,61 @@ async def test_a_file_added_through_the_attachments_service_is_counted(wo: Any) 
         ("attachment_added", "manual.pdf", user["id"]),
         ("attachment_removed", "manual.pdf", user["id"]),
     ]
+
+
+async def test_a_removal_handled_before_its_addition_leaves_the_count_as_it_was(
+    wo: Any, test_env: TestEnv
+) -> None:
+    """The two events of one file come through two consumers: a process killed with the
+    addition in hand gets it again only after ``ack_wait``, so the removal may come first."""
+    team = await wo.team()
+    asset = await wo.asset(team.admin)
+    order = await wo.create(team.technician, asset["id"])
+    ref, me, org = order["id"], team.technician.user["id"], UUID(team.org_id)
+    received: list[dict[str, Any]] = []
+    nc = await nats.connect(test_env.nats_url)
+    settings = wo.services.runtimes["workorders"].settings
+
+    async def collect(msg: Any) -> None:
+        received.append(json.loads(msg.data))
+
+    for subject in (Events.WO_ATTACHMENT_ADDED, Events.WO_ATTACHMENT_REMOVED):
+        await nc.subscribe(settings.subject(subject), cb=collect)
+    try:
+        late = _added(ref, me)
+        gone = _removed(late, team.admin.user["id"])
+        await _publish(
+            wo,
+            nc,
+            Events.ATTACHMENT_REMOVED,
+            EventEnvelope(type=Events.ATTACHMENT_REMOVED, org_id=org, data=gone),
+        )
+        await wo.until(lambda: len(received) >= 1, what="wo.attachment_removed")
+        await _publish(
+            wo,
+            nc,
+            Events.ATTACHMENT_ADDED,
+            EventEnvelope(type=Events.ATTACHMENT_ADDED, org_id=org, data=late),
+        )
+        await wo.until(lambda: len(received) >= 2, what="wo.attachment_added")
+        assert await _count(wo, team.viewer, ref) == 0
+        kept = _added(ref, me)  # another file still counts
+        await _publish(
+            wo,
+            nc,
+            Events.ATTACHMENT_ADDED,
+            EventEnvelope(type=Events.ATTACHMENT_ADDED, org_id=org, data=kept),
+        )
+        await wo.until(lambda: len(received) >= 3, what="the second wo.attachment_added")
+    finally:
+        await nc.close()
+    assert [e["type"] for e in received] == [
+        "wo.attachment_removed",
+        "wo.attachment_added",
+        "wo.attachment_added",
+    ]
+    assert [e["data"]["attachment_count"] for e in received] == [0, 0, 1]
+    assert await _count(wo, team.viewer, ref) == 1
+    full = await wo.get(team.viewer, f"/api/work-orders/{ref}")
+    kinds = [entry["kind"] for entry in full["timeline"]]
+    assert (kinds.count("attachment_added"), kinds.count("attachment_removed")) == (2, 1)

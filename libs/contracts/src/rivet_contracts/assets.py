@@ -6,6 +6,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import Field, StringConstraints
+from pydantic.json_schema import SkipJsonSchema
 
 from .attachments import AttachmentKind
 from .base import EventData, Request, View
@@ -19,6 +20,10 @@ Text100 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, 
 EquipmentRef = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)
 ]  # an id (UUID) or an equipment number (EQ-2026-000123)
+EquipmentNumber = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"(?i)^EQ-[0-9]{4}-[0-9]{6}$"),
+]  # a number as ``refs.format_number`` writes it: EQ-<year>-<6 digits>
 
 
 class Criticality(StrEnum):
@@ -116,6 +121,14 @@ class CreateEquipment(EquipmentFields):
     )
     merge_into: UUID | None = Field(
         default=None, description="The caller chose this existing asset: enrich it instead."
+    )
+    number: SkipJsonSchema[EquipmentNumber | None] = Field(
+        default=None,
+        description="Import only: the number a new asset gets instead of the next one "
+        "(`EQ-<year>-<6 digits>`, kept from the system the register comes from). Refused "
+        "(403) unless the caller is an admin and the request comes on the `import` channel "
+        "(the `rivet-dev import` command; never through the HTTP API, whose schema leaves the "
+        "field out); 409 when an asset of the organization has the number.",
     )
 
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Final
 from uuid import UUID
 
 from pydantic import AwareDatetime, BeforeValidator, Field, StringConstraints, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from .assets import CreateEquipment, Criticality, EquipmentRef
 from .attachments import AttachmentKind
@@ -25,6 +26,10 @@ Symptom = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, 
 WorkOrderRef = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)
 ]  # an id (UUID) or a work order number (WO-2026-000123)
+WorkOrderNumber = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"(?i)^WO-[0-9]{4}-[0-9]{6}$"),
+]  # a number as ``refs.format_number`` writes it: WO-<year>-<6 digits>
 Hours = Annotated[float, Field(ge=0, le=10_000)]
 IdempotencyKey = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255, pattern=r"^[ -~]+$")
@@ -218,6 +223,14 @@ class CreateWorkOrder(Request):
         "per organization, kept for good. A key used before answers with the order it created "
         "(no second order); the same key with a different request is refused with 422 "
         "`idempotency_key_reused`.",
+    )
+    number: SkipJsonSchema[WorkOrderNumber | None] = Field(
+        default=None,
+        description="Import only: the number the order gets instead of the next one "
+        "(`WO-<year>-<6 digits>`, kept from the system the orders come from). Refused (403) "
+        "unless the caller is an admin and the request comes on the `import` channel (the "
+        "`rivet-dev import` command; never through the HTTP API, whose schema leaves the field "
+        "out); 409 when an order of the organization has the number.",
     )
 
     @model_validator(mode="after")

@@ -3,6 +3,7 @@
 rivet-dev run     start NATS/PostgreSQL if needed, every service, print where the API is
 rivet-dev test    the same servers, then ruff, mypy and pytest (arguments go to pytest)
 rivet-dev env     print the NATS_URL / DATABASE_URL a run would use
+rivet-dev import  bring another system's data in (``rivet-dev import rivet-pro --help``)
 """
 
 import argparse
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from .keys import ensure_keys
 from .mailserver import LocalMailServer
+from .rivetpro import cli as rivetpro
 from .servers import Servers, ensure_database, resolve, with_database
 from .services import SERVICES, ServiceSpec, installed, missing_requirements, spec
 
@@ -34,7 +36,10 @@ def main() -> None:
     test.add_argument("pytest_args", nargs=argparse.REMAINDER)
     sub.add_parser("env", help="print the servers a run would use")
     sub.add_parser("migrate", help="apply every service's migrations to DATABASE_URL")
+    rivetpro.add_parser(sub)
     args = parser.parse_args()
+    if args.command == "import":
+        sys.exit(rivetpro.main(args))
     if args.command == "run":
         sys.exit(run())
     if args.command == "test":

@@ -30,6 +30,10 @@ class Waker:
     def set(self) -> None:
         self._event.set()
 
+    def is_set(self) -> bool:
+        """A notification (or a lost connection) came and no ``wait`` has taken it yet."""
+        return self._event.is_set()
+
     async def wait(self, poll: float) -> bool:
         """Wait until woken or ``poll`` seconds pass; True if woken. Listens first if the
         connection is down (best effort: the timeout is the safety poll)."""

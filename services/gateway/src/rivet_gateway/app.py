@@ -9,7 +9,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from rivet_contracts import Events
 from rivet_runtime.service import ServiceRuntime
 
-from . import apidocs, errors
+from . import apidocs, errors, rivetpro
 from .api_keys import ApiKeys
 from .api_keys import jobs as api_key_jobs
 from .api_keys import on_created as on_key_created
@@ -113,6 +113,7 @@ def create_app(runtime: ServiceRuntime[Any]) -> FastAPI:
     app.state.settings = settings
     app.state.forwarder = Forwarder(runtime.client, settings.rpc_timeout)
     app.state.uploads = lambda: runtime.uploads
+    app.state.readiness = runtime.health.readiness
     state = runtime.state
     app.state.verifier = TokenVerifier(
         settings.jwt_public_key,
@@ -153,6 +154,7 @@ def create_app(runtime: ServiceRuntime[Any]) -> FastAPI:
         body_limits={  # the file plus room for the multipart envelope and form fields
             "/api/equipment/import": settings.import_max_bytes + 64 * 1024,
             "/api/upload/nameplate": settings.photo_max_bytes + 64 * 1024,
+            f"{rivetpro.PREFIX}/api/upload/nameplate": settings.photo_max_bytes + 64 * 1024,
             ATTACHMENT_UPLOADS: settings.attachment_max_bytes + 64 * 1024,
         },
     )

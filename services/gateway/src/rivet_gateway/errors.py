@@ -1,4 +1,5 @@
-"""One error shape for every failure: ``{"error": {"code", "message", "details"?}}``."""
+"""One error shape for every failure: ``{"error": {"code", "message", "details"?}}``; under
+Rivet Pro's prefix also ``"detail"``, the message where Rivet Pro's clients read it (ADR 0021)."""
 
 from collections.abc import Mapping
 from typing import Any
@@ -38,34 +39,47 @@ def error_response(
     status: int | None = None,
     headers: Mapping[str, str] | None = None,
     retry_after: int | None = None,
+    detail: bool = False,
 ) -> Response:
+    """The error answer; with ``detail``, the message also as ``"detail"`` beside ``"error"``,
+    where Rivet Pro's clients (FastAPI's ``HTTPException``) read it (ADR 0021)."""
     info = ErrorInfo(code=code, message=message, details=details, retry_after=retry_after)
-    return JSONResponse(
-        {"error": info.model_dump(mode="json", exclude_none=True)},
-        status_code=status or HTTP_STATUS[code],
-        headers=headers,
-    )
+    body: dict[str, Any] = {"error": info.model_dump(mode="json", exclude_none=True)}
+    if detail:
+        body["detail"] = message
+    return JSONResponse(body, status_code=status or HTTP_STATUS[code], headers=headers)
+
+
+COMPAT_PREFIX = "/pro/"
+"""Paths of Rivet Pro's API (``rivetpro.PREFIX``): their errors also carry ``detail``."""
+
+
+def _compat(request: Request) -> bool:
+    return request.url.path.startswith(COMPAT_PREFIX)
 
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
-    async def http_error(_request: Request, exc: HTTPException) -> Response:
+    async def http_error(request: Request, exc: HTTPException) -> Response:
         code = _BY_STATUS.get(exc.status_code, ErrorCode.BAD_REQUEST)
         message = exc.detail if isinstance(exc.detail, str) else code.value.replace("_", " ")
-        return error_response(code, message, status=exc.status_code, headers=exc.headers)
+        return error_response(
+            code, message, status=exc.status_code, headers=exc.headers, detail=_compat(request)
+        )
 
     @app.exception_handler(RateLimited)
-    async def rate_limited(_request: Request, exc: RateLimited) -> Response:
+    async def rate_limited(request: Request, exc: RateLimited) -> Response:
         return error_response(
             ErrorCode.RATE_LIMITED,
             str(exc),
             details=exc.details,
             retry_after=exc.retry_after,
             headers={"Retry-After": str(exc.retry_after)},
+            detail=_compat(request),
         )
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(_request: Request, exc: RequestValidationError) -> Response:
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         details = [
             {
                 "loc": [str(p) for p in err.get("loc", ())],
@@ -74,16 +88,25 @@ def install(app: FastAPI) -> None:
             }
             for err in exc.errors()
         ]
-        return error_response(ErrorCode.VALIDATION, "the request is not valid", details=details)
+        return error_response(
+            ErrorCode.VALIDATION,
+            "the request is not valid",
+            details=details,
+            detail=_compat(request),
+        )
 
     @app.exception_handler(ValidationError)
-    async def contract_error(_request: Request, exc: ValidationError) -> Response:
+    async def contract_error(request: Request, exc: ValidationError) -> Response:
         """A route builds a request contract from path and query values; what the contract
         refuses is the caller's mistake."""
         return error_response(
-            ErrorCode.VALIDATION, "the request is not valid", details=validation_details(exc)
+            ErrorCode.VALIDATION,
+            "the request is not valid",
+            details=validation_details(exc),
+            detail=_compat(request),
         )
 
     @app.exception_handler(Exception)
-    async def unexpected(_request: Request, _exc: Exception) -> Response:
-        return error_response(ErrorCode.INTERNAL, "internal error; it has been logged")
+    async def unexpected(request: Request, _exc: Exception) -> Response:
+        message = "internal error; it has been logged"
+        return error_response(ErrorCode.INTERNAL, message, detail=_compat(request))

@@ -40,7 +40,8 @@ ORG_STREAMS = Counter(
 
 WEBHOOK_QUEUED = Counter(
     "rivet_integrations_webhook_deliveries_queued_total",
-    "Webhook deliveries queued (one per event and endpoint that takes it).",
+    "Webhook delivery rows queued for the retry job: events whose first send from the stream "
+    "failed (redeliveries and replays are counted by the API's answers, not here).",
 )
 WEBHOOK_ATTEMPTS = Counter(
     "rivet_integrations_webhook_attempts_total",
@@ -58,10 +59,21 @@ WEBHOOK_DISABLED = Counter(
 )
 WEBHOOK_PENDING = Gauge(
     "rivet_integrations_webhook_deliveries_pending",
-    "Webhook deliveries of enabled endpoints waiting to be sent (due or retrying later).",
+    "Webhook delivery rows of enabled endpoints waiting (due or retrying later): failed "
+    "events, redeliveries, replays.",
 )
 WEBHOOK_OVERDUE = Gauge(
     "rivet_integrations_webhook_oldest_due_seconds",
-    "How long the longest-waiting due webhook delivery has been due (0: none waits): grows "
-    "when deliveries back up.",
+    "How long the longest-waiting webhook send has waited (0: none waits): the larger of the "
+    "stream lag of this replica's endpoints and the most overdue delivery row. Grows when "
+    "deliveries back up.",
+)
+WEBHOOK_STREAM_LAG = Gauge(
+    "rivet_integrations_webhook_stream_lag_seconds",
+    "Age of the oldest event of an organization's stream that an endpoint this replica sends "
+    "for has read and not finished (0: caught up).",
+)
+WEBHOOK_OWNED = Gauge(
+    "rivet_integrations_webhook_endpoints_owned",
+    "Webhook endpoints this replica sends for (their stream cursors it holds by a lease).",
 )

@@ -1,6 +1,6 @@
 """Integrations service settings (environment variables)."""
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from rivet_runtime import ServiceSettings
 
@@ -42,21 +42,42 @@ class IntegrationsSettings(ServiceSettings):
         default=10.0, gt=0, le=60, description="Seconds a webhook request may take in all."
     )
     webhook_concurrency: int = Field(
-        default=4, ge=1, le=100, description="Deliveries sent to one endpoint at once, at most."
+        default=4,
+        ge=1,
+        le=100,
+        description="Events of the organization's stream sent to one endpoint at once, at "
+        "most (by the replica that owns the endpoint); its retries have as many again.",
     )
     webhook_batch: int = Field(
         default=50,
         ge=1,
         le=1000,
-        description="Deliveries a replica has in flight at once, at most (it claims more as "
-        "they finish).",
+        description="Delivery rows (retries, redeliveries, replays) a replica has in flight "
+        "at once, at most (it claims more as they finish).",
     )
     webhook_lease: float = Field(
-        default=60.0,
+        default=30.0,
         ge=5,
-        description="Seconds a replica holds a claimed delivery; one not finished by then "
-        "(the replica died) is sent again. Keep it above WEBHOOK_TIMEOUT.",
+        description="Seconds a replica holds an endpoint (its stream cursor) or a claimed "
+        "retry without renewing it: another replica takes over that long after one died. It "
+        "stops starting sends WEBHOOK_TIMEOUT + 1 seconds before its hold runs out unrenewed, "
+        "so it must exceed WEBHOOK_TIMEOUT + 2.",
     )
+    webhook_flush_interval: float = Field(
+        default=0.15,
+        gt=0,
+        le=5,
+        description="Seconds between the writes of the endpoints' cursors and of the delivery "
+        "log of their sends from the stream (one transaction for every endpoint of the "
+        "replica): a replica that dies re-sends at most what it sent in that time.",
+    )
+
+    @model_validator(mode="after")
+    def _lease_outlives_a_send(self) -> "IntegrationsSettings":
+        if self.webhook_lease <= self.webhook_timeout + 2:
+            raise ValueError("WEBHOOK_LEASE must exceed WEBHOOK_TIMEOUT + 2 seconds")
+        return self
+
     webhook_secret_overlap: float = Field(
         default=86400.0,
         ge=0,

@@ -3,11 +3,17 @@
 - ``org_streams``: the organizations' streams the exporter has created (``ORG_<org id hex>``),
   one row per organization, for operators;
 - ``webhook_endpoints``: the organizations' webhook endpoints (URL, event types, secrets);
-- ``webhook_events``: the events some endpoint was to receive, bytes as published (the
-  webhooks' inbox: an event is stored, and its deliveries queued, once);
-- ``webhook_deliveries``: one per (event, endpoint), with its retry state; the queue of the
-  delivery job;
-- ``webhook_attempts``: each attempt of a delivery (the endpoint's delivery log);
+- ``webhook_cursors``: one per endpoint: how far it has read its organization's stream (the
+  happy path of the fan-out, docs/adr/0022-webhook-fan-out-by-stream-cursor.md), which replica
+  owns it (a lease) and how many events it delivered from the stream;
+- ``webhook_replicas``: the replicas sending webhooks, alive until ``seen_until`` (they share
+  the endpoints among them);
+- ``webhook_events``: the events a delivery row needs, bytes as published (one that failed
+  from the stream, a redelivery, a replay);
+- ``webhook_deliveries``: one per (event, endpoint) that needs more than the stream's first
+  attempt, with its retry state; the queue of the retry job;
+- ``webhook_attempts``: each attempt (the endpoint's delivery log): those from the stream,
+  written in batches, and those of delivery rows;
 - the runtime's messaging and job tables (outbox, inbox, dead letters, job runs).
 """
 
@@ -130,15 +136,53 @@ webhook_attempts = Table(
     Column(
         "delivery_id",
         UUID(as_uuid=True),
-        ForeignKey("webhook_deliveries.id", ondelete="CASCADE"),
+        nullable=False,
+        comment="uuid5(endpoint, event): its delivery row's id, when it has one",
+    ),
+    Column(
+        "endpoint_id",
+        UUID(as_uuid=True),
+        ForeignKey("webhook_endpoints.id", ondelete="CASCADE"),
         nullable=False,
     ),
-    Column("endpoint_id", UUID(as_uuid=True), nullable=False),
     Column("attempt", Integer, nullable=False),
     Column("attempted_at", DateTime(timezone=True), nullable=False),
     Column("status_code", Integer),
     Column("duration_ms", Integer, nullable=False),
     Column("error", Text),
     Column("delivered", Boolean, nullable=False),
+    Column("event_id", UUID(as_uuid=True), nullable=False),
+    Column("event_type", Text, nullable=False),
+    Column("stream_seq", BigInteger, comment="in the organization's stream, if sent from it"),
     Index("webhook_attempts_endpoint", "endpoint_id", "id"),
+    Index("webhook_attempts_time", "attempted_at", postgresql_using="brin"),
+    Index("webhook_attempts_delivery", "delivery_id"),
+)
+
+webhook_replicas = Table(
+    "webhook_replicas",
+    metadata,
+    Column("owner", Text, primary_key=True, comment="a replica's fan-out"),
+    Column("seen_until", DateTime(timezone=True), nullable=False),
+)
+
+webhook_cursors = Table(
+    "webhook_cursors",
+    metadata,
+    Column(
+        "endpoint_id",
+        UUID(as_uuid=True),
+        ForeignKey("webhook_endpoints.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column(
+        "stream_seq",
+        BigInteger,
+        comment="every event of the organization's stream up to here is done (sent, or a "
+        "delivery row); NULL: start at the stream's end",
+    ),
+    Column("delivered", BigInteger, nullable=False, server_default="0"),
+    Column("owner", Text, comment="the replica sending for the endpoint"),
+    Column("lease_until", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )

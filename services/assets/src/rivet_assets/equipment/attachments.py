@@ -235,7 +235,11 @@ async def set_picture(uow: Uow, who: Who, ref: str, attachment_id: UUID | None) 
     if attachment_id is not None:
         known = await repo.attachment(uow.conn, who.org_id, attachment_id)
         if known is None or known["removed_at"] is not None:
-            raise ServiceError(ErrorCode.NOT_FOUND, f"attachment {attachment_id} not found")
+            raise ServiceError(
+                ErrorCode.NOT_FOUND,
+                f"attachment {attachment_id} not found among this asset's files (a file just "
+                "added can be chosen once the asset counts it in attachment_count)",
+            )
         if known["equipment_id"] != row["id"]:
             other = await repo.by_id(uow.conn, who.org_id, known["equipment_id"])
             where = other["number"] if other is not None else "another asset"

@@ -54,6 +54,20 @@ async def next_number(conn: AsyncConnection, org_id: UUID, year: int) -> int:
     return value
 
 
+async def number_at_least(conn: AsyncConnection, org_id: UUID, year: int, sequence: int) -> None:
+    """Move the year's counter to ``sequence`` unless it is past it already (a number kept by
+    an import): the next ``next_number`` is above every number in use."""
+    query = (
+        pg_insert(equipment_numbers)
+        .values(org_id=org_id, year=year, last=sequence)
+        .on_conflict_do_update(
+            index_elements=["org_id", "year"],
+            set_={"last": func.greatest(equipment_numbers.c.last, sequence)},
+        )
+    )
+    await conn.execute(query)
+
+
 async def insert_equipment(conn: AsyncConnection, values: dict[str, Any]) -> RowMapping:
     query = insert(equipment).values(**values).returning(*equipment.c)
     return (await conn.execute(query)).mappings().one()

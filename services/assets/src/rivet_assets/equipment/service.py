@@ -76,7 +76,7 @@ class ScanLink:
 def normalized(fields: EquipmentFields, scan: ScanLink | None = None) -> dict[str, Any]:
     """Column values for ``fields``: canonical manufacturer and the normalized codes."""
     manufacturer, manufacturer_key = normalize.manufacturer(fields.manufacturer)
-    values = fields.model_dump(exclude={"create_anyway", "merge_into"})
+    values = fields.model_dump(exclude={"create_anyway", "merge_into", "number"})
     values.update(
         manufacturer=manufacturer,
         manufacturer_key=manufacturer_key,
@@ -102,6 +102,8 @@ async def create_or_match(
     see ``lifecycle.check_new``."""
     values = normalized(req, scan)
     scan_id = scan.scan_id if scan else None
+    if req.number is not None:
+        await _check_kept_number(uow, who, req)
 
     settings = uow.state.settings
     if req.parent_id is not None:
@@ -152,7 +154,9 @@ async def create_or_match(
     # A match keeps its status; only a new asset is checked.
     lifecycle.check_new(req.status, who.role, retired_reason)
     reason = retired_reason if req.status == EquipmentStatus.RETIRED else None
-    created = await _create(uow, who, values | {"retired_reason": reason}, reason=reason)
+    created = await _create(
+        uow, who, values | {"retired_reason": reason}, reason=reason, number=req.number
+    )
     await uow.emit(
         Events.EQUIPMENT_CREATED,
         EquipmentCreated(**snapshot_fields(created), source=who.source, scan_id=scan_id),
@@ -161,15 +165,45 @@ async def create_or_match(
     return CreateOrMatchResult(outcome=MatchOutcome.CREATED, equipment=to_view(created))
 
 
+async def _check_kept_number(uow: Uow, who: Who, req: CreateEquipment) -> None:
+    """A create that keeps a number from another system (``number``): admins importing only,
+    and only a number no asset of the organization has."""
+    if who.source is not Source.IMPORT or who.role is not Role.ADMIN:
+        raise ServiceError(
+            ErrorCode.FORBIDDEN, "`number` is for imports by an admin (the `import` channel)"
+        )
+    if req.merge_into is not None:
+        raise ServiceError(ErrorCode.VALIDATION, "`number` cannot go with `merge_into`")
+    assert req.number is not None
+    taken = await repo.by_number(uow.conn, who.org_id, req.number)
+    if taken is not None:
+        raise ServiceError(
+            ErrorCode.CONFLICT,
+            f"equipment number {req.number} is taken",
+            details={"id": str(taken["id"]), "number": req.number},
+        )
+
+
 async def _create(
-    uow: Uow, who: Who, values: dict[str, Any], *, reason: str | None = None
+    uow: Uow,
+    who: Who,
+    values: dict[str, Any],
+    *,
+    reason: str | None = None,
+    number: str | None = None,
 ) -> RowMapping:
-    year = datetime.now(UTC).year
-    number = await repo.next_number(uow.conn, who.org_id, year)
+    if number is None:
+        year = datetime.now(UTC).year
+        number = format_number(
+            EQUIPMENT_PREFIX, year, await repo.next_number(uow.conn, who.org_id, year)
+        )
+    else:  # a kept number: the year's counter moves past it, so later numbers never meet it
+        year, sequence = (int(part) for part in number.removeprefix(EQUIPMENT_PREFIX).split("-"))
+        await repo.number_at_least(uow.conn, who.org_id, year, sequence)
     row_values = values | {
         "id": uuid4(),
         "org_id": who.org_id,
-        "number": format_number(EQUIPMENT_PREFIX, year, number),
+        "number": number,
         "source": who.source.value,
         "created_by": who.user_id,
     }
@@ -182,6 +216,8 @@ async def _create(
             raise ServiceError(
                 ErrorCode.CONFLICT, "an asset with this serial number already exists"
             ) from None
+        if "equipment_org_number_key" in str(exc.orig):  # a kept number, taken meanwhile
+            raise ServiceError(ErrorCode.CONFLICT, f"equipment number {number} is taken") from None
         raise
     changes = {k: [None, _plain(v)] for k, v in values.items() if v not in (None, {}, "")}
     await _history(uow, who, row["id"], "created", changes, reason=reason)

@@ -2,7 +2,18 @@
 
 from fastapi import APIRouter
 
-from . import assets, attachments, auth, integrations, maintenance, scans, stats, workorders
+from . import (
+    assets,
+    attachments,
+    auth,
+    home,
+    integrations,
+    maintenance,
+    rivetpro,
+    scans,
+    stats,
+    workorders,
+)
 
 ROUTERS: list[APIRouter] = [
     auth.router,
@@ -15,4 +26,6 @@ ROUTERS: list[APIRouter] = [
     maintenance.reports,
     integrations.webhooks,
     attachments.router,
+    home.router,
+    rivetpro.router,
 ]

@@ -6,8 +6,8 @@ published, bytes unchanged, on ``org.<org_id>.<subject>`` into its organization'
 not leave is acknowledged at once. A copy that fails is tried again later (a delayed negative
 acknowledgement), so an event is never dropped.
 
-The events stored are then queued, in one transaction per batch, for the organization's webhook
-endpoints that take them (``webhooks.service.enqueue``), and acknowledged after that commits.
+Webhook endpoints read the organizations' streams themselves (``webhooks/fanout.py``): the
+exporter writes nothing to the database for them.
 
 Replicas share each durable consumer: JetStream hands an event to one of them at a time. A
 second copy of an event (a redelivery after a lost acknowledgement or a crash, to this replica
@@ -36,8 +36,6 @@ from rivet_runtime.streams import stream_config
 from .. import metrics
 from ..state import IntegrationsState
 from ..tables import org_streams
-from ..webhooks import service as webhooks
-from ..webhooks.repository import EventRow
 from .rules import Copy, Skip, route
 from .sources import SOURCES, Source
 
@@ -166,9 +164,8 @@ class Exporter:
         # published in order on one connection: an organization's stream keeps the domain
         # stream's order within a batch
         stored = await asyncio.gather(*(self._copy(source, msg, copy) for msg, copy in copies))
-        done = [(msg, copy) for (msg, copy), ok in zip(copies, stored, strict=True) if ok]
-        if await self._queue_webhooks(source, done):
-            for msg, _ in done:
+        for (msg, _), ok in zip(copies, stored, strict=True):
+            if ok:
                 await self._acknowledge(msg)
         if msgs:
             last = msgs[-1].metadata
@@ -206,35 +203,6 @@ class Exporter:
                 await msg.nak(delay=delay)
             return False
         metrics.EVENTS.labels(source.name, "duplicate" if ack.duplicate else "exported").inc()
-        return True
-
-    async def _queue_webhooks(self, source: Source, done: list[tuple[Msg, Copy]]) -> bool:
-        """Queue the copied events for the webhook endpoints that take them, in one
-        transaction (an event queued before is not queued again); False if that failed: the
-        events come again (their copies are then duplicates)."""
-        if not done:
-            return True
-        rows = [
-            EventRow(
-                copy.event_id,
-                copy.org_id,
-                copy.event_type,
-                copy.occurred_at or datetime.now(UTC),
-                msg.data,
-            )
-            for msg, copy in done
-        ]
-        try:
-            async with self.state.db.transaction() as conn:
-                await webhooks.enqueue(conn, rows)
-        except Exception as exc:
-            metrics.FAILURES.labels(source.name).inc(len(done))
-            delay = self.state.settings.export_retry_delay
-            log.warning("exporter of %s: queueing webhooks failed (%r)", source.name, exc)
-            for msg, _ in done:
-                with contextlib.suppress(Exception):
-                    await msg.nak(delay=delay)
-            return False
         return True
 
     async def _acknowledge(self, msg: Msg) -> None:

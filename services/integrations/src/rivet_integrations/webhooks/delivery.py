@@ -11,19 +11,20 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import case, func
+from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rivet_contracts import Events
 from rivet_contracts.integrations import DeliveryStatus, WebhookEndpointDisabled
-from rivet_runtime.jobs import JobContext
+from rivet_runtime.jobs import JobContext, notify
 
 from .. import metrics
 from ..settings import IntegrationsSettings
 from ..state import IntegrationsState
 from . import repository as repo
 from . import rules
-from .repository import Claimed, E
+from .channels import ENDPOINTS_CHANNEL
+from .repository import Claimed
 from .sender import Attempt
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,8 @@ async def settle(
                 "duration_ms": attempt.duration_ms,
                 "error": attempt.error,
                 "delivered": attempt.delivered,
+                "event_id": item.event_id,
+                "event_type": item.event_type,
             }
             for item, attempt, _ in done
         ],
@@ -95,13 +98,7 @@ async def _failed(
     """The endpoint is failing (since its first failure after a success); a delivery given up
     disables it unless it succeeded since that delivery was queued. Answers the endpoint as it
     is now (for the pass's next failure of the same endpoint)."""
-    # failing since now, unless it was already, or answered 2xx after this attempt started
-    # (another replica's, or a later one's outcome stored first)
-    failing = case(
-        (E.c.last_success_at > attempt.at, E.c.failing_since),
-        else_=func.coalesce(E.c.failing_since, func.now()),
-    )
-    changes: dict[str, object] = {"failing_since": failing}
+    changes: dict[str, object] = {"failing_since": repo.failing_since(attempt.at)}
     if outcome.status == DeliveryStatus.FAILED.value:
         metrics.WEBHOOK_GIVEN_UP.inc()
         success = endpoint["last_success_at"]
@@ -119,6 +116,7 @@ async def _failed(
                 disabled_at=datetime.now(UTC),
             )
             await ctx.emit(Events.WEBHOOK_ENDPOINT_DISABLED, event, org_id=endpoint["org_id"])
+            await notify(conn, ENDPOINTS_CHANNEL)  # its owner stops sending at once
             metrics.WEBHOOK_DISABLED.inc()
             endpoint = endpoint | {"enabled": False}
             log.warning(

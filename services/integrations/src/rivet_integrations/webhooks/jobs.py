@@ -1,4 +1,6 @@
-"""The webhooks' background work: sending due deliveries, the backlog gauges, pruning."""
+"""The webhooks' background work: sending due delivery rows (retries, redeliveries,
+replays), the backlog gauges, pruning. The stream's first sends are the fan-out's
+(``fanout.py``)."""
 
 import asyncio
 
@@ -8,10 +10,10 @@ from .. import metrics
 from ..settings import IntegrationsSettings
 from ..state import IntegrationsState
 from . import repository as repo
+from .channels import DELIVERIES_CHANNEL as CHANNEL
 from .delivery import settle
 from .repository import Claimed
 from .sender import Attempt
-from .service import CHANNEL
 
 jobs: JobRouter[IntegrationsState] = JobRouter()
 Ctx = JobContext[IntegrationsState]
@@ -24,7 +26,8 @@ def _poll(settings: IntegrationsSettings) -> float:
 
 @jobs.queue("webhook-deliveries", channel=CHANNEL, poll=_poll)
 async def deliver(ctx: Ctx) -> int:
-    """Claim due deliveries (a lease each; endpoints' rows locked with SKIP LOCKED, at most
+    """The retry job. Claim due delivery rows (a lease each; endpoints' rows locked with SKIP
+    LOCKED, at most
     ``WEBHOOK_CONCURRENCY`` of an endpoint in flight across replicas, at most
     ``WEBHOOK_BATCH`` in flight in this replica) and send them side by side; as sends finish,
     store the outcomes of those that finished together and claim again for the room they
@@ -57,7 +60,8 @@ async def deliver(ctx: Ctx) -> int:
                     del flying[task]
                 settled += len(sent)
                 for item in claimed:
-                    flying[asyncio.create_task(ctx.state.sender.send(item))] = item
+                    send = ctx.state.sender.send(item.url, item.keys, item.event_id, item.body)
+                    flying[asyncio.create_task(send)] = item
             if not flying:
                 return settled
             # a timeout (only slow endpoints in flight) claims again too: new events may be due
@@ -74,8 +78,10 @@ async def deliver(ctx: Ctx) -> int:
 async def gauges(ctx: Ctx) -> int:
     async with ctx.reading() as conn:
         pending, overdue = await repo.backlog(conn)
+    lag = ctx.state.fanout.lag()
     metrics.WEBHOOK_PENDING.set(pending)
-    metrics.WEBHOOK_OVERDUE.set(overdue)
+    metrics.WEBHOOK_STREAM_LAG.set(lag)
+    metrics.WEBHOOK_OVERDUE.set(max(overdue, lag))
     return 1
 
 

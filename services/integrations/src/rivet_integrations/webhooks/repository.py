@@ -6,18 +6,26 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, delete, func, insert, or_, select, text, update
+from sqlalchemy import ColumnElement, and_, case, delete, func, insert, or_, select, text, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rivet_contracts.integrations import DeliveryStatus
 
-from ..tables import webhook_attempts, webhook_deliveries, webhook_endpoints, webhook_events
+from ..tables import (
+    webhook_attempts,
+    webhook_cursors,
+    webhook_deliveries,
+    webhook_endpoints,
+    webhook_events,
+)
+from . import rules
 
 E = webhook_endpoints
 D = webhook_deliveries
 A = webhook_attempts
 V = webhook_events
+C = webhook_cursors
 
 # --- endpoints ------------------------------------------------------------------------------
 
@@ -69,9 +77,14 @@ async def delete_endpoint(conn: AsyncConnection, org_id: UUID, endpoint_id: UUID
 
 @dataclass(frozen=True)
 class Counts:
+    """An endpoint's delivery rows by status, what it delivered from the stream, and where
+    its cursor is (None: not positioned yet)."""
+
     pending: int = 0
     delivered: int = 0
     failed: int = 0
+    from_stream: int = 0
+    stream_seq: int | None = None
 
 
 async def counts(conn: AsyncConnection, endpoint_ids: Sequence[UUID]) -> dict[UUID, Counts]:
@@ -82,10 +95,171 @@ async def counts(conn: AsyncConnection, endpoint_ids: Sequence[UUID]) -> dict[UU
         .where(D.c.endpoint_id.in_(endpoint_ids))
         .group_by(D.c.endpoint_id, D.c.status)
     )
-    found: dict[UUID, dict[str, int]] = {}
+    found: dict[UUID, dict[str, Any]] = {}
     for endpoint_id, status, n in await conn.execute(query):
         found.setdefault(endpoint_id, {})[status] = int(n)
+    cursors = select(C.c.endpoint_id, C.c.delivered, C.c.stream_seq).where(
+        C.c.endpoint_id.in_(endpoint_ids)
+    )
+    for endpoint_id, delivered, seq in await conn.execute(cursors):
+        found.setdefault(endpoint_id, {}).update(from_stream=int(delivered), stream_seq=seq)
     return {k: Counts(**v) for k, v in found.items()}
+
+
+# --- stream cursors ---------------------------------------------------------------------------
+
+
+async def insert_cursor(conn: AsyncConnection, endpoint_id: UUID, seq: int | None) -> None:
+    await conn.execute(insert(C).values(endpoint_id=endpoint_id, stream_seq=seq))
+
+
+async def position_cursor(conn: AsyncConnection, endpoint_id: UUID, seq: int | None) -> None:
+    """Start the endpoint's cursor after ``seq`` (None: at the stream's end when next owned);
+    its owner, if any, lets it go (the owner's next flush finds it is no longer the owner)."""
+    await conn.execute(
+        update(C)
+        .where(C.c.endpoint_id == endpoint_id)
+        .values(stream_seq=seq, owner=None, lease_until=None, updated_at=func.now())
+    )
+
+
+@dataclass(frozen=True)
+class Owned:
+    """An endpoint this replica sends for, as it is now."""
+
+    endpoint_id: UUID
+    org_id: UUID
+    url: str
+    event_types: tuple[str, ...]
+    keys: tuple[str, ...]
+    stream_seq: int | None
+    taken: bool
+    """Taken by this statement (not renewed): its cursor is read from the database."""
+
+
+_OWN = text(
+    """
+    WITH renewed AS (
+        UPDATE webhook_cursors c SET lease_until = now() + make_interval(secs => :lease)
+          FROM webhook_endpoints e
+         WHERE c.owner = :owner AND c.lease_until > now() AND e.id = c.endpoint_id
+           AND e.enabled AND e.id = ANY(:held)
+        RETURNING c.endpoint_id
+    ), free AS (
+        SELECT c.endpoint_id FROM webhook_cursors c
+          JOIN webhook_endpoints e ON e.id = c.endpoint_id
+         WHERE e.enabled AND (c.owner IS NULL OR c.lease_until IS NULL OR c.lease_until <= now())
+           AND NOT c.endpoint_id = ANY(:held)
+         ORDER BY c.endpoint_id
+         LIMIT :limit
+           FOR NO KEY UPDATE OF c SKIP LOCKED
+    ), taken AS (
+        UPDATE webhook_cursors c
+           SET owner = :owner, lease_until = now() + make_interval(secs => :lease),
+               updated_at = now()
+          FROM free WHERE c.endpoint_id = free.endpoint_id
+        RETURNING c.endpoint_id, c.stream_seq
+    )
+    SELECT e.id, e.org_id, e.url, e.event_types, e.secret,
+           CASE WHEN e.previous_secret_expires_at > now() THEN e.previous_secret END
+             AS previous_secret,
+           t.stream_seq, t.endpoint_id IS NOT NULL AS taken
+      FROM webhook_endpoints e
+      LEFT JOIN taken t ON t.endpoint_id = e.id
+     WHERE e.id IN (SELECT endpoint_id FROM renewed UNION ALL SELECT endpoint_id FROM taken)
+    """
+)
+
+
+async def own(
+    conn: AsyncConnection, owner: str, held: Sequence[UUID], lease: float, limit: int
+) -> list[Owned]:
+    """Renew this replica's lease on the endpoints it sends for (``held``; one disabled,
+    deleted or whose lease ran out is not renewed) and take up to ``limit`` enabled endpoints
+    nobody holds; answers both, as they are now."""
+    params = {"owner": owner, "held": list(held), "lease": lease, "limit": limit}
+    rows = await conn.execute(_OWN, params)
+    return [
+        Owned(
+            r.id,
+            r.org_id,
+            r.url,
+            tuple(r.event_types),
+            (r.secret, r.previous_secret) if r.previous_secret else (r.secret,),
+            r.stream_seq,
+            bool(r.taken),
+        )
+        for r in rows
+    ]
+
+
+_SHARE = text(
+    """
+    WITH seen AS (
+        INSERT INTO webhook_replicas (owner, seen_until)
+        VALUES (:owner, now() + make_interval(secs => :lease))
+        ON CONFLICT (owner) DO UPDATE SET seen_until = excluded.seen_until
+        RETURNING owner
+    ), gone AS (
+        DELETE FROM webhook_replicas WHERE seen_until < now() - interval '1 hour'
+    )
+    SELECT (SELECT count(*) FROM webhook_endpoints WHERE enabled),
+           (SELECT count(*) FROM webhook_replicas
+             WHERE seen_until > now() AND owner <> :owner) + 1
+    """
+)
+
+
+async def share(conn: AsyncConnection, owner: str, lease: float) -> int:
+    """Record this replica as alive for ``lease`` seconds; answer how many endpoints it should
+    hold: the enabled endpoints divided among the live replicas (rounded up)."""
+    endpoints, replicas = (await conn.execute(_SHARE, {"owner": owner, "lease": lease})).one()
+    return -(-int(endpoints) // max(int(replicas), 1))
+
+
+async def leave(conn: AsyncConnection, owner: str) -> None:
+    """This replica stops: not counted among the live ones any more."""
+    await conn.execute(text("DELETE FROM webhook_replicas WHERE owner = :owner"), {"owner": owner})
+
+
+_ADVANCE = text(
+    """
+    UPDATE webhook_cursors c
+       SET stream_seq = greatest(coalesce(c.stream_seq, 0), v.seq),
+           delivered = c.delivered + v.delivered, updated_at = now()
+      FROM unnest(CAST(:ids AS uuid[]), CAST(:seqs AS bigint[]), CAST(:delivered AS bigint[]))
+           AS v(endpoint_id, seq, delivered)
+     WHERE c.endpoint_id = v.endpoint_id AND c.owner = :owner
+    RETURNING c.endpoint_id
+    """
+)
+
+
+async def advance(
+    conn: AsyncConnection, owner: str, cursors: dict[UUID, tuple[int, int]]
+) -> set[UUID]:
+    """Store the cursors (endpoint: (sequence, delivered since the last flush)) of the
+    endpoints this replica still owns; answers those."""
+    if not cursors:
+        return set()
+    ids = sorted(cursors)
+    params = {
+        "owner": owner,
+        "ids": ids,
+        "seqs": [cursors[i][0] for i in ids],
+        "delivered": [cursors[i][1] for i in ids],
+    }
+    return set((await conn.execute(_ADVANCE, params)).scalars())
+
+
+async def release(conn: AsyncConnection, owner: str, endpoint_ids: Sequence[UUID]) -> None:
+    """Let other replicas take these endpoints at once."""
+    if endpoint_ids:
+        await conn.execute(
+            update(C)
+            .where(C.c.owner == owner, C.c.endpoint_id.in_(endpoint_ids))
+            .values(owner=None, lease_until=None)
+        )
 
 
 async def enabled_endpoints(conn: AsyncConnection, org_ids: Sequence[UUID]) -> list[RowMapping]:
@@ -116,10 +290,16 @@ _STORE_EVENTS = text(
 )
 _QUEUE = text(
     """
-    INSERT INTO webhook_deliveries (id, endpoint_id, event_id, status, next_attempt_at)
-    SELECT gen_random_uuid(), v.endpoint_id, v.event_id, 'pending', now()
-    FROM unnest(CAST(:endpoints AS uuid[]), CAST(:events AS uuid[])) AS v(endpoint_id, event_id)
-    ON CONFLICT (endpoint_id, event_id) DO NOTHING
+    INSERT INTO webhook_deliveries AS d (id, endpoint_id, event_id, status, tries, attempts,
+                                         next_attempt_at)
+    SELECT v.id, v.endpoint_id, v.event_id, 'pending', v.tries, v.attempts,
+           now() + make_interval(secs => v.delay)
+    FROM unnest(CAST(:ids AS uuid[]), CAST(:endpoints AS uuid[]), CAST(:events AS uuid[]),
+                CAST(:tries AS int[]), CAST(:attempts AS int[]), CAST(:delays AS float8[]))
+         AS v(id, endpoint_id, event_id, tries, attempts, delay)
+    ON CONFLICT (endpoint_id, event_id) DO UPDATE
+       SET status = 'pending', tries = excluded.tries, attempts = d.attempts + excluded.tries,
+           next_attempt_at = excluded.next_attempt_at, queued_at = now(), updated_at = now()
     """
 )
 """One statement of arrays whatever the batch's size: compiled and prepared once (a
@@ -140,11 +320,31 @@ async def store_events(conn: AsyncConnection, events: Sequence[EventRow]) -> set
     return set((await conn.execute(_STORE_EVENTS, params)).scalars())
 
 
-async def queue(conn: AsyncConnection, pairs: Sequence[tuple[UUID, UUID]]) -> int:
-    """A pending delivery for each (endpoint, event), due now; one queued before is left."""
-    if not pairs:
+@dataclass(frozen=True)
+class Queue:
+    """A delivery row to write: due in ``delay`` seconds, after ``tries`` failed attempts
+    (0: a redelivery or replay, due now) of ``attempts`` made already (the log's numbering)."""
+
+    endpoint_id: UUID
+    event_id: UUID
+    tries: int = 0
+    attempts: int = 0
+    delay: float = 0.0
+
+
+async def queue(conn: AsyncConnection, items: Sequence[Queue]) -> int:
+    """A pending delivery for each item (id: ``rules.delivery_id``); one there before is
+    pending again, with the whole retry schedule ahead."""
+    if not items:
         return 0
-    params = {"endpoints": [p[0] for p in pairs], "events": [p[1] for p in pairs]}
+    params = {
+        "ids": [rules.delivery_id(i.endpoint_id, i.event_id) for i in items],
+        "endpoints": [i.endpoint_id for i in items],
+        "events": [i.event_id for i in items],
+        "tries": [i.tries for i in items],
+        "attempts": [i.attempts for i in items],
+        "delays": [i.delay for i in items],
+    }
     return int((await conn.execute(_QUEUE, params)).rowcount or 0)
 
 
@@ -167,49 +367,6 @@ async def requeue(conn: AsyncConnection, endpoint_id: UUID, delivery_id: UUID) -
         .values({k: v for k, v in _REQUEUE.items() if k != "lease_until"})
     )
     return bool((await conn.execute(query)).rowcount)
-
-
-_REPLAY = text(
-    """
-    INSERT INTO webhook_deliveries AS d (id, endpoint_id, event_id, status, next_attempt_at)
-    SELECT gen_random_uuid(), :endpoint_id, v.event_id, 'pending', now()
-    FROM webhook_events v
-    WHERE v.org_id = :org_id AND v.occurred_at >= :since AND v.occurred_at < :until
-      AND v.event_type = ANY(:types)
-    ON CONFLICT (endpoint_id, event_id) DO UPDATE
-       SET status = 'pending', tries = 0, next_attempt_at = now(), queued_at = now(),
-           updated_at = now()
-    """
-)
-
-
-async def replay(
-    conn: AsyncConnection,
-    endpoint_id: UUID,
-    org_id: UUID,
-    types: Sequence[str],
-    since: datetime,
-    until: datetime,
-) -> int:
-    params = {
-        "endpoint_id": endpoint_id,
-        "org_id": org_id,
-        "types": list(types),
-        "since": since,
-        "until": until,
-    }
-    return int((await conn.execute(_REPLAY, params)).rowcount or 0)
-
-
-async def event_types_between(
-    conn: AsyncConnection, org_id: UUID, since: datetime, until: datetime
-) -> list[str]:
-    query = (
-        select(V.c.event_type)
-        .where(V.c.org_id == org_id, V.c.occurred_at >= since, V.c.occurred_at < until)
-        .distinct()
-    )
-    return list((await conn.execute(query)).scalars())
 
 
 # --- the delivery job ---------------------------------------------------------------------------
@@ -348,11 +505,14 @@ _SETTLE = text(
 _RECORD_ATTEMPTS = text(
     """
     INSERT INTO webhook_attempts (delivery_id, endpoint_id, attempt, attempted_at, status_code,
-                                  duration_ms, error, delivered)
+                                  duration_ms, error, delivered, event_id, event_type,
+                                  stream_seq)
     SELECT * FROM unnest(CAST(:deliveries AS uuid[]), CAST(:endpoints AS uuid[]),
                          CAST(:attempts AS int[]), CAST(:times AS timestamptz[]),
                          CAST(:codes AS int[]), CAST(:durations AS int[]),
-                         CAST(:errors AS text[]), CAST(:delivered AS boolean[]))
+                         CAST(:errors AS text[]), CAST(:delivered AS boolean[]),
+                         CAST(:events AS uuid[]), CAST(:types AS text[]),
+                         CAST(:seqs AS bigint[]))
     """
 )
 _LOCK_ENDPOINTS = text(
@@ -365,6 +525,15 @@ _SUCCEEDED = text(
     """
     UPDATE webhook_endpoints SET last_success_at = now(), failing_since = NULL
     WHERE id = ANY(:ids)
+    """
+)
+
+
+_SUCCEEDED_RECENT = text(
+    """
+    UPDATE webhook_endpoints SET last_success_at = now(), failing_since = NULL
+    WHERE id = ANY(:ids) AND (failing_since IS NOT NULL OR last_success_at IS NULL
+                              OR last_success_at < now() - interval '1 second')
     """
 )
 
@@ -384,7 +553,8 @@ async def settle_many(conn: AsyncConnection, outcomes: Sequence[Outcome]) -> set
 
 
 async def record_attempts(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
-    """The delivery log's rows (keys: the columns of ``webhook_attempts``), in one statement."""
+    """The delivery log's rows (keys: the columns of ``webhook_attempts``; ``stream_seq`` may
+    be missing), in one statement whatever their number."""
     if not rows:
         return
     columns = {
@@ -396,8 +566,11 @@ async def record_attempts(conn: AsyncConnection, rows: Sequence[dict[str, Any]])
         "durations": "duration_ms",
         "errors": "error",
         "delivered": "delivered",
+        "events": "event_id",
+        "types": "event_type",
+        "seqs": "stream_seq",
     }
-    params = {name: [r[column] for r in rows] for name, column in columns.items()}
+    params = {name: [r.get(column) for r in rows] for name, column in columns.items()}
     await conn.execute(_RECORD_ATTEMPTS, params)
 
 
@@ -414,10 +587,26 @@ async def lock_endpoints(
     return {r["id"]: dict(r) for r in rows.mappings()}
 
 
-async def succeeded(conn: AsyncConnection, endpoint_ids: Sequence[UUID]) -> None:
-    """The endpoints answered 2xx: not failing (any more)."""
-    if endpoint_ids:
-        await conn.execute(_SUCCEEDED, {"ids": sorted(set(endpoint_ids))})
+async def succeeded(
+    conn: AsyncConnection, endpoint_ids: Sequence[UUID], *, recent: bool = False
+) -> None:
+    """The endpoints answered 2xx: not failing (any more). ``recent``: leave the rows of those
+    not failing whose last success was stored less than a second ago (the stream's flushes:
+    a write of the row every flush would be most of their cost)."""
+    if not endpoint_ids:
+        return
+    statement = _SUCCEEDED_RECENT if recent else _SUCCEEDED
+    await conn.execute(statement, {"ids": sorted(set(endpoint_ids))})
+
+
+def failing_since(attempted_at: datetime) -> ColumnElement[Any]:
+    """The endpoint's ``failing_since`` after a failed attempt that started at
+    ``attempted_at``: now, unless it was failing already, or answered 2xx after this attempt
+    started (another replica's, or a later one's outcome stored first)."""
+    return case(
+        (E.c.last_success_at > attempted_at, E.c.failing_since),
+        else_=func.coalesce(E.c.failing_since, func.now()),
+    )
 
 
 async def mark_endpoint(conn: AsyncConnection, endpoint_id: UUID, values: dict[str, Any]) -> None:
@@ -430,22 +619,24 @@ async def mark_endpoint(conn: AsyncConnection, endpoint_id: UUID, values: dict[s
 async def attempts_page(
     conn: AsyncConnection, endpoint_id: UUID, before: int | None, limit: int
 ) -> list[RowMapping]:
+    """An attempt from the stream whose delivery has no row was its delivery's only one, and
+    it succeeded (a failed one writes the row in the same transaction)."""
+    status = func.coalesce(D.c.status, DeliveryStatus.DELIVERED.value)
     query = (
         select(
             A.c.id,
             A.c.delivery_id,
-            D.c.event_id,
-            V.c.event_type,
+            A.c.event_id,
+            A.c.event_type,
             A.c.attempt,
             A.c.attempted_at,
             A.c.status_code,
             A.c.duration_ms,
             A.c.error,
             A.c.delivered,
-            D.c.status.label("delivery_status"),
+            status.label("delivery_status"),
         )
-        .join(D, D.c.id == A.c.delivery_id)
-        .join(V, V.c.event_id == D.c.event_id)
+        .outerjoin(D, D.c.id == A.c.delivery_id)
         .where(A.c.endpoint_id == endpoint_id)
     )
     if before is not None:
@@ -454,13 +645,36 @@ async def attempts_page(
     return list((await conn.execute(query)).mappings())
 
 
+async def logged(conn: AsyncConnection, endpoint_id: UUID, delivery_id: UUID) -> RowMapping | None:
+    """What the log knows of a delivery: its event, where it is in the organization's stream,
+    how many attempts it had."""
+    query = (
+        select(
+            A.c.event_id,
+            func.max(A.c.stream_seq).label("stream_seq"),
+            func.max(A.c.attempt).label("attempts"),
+        )
+        .where(A.c.endpoint_id == endpoint_id, A.c.delivery_id == delivery_id)
+        .group_by(A.c.event_id)
+    )
+    return (await conn.execute(query)).mappings().first()
+
+
+async def has_delivery(conn: AsyncConnection, endpoint_id: UUID, delivery_id: UUID) -> bool:
+    query = select(D.c.id).where(D.c.endpoint_id == endpoint_id, D.c.id == delivery_id)
+    return (await conn.execute(query)).first() is not None
+
+
 # --- housekeeping and gauges --------------------------------------------------------------------
 
 
 async def prune(conn: AsyncConnection, days: int) -> int:
-    """Events older than ``days`` go with their deliveries and attempts, unless one of their
-    deliveries is still pending."""
-    query = text(
+    """Attempts older than ``days``; events older than that go with their deliveries, unless
+    one of them is still pending."""
+    attempts = text(
+        "DELETE FROM webhook_attempts WHERE attempted_at < now() - make_interval(days => :days)"
+    )
+    events = text(
         """
         DELETE FROM webhook_events v
         WHERE v.received_at < now() - make_interval(days => :days)
@@ -468,20 +682,31 @@ async def prune(conn: AsyncConnection, days: int) -> int:
                           WHERE d.event_id = v.event_id AND d.status = 'pending')
         """
     )
-    return int((await conn.execute(query, {"days": days})).rowcount or 0)
+    pruned = (await conn.execute(attempts, {"days": days})).rowcount or 0
+    return int(pruned + ((await conn.execute(events, {"days": days})).rowcount or 0))
+
+
+_BACKLOG = text(
+    """
+    SELECT (SELECT count(*) FROM webhook_deliveries d
+             WHERE d.status = 'pending'
+               AND EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.id = d.endpoint_id
+                           AND e.enabled)),
+           coalesce((SELECT extract(epoch FROM now() - d.next_attempt_at)
+                       FROM webhook_deliveries d JOIN webhook_endpoints e
+                         ON e.id = d.endpoint_id AND e.enabled
+                      WHERE d.status = 'pending' AND d.next_attempt_at <= now()
+                        AND (d.lease_until IS NULL OR d.lease_until <= now())
+                      ORDER BY d.next_attempt_at LIMIT 1), 0)
+    """
+)
+"""The most overdue delivery by the due index's order (the first few entries), not a scan of
+every pending row; the count reads the pending rows only (the partial index), which the stream
+cursors keep to the failing ones."""
 
 
 async def backlog(conn: AsyncConnection) -> tuple[int, float]:
-    """Pending deliveries of enabled endpoints, and how long the most overdue one has been
-    due (seconds; 0 when none is due)."""
-    query = text(
-        """
-        SELECT count(*),
-               coalesce(extract(epoch FROM now() - min(d.next_attempt_at)
-                                FILTER (WHERE d.next_attempt_at <= now())), 0)
-        FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
-        WHERE d.status = 'pending' AND e.enabled
-        """
-    )
-    pending, overdue = (await conn.execute(query)).one()
+    """Delivery rows of enabled endpoints waiting (due or retrying later), and how long the
+    most overdue one has been due (seconds; 0 when none is due)."""
+    pending, overdue = (await conn.execute(_BACKLOG)).one()
     return int(pending), float(overdue)

@@ -6,6 +6,7 @@ import random
 import secrets
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from uuid import UUID, uuid5
 
 from standardwebhooks import Webhook
 
@@ -70,3 +71,9 @@ def sign(event_id: str, at: datetime, body: bytes, keys: Sequence[str]) -> dict[
         "webhook-timestamp": str(int(at.timestamp())),
         "webhook-signature": signatures,
     }
+
+
+def delivery_id(endpoint_id: UUID, event_id: UUID) -> UUID:
+    """The id of the delivery of ``event_id`` to ``endpoint_id``: derived, so that an attempt
+    from the stream names the same delivery as the row its retries, redelivery or replay get."""
+    return uuid5(endpoint_id, event_id.hex)

@@ -1,5 +1,5 @@
-"""Webhook endpoints through the API (admins), the queueing of events for them, and what an
-attempt's outcome changes.
+"""Webhook endpoints through the API (admins): their cursors in the organization's stream,
+the delivery log, redelivery and replay.
 
 Secrets: ``whsec_`` + base64 of 32 random bytes, answered in full only by the create and the
 rotation. A rotation keeps the previous secret signing for ``WEBHOOK_SECRET_OVERLAP`` seconds:
@@ -7,7 +7,6 @@ requests then carry two signatures and a receiver that knows either verifies the
 """
 
 import logging
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
@@ -21,17 +20,16 @@ from rivet_contracts import integrations as contract
 from rivet_runtime import RequestContext
 from rivet_runtime.jobs import notify
 
-from .. import metrics
 from ..settings import IntegrationsSettings
 from ..state import IntegrationsState
-from . import addresses, rules
+from . import addresses, rules, stream
 from . import repository as repo
+from .channels import DELIVERIES_CHANNEL, ENDPOINTS_CHANNEL
 
 log = logging.getLogger(__name__)
 
 Ctx = RequestContext[IntegrationsState]
-CHANNEL = "integrations_webhooks"
-"""The commit notification that wakes the delivery job."""
+CHANNEL = DELIVERIES_CHANNEL
 MAX_REPLAY = timedelta(days=31)
 
 
@@ -70,8 +68,14 @@ def _checked_types(types: list[str]) -> list[str]:
     return list(dict.fromkeys(types))
 
 
-def view(row: RowMapping, counts: repo.Counts | None = None) -> contract.WebhookView:
+def view(
+    row: RowMapping, counts: repo.Counts | None = None, end: int | None = None
+) -> contract.WebhookView:
+    """``end``: the last sequence of the organization's stream (None: not known)."""
     counts = counts or repo.Counts()
+    behind = 0
+    if row["enabled"] and end is not None and counts.stream_seq is not None:
+        behind = max(end - counts.stream_seq, 0)
     expires = row["previous_secret_expires_at"]
     return contract.WebhookView(
         id=row["id"],
@@ -86,8 +90,8 @@ def view(row: RowMapping, counts: repo.Counts | None = None) -> contract.Webhook
         secret_hint=rules.hint(row["secret"]),
         previous_secret_expires_at=expires if expires and expires > datetime.now(UTC) else None,
         stats=contract.WebhookStats(
-            pending=counts.pending,
-            delivered=counts.delivered,
+            pending=counts.pending + behind,
+            delivered=counts.delivered + counts.from_stream,
             failed=counts.failed,
             last_success_at=row["last_success_at"],
             failing_since=row["failing_since"],
@@ -95,9 +99,13 @@ def view(row: RowMapping, counts: repo.Counts | None = None) -> contract.Webhook
     )
 
 
-async def _view(conn: AsyncConnection, row: RowMapping) -> contract.WebhookView:
+async def _end(ctx: Ctx, org_id: UUID) -> int:
+    return await stream.end(ctx.state.js, stream.Where.of(ctx.state.settings, org_id))
+
+
+async def _view(ctx: Ctx, conn: AsyncConnection, row: RowMapping) -> contract.WebhookView:
     found = await repo.counts(conn, [row["id"]])
-    return view(row, found.get(row["id"]))
+    return view(row, found.get(row["id"]), await _end(ctx, row["org_id"]))
 
 
 def _with_secret(endpoint: contract.WebhookView, secret: str) -> contract.WebhookSecret:
@@ -111,6 +119,7 @@ async def create(ctx: Ctx, req: contract.CreateWebhook) -> contract.WebhookSecre
     url = await _checked_url(ctx, req.url)  # may resolve a name: before the transaction
     types = _checked_types(req.event_types)
     secret = rules.new_secret()
+    end = await _end(ctx, ctx.caller.org_id)  # it takes the events stored after this one
     async with ctx.transaction() as conn:
         row = await repo.insert_endpoint(
             conn,
@@ -124,22 +133,25 @@ async def create(ctx: Ctx, req: contract.CreateWebhook) -> contract.WebhookSecre
                 "secret": secret,
             },
         )
-        return _with_secret(view(row), secret)
+        await repo.insert_cursor(conn, row["id"], end)
+        await notify(conn, ENDPOINTS_CHANNEL)
+        return _with_secret(view(row, repo.Counts(stream_seq=end), end), secret)
 
 
 async def get(ctx: Ctx, req: contract.GetWebhook) -> contract.WebhookView:
     row = await repo.get_endpoint(ctx.conn, ctx.caller.org_id, req.webhook_id)
     if row is None:
         raise _not_found()
-    return await _view(ctx.conn, row)
+    return await _view(ctx, ctx.conn, row)
 
 
 async def list_page(ctx: Ctx, req: contract.ListWebhooks) -> contract.WebhookPage:
     rows = await repo.list_endpoints(ctx.conn, ctx.caller.org_id, req.after, req.limit + 1)
     page = rows[: req.limit]
     found = await repo.counts(ctx.conn, [r["id"] for r in page])
+    end = await _end(ctx, ctx.caller.org_id) if page else None
     return contract.WebhookPage(
-        items=[view(r, found.get(r["id"])) for r in page],
+        items=[view(r, found.get(r["id"]), end) for r in page],
         next_after=page[-1]["id"] if len(rows) > req.limit else None,
     )
 
@@ -157,20 +169,27 @@ async def update(ctx: Ctx, req: contract.UpdateWebhook) -> contract.WebhookView:
         values["enabled"] = changes["enabled"]
         if changes["enabled"]:  # on again: a fresh start
             values |= {"disabled_reason": None, "failing_since": None}
+    end = await _end(ctx, ctx.caller.org_id) if values.get("enabled") else None
     async with ctx.transaction() as conn:
         row = await repo.get_endpoint(conn, ctx.caller.org_id, req.webhook_id, lock=True)
         if row is None:
             raise _not_found()
         if values:
+            was_enabled = row["enabled"]
             row = await repo.update_endpoint(conn, row["id"], values)
-            if values.get("enabled"):
-                await notify(conn, CHANNEL)  # its pending deliveries may go again
-        return await _view(conn, row)
+            if values.get("enabled") and not was_enabled:
+                # on again: it takes the events stored from now on (replay the time it was
+                # off); its delivery rows go again
+                await repo.position_cursor(conn, row["id"], end)
+                await notify(conn, CHANNEL)
+            await notify(conn, ENDPOINTS_CHANNEL)
+        return await _view(ctx, conn, row)
 
 
 async def delete(ctx: Ctx, req: contract.DeleteWebhook) -> Done:
     if not await repo.delete_endpoint(ctx.conn, ctx.caller.org_id, req.webhook_id):
         raise _not_found()
+    await notify(ctx.conn, ENDPOINTS_CHANNEL)
     return Done()
 
 
@@ -189,7 +208,8 @@ async def rotate(ctx: Ctx, req: contract.RotateWebhookSecret) -> contract.Webhoo
             "previous_secret_expires_at": func.now() + overlap,
         },
     )
-    return _with_secret(await _view(ctx.conn, row), secret)
+    await notify(ctx.conn, ENDPOINTS_CHANNEL)  # its sender signs with both from now on
+    return _with_secret(await _view(ctx, ctx.conn, row), secret)
 
 
 # --- the delivery log, redelivery, replay -------------------------------------------------------
@@ -213,57 +233,50 @@ async def deliveries(ctx: Ctx, req: contract.ListWebhookDeliveries) -> contract.
 
 
 async def redeliver(ctx: Ctx, req: contract.RedeliverWebhook) -> contract.Queued:
-    await _endpoint(ctx, req.webhook_id)
-    if not await repo.requeue(ctx.conn, req.webhook_id, req.delivery_id):
-        raise ServiceError(ErrorCode.NOT_FOUND, "delivery not found")
+    """A delivery row is due again now; a delivery that never needed one (delivered from the
+    stream at its first attempt) gets one, its event read from the organization's stream."""
+    row = await _endpoint(ctx, req.webhook_id)
+    if await repo.has_delivery(ctx.conn, req.webhook_id, req.delivery_id):
+        await repo.requeue(ctx.conn, req.webhook_id, req.delivery_id)
+    else:
+        found = await repo.logged(ctx.conn, req.webhook_id, req.delivery_id)
+        if found is None or found["stream_seq"] is None:
+            raise ServiceError(ErrorCode.NOT_FOUND, "delivery not found")
+        where = stream.Where.of(ctx.state.settings, row["org_id"])
+        event = await stream.one(ctx.state.js, where, row["org_id"], found["stream_seq"])
+        if event is None or event.event_id != found["event_id"]:
+            raise ServiceError(
+                ErrorCode.NOT_FOUND,
+                "the event of this delivery is no longer kept in the organization's stream",
+            )
+        await repo.store_events(ctx.conn, [event])
+        item = repo.Queue(row["id"], event.event_id, attempts=int(found["attempts"] or 0))
+        await repo.queue(ctx.conn, [item])
     await notify(ctx.conn, CHANNEL)
     return contract.Queued(queued=1)
 
 
 async def replay(ctx: Ctx, req: contract.ReplayWebhook) -> contract.Queued:
+    """Every event of the organization's stream that occurred in the range, of a type the
+    endpoint takes now, gets a delivery row due now."""
     if req.until <= req.since:
         raise _invalid("until", "until must come after since")
     if req.until - req.since > MAX_REPLAY:
         raise _invalid("until", "a replay covers at most 31 days")
     row = await _endpoint(ctx, req.webhook_id)
-    present = await repo.event_types_between(ctx.conn, row["org_id"], req.since, req.until)
-    types = [t for t in present if rules.wanted(row["event_types"], t)]
-    queued = await repo.replay(ctx.conn, row["id"], row["org_id"], types, req.since, req.until)
-    if queued:
-        await notify(ctx.conn, CHANNEL)
+    where = stream.Where.of(ctx.state.settings, row["org_id"])
+    try:
+        events = await stream.between(ctx.state.js, where, row["org_id"], req.since, req.until)
+    except stream.TooMany:
+        raise _invalid(
+            "until",
+            f"the range holds more than {stream.MAX_REPLAY} events of the organization; "
+            "replay a shorter one",
+        ) from None
+    taken = [e for e in events if rules.wanted(row["event_types"], e.event_type)]
+    if not taken:
+        return contract.Queued(queued=0)
+    await repo.store_events(ctx.conn, taken)
+    queued = await repo.queue(ctx.conn, [repo.Queue(row["id"], e.event_id) for e in taken])
+    await notify(ctx.conn, CHANNEL)
     return contract.Queued(queued=queued)
-
-
-# --- queueing events (the exporter, in its batch) -----------------------------------------------
-
-
-async def enqueue(conn: AsyncConnection, events: Sequence[repo.EventRow]) -> int:
-    """Store the events some enabled endpoint of their organization takes and queue a delivery
-    per (event, endpoint), in the caller's transaction. An event stored before (a redelivery of
-    it to the exporter) queues nothing: the events table is the webhooks' inbox."""
-    if not events:
-        return 0
-    endpoints = await repo.enabled_endpoints(conn, list({e.org_id for e in events}))
-    if not endpoints:
-        return 0
-    takers = {
-        e.event_id: [
-            p["id"]
-            for p in endpoints
-            if p["org_id"] == e.org_id and rules.wanted(p["event_types"], e.event_type)
-        ]
-        for e in events
-    }
-    wanted = [e for e in events if takers[e.event_id]]
-    new = await repo.store_events(conn, wanted)
-    pairs = [
-        (endpoint, e.event_id)
-        for e in wanted
-        if e.event_id in new
-        for endpoint in takers[e.event_id]
-    ]
-    queued = await repo.queue(conn, pairs)
-    if queued:
-        await notify(conn, CHANNEL)
-        metrics.WEBHOOK_QUEUED.inc(queued)
-    return queued

@@ -1,9 +1,14 @@
 """Consumers of the attachments service's events: a work order's attachment count, a timeline
 entry, and the order's own ``wo.attachment_added`` / ``wo.attachment_removed``.
 
-The inbox makes a redelivery a no-op (the count moves once per event). An event for an order
-that is not in the event's organization (an asset's file, a deleted or foreign order) is
-ignored with a log line: retrying could not make it apply.
+The inbox makes a redelivery a no-op (the count moves once per event). The two events of one
+file come through two consumers, so a removal may be handled before its addition (a process
+killed with the addition in hand gets it again only after ``ack_wait``): each file moves the
+count by what the timeline says of it - an addition counts unless the file's removal is already
+there, a removal uncounts only a file whose addition is - so the count ends the same in either
+order. Both take the order's row lock first, so they never decide at the same time. An event for
+an order that is not in the event's organization (an asset's file, a deleted or foreign order)
+is ignored with a log line: retrying could not make it apply.
 """
 
 import logging
@@ -38,13 +43,22 @@ def counted(count: int, delta: int) -> int:
     return max(0, count + delta)
 
 
+def delta_of(kind: TimelineKind, other_seen: bool) -> int:
+    """How a file's event moves the count, given whether its other event (the removal of an
+    added file, the addition of a removed one) is already in the timeline: an addition counts
+    unless the file is already removed; a removal uncounts only a file that was counted."""
+    if kind is TimelineKind.ATTACHMENT_ADDED:
+        return 0 if other_seen else 1
+    return -1 if other_seen else 0
+
+
 async def _apply(
     event: EventEnvelope[Any],
     ctx: Ctx,
     record_kind: RecordKind,
     record_id: UUID,
+    attachment_id: UUID,
     author_id: UUID,
-    delta: int,
     kind: TimelineKind,
     changes: dict[str, Any],
 ) -> tuple[RowMapping, int] | None:
@@ -66,7 +80,13 @@ async def _apply(
         )
         return None
     now: datetime = ctx.state.clock.now()
-    count = counted(row["attachment_count"], delta)
+    other = (
+        TimelineKind.ATTACHMENT_REMOVED
+        if kind is TimelineKind.ATTACHMENT_ADDED
+        else TimelineKind.ATTACHMENT_ADDED
+    )
+    seen = await repo.has_attachment_entry(ctx.conn, row["id"], other.value, attachment_id)
+    count = counted(row["attachment_count"], delta_of(kind, seen))
     # like a comment, a file is not an edit: the order's version stays, so nobody's pending
     # change to the order is refused as a conflict because a photo arrived
     await repo.update_order(ctx.conn, row["id"], {"attachment_count": count})
@@ -98,8 +118,8 @@ async def on_attachment_added(event: EventEnvelope[Any], ctx: Ctx) -> None:
         ctx,
         data.record_kind,
         data.record_id,
+        data.attachment_id,
         data.uploader_id,
-        +1,
         TimelineKind.ATTACHMENT_ADDED,
         {"attachment": brief},
     )
@@ -133,8 +153,8 @@ async def on_attachment_removed(event: EventEnvelope[Any], ctx: Ctx) -> None:
         ctx,
         data.record_kind,
         data.record_id,
+        data.attachment_id,
         data.removed_by,
-        -1,
         TimelineKind.ATTACHMENT_REMOVED,
         {"attachment": brief},
     )

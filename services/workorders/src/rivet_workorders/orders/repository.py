@@ -15,6 +15,7 @@ from sqlalchemy import (
     and_,
     any_,
     bindparam,
+    func,
     not_,
     or_,
     select,
@@ -194,6 +195,20 @@ async def next_number(conn: AsyncConnection, org_id: UUID, year: int) -> int:
     return int((await conn.execute(_NEXT_NUMBER, {"org_id": org_id, "year": year})).scalar_one())
 
 
+async def number_at_least(conn: AsyncConnection, org_id: UUID, year: int, value: int) -> None:
+    """Move the year's counter to ``value`` unless it is past it already (a number kept by an
+    import): the next ``next_number`` is above every number in use."""
+    query = (
+        insert(counters)
+        .values(org_id=org_id, year=year, value=value)
+        .on_conflict_do_update(
+            index_elements=[counters.c.org_id, counters.c.year],
+            set_={"value": func.greatest(counters.c.value, value)},
+        )
+    )
+    await conn.execute(query)
+
+
 async def insert_order(conn: AsyncConnection, values: dict[str, Any]) -> RowMapping | None:
     """Insert an order; returns its view row (``view_row``'s columns), or None when its
     ``idempotency_key`` is taken in the organization (nothing inserted)."""
@@ -249,6 +264,23 @@ async def find_order(conn: AsyncConnection, org_id: UUID, ref: str) -> RowMappin
 
 async def update_order(conn: AsyncConnection, order_id: UUID, values: dict[str, Any]) -> None:
     await conn.execute(_UPDATE_ORDER, {**values, "order_id_": order_id})
+
+
+async def has_attachment_entry(
+    conn: AsyncConnection, work_order_id: UUID, kind: str, attachment_id: UUID
+) -> bool:
+    """Whether the order's timeline has an entry of ``kind`` (``attachment_added`` or
+    ``attachment_removed``) for the attachment."""
+    query = (
+        select(timeline.c.id)
+        .where(
+            timeline.c.work_order_id == work_order_id,
+            timeline.c.kind == kind,
+            timeline.c.changes["attachment"]["id"].astext == str(attachment_id),
+        )
+        .limit(1)
+    )
+    return (await conn.execute(query)).first() is not None
 
 
 async def add_timeline(conn: AsyncConnection, **values: Any) -> RowMapping:

@@ -10,9 +10,11 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from sqlalchemy.engine import RowMapping
+from sqlalchemy.exc import IntegrityError
 
 from rivet_contracts import ErrorCode, Events, ServiceError, refs
 from rivet_contracts import workorders as contract
+from rivet_contracts.identity import Role
 from rivet_contracts.workorders import ChecklistKind, TimelineKind, WorkOrderStatus
 from rivet_runtime import RequestContext
 
@@ -106,6 +108,8 @@ async def _create(ctx: Ctx, req: contract.CreateWorkOrder) -> contract.WorkOrder
     of work: that may ask the assets or auth service, and the wait must hold neither a
     connection nor the number counter's row lock."""
     caller, now = ctx.caller, ctx.state.clock.now()
+    if req.number is not None:
+        _check_kept_number(ctx)
     if req.assignee_id is not None:
         lifecycle.check_assignment(caller.role, caller.user_id, None, req.assignee_id)
     if req.downtime_start is not None and req.downtime_start > now + CLOCK_SKEW:
@@ -122,18 +126,49 @@ async def _create(ctx: Ctx, req: contract.CreateWorkOrder) -> contract.WorkOrder
         return await _insert(ctx, req, equipment, now)
 
 
+IMPORT_CHANNEL = "import"
+"""The channel of ``rivet-dev import``: the only one on which a create may keep a number."""
+
+
+def _check_kept_number(ctx: Ctx) -> None:
+    """A create that keeps a number from another system (``number``): admins importing only."""
+    if ctx.channel != IMPORT_CHANNEL or ctx.caller.role is not Role.ADMIN:
+        raise ServiceError(
+            ErrorCode.FORBIDDEN, "`number` is for imports by an admin (the `import` channel)"
+        )
+
+
+async def _number(ctx: Ctx, req: contract.CreateWorkOrder, now: datetime) -> str:
+    """The new order's number: the next of the year (the counter row stays locked until
+    commit: that is what keeps numbers unique), or the kept one of an import, past which the
+    counter of its year moves so that later numbers never meet it."""
+    org_id = ctx.caller.org_id
+    if req.number is None:
+        year = now.astimezone(UTC).year
+        sequence = await repo.next_number(ctx.conn, org_id, year)
+        return refs.format_number(refs.WORK_ORDER_PREFIX, year, sequence)
+    taken = await repo.find_order(ctx.conn, org_id, req.number)
+    if taken is not None:
+        raise ServiceError(
+            ErrorCode.CONFLICT,
+            f"work order number {req.number} is taken",
+            details={"id": str(taken["id"]), "number": req.number},
+        )
+    year, sequence = (int(p) for p in req.number.removeprefix(refs.WORK_ORDER_PREFIX).split("-"))
+    await repo.number_at_least(ctx.conn, org_id, year, sequence)
+    return req.number
+
+
 async def _insert(
     ctx: Ctx, req: contract.CreateWorkOrder, equipment: RowMapping, now: datetime
 ) -> contract.WorkOrderView:
     caller = ctx.caller
-    # The counter row stays locked until commit (that is what keeps numbers unique).
-    year = now.astimezone(UTC).year
-    number = await repo.next_number(ctx.conn, caller.org_id, year)
+    number = await _number(ctx, req, now)
     order_id = uuid4()
     values: dict[str, Any] = {
         "id": order_id,
         "org_id": caller.org_id,
-        "number": refs.format_number(refs.WORK_ORDER_PREFIX, year, number),
+        "number": number,
         "equipment_id": equipment["id"],
         "title": req.title,
         "description": req.description or None,
@@ -157,7 +192,13 @@ async def _insert(
     if req.idempotency_key is not None:
         values["idempotency_key"] = req.idempotency_key
         values["request_hash"] = idempotency.request_hash(req)
-    row = await repo.insert_order(ctx.conn, values)
+    try:
+        row = await repo.insert_order(ctx.conn, values)
+    except IntegrityError as exc:
+        if "work_orders_org_number_key" not in str(exc.orig):
+            raise
+        # a kept number another create took after our check (the transaction is rolled back)
+        raise ServiceError(ErrorCode.CONFLICT, f"work order number {number} is taken") from None
     if row is None:
         raise _KeyTaken  # rolls the transaction back: the number taken above stays free
     items = await repo.insert_checklist(
