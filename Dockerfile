@@ -9,8 +9,8 @@
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 ARG UV_IMAGE=ghcr.io/astral-sh/uv:0.13.9
-# auth, assets, workorders, ocr, telegram, maintenance, integrations, attachments or gateway (a
-# stage below for each)
+# auth, assets, workorders, ocr, telegram, maintenance, integrations, attachments, web or
+# gateway (a stage below for each)
 ARG SERVICE
 
 FROM ${UV_IMAGE} AS uv
@@ -84,6 +84,10 @@ FROM runtime AS service-maintenance
 FROM runtime AS service-integrations
 
 FROM runtime AS service-attachments
+
+FROM runtime AS service-web
+# 8080 (PORT): the web app's pages; 8109: /metrics (METRICS_PORT), for the monitoring network only
+EXPOSE 8109
 
 FROM runtime AS service-gateway
 # 8000 (PORT): the API; 8100: /metrics (METRICS_PORT), for the monitoring network only

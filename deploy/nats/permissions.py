@@ -251,10 +251,8 @@ def _settings_for(spec: Any) -> Any:
 
 
 def _runtime(spec: Any) -> Any:
-    if spec.build is None:  # the gateway: a runtime without a schema, built by its app module
-        from rivet_gateway.app import build_runtime
-
-        return build_runtime(_settings_for(spec))
+    if spec.build is None:  # the gateway, the web app: runtimes without a schema
+        return spec.load("runtime")(_settings_for(spec))
     return spec.load("build")(_settings_for(spec))
 
 

@@ -65,6 +65,7 @@ LIMITS: dict[str, Limits] = {
     "maintenance": Limits("512M", "100%"),
     "integrations": Limits("512M", "100%"),
     "attachments": Limits("1G", "100%"),  # renditions of large photos
+    "web": Limits("512M", "100%"),
     "gateway": Limits("512M", "100%"),
 }
 
@@ -318,6 +319,9 @@ def write_config(folder: Path, site: Site) -> list[Path]:
             # Caddy on this machine is the only proxy: believe its X-Forwarded-For alone
             values["TRUSTED_PROXIES"] = '["127.0.0.1/32", "::1/128"]'
             values["CORS_ORIGINS"] = "[]"
+        if service.name == "web":
+            # the session cookies' key; GATEWAY_URL's default is this machine's gateway
+            values["WEB_SESSION_SECRET"] = new_password() + new_password()
         if service.name == "auth":
             values["SMTP_URL"] = ""  # smtp://user:password@host:587?starttls=true
         if service.name == "ocr":

@@ -93,7 +93,7 @@ def test_every_service_with_its_own_credentials() -> None:
     assert {k for k in generated if k.startswith("NATS_PASSWORD_")} == set(nats_env)
 
 
-def test_only_the_gateway_is_published() -> None:
+def test_only_the_gateway_and_the_web_app_are_published() -> None:
     services = model()["services"]
     published = {
         name: [p.get("host_ip", "") for p in svc.get("ports", [])]
@@ -102,6 +102,7 @@ def test_only_the_gateway_is_published() -> None:
     }
     # the API on this machine only; other machines reach it through Caddy (profile tls)
     assert published.pop("gateway") == ["127.0.0.1"]
+    assert published.pop("web") == ["127.0.0.1"]
     assert published.pop("caddy") == ["", "", ""]  # 80, 443 and 443/udp on every interface
     # the monitoring UIs listen on the loopback interface only
     assert published == {"prometheus": ["127.0.0.1"], "grafana": ["127.0.0.1"]}

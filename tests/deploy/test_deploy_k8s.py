@@ -21,7 +21,7 @@ KUBERNETES_VERSIONS = ("1.30.0", "1.37.0")  # oldest supported and the validator
 # Custom resources have no schema in kubernetes-validate: they are skipped by it (reported as
 # WARN) and checked field by field below instead.
 CUSTOM_KINDS = {("postgresql.cnpg.io/v1", "Cluster")}
-SCALED = {"gateway", "assets", "ocr"}
+SCALED = {"gateway", "web", "assets", "ocr"}
 
 
 def _kubectl(tool: Callable[[str], str | None]) -> str:
@@ -119,7 +119,7 @@ def test_every_service_is_deployed_as_the_rules_say(
             assert container["image"].startswith("registry.example.com/rivet/"), container
         env = {e["name"]: e for e in main.get("env", [])}
         assert env["NATS_URL"]["valueFrom"]["secretKeyRef"]["name"] == f"rivet-{name}"
-        if name != "gateway":
+        if name not in ("gateway", "web"):  # the two without a database
             # migrations: an init container per pod (see docs/operations.md for why)
             (init,) = spec["initContainers"]
             assert init["args"] == ["migrate"]
@@ -144,7 +144,7 @@ def test_autoscaling_and_disruption_budgets(
         assert selector.items() <= labels.items(), name
 
 
-def test_only_the_gateway_is_reachable_from_outside(
+def test_only_the_gateway_and_the_web_app_are_reachable_from_outside(
     tool: Callable[[str], str | None], tmp_path: Path
 ) -> None:
     docs = render(tool, with_telegram(tmp_path))
@@ -162,11 +162,18 @@ def test_only_the_gateway_is_reachable_from_outside(
         for rule in p["spec"].get("ingress", [])
         if not rule.get("from")
     ]
-    assert [name for name, _ in open_rules] == ["gateway-public"], open_rules
-    # open to all: the API port only, never the gateway's metrics port
-    assert [p["port"] for _, rule in open_rules for p in rule["ports"]] == ["http"]
-    gateway = of_kind(docs, "Service")["gateway"]["spec"]
-    assert [p["targetPort"] for p in gateway["ports"]] == ["http"]
+    assert [name for name, _ in open_rules] == ["gateway-public", "web-public"], open_rules
+    # open to all: the API's and the pages' port only, never a metrics port
+    assert [p["port"] for _, rule in open_rules for p in rule["ports"]] == ["http", "http"]
+    for public in ("gateway", "web"):
+        service = of_kind(docs, "Service")[public]["spec"]
+        assert [p["targetPort"] for p in service["ports"]] == ["http"]
+        selected = policies[f"{public}-public"]["spec"]["podSelector"]["matchLabels"]
+        assert selected["app.kubernetes.io/name"] == public
+    # the web app reaches the gateway's pods on their HTTP port, nothing else of the kind
+    (to_gateway,) = policies["web-egress"]["spec"]["egress"]
+    assert to_gateway["to"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == "gateway"
+    assert [p["port"] for p in to_gateway["ports"]] == [8000]
     assert (
         policies["gateway-public"]["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/name"]
         == "gateway"

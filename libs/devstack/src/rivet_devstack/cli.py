@@ -135,6 +135,12 @@ def _run_services(servers: Servers) -> int:
         _say(f"API ready at {api}  (docs: {api}/docs, redoc: {api}/redoc)")
         if gateway.metrics_port is not None and "METRICS_PORT" not in base_env:
             _say(f"gateway metrics at http://127.0.0.1:{gateway.metrics_port}/metrics")
+        if "web" in procs:
+            web = f"http://127.0.0.1:{spec('web').port}"
+            if _wait_ready(f"{web}/ready", procs, timeout=30):
+                _say(f"web app at {web}  (sign in with an account of the API)")
+            else:
+                _say("the web app did not become ready within 30 s; see the logs above")
         _say("press Ctrl-C to stop")
     else:
         _say("the gateway did not become ready within 60 s; see the logs above")
@@ -148,8 +154,10 @@ def _run_services(servers: Servers) -> int:
 def service_env(service: ServiceSpec, base_env: dict[str, str]) -> dict[str, str]:
     """The environment ``make run`` starts ``service`` with: its own port, on the loopback
     interface. Internal services always listen there (their /health and /metrics are for this
-    machine); the gateway too unless HTTP_HOST is set (to reach the API from another device)."""
-    host = base_env.get("HTTP_HOST", LOOPBACK) if service.name == "gateway" else LOOPBACK
+    machine); the gateway and the web app too unless HTTP_HOST is set (to reach them from
+    another device)."""
+    public = service.name in ("gateway", "web")
+    host = base_env.get("HTTP_HOST", LOOPBACK) if public else LOOPBACK
     return base_env | {"HTTP_PORT": str(service.port), "HTTP_HOST": host}
 
 

@@ -135,6 +135,16 @@ SERVICES: tuple[ServiceSpec, ...] = (
         test_overrides={"attachment_max_bytes": 1_000_000, "attachment_org_quota_bytes": 3_000_000},
     ),
     ServiceSpec(
+        "web",
+        "rivet-web",
+        8080,
+        None,
+        "rivet_web.settings:WebSettings",
+        metrics_port=8109,
+        runtime="rivet_web.app:build_runtime",
+        app="rivet_web.app:create_app",
+    ),
+    ServiceSpec(
         "gateway",
         "rivet-gateway",
         8000,
