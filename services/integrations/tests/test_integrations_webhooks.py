@@ -67,6 +67,8 @@ class Receiver:
     max_total: int = 0
     peers: set[Any] = field(default_factory=set)
     """The client's (address, port) of each connection the requests came on."""
+    answer: bytes = b"ok"
+    """The body of every answer."""
 
     def url(self, path: str = "/hook", host: str = "127.0.0.1") -> str:
         return f"http://{host}:{self.port}{path}"
@@ -96,7 +98,7 @@ class Receiver:
             self.in_flight[webhook_id] -= 1
         if status == 302:
             return web.Response(status=302, headers={"Location": self.url()})
-        return web.Response(status=status, text="ok")
+        return web.Response(status=status, body=self.answer)
 
 
 @contextlib.asynccontextmanager
@@ -555,6 +557,37 @@ async def test_connections_are_kept_and_a_slow_endpoint_holds_back_only_its_own(
         assert len(receiver.peers) <= 2 * settings.webhook_concurrency  # not one per request
         await until(lambda: len(slow.ok()) >= len(events), "the slow endpoint", timeout=120)
         assert slow.max_total <= 2
+
+
+async def test_an_answer_read_to_its_end_keeps_its_connection_a_long_one_closes_it(
+    test_env: TestEnv, isolated_database: str, namespace: str, js: Any, receiver: Receiver
+) -> None:
+    """The answer's body is read so that its connection carries the next request; one longer
+    than 64 kB is not read to its end: its connection is closed. Both are delivered (the
+    status decides)."""
+    settings = _settings(test_env, isolated_database, namespace, webhook_concurrency=1)
+    async with serving() as long, Stack(settings, js) as stack:
+        receiver.answer = b"x" * 60_000
+        long.answer = b"x" * 200_000
+        short_one = await stack.endpoint(receiver.url(), ["wo.created"])
+        long_one = await stack.endpoint(long.url(), ["wo.created"])
+        events = [await stack.publish(Events.WO_CREATED) for _ in range(4)]
+
+        def both() -> bool:
+            return len(receiver.ok()) >= len(events) and len(long.ok()) >= len(events)
+
+        await until(both, "every delivery to both endpoints")
+        assert len(receiver.peers) == 1  # one at a time, on one kept connection
+        assert len(long.peers) == len(events)  # a new connection for each
+        for endpoint in (short_one, long_one):
+            await until(
+                lambda e=endpoint: _delivered(stack, e.id, len(events)), "the deliveries logged"
+            )
+
+
+async def _delivered(stack: "Stack", webhook_id: uuid.UUID, count: int) -> bool:
+    log = await stack.log(webhook_id)
+    return len(log) == count and all(a.delivered and a.status_code == 200 for a in log)
 
 
 async def test_an_endpoint_that_keeps_failing_is_disabled(
