@@ -314,3 +314,30 @@ async def test_the_job_of_a_replica_that_died_mid_pass_runs_when_its_lease_ends(
         await _stop(runners, listeners, dbs)
     assert passes[0] - started >= 0.8, "the live claim was not respected"
     assert len(passes) == 1
+
+
+async def test_channels_asked_for_while_listening_starts_are_all_listened_to(
+    isolated_database: str,
+) -> None:
+    db = Database(isolated_database, SCHEMA)
+    listener = CommitListener(db)
+    try:
+        wakers = [listener.waker("early_0")]
+        starting = asyncio.create_task(listener.ensure())
+        while not starting.done():  # asked for while ``ensure`` connects and LISTENs
+            wakers.append(listener.waker(f"late_{len(wakers)}"))
+            await asyncio.sleep(0.001)
+        await starting  # one start listens to every channel, the late ones too
+        for waker in wakers:
+            waker._event.clear()  # the start's own wake-up pass
+        async with db.transaction() as conn:
+            for waker in wakers:
+                await notify(conn, waker.channel)
+        deadline = time.monotonic() + 5
+        while not all(w.is_set() for w in wakers):
+            missed = [w.channel for w in wakers if not w.is_set()]
+            assert time.monotonic() < deadline, f"not listened to: {missed}"
+            await asyncio.sleep(0.02)
+    finally:
+        await listener.close()
+        await db.dispose()

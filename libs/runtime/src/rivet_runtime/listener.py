@@ -89,8 +89,12 @@ class CommitListener:
             conn: asyncpg.Connection = raw.driver_connection
             raw.detach()  # this connection lives as long as the listener
             try:
-                for channel in self._wakers:
-                    await conn.add_listener(channel, self._notify)
+                # a channel may be asked for while this awaits: listen until none is left out
+                listened: set[str] = set()
+                while todo := [c for c in self._wakers if c not in listened]:
+                    for channel in todo:
+                        await conn.add_listener(channel, self._notify)
+                        listened.add(channel)
             except Exception as exc:
                 # A pooled connection can be dead without asyncpg knowing yet (the server just
                 # restarted): drop it; the safety polls carry on and the next call tries again.
