@@ -1,0 +1,403 @@
+"""Create-or-match for a chunk of imported rows: the rules of ``equipment.service``, with the
+reads and writes of the whole chunk batched.
+
+Every row gets the outcome the one-row path (``jobs.import_row``) would give it in file order,
+in one transaction per chunk:
+
+- the chunk's lock keys (the ones ``create_or_match`` takes) in one statement, sorted;
+- the existing assets the chunk could meet in three reads: same serials (``= ANY``), the
+  models of the chunk's brands with their counts, and up to 50 assets of each model that can
+  still be among a row's 50 closest ones (``same_brand``'s order: trigram similarity of the
+  model, then number; the similarity is pg_trgm's, computed here);
+- the rows then decided in file order against those assets and the chunk's own earlier rows;
+- new assets, their search index entries, their history and one ``equipment.created`` per
+  asset written in a few statements. A match enriches an existing asset through the one-row
+  code (``match_existing``: its update, history and ``equipment.matched``), after the chunk's
+  pending new assets are written when it matches one of them;
+- the rows' results and the job's counters in two statements.
+
+A conflict this cannot decide (a concurrent change of a matched asset, a serial taken
+meanwhile) rolls the chunk back; the caller then imports it row by row.
+"""
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+from uuid import UUID, uuid4
+
+from sqlalchemy import Integer, Text, any_, bindparam, column, func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from rivet_contracts import Events, ServiceError
+from rivet_contracts.assets import CreateEquipment, EquipmentCreated, EquipmentStatus
+from rivet_contracts.refs import EQUIPMENT_PREFIX, format_number
+from rivet_runtime import RequestContext
+
+from ..equipment import lifecycle
+from ..equipment import service as equipment
+from ..equipment.views import snapshot_fields
+from ..matching.rules import Record, Verdict, compare
+from ..search import index as search_index
+from ..state import AssetsState
+from ..tables import equipment as equipment_table
+from ..tables import equipment_history, equipment_numbers, import_rows, imports
+from . import csvfile
+
+Ctx = RequestContext[AssetsState]
+SAME_BRAND_LIMIT = 50
+"""As ``repository.same_brand``: the closest assets of the brand a new record is scored on."""
+
+_LOCK = text(
+    "SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) "
+    "FROM (SELECT DISTINCT k FROM unnest(CAST(:keys AS text[])) AS k ORDER BY k) AS s"
+)
+_COUNTER = text(
+    "INSERT INTO equipment_numbers (org_id, year, last) VALUES (:org_id, :year, 0) "
+    "ON CONFLICT (org_id, year) DO UPDATE SET last = equipment_numbers.last RETURNING last"
+)
+_COLUMNS = ", ".join(f"e.{c.name}" for c in equipment_table.c)
+_CLOSEST = text(
+    f"""
+    SELECT p.n, {_COLUMNS} FROM unnest(CAST(:brands AS text[]), CAST(:models AS text[]))
+        WITH ORDINALITY AS p(brand, model, n)
+    CROSS JOIN LATERAL (
+        SELECT * FROM equipment e
+        WHERE e.org_id = :org_id AND e.manufacturer_key = p.brand AND e.model_norm = p.model
+        ORDER BY e.number LIMIT :limit) AS e
+    """  # noqa: S608 - the column names are the table's own
+).columns(column("n", Integer), *equipment_table.c)
+
+
+def _texts(values: list[str]) -> Any:
+    return bindparam(None, values, type_=ARRAY(Text))
+
+
+@lru_cache(maxsize=65536)
+def trigrams(code: str) -> frozenset[str]:
+    """pg_trgm's trigrams of a normalized code (one word of letters and digits: lower-cased,
+    two blanks before and one after)."""
+    padded = f"  {code.lower()} "
+    return frozenset(padded[i : i + 3] for i in range(len(padded) - 2))
+
+
+def similarity(a: str, b: str) -> float:
+    """pg_trgm's ``similarity`` of two normalized codes."""
+    x, y = trigrams(a), trigrams(b)
+    common = len(x & y)
+    return common / (len(x) + len(y) - common) if x or y else 0.0
+
+
+@dataclass
+class Result:
+    line: int
+    outcome: str
+    equipment_id: UUID | None = None
+    equipment_number: str | None = None
+    reason: str | None = None
+
+
+@dataclass
+class _Chunk:
+    """What the chunk knows of the organization's assets, kept current as rows are decided."""
+
+    rows: dict[UUID, dict[str, Any]] = field(default_factory=dict)
+    """asset id -> its row as it is now (pending new ones included)"""
+    by_serial: dict[str, UUID] = field(default_factory=dict)
+    models: dict[str, Counter[str]] = field(default_factory=dict)
+    """brand -> model -> stored assets (at the chunk's start)"""
+    closest: dict[tuple[str, str], list[UUID]] = field(default_factory=dict)
+    """(brand, model) -> up to 50 stored assets by number (those a row can still meet)"""
+    touched: dict[str, set[UUID]] = field(default_factory=dict)
+    """brand -> assets with a model created or enriched by this chunk"""
+    pending: list[UUID] = field(default_factory=list)
+    """new assets not written yet, in order"""
+    numbers: dict[str, UUID] = field(default_factory=dict)
+    """equipment numbers given by this chunk"""
+    ranked: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+
+    def know(self, row: dict[str, Any], *, touched: bool) -> None:
+        self.rows[row["id"]] = row
+        if row["serial_norm"]:
+            self.by_serial.setdefault(row["serial_norm"], row["id"])
+        if touched and row["model_norm"]:
+            self.touched.setdefault(row["manufacturer_key"], set()).add(row["id"])
+
+    def ranking(self, brand: str, model: str) -> list[str]:
+        """The stored models of ``brand`` whose assets can be among ``model``'s 50 closest."""
+        key = (brand, model)
+        if key not in self.ranked:
+            self.ranked[key] = _closest_models(self.models.get(brand, Counter()), model)
+        return self.ranked[key]
+
+    def same_brand(self, brand: str, model: str) -> list[dict[str, Any]]:
+        """``repository.same_brand`` as the database would answer it now."""
+        ids: set[UUID] = set(self.touched.get(brand, ()))
+        for stored in self.ranking(brand, model):
+            ids.update(self.closest.get((brand, stored), ()))
+        rows = [self.rows[i] for i in ids]
+        rows = [r for r in rows if r["model_norm"] and r["manufacturer_key"] == brand]
+        rows.sort(key=lambda r: (-similarity(r["model_norm"], model), r["number"]))
+        return rows[:SAME_BRAND_LIMIT]
+
+
+def _closest_models(models: Counter[str], model: str) -> list[str]:
+    """The stored models whose assets can be among the 50 closest to ``model``: by similarity,
+    until 50 assets, and every model as close as the last one taken."""
+    ranked = sorted(models, key=lambda m: -similarity(m, model))
+    taken: list[str] = []
+    count, last = 0, None
+    for stored in ranked:
+        score = similarity(stored, model)
+        if count >= SAME_BRAND_LIMIT and score != last:
+            break
+        taken.append(stored)
+        count += models[stored]
+        last = score
+    return taken
+
+
+def _retired_reason(job: RowMapping, line: int) -> str:
+    return f"retired in the imported register ({job['filename'] or 'upload'}, row {line})"
+
+
+async def import_chunk(
+    ctx: Ctx, who: equipment.Who, job: RowMapping, items: list[tuple[int, dict[str, Any] | str]]
+) -> list[Result]:
+    """Decide and write ``items`` (line, raw values or the reason the row cannot be read) in
+    the caller's transaction; their results are recorded with the job's counters."""
+    conn = ctx.conn
+    settings = ctx.state.settings
+    org = who.org_id
+    requests: list[tuple[int, CreateEquipment | str, str | None]] = []
+    for line, values in items:
+        request = csvfile.to_request(values) if isinstance(values, dict) else values
+        parent = None
+        if isinstance(request, CreateEquipment) and isinstance(values, dict):
+            parent = values["parent"].upper() if values.get("parent") else None
+        requests.append((line, request, parent))
+    valid = [(line, r, p, equipment.normalized(r)) for line, r, p in requests
+             if isinstance(r, CreateEquipment)]  # fmt: skip
+
+    keys = [v["serial_norm"] or f"{v['manufacturer_key']}|{v['model_norm']}" for *_, v in valid]
+    if keys:
+        await conn.execute(_LOCK, {"keys": keys})
+    state = _Chunk()
+    await _load(conn, org, state, valid)
+    year = datetime.now(UTC).year
+    last = int((await conn.execute(_COUNTER, {"org_id": org, "year": year})).scalar_one())
+    parents = await _parents(conn, org, {p for _, _, p, _ in valid if p})
+
+    results: list[Result] = []
+    normalized = {line: v for line, _, _, v in valid}
+    auto, review = settings.match_auto_threshold, settings.match_review_threshold
+    for line, request, parent in requests:
+        if isinstance(request, str):
+            results.append(Result(line, "rejected", reason=request))
+            continue
+        values = normalized[line]
+        if parent is not None:
+            parent_id = parents.get(parent) or state.numbers.get(parent)
+            if parent_id is None:
+                results.append(Result(line, "rejected", reason=f"parent {parent} not found"))
+                continue
+            values = values | {"parent_id": parent_id}
+        serial, model = values["serial_norm"], values["model_norm"]
+        brand = values["manufacturer_key"]
+        if serial and serial in state.by_serial:
+            results.append(await _match(ctx, who, state, line, state.by_serial[serial], values))
+            continue
+        if model and not request.create_anyway:
+            new = Record(brand, model, serial, request.location, request.name)
+            verdicts: list[tuple[dict[str, Any], Verdict]] = []
+            for row in state.same_brand(brand, model):
+                verdict = compare(new, _record_of(row), auto=auto, review=review)
+                if verdict.candidate:
+                    verdicts.append((row, verdict))
+            verdicts.sort(key=lambda v: (-v[1].same, -v[1].score))
+            same = [v for v in verdicts if v[1].same]
+            if len(same) == 1:
+                row, verdict = same[0]
+                results.append(
+                    await _match(ctx, who, state, line, row["id"], values, verdict.score)
+                )
+                continue
+            if verdicts:
+                numbers = ", ".join(row["number"] for row, _ in verdicts[:5])
+                results.append(
+                    Result(line, "possible_duplicates", reason=f"possible duplicate of {numbers}")
+                )
+                continue
+        reason = _retired_reason(job, line)
+        try:
+            lifecycle.check_new(request.status, who.role, reason)
+        except ServiceError as exc:
+            results.append(Result(line, "rejected", reason=exc.info.message))
+            continue
+        retired = reason if request.status == EquipmentStatus.RETIRED else None
+        last += 1
+        row = values | {
+            "retired_reason": retired,
+            "id": uuid4(),
+            "org_id": org,
+            "number": format_number(EQUIPMENT_PREFIX, year, last),
+            "source": who.source.value,
+            "created_by": who.user_id,
+        }
+        state.know(row, touched=True)
+        state.pending.append(row["id"])
+        state.numbers[row["number"]] = row["id"]
+        results.append(Result(line, "created", row["id"], row["number"]))
+    await _write_pending(ctx, who, state)
+    if state.numbers:
+        await conn.execute(
+            update(equipment_numbers)
+            .where(equipment_numbers.c.org_id == org, equipment_numbers.c.year == year)
+            .values(last=last)
+        )
+    await _save(conn, job["id"], results)
+    return results
+
+
+def _record_of(row: dict[str, Any]) -> Record:
+    return Record(
+        row["manufacturer_key"], row["model_norm"], row["serial_norm"], row["location"], row["name"]
+    )
+
+
+async def _load(
+    conn: AsyncConnection,
+    org: UUID,
+    state: _Chunk,
+    valid: list[tuple[int, CreateEquipment, str | None, dict[str, Any]]],
+) -> None:
+    """The stored assets the chunk can meet (see the module's docstring)."""
+    e = equipment_table.c
+    serials = sorted({v["serial_norm"] for *_, v in valid if v["serial_norm"]})
+    if serials:
+        where = (e.org_id == org, e.serial_norm == any_(_texts(serials)))
+        query = select(equipment_table).where(*where)
+        for row in (await conn.execute(query)).mappings():
+            state.know(dict(row), touched=False)
+    wanted = {(v["manufacturer_key"], v["model_norm"]) for _, r, _, v in valid
+              if v["model_norm"] and not r.create_anyway}  # fmt: skip
+    brands = sorted({b for b, _ in wanted})
+    if not brands:
+        return
+    counts = (
+        select(e.manufacturer_key, e.model_norm, func.count())
+        .where(e.org_id == org, e.manufacturer_key == any_(_texts(brands)))
+        .where(e.model_norm.is_not(None))
+        .group_by(e.manufacturer_key, e.model_norm)
+    )
+    for brand, model, count in (await conn.execute(counts)).all():
+        state.models.setdefault(brand, Counter())[model] = count
+    needed = sorted({(brand, stored) for brand, model in wanted
+                     for stored in state.ranking(brand, model)})  # fmt: skip
+    if not needed:
+        return
+    params = {
+        "brands": [b for b, _ in needed],
+        "models": [m for _, m in needed],
+        "org_id": org,
+        "limit": SAME_BRAND_LIMIT,
+    }
+    for row in (await conn.execute(_CLOSEST, params)).mappings():
+        values = {c.name: row[c.name] for c in equipment_table.c}
+        brand_model = needed[row["n"] - 1]
+        state.closest.setdefault(brand_model, []).append(values["id"])
+        if values["id"] not in state.rows:
+            state.know(values, touched=False)
+
+
+async def _parents(conn: AsyncConnection, org: UUID, numbers: set[str]) -> dict[str, UUID]:
+    if not numbers:
+        return {}
+    e = equipment_table.c
+    query = select(e.number, e.id).where(e.org_id == org, e.number == any_(_texts(sorted(numbers))))
+    return {str(number): id_ for number, id_ in (await conn.execute(query)).all()}
+
+
+async def _match(
+    ctx: Ctx,
+    who: equipment.Who,
+    state: _Chunk,
+    line: int,
+    target: UUID,
+    values: dict[str, Any],
+    score: float = 100.0,
+) -> Result:
+    """A match through the one-row code; a pending new asset is written first."""
+    if target in state.pending:
+        await _write_pending(ctx, who, state)
+    try:
+        async with ctx.conn.begin_nested():
+            result, row = await equipment.match_existing(
+                ctx,
+                who,
+                state.rows[target],  # type: ignore[arg-type]
+                values,
+                score,
+            )
+    except ServiceError as exc:
+        return Result(line, "rejected", reason=exc.info.message)
+    state.know(dict(row), touched=True)
+    assert result.equipment is not None
+    return Result(line, result.outcome.value, row["id"], row["number"])
+
+
+async def _write_pending(ctx: Ctx, who: equipment.Who, state: _Chunk) -> None:
+    """The chunk's new assets so far: rows, search index, history, ``equipment.created``."""
+    if not state.pending:
+        return
+    conn = ctx.conn
+    pending = [state.rows[i] for i in state.pending]
+    state.pending = []
+    query = insert(equipment_table).returning(*equipment_table.c, sort_by_parameter_order=True)
+    stored = [dict(r) for r in (await conn.execute(query, pending)).mappings().all()]
+    for row in stored:
+        state.rows[row["id"]] = row
+    await search_index.add_many(conn, who.org_id, stored)
+    history = []
+    for values in pending:
+        shown = {k: v for k, v in values.items() if k not in _NOT_SHOWN}
+        changes = {k: [None, equipment._plain(v)] for k, v in shown.items()
+                   if v not in (None, {}, "")}  # fmt: skip
+        history.append({
+            "equipment_id": values["id"], "org_id": who.org_id, "actor_id": who.user_id,
+            "channel": ctx.channel, "action": "created", "changes": changes,
+            "reason": values["retired_reason"],
+        })  # fmt: skip
+    await conn.execute(insert(equipment_history), history)
+    await ctx.emit_many(
+        Events.EQUIPMENT_CREATED,
+        [(EquipmentCreated(**snapshot_fields(row), source=who.source), who.org_id)  # type: ignore[arg-type]
+         for row in stored],
+    )  # fmt: skip
+
+
+_NOT_SHOWN = frozenset({"id", "org_id", "number", "source", "created_by"})
+"""Columns a new asset's "created" history entry leaves out (as ``service._create`` does)."""
+
+
+async def _save(conn: AsyncConnection, import_id: UUID, results: list[Result]) -> None:
+    """The rows' results and the job's counters."""
+    if not results:
+        return
+    await conn.execute(
+        insert(import_rows),
+        [{"import_id": import_id, "row": r.line, "outcome": r.outcome,
+          "equipment_id": r.equipment_id, "equipment_number": r.equipment_number,
+          "reason": r.reason} for r in results],
+    )  # fmt: skip
+    counts = Counter(r.outcome for r in results)
+    c = imports.c
+    await conn.execute(
+        update(imports)
+        .where(c.id == import_id)
+        .values({c.processed_rows: c.processed_rows + len(results)}
+                | {c[o]: c[o] + n for o, n in counts.items()})
+    )  # fmt: skip
