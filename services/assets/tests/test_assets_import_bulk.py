@@ -26,13 +26,20 @@ sheet = import_module("import_rows").sheet
 
 async def _import_files(
     services: ServiceSet, database: str, org_id: uuid.UUID, files: list[str], chunk: int
-) -> list[uuid.UUID]:
+) -> tuple[list[uuid.UUID], list[tuple[Any, ...]]]:
+    """The jobs, and the events the service published (``equipment.*``)."""
     caller = Identity(user_id=uuid.uuid4(), org_id=org_id, role=Role.ADMIN)
     jobs: list[uuid.UUID] = []
     async with services.alone(
         "assets", database, import_chunk_rows=chunk, import_tidy_rows=1_000_000
     ) as assets:
         nc = await nats.connect(assets.settings.nats_url)
+        events: list[dict[str, Any]] = []
+
+        async def heard(msg: Any) -> None:
+            events.append(json.loads(msg.data))
+
+        await nc.subscribe(assets.settings.subject("equipment.>"), cb=heard)
         try:
 
             async def ask(subject: str, request: Any) -> dict[str, Any]:
@@ -57,9 +64,19 @@ async def _import_files(
                     )
                 assert job["processed_rows"] == job["total_rows"]
                 jobs.append(uuid.UUID(job["id"]))
+            heard_before, quiet_since = -1, time.monotonic()
+            while time.monotonic() - quiet_since < 1.5:  # until the outbox has published all
+                if len(events) != heard_before:
+                    heard_before, quiet_since = len(events), time.monotonic()
+                await asyncio.sleep(0.1)
         finally:
             await nc.close()
-    return jobs
+    announced = sorted(
+        (e["type"], e["data"]["number"], e["data"]["version"], e["data"].get("enriched"),
+         e["data"].get("score"), e["data"]["serial"], e["data"]["model"], e["data"]["status"])
+        for e in events
+    )  # fmt: skip
+    return jobs, announced
 
 
 def _numbered(changes: str, ids: dict[str, str]) -> str:
@@ -118,8 +135,12 @@ async def test_chunks_and_single_rows_give_the_same_outcomes(
     parents = [f"EQ-{time.gmtime().tm_year}-{n:06d}" for n in (1, 2, 3, 5, 8, 13)]
     second = sheet(seed=7, rows=900, parents=parents)
     one, many = uuid.uuid4(), uuid.uuid4()
-    jobs_one = await _import_files(services, isolated_database, one, [first, second], chunk=1)
-    jobs_many = await _import_files(services, isolated_database, many, [first, second], chunk=64)
+    jobs_one, events_one = await _import_files(
+        services, isolated_database, one, [first, second], chunk=1
+    )
+    jobs_many, events_many = await _import_files(
+        services, isolated_database, many, [first, second], chunk=64
+    )
     db = await asyncpg.connect(isolated_database)
     try:
         row_by_row = await _state(db, one, jobs_one)
@@ -134,6 +155,15 @@ async def test_chunks_and_single_rows_give_the_same_outcomes(
     assert any(h[1] == "enriched" for h in row_by_row["history"])
     for part in row_by_row:
         assert chunked[part] == row_by_row[part], part
+    # one equipment.created per new asset, one equipment.matched per match, same contents
+    created = sum(c[2] for c in row_by_row["counters"])
+    matched = sum(c[3] for c in row_by_row["counters"])
+    kinds = [e[0] for e in events_one]
+    assert (kinds.count("equipment.created"), kinds.count("equipment.matched")) == (
+        created,
+        matched,
+    )
+    assert events_many == events_one
 
 
 async def test_similarity_is_pg_trgm_similarity(isolated_database: str) -> None:

@@ -20,6 +20,7 @@ A conflict this cannot decide (a concurrent change of a matched asset, a serial 
 meanwhile) rolls the chunk back; the caller then imports it row by row.
 """
 
+import json
 import logging
 import time
 from collections import Counter
@@ -29,18 +30,34 @@ from functools import lru_cache
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import Integer, Text, any_, bindparam, column, func, insert, select, text, update
+from sqlalchemy import (
+    Integer,
+    Text,
+    any_,
+    bindparam,
+    cast,
+    column,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rivet_contracts import ErrorCode, Events, ServiceError
-from rivet_contracts.assets import CreateEquipment, EquipmentCreated, EquipmentStatus
+from rivet_contracts.assets import (
+    CreateEquipment,
+    EquipmentCreated,
+    EquipmentMatched,
+    EquipmentStatus,
+)
 from rivet_contracts.refs import EQUIPMENT_PREFIX, format_number
 from rivet_runtime import RequestContext
 
 from ..equipment import lifecycle
-from ..equipment import repository as equipment_repo
 from ..equipment import service as equipment
 from ..equipment.views import snapshot_fields
 from ..matching.rules import Record, Verdict, compare
@@ -63,9 +80,13 @@ _COUNTER = text(
     "INSERT INTO equipment_numbers (org_id, year, last) VALUES (:org_id, :year, 0) "
     "ON CONFLICT (org_id, year) DO UPDATE SET last = equipment_numbers.last RETURNING last"
 )
-LIGHT = ("id", "number", "manufacturer_key", "model_norm", "serial_norm", "location", "name")
-"""The columns a stored asset is scored on; the whole row is read when it is matched."""
-_COLUMNS = ", ".join(f"e.{name}" for name in LIGHT)
+LIGHT = ("id", "number", "version", "manufacturer", "manufacturer_key", "model", "model_norm",
+         "serial", "serial_norm", "name", "equipment_type", "location", "department",
+         "criticality", "status", "parent_id", "installed_on", "photo_ref", "ratings")  # fmt: skip
+"""The columns a stored asset is scored, enriched and announced on (``ratings`` as text, read
+only for the assets matched)."""
+_COLUMNS = ", ".join(f"e.{name}" if name != "ratings" else "e.ratings::text AS ratings"
+                     for name in LIGHT)  # fmt: skip
 _CLOSEST = text(
     f"""
     SELECT p.n, {_COLUMNS} FROM unnest(CAST(:brands AS text[]), CAST(:models AS text[]))
@@ -75,7 +96,10 @@ _CLOSEST = text(
         WHERE e.org_id = :org_id AND e.manufacturer_key = p.brand AND e.model_norm = p.model
         ORDER BY e.number LIMIT :limit) AS e
     """  # noqa: S608 - the column names are the table's own
-).columns(column("n", Integer), *(equipment_table.c[name] for name in LIGHT))
+).columns(
+    column("n", Integer),
+    *(equipment_table.c[name] if name != "ratings" else column("ratings", Text) for name in LIGHT),
+)
 
 
 def _texts(values: list[str]) -> Any:
@@ -120,8 +144,15 @@ class _Chunk:
     """(brand, model) -> up to 50 stored assets by number (those a row can still meet)"""
     touched: dict[str, set[UUID]] = field(default_factory=dict)
     """brand -> assets with a model created or enriched by this chunk"""
-    pending: list[UUID] = field(default_factory=list)
-    """new assets not written yet, in order"""
+    created: list[dict[str, Any]] = field(default_factory=list)
+    """new assets as created, in order"""
+    enriched: dict[UUID, int] = field(default_factory=dict)
+    """assets a match enriched -> their version before this chunk"""
+    serial_filled: set[UUID] = field(default_factory=set)
+    history: list[tuple[UUID, dict[str, Any]]] = field(default_factory=list)
+    """"enriched" history entries, in order"""
+    matched: list[tuple[EquipmentMatched, UUID | None]] = field(default_factory=list)
+    """``equipment.matched`` events, in order"""
     numbers: dict[str, UUID] = field(default_factory=dict)
     """equipment numbers given by this chunk"""
     ranked: dict[tuple[str, str], list[str]] = field(default_factory=dict)
@@ -217,7 +248,7 @@ async def import_chunk(
         serial, model = values["serial_norm"], values["model_norm"]
         brand = values["manufacturer_key"]
         if serial and serial in state.by_serial:
-            results.append(await _match(ctx, who, state, line, state.by_serial[serial], values))
+            results.append(_match(who, state, line, state.by_serial[serial], values))
             continue
         if model and not request.create_anyway:
             new = Record(brand, model, serial, request.location, request.name)
@@ -232,9 +263,7 @@ async def import_chunk(
             same = [v for v in verdicts if v[1].same]
             if len(same) == 1:
                 row, verdict = same[0]
-                results.append(
-                    await _match(ctx, who, state, line, row["id"], values, verdict.score)
-                )
+                results.append(_match(who, state, line, row["id"], values, verdict.score))
                 continue
             if verdicts:
                 numbers = ", ".join(row["number"] for row, _ in verdicts[:5])
@@ -258,12 +287,13 @@ async def import_chunk(
             "source": who.source.value,
             "created_by": who.user_id,
         }
+        row["version"] = 1
         state.know(row, touched=True)
-        state.pending.append(row["id"])
+        state.created.append(row)
         state.numbers[row["number"]] = row["id"]
         results.append(Result(line, "created", row["id"], row["number"]))
     decided = time.perf_counter()
-    await _write_pending(ctx, who, state)
+    await _write(ctx, who, state)
     if state.numbers:
         await conn.execute(
             update(equipment_numbers)
@@ -296,7 +326,8 @@ async def _load(
     serials = sorted({v["serial_norm"] for *_, v in valid if v["serial_norm"]})
     if serials:
         where = (e.org_id == org, e.serial_norm == any_(_texts(serials)))
-        query = select(equipment_table).where(*where)
+        light = [e[n] if n != "ratings" else cast(e.ratings, Text).label(n) for n in LIGHT]
+        query = select(*light).where(*where)
         for row in (await conn.execute(query)).mappings():
             state.know(dict(row), touched=False)
     wanted = {(v["manufacturer_key"], v["model_norm"]) for _, r, _, v in valid
@@ -338,8 +369,7 @@ async def _parents(conn: AsyncConnection, org: UUID, numbers: set[str]) -> dict[
     return {str(number): id_ for number, id_ in (await conn.execute(query)).all()}
 
 
-async def _match(
-    ctx: Ctx,
+def _match(
     who: equipment.Who,
     state: _Chunk,
     line: int,
@@ -347,61 +377,115 @@ async def _match(
     values: dict[str, Any],
     score: float = 100.0,
 ) -> Result:
-    """A match through the one-row code; a pending new asset is written first."""
-    if target in state.pending:
-        await _write_pending(ctx, who, state)
-    if "ratings" not in state.rows[target]:  # read for scoring only: the whole row now
-        stored = await equipment_repo.by_id(ctx.conn, who.org_id, target)
-        if stored is None:
-            raise ServiceError(ErrorCode.CONFLICT, "a matched asset was removed meanwhile")
-        state.rows[target] = dict(stored)
-    try:
-        async with ctx.conn.begin_nested():
-            result, row = await equipment.match_existing(
-                ctx,
-                who,
-                state.rows[target],  # type: ignore[arg-type]
-                values,
-                score,
-            )
-    except ServiceError as exc:
-        return Result(line, "rejected", reason=exc.info.message)
-    state.know(dict(row), touched=True)
-    assert result.equipment is not None
-    return Result(line, result.outcome.value, row["id"], row["number"])
+    """A match, as ``service.match_existing`` makes it: the asset gets what it lacked (a new
+    version, an "enriched" history entry) and ``equipment.matched`` is announced; written with
+    the chunk."""
+    row = state.rows[target]
+    if isinstance(row["ratings"], str):
+        row["ratings"] = json.loads(row["ratings"])
+    fill = {k: values[k] for k in equipment.ENRICHABLE if row[k] in (None, "") and values.get(k)}
+    for code in ("serial", "model"):
+        if fill.get(code):
+            fill[f"{code}_norm"] = values[f"{code}_norm"]
+    ratings = {**values.get("ratings", {}), **(row["ratings"] or {})}
+    if ratings != (row["ratings"] or {}):
+        fill["ratings"] = ratings
+    if fill:
+        changes = {k: [equipment._plain(row[k]), equipment._plain(v)]
+                   for k, v in fill.items() if not k.endswith("_norm")}  # fmt: skip
+        state.history.append((target, changes))
+        state.enriched.setdefault(target, row["version"])
+        if fill.get("serial"):
+            state.serial_filled.add(target)
+        row = row | fill | {"version": row["version"] + 1}
+        state.know(row, touched=True)
+    enriched = sorted(k for k in fill if not k.endswith("_norm"))
+    event = EquipmentMatched(**snapshot_fields(row), score=score, enriched=enriched)  # type: ignore[arg-type]
+    state.matched.append((event, who.org_id))
+    return Result(line, "matched", row["id"], row["number"])
 
 
-async def _write_pending(ctx: Ctx, who: equipment.Who, state: _Chunk) -> None:
-    """The chunk's new assets so far: rows, search index, history, ``equipment.created``."""
-    if not state.pending:
-        return
+_UPDATE = text(
+    """
+    UPDATE equipment e SET model = u.model, model_norm = u.model_norm, serial = u.serial,
+        serial_norm = u.serial_norm, name = u.name, equipment_type = u.equipment_type,
+        location = u.location, department = u.department, installed_on = u.installed_on,
+        photo_ref = u.photo_ref, parent_id = u.parent_id, ratings = CAST(u.ratings AS jsonb),
+        version = u.version, updated_at = now()
+    FROM unnest(CAST(:ids AS uuid[]), CAST(:before AS int[]), CAST(:version AS int[]),
+                CAST(:model AS text[]), CAST(:model_norm AS text[]), CAST(:serial AS text[]),
+                CAST(:serial_norm AS text[]), CAST(:name AS text[]),
+                CAST(:equipment_type AS text[]), CAST(:location AS text[]),
+                CAST(:department AS text[]), CAST(:installed_on AS date[]),
+                CAST(:photo_ref AS text[]), CAST(:parent_id AS uuid[]), CAST(:ratings AS text[]))
+        AS u(id, before, version, model, model_norm, serial, serial_norm, name, equipment_type,
+             location, department, installed_on, photo_ref, parent_id, ratings)
+    WHERE e.org_id = :org_id AND e.id = u.id AND e.version = u.before
+    RETURNING e.id
+    """
+)
+_ENRICHED_COLUMNS = ("model", "model_norm", "serial", "serial_norm", "name",
+                     "equipment_type", "location", "department", "installed_on", "photo_ref",
+                     "parent_id")  # fmt: skip
+
+
+async def _write(ctx: Ctx, who: equipment.Who, state: _Chunk) -> None:
+    """The chunk's writes: new assets (rows, history, ``equipment.created``), then the matches'
+    enrichments (one version-checked update; an asset changed meanwhile fails the chunk), their
+    history and ``equipment.matched``, and the search index of both."""
     conn = ctx.conn
-    pending = [state.rows[i] for i in state.pending]
-    state.pending = []
-    query = insert(equipment_table).returning(*equipment_table.c, sort_by_parameter_order=True)
-    stored = [dict(r) for r in (await conn.execute(query, pending)).mappings().all()]
-    for row in stored:
-        state.rows[row["id"]] = row
-    await search_index.add_many(conn, who.org_id, stored)
+    org = who.org_id
+    created = state.created
+    if created:
+        await conn.execute(insert(equipment_table), created)
+    if state.enriched:
+        rows = [state.rows[i] for i in state.enriched]
+        params: dict[str, Any] = {
+            "org_id": org,
+            "ids": [r["id"] for r in rows],
+            "before": [state.enriched[r["id"]] for r in rows],
+            "version": [r["version"] for r in rows],
+            "ratings": [json.dumps(r["ratings"] or {}) for r in rows],
+        }
+        for name in _ENRICHED_COLUMNS:
+            params[name] = [r[name] for r in rows]
+        done = (await conn.execute(_UPDATE, params)).all()
+        if len(done) != len(rows):
+            raise ServiceError(ErrorCode.CONFLICT, "assets changed meanwhile")
+    new_ids = {r["id"] for r in created}
+    indexed = [state.rows[r["id"]] for r in created]
+    indexed += [state.rows[i] for i in state.enriched if i not in new_ids]
+    keyed = new_ids | state.serial_filled
+    if indexed:
+        await search_index.add_many(conn, org, indexed, keyed=keyed)
     history = []
-    for values in pending:
+    for values in created:
         shown = {k: v for k, v in values.items() if k not in _NOT_SHOWN}
         changes = {k: [None, equipment._plain(v)] for k, v in shown.items()
                    if v not in (None, {}, "")}  # fmt: skip
         history.append({
-            "equipment_id": values["id"], "org_id": who.org_id, "actor_id": who.user_id,
+            "equipment_id": values["id"], "org_id": org, "actor_id": who.user_id,
             "channel": ctx.channel, "action": "created", "changes": changes,
             "reason": values["retired_reason"],
         })  # fmt: skip
-    await conn.execute(insert(equipment_history), history)
-    await ctx.emit_many(
-        Events.EQUIPMENT_CREATED,
-        [(EquipmentCreated(**snapshot_fields(row), source=who.source), who.org_id)  # type: ignore[arg-type]
-         for row in stored],
-    )  # fmt: skip
+    for target, changes in state.history:
+        history.append({
+            "equipment_id": target, "org_id": org, "actor_id": who.user_id,
+            "channel": ctx.channel, "action": "enriched", "changes": changes, "reason": None,
+        })  # fmt: skip
+    if history:
+        await conn.execute(insert(equipment_history), history)
+    if created:
+        await ctx.emit_many(
+            Events.EQUIPMENT_CREATED,
+            [(EquipmentCreated(**snapshot_fields(row), source=who.source), org)  # type: ignore[arg-type]
+             for row in created],
+        )  # fmt: skip
+    if state.matched:
+        await ctx.emit_many(Events.EQUIPMENT_MATCHED, state.matched)
 
 
-_NOT_SHOWN = frozenset({"id", "org_id", "number", "source", "created_by"})
+_NOT_SHOWN = frozenset({"id", "org_id", "number", "source", "created_by", "version"})
 """Columns a new asset's "created" history entry leaves out (as ``service._create`` does)."""
 
 

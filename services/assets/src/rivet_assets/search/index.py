@@ -7,7 +7,7 @@ Terms no asset uses any more are harmless (a model without rows yields no candid
 ``purge_terms`` removes them.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -174,16 +174,23 @@ _ADD_MANY = text(
 )
 
 
-async def add_many(conn: AsyncConnection, org_id: UUID, rows: Sequence[Mapping[Any, Any]]) -> None:
-    """Index new assets of one organization (``rows``: the inserted rows, all columns) in one
-    statement; what ``add`` writes for each, the dictionary's duplicates folded."""
+async def add_many(
+    conn: AsyncConnection,
+    org_id: UUID,
+    rows: Sequence[Mapping[Any, Any]],
+    *,
+    keyed: Container[UUID] | None = None,
+) -> None:
+    """Index assets of one organization in one statement: what ``add`` writes for each (the
+    dictionary's duplicates folded); ``keyed``: the assets whose serial is indexed (None: all),
+    the others only add their dictionary terms (as ``update`` does for an unchanged serial)."""
     serial_keys: list[str] = []
     serial_norms: list[str] = []
     serial_ids: list[UUID] = []
     entries: dict[tuple[str, str, str], str] = {}
     model_keys: set[tuple[str, str]] = set()
     for row in rows:
-        if serial := row["serial_norm"]:
+        if (serial := row["serial_norm"]) and (keyed is None or row["id"] in keyed):
             keys = code_keys(serial)
             serial_keys += keys
             serial_norms += [serial] * len(keys)
