@@ -31,7 +31,7 @@ class AssetsSettings(ServiceSettings):
         "filled before it reports done, so searches right after it run at full speed.",
     )
     import_chunk_rows: int = Field(
-        default=500,
+        default=1000,
         ge=1,
         le=5000,
         description="Rows an import decides and writes per transaction (its progress moves "
