@@ -142,7 +142,7 @@ class _Chunk:
     """brand -> model -> stored assets (at the chunk's start)"""
     closest: dict[tuple[str, str], list[UUID]] = field(default_factory=dict)
     """(brand, model) -> up to 50 stored assets by number (those a row can still meet)"""
-    touched: dict[str, set[UUID]] = field(default_factory=dict)
+    touched: dict[str, dict[str, set[UUID]]] = field(default_factory=dict)
     """brand -> assets with a model created or enriched by this chunk"""
     created: list[dict[str, Any]] = field(default_factory=list)
     """new assets as created, in order"""
@@ -156,13 +156,16 @@ class _Chunk:
     numbers: dict[str, UUID] = field(default_factory=dict)
     """equipment numbers given by this chunk"""
     ranked: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    order: dict[tuple[str, str], tuple[int, list[str]]] = field(default_factory=dict)
+    """(brand, model) -> (models of the brand, those models by similarity)"""
 
     def know(self, row: dict[str, Any], *, touched: bool) -> None:
         self.rows[row["id"]] = row
         if row["serial_norm"]:
             self.by_serial.setdefault(row["serial_norm"], row["id"])
         if touched and row["model_norm"]:
-            self.touched.setdefault(row["manufacturer_key"], set()).add(row["id"])
+            models = self.touched.setdefault(row["manufacturer_key"], {})
+            models.setdefault(row["model_norm"], set()).add(row["id"])
 
     def ranking(self, brand: str, model: str) -> list[str]:
         """The stored models of ``brand`` whose assets can be among ``model``'s 50 closest."""
@@ -173,13 +176,26 @@ class _Chunk:
 
     def same_brand(self, brand: str, model: str) -> list[dict[str, Any]]:
         """``repository.same_brand`` as the database would answer it now."""
-        ids: set[UUID] = set(self.touched.get(brand, ()))
-        for stored in self.ranking(brand, model):
-            ids.update(self.closest.get((brand, stored), ()))
-        rows = [self.rows[i] for i in ids]
-        rows = [r for r in rows if r["model_norm"] and r["manufacturer_key"] == brand]
-        rows.sort(key=lambda r: (-similarity(r["model_norm"], model), r["number"]))
-        return rows[:SAME_BRAND_LIMIT]
+        touched = self.touched.get(brand, {})
+        cached = self.order.get((brand, model))
+        if cached is None or cached[0] != len(touched):  # a model new to the brand
+            names = set(self.models.get(brand, ())) | set(touched)
+            cached = (len(touched), sorted(names, key=lambda m: -similarity(m, model)))
+            self.order[brand, model] = cached
+        order = cached[1]
+        out: list[dict[str, Any]] = []
+        i = 0
+        while i < len(order) and len(out) < SAME_BRAND_LIMIT:
+            # the models as close as order[i]: their assets in number order (the stored ones
+            # read are the first 50 of each model, all a row can reach)
+            score = similarity(order[i], model)
+            ids: set[UUID] = set()
+            while i < len(order) and similarity(order[i], model) == score:
+                ids.update(self.closest.get((brand, order[i]), ()))
+                ids.update(touched.get(order[i], ()))
+                i += 1
+            out.extend(sorted((self.rows[x] for x in ids), key=lambda r: r["number"]))
+        return out[:SAME_BRAND_LIMIT]
 
 
 def _closest_models(models: Counter[str], model: str) -> list[str]:
