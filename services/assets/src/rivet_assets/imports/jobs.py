@@ -3,8 +3,8 @@
 
 A queue job: the transaction that records an import notifies ``CHANNEL``, waking the job in
 every replica; one claims the import (a lease, renewed while it works), the others find nothing.
-A replica that stops mid-import hands it back at its next row; one that dies leaves it to the
-next claim when the lease runs out. Rows already recorded are skipped, so none is done twice.
+A replica that stops mid-import hands it back at its next chunk; one that dies leaves it to
+the next claim when the lease runs out. Rows already recorded are skipped, so none is done twice.
 """
 
 import logging
