@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError
 
 from rivet_contracts import Identity, Role, ServiceError
 from rivet_contracts.assets import CreateEquipment, ImportStatus, Source
@@ -80,7 +80,9 @@ async def process(ctx: JobContext[AssetsState], job: RowMapping) -> None:
                 async with row.transaction():
                     await bulk.import_chunk(row, who, job, chunk)
                 continue
-            except (IntegrityError, ServiceError) as exc:  # a concurrent change: row by row
+            except (DBAPIError, ServiceError) as exc:
+                # a concurrent change (or a deadlock, or too many locks for the server's lock
+                # table): this chunk row by row, each row in its own transaction
                 log.info("import %s: rows %d-%d one by one (%r)", job["id"], chunk[0][0],
                          chunk[-1][0], exc)  # fmt: skip
         for line, values in chunk:
