@@ -30,6 +30,13 @@ class AssetsSettings(ServiceSettings):
         description="An import of this many rows or more vacuums and analyses the tables it "
         "filled before it reports done, so searches right after it run at full speed.",
     )
+    import_chunk_rows: int = Field(
+        default=1000,
+        ge=1,
+        le=5000,
+        description="Rows an import decides and writes per transaction (its progress moves "
+        "by this many); 1 imports row by row.",
+    )
     import_max_bytes: int = Field(
         default=20 * 1024 * 1024, ge=1024, description="Largest CSV file accepted (bytes)."
     )

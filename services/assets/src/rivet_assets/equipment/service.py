@@ -263,6 +263,20 @@ async def _matched(
     scan_id: UUID | None,
 ) -> CreateOrMatchResult:
     """Answer with an existing asset, filling in what it lacked from the new record."""
+    return (await match_existing(uow, who, row, values, score, scan_id))[0]
+
+
+async def match_existing(
+    uow: Uow,
+    who: Who,
+    row: RowMapping,
+    values: dict[str, Any],
+    score: float,
+    scan_id: UUID | None = None,
+) -> tuple[CreateOrMatchResult, RowMapping]:
+    """A match with ``row`` (``values``: ``normalized`` of the new record): the asset enriched
+    with what it lacked, its history and ``equipment.matched``; the result and the asset's
+    row as it is now."""
     fill = {k: values[k] for k in ENRICHABLE if row[k] in (None, "") and values.get(k)}
     for code in ("serial", "model"):
         if fill.get(code):
@@ -285,9 +299,10 @@ async def _matched(
         EquipmentMatched(**snapshot_fields(row), score=score, enriched=enriched, scan_id=scan_id),
         org_id=who.org_id,
     )
-    return CreateOrMatchResult(
+    result = CreateOrMatchResult(
         outcome=MatchOutcome.MATCHED, equipment=to_view(row), score=score, enriched=enriched
     )
+    return result, row
 
 
 async def get(uow: Uow, org_id: UUID, ref: str) -> EquipmentView:

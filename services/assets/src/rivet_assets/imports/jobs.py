@@ -1,9 +1,10 @@
-"""Processes import jobs in the background, row by row (see ``imports.service``).
+"""Processes import jobs in the background, a chunk of rows per transaction (``bulk``; see
+``imports.service``).
 
 A queue job: the transaction that records an import notifies ``CHANNEL``, waking the job in
 every replica; one claims the import (a lease, renewed while it works), the others find nothing.
-A replica that stops mid-import hands it back at its next row; one that dies leaves it to the
-next claim when the lease runs out. Rows already recorded are skipped, so none is done twice.
+A replica that stops mid-import hands it back at its next chunk; one that dies leaves it to
+the next claim when the lease runs out. Rows already recorded are skipped, so none is done twice.
 """
 
 import logging
@@ -11,6 +12,7 @@ import time
 from typing import Any
 
 from sqlalchemy.engine import RowMapping
+from sqlalchemy.exc import DBAPIError
 
 from rivet_contracts import Identity, Role, ServiceError
 from rivet_contracts.assets import CreateEquipment, ImportStatus, Source
@@ -20,7 +22,7 @@ from rivet_runtime.jobs import JobContext, JobRouter
 from ..equipment import repository as equipment_repo
 from ..equipment import service as equipment
 from ..state import AssetsState
-from . import csvfile
+from . import bulk, csvfile
 from . import repository as repo
 
 log = logging.getLogger(__name__)
@@ -60,9 +62,9 @@ async def process(ctx: JobContext[AssetsState], job: RowMapping) -> None:
     identity = Identity(user_id=job["created_by"], org_id=job["org_id"], role=Role(job["role"]))
     who = equipment.Who(job["org_id"], job["created_by"], Source.IMPORT, identity.role)
     renewed = time.monotonic()
-    for line, values in csvfile.records(sheet):
-        if line in done:
-            continue
+    size = ctx.state.settings.import_chunk_rows
+    todo = [(line, values) for line, values in csvfile.records(sheet) if line not in done]
+    for start in range(0, len(todo), size):
         if ctx.stopping:  # shutting down: hand the rest to the next claim at once
             async with ctx.transaction() as conn:
                 await repo.release(conn, job["id"])
@@ -71,9 +73,22 @@ async def process(ctx: JobContext[AssetsState], job: RowMapping) -> None:
             async with ctx.transaction() as conn:
                 await repo.renew(conn, job["id"])
             renewed = time.monotonic()
-        row = ctx.as_caller(identity, f"import:{job['id']}")
-        async with row.transaction():
-            await import_row(row, who, job, line, values)
+        chunk = todo[start : start + size]
+        if size > 1:
+            row = ctx.as_caller(identity, f"import:{job['id']}")
+            try:
+                async with row.transaction():
+                    await bulk.import_chunk(row, who, job, chunk)
+                continue
+            except (DBAPIError, ServiceError) as exc:
+                # a concurrent change (or a deadlock, or too many locks for the server's lock
+                # table): this chunk row by row, each row in its own transaction
+                log.info("import %s: rows %d-%d one by one (%r)", job["id"], chunk[0][0],
+                         chunk[-1][0], exc)  # fmt: skip
+        for line, values in chunk:
+            row = ctx.as_caller(identity, f"import:{job['id']}")
+            async with row.transaction():
+                await import_row(row, who, job, line, values)
     if len(sheet.rows) >= ctx.state.settings.import_tidy_rows:
         # before "done": the first searches after a big import run at full speed (fresh
         # statistics for the planner, a visibility map for the index-only scans), whatever

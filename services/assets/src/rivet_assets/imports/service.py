@@ -1,8 +1,9 @@
-"""Import jobs: accepted quickly, processed row by row by the ``imports`` job (``jobs.py``).
+"""Import jobs: accepted quickly, processed by the ``imports`` job (``jobs.py``).
 
-Each row runs through create-or-match in its own transaction together with the record of its
-outcome, so after any crash the job resumes at the first row without a result, and the caller
-always knows which rows were imported, matched, left for review or rejected (and why).
+Each chunk of rows runs through create-or-match (``bulk``) in one transaction together with the
+record of its rows' outcomes, so after any crash the job resumes at the first row without a
+result, and the caller always knows which rows were imported, matched, left for review or
+rejected (and why).
 """
 
 import asyncio

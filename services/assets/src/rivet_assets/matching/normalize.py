@@ -1,6 +1,7 @@
 """Normal forms used to compare what people and OCR write."""
 
 import re
+from functools import lru_cache
 
 from rivet_contracts import brands
 
@@ -25,6 +26,7 @@ def manufacturer(value: str) -> tuple[str, str]:
     return name, brands.normalize(name).lower()
 
 
+@lru_cache(maxsize=65536)
 def words(value: str | None) -> str:
     """Free text (locations, names) for token comparisons."""
     return " ".join(re.sub(r"[^0-9a-z]+", " ", (value or "").lower()).split())

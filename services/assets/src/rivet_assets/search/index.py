@@ -7,7 +7,7 @@ Terms no asset uses any more are harmless (a model without rows yields no candid
 ``purge_terms`` removes them.
 """
 
-from collections.abc import Mapping
+from collections.abc import Container, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -147,3 +147,72 @@ async def purge_terms(conn: AsyncConnection, org_id: UUID) -> int:
     if models:
         await conn.execute(_PURGE_KEYS, {"org_id": org_id, "norms": models})
     return len(gone)
+
+
+# Many new assets in one round trip (the CSV import's chunks): the same rows ``add`` writes.
+_ADD_MANY = text(
+    """
+    WITH serial_keys AS (
+        INSERT INTO equipment_serial_key (org_id, k, serial_norm, id)
+        SELECT CAST(:org_id AS uuid), s.k, s.serial_norm, s.id
+        FROM unnest(CAST(:serial_keys AS text[]), CAST(:serial_norms AS text[]),
+                    CAST(:serial_ids AS uuid[])) AS s(k, serial_norm, id)
+    ), terms AS (
+        INSERT INTO equipment_term (org_id, kind, norm, brand, display)
+        SELECT CAST(:org_id AS uuid), t.kind, t.norm, t.brand, t.display
+        FROM unnest(CAST(:kinds AS text[]), CAST(:norms AS text[]), CAST(:brands AS text[]),
+                    CAST(:displays AS text[])) AS t(kind, norm, brand, display)
+        ORDER BY t.kind, t.norm, t.brand
+        ON CONFLICT DO NOTHING
+    )
+    INSERT INTO equipment_term_key (org_id, k, norm)
+    SELECT CAST(:org_id AS uuid), m.k, m.norm
+    FROM unnest(CAST(:model_keys AS text[]), CAST(:model_norms AS text[])) AS m(k, norm)
+    ORDER BY m.k, m.norm
+    ON CONFLICT DO NOTHING
+    """
+)
+
+
+async def add_many(
+    conn: AsyncConnection,
+    org_id: UUID,
+    rows: Sequence[Mapping[Any, Any]],
+    *,
+    keyed: Container[UUID] | None = None,
+) -> None:
+    """Index assets of one organization in one statement: what ``add`` writes for each (the
+    dictionary's duplicates folded); ``keyed``: the assets whose serial is indexed (None: all),
+    the others only add their dictionary terms (as ``update`` does for an unchanged serial)."""
+    serial_keys: list[str] = []
+    serial_norms: list[str] = []
+    serial_ids: list[UUID] = []
+    entries: dict[tuple[str, str, str], str] = {}
+    model_keys: set[tuple[str, str]] = set()
+    for row in rows:
+        if (serial := row["serial_norm"]) and (keyed is None or row["id"] in keyed):
+            keys = code_keys(serial)
+            serial_keys += keys
+            serial_norms += [serial] * len(keys)
+            serial_ids += [row["id"]] * len(keys)
+        for kind, norm_, brand, display in terms(row):
+            entries.setdefault((kind, norm_, brand), display)
+        if model := row["model_norm"]:
+            model_keys.update((k, model) for k in code_keys(model))
+    ordered = sorted(entries.items())
+    keys_ordered = sorted(model_keys)
+    await conn.execute(
+        _ADD_MANY,
+        {
+            "org_id": org_id,
+            "serial_keys": serial_keys,
+            "serial_norms": serial_norms,
+            "serial_ids": serial_ids,
+            "kinds": [k[0] for k, _ in ordered],
+            "norms": [k[1] for k, _ in ordered],
+            "brands": [k[2] for k, _ in ordered],
+            "displays": [d for _, d in ordered],
+            "model_keys": [k for k, _ in keys_ordered],
+            "model_norms": [m for _, m in keys_ordered],
+        },
+    )
