@@ -203,14 +203,15 @@ def test_services_listen_on_loopback_unless_told(monkeypatch: pytest.MonkeyPatch
 
 def test_make_run_keeps_internal_services_on_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
     """Even with HTTP_HOST=0.0.0.0 in the developer's shell (to reach the API from a phone),
-    ``make run`` starts the internal services on 127.0.0.1; the gateway follows HTTP_HOST."""
+    ``make run`` starts the internal services on 127.0.0.1; the gateway and the web app (the
+    two front doors) follow HTTP_HOST."""
     for outer in ({}, {"HTTP_HOST": "0.0.0.0"}):
         base = {"PATH": os.environ.get("PATH", "")} | outer
         for entry in SERVICES:
             env = service_env(entry, base)
             assert env["HTTP_PORT"] == str(entry.port)
-            if entry.name == "gateway":
-                assert env["HTTP_HOST"] == outer.get("HTTP_HOST", LOOPBACK)
+            if entry.name in ("gateway", "web"):
+                assert env["HTTP_HOST"] == outer.get("HTTP_HOST", LOOPBACK), entry.name
                 continue
             assert env["HTTP_HOST"] == LOOPBACK, entry.name
             if entry.installed():
